@@ -1,0 +1,540 @@
+/* config.c: every configuration parameter in one table. The same setters
+ * serve the command line (--name value), the config file (name value), and
+ * CONFIG GET/SET/RESETSTAT, so an option behaves the same everywhere. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "server.h"
+#include "slowlog.h"
+
+struct server server;
+
+enum cfg_type { CFG_BOOL, CFG_INT, CFG_LL, CFG_MEMORY, CFG_STRING, CFG_ENUM, CFG_SPECIAL };
+
+#define CFG_IMMUTABLE 1
+#define CFG_SENSITIVE 2 /* never echoed in logs */
+
+struct enum_value {
+    const char *name;
+    int value;
+};
+
+struct config;
+/* Special parameters parse and render themselves. */
+typedef int (*special_set_fn)(char **words, int n, const char **err);
+typedef void (*special_get_fn)(char *buf, size_t size);
+
+struct config {
+    const char *name;
+    enum cfg_type type;
+    int flags;
+    void *ptr;
+    long long min, max;
+    const char *default_value;
+    const struct enum_value *enums;
+    special_set_fn set_special;
+    special_get_fn get_special;
+    void (*after_set)(void);
+};
+
+static const struct enum_value policy_enum[] = {
+    {"noeviction", MAXMEMORY_NOEVICTION},         {"allkeys-lru", MAXMEMORY_ALLKEYS_LRU},
+    {"allkeys-lfu", MAXMEMORY_ALLKEYS_LFU},       {"allkeys-random", MAXMEMORY_ALLKEYS_RANDOM},
+    {"volatile-lru", MAXMEMORY_VOLATILE_LRU},     {"volatile-lfu", MAXMEMORY_VOLATILE_LFU},
+    {"volatile-random", MAXMEMORY_VOLATILE_RANDOM}, {"volatile-ttl", MAXMEMORY_VOLATILE_TTL},
+    {NULL, 0}};
+
+static const struct enum_value loglevel_enum[] = {
+    {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING},
+    {NULL, 0}};
+
+static const struct enum_value protocol_enum[] = {{"resp", 0}, {"memcached", 1}, {NULL, 0}};
+
+/* ---- special parameters ------------------------------------------------- */
+
+static int set_replicaof(char **w, int n, const char **err)
+{
+    if (n == 1 && w[0][0] == '\0') {
+        zfree(server.replicaof);
+        server.replicaof = NULL;
+        return 0;
+    }
+    if (n == 2 && strcasecmp(w[0], "no") == 0 && strcasecmp(w[1], "one") == 0) {
+        zfree(server.replicaof);
+        server.replicaof = NULL;
+        return 0;
+    }
+    char *end;
+    long port = n == 2 ? strtol(w[1], &end, 10) : -1;
+    if (n != 2 || *end || port <= 0 || port > 65535) {
+        *err = "replicaof needs a host and a port";
+        return -1;
+    }
+    char buf[300];
+    snprintf(buf, sizeof(buf), "%s %ld", w[0], port);
+    zfree(server.replicaof);
+    server.replicaof = zstrndup(buf, strlen(buf));
+    return 0;
+}
+
+static void get_replicaof(char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", server.replicaof ? server.replicaof : "");
+}
+
+static int parse_memory(const char *s, long long *out);
+
+/* "normal <hard> <soft> <seconds>" (other classes are accepted and kept for
+ * replicas and pub/sub as those features arrive). */
+static int set_obuf_limit(char **w, int n, const char **err)
+{
+    if (n % 4 != 0 || n == 0) {
+        *err = "Wrong number of arguments in buffer limit configuration.";
+        return -1;
+    }
+    for (int i = 0; i < n; i += 4) {
+        if (strcasecmp(w[i], "normal") && strcasecmp(w[i], "replica") &&
+            strcasecmp(w[i], "slave") && strcasecmp(w[i], "pubsub")) {
+            *err = "Invalid client class specified in buffer limit configuration.";
+            return -1;
+        }
+        long long hard, soft;
+        char *end;
+        long secs = strtol(w[i + 3], &end, 10);
+        if (parse_memory(w[i + 1], &hard) || parse_memory(w[i + 2], &soft) || *end || secs < 0) {
+            *err = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+            return -1;
+        }
+        if (strcasecmp(w[i], "normal") == 0) {
+            server.obuf_hard_limit = hard;
+            server.obuf_soft_limit = soft;
+            server.obuf_soft_seconds = (int)secs;
+        }
+    }
+    return 0;
+}
+
+static void get_obuf_limit(char *buf, size_t size)
+{
+    snprintf(buf, size, "normal %lld %lld %d slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+             server.obuf_hard_limit, server.obuf_soft_limit, server.obuf_soft_seconds);
+}
+
+static int set_save(char **w, int n, const char **err)
+{
+    (void)w;
+    (void)n;
+    (void)err;
+    return 0; /* snapshots on a schedule arrive with persistence */
+}
+
+static void get_save(char *buf, size_t size) { snprintf(buf, size, "%s", ""); }
+
+static void apply_loglevel(void) { log_set_level((enum log_level)server.loglevel); }
+
+static void apply_logfile(void)
+{
+    if (log_set_file(server.logfile) == -1)
+        log_msg(LOG_WARNING, "Can't open the log file: %s", strerror(errno));
+}
+
+static void apply_slowlog(void) { slowlog_trim(); }
+
+/* ---- the table ----------------------------------------------------------- */
+
+static struct config configs[] = {
+    {"port", CFG_INT, CFG_IMMUTABLE, &server.port, 0, 65535, "6379", NULL, NULL, NULL, NULL},
+    {"bind", CFG_STRING, CFG_IMMUTABLE, &server.bind, 0, 0, "127.0.0.1", NULL, NULL, NULL, NULL},
+    {"requirepass", CFG_STRING, CFG_SENSITIVE, &server.requirepass, 0, 0, "", NULL, NULL, NULL, NULL},
+    {"masterauth", CFG_STRING, CFG_SENSITIVE, &server.masterauth, 0, 0, "", NULL, NULL, NULL, NULL},
+    {"maxmemory", CFG_MEMORY, 0, &server.maxmemory, 0, LLONG_MAX, "0", NULL, NULL, NULL, NULL},
+    {"maxmemory-policy", CFG_ENUM, 0, &server.maxmemory_policy, 0, 0, "noeviction", policy_enum, NULL, NULL, NULL},
+    {"maxmemory-samples", CFG_INT, 0, &server.maxmemory_samples, 1, 64, "5", NULL, NULL, NULL, NULL},
+    {"lfu-log-factor", CFG_INT, 0, &server.lfu_log_factor, 0, INT_MAX, "10", NULL, NULL, NULL, NULL},
+    {"lfu-decay-time", CFG_INT, 0, &server.lfu_decay_time, 0, INT_MAX, "1", NULL, NULL, NULL, NULL},
+    {"dir", CFG_SPECIAL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
+    {"dbfilename", CFG_STRING, 0, &server.dbfilename, 0, 0, "dump.cfs", NULL, NULL, NULL, NULL},
+    {"logfile", CFG_STRING, CFG_IMMUTABLE, &server.logfile, 0, 0, "", NULL, NULL, NULL, apply_logfile},
+    {"loglevel", CFG_ENUM, 0, &server.loglevel, 0, 0, "notice", loglevel_enum, NULL, NULL, apply_loglevel},
+    {"hz", CFG_INT, 0, &server.hz, 1, 500, "10", NULL, NULL, NULL, NULL},
+    {"node-id", CFG_STRING, CFG_IMMUTABLE, &server.node_id, 0, 0, "", NULL, NULL, NULL, NULL},
+    {"protocol", CFG_ENUM, CFG_IMMUTABLE, &server.protocol_mode, 0, 0, "resp", protocol_enum, NULL, NULL, NULL},
+    {"cluster-enabled", CFG_BOOL, CFG_IMMUTABLE, &server.cluster_enabled, 0, 1, "no", NULL, NULL, NULL, NULL},
+    {"replicaof", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_replicaof, get_replicaof, NULL},
+    {"maxclients", CFG_INT, 0, &server.maxclients, 1, INT_MAX, "10000", NULL, NULL, NULL, NULL},
+    {"timeout", CFG_INT, 0, &server.timeout, 0, INT_MAX, "0", NULL, NULL, NULL, NULL},
+    {"tcp-keepalive", CFG_INT, 0, &server.tcp_keepalive, 0, INT_MAX, "300", NULL, NULL, NULL, NULL},
+    {"tcp-backlog", CFG_INT, CFG_IMMUTABLE, &server.tcp_backlog, 0, INT_MAX, "511", NULL, NULL, NULL, NULL},
+    {"proto-max-bulk-len", CFG_MEMORY, 0, &server.proto_max_bulk_len, 1024 * 1024, LLONG_MAX, "512mb", NULL, NULL, NULL, NULL},
+    {"client-query-buffer-limit", CFG_MEMORY, 0, &server.client_query_buffer_limit, 1024 * 1024, LLONG_MAX, "1gb", NULL, NULL, NULL, NULL},
+    {"client-output-buffer-limit", CFG_SPECIAL, 0, NULL, 0, 0, "normal 512mb 128mb 60", NULL, set_obuf_limit, get_obuf_limit, NULL},
+    {"slowlog-log-slower-than", CFG_LL, 0, &server.slowlog_log_slower_than, -1, LLONG_MAX, "10000", NULL, NULL, NULL, NULL},
+    {"slowlog-max-len", CFG_INT, 0, &server.slowlog_max_len, 0, INT_MAX, "128", NULL, NULL, NULL, apply_slowlog},
+    {"active-expire-effort", CFG_INT, 0, &server.active_expire_effort, 1, 10, "1", NULL, NULL, NULL, NULL},
+    {"databases", CFG_INT, CFG_IMMUTABLE, &server.databases, 1, DB_COUNT, "16", NULL, NULL, NULL, NULL},
+    {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
+};
+
+/* ---- parsing values -------------------------------------------------------- */
+
+static int parse_memory(const char *s, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || errno || v < 0) return -1;
+    long long mul = 1;
+    if (*end) {
+        static const struct { const char *suffix; long long mul; } units[] = {
+            {"b", 1}, {"k", 1000}, {"kb", 1024}, {"m", 1000000}, {"mb", 1024 * 1024},
+            {"g", 1000000000LL}, {"gb", 1024LL * 1024 * 1024}};
+        mul = 0;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (strcasecmp(end, units[i].suffix) == 0) mul = units[i].mul;
+        if (mul == 0) return -1;
+    }
+    if (v > LLONG_MAX / mul) return -1;
+    *out = v * mul;
+    return 0;
+}
+
+static int set_dir(const char *path, const char **err)
+{
+    if (chdir(path) == -1) {
+        *err = strerror(errno);
+        return -1;
+    }
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        *err = strerror(errno);
+        return -1;
+    }
+    zfree(server.dir);
+    server.dir = zstrndup(cwd, strlen(cwd));
+    return 0;
+}
+
+static int set_value(struct config *cfg, char **words, int n, const char **err)
+{
+    if (cfg->set_special) return cfg->set_special(words, n, err);
+    if (strcmp(cfg->name, "dir") == 0) {
+        if (n != 1) { *err = "wrong number of arguments"; return -1; }
+        return set_dir(words[0], err);
+    }
+    if (n != 1) {
+        *err = "wrong number of arguments";
+        return -1;
+    }
+    const char *v = words[0];
+    char *end;
+    long long ll;
+    switch (cfg->type) {
+    case CFG_BOOL:
+        if (strcasecmp(v, "yes") == 0) *(int *)cfg->ptr = 1;
+        else if (strcasecmp(v, "no") == 0) *(int *)cfg->ptr = 0;
+        else { *err = "argument must be 'yes' or 'no'"; return -1; }
+        return 0;
+    case CFG_INT:
+    case CFG_LL:
+        errno = 0;
+        ll = strtoll(v, &end, 10);
+        if (end == v || *end || errno) { *err = "argument couldn't be parsed into an integer"; return -1; }
+        if (ll < cfg->min || ll > cfg->max) { *err = "argument must be between the allowed bounds"; return -1; }
+        if (cfg->type == CFG_INT) *(int *)cfg->ptr = (int)ll;
+        else *(long long *)cfg->ptr = ll;
+        return 0;
+    case CFG_MEMORY:
+        if (parse_memory(v, &ll)) { *err = "argument must be a memory value"; return -1; }
+        if (ll < cfg->min || ll > cfg->max) { *err = "argument must be between the allowed bounds"; return -1; }
+        *(long long *)cfg->ptr = ll;
+        return 0;
+    case CFG_STRING: {
+        char **p = cfg->ptr;
+        zfree(*p);
+        *p = zstrndup(v, strlen(v));
+        return 0;
+    }
+    case CFG_ENUM:
+        for (const struct enum_value *e = cfg->enums; e->name; e++) {
+            if (strcasecmp(v, e->name) == 0) {
+                *(int *)cfg->ptr = e->value;
+                return 0;
+            }
+        }
+        *err = "argument(s) must be one of the following values";
+        return -1;
+    case CFG_SPECIAL:
+        break;
+    }
+    *err = "unsupported";
+    return -1;
+}
+
+static void get_value(const struct config *cfg, char *buf, size_t size)
+{
+    if (cfg->get_special) {
+        cfg->get_special(buf, size);
+        return;
+    }
+    if (strcmp(cfg->name, "dir") == 0) {
+        snprintf(buf, size, "%s", server.dir ? server.dir : "");
+        return;
+    }
+    switch (cfg->type) {
+    case CFG_BOOL: snprintf(buf, size, "%s", *(int *)cfg->ptr ? "yes" : "no"); break;
+    case CFG_INT: snprintf(buf, size, "%d", *(int *)cfg->ptr); break;
+    case CFG_LL:
+    case CFG_MEMORY: snprintf(buf, size, "%lld", *(long long *)cfg->ptr); break;
+    case CFG_STRING: {
+        char *s = *(char **)cfg->ptr;
+        snprintf(buf, size, "%s", s ? s : "");
+        break;
+    }
+    case CFG_ENUM:
+        buf[0] = '\0';
+        for (const struct enum_value *e = cfg->enums; e->name; e++)
+            if (e->value == *(int *)cfg->ptr) snprintf(buf, size, "%s", e->name);
+        break;
+    case CFG_SPECIAL: buf[0] = '\0'; break;
+    }
+}
+
+static struct config *find_config(const char *name)
+{
+    if (strcasecmp(name, "slaveof") == 0) name = "replicaof";
+    for (struct config *c = configs; c->name; c++)
+        if (strcasecmp(c->name, name) == 0) return c;
+    return NULL;
+}
+
+void maxmemory_policy_name(int policy, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", "noeviction");
+    for (const struct enum_value *e = policy_enum; e->name; e++)
+        if (e->value == policy) snprintf(buf, size, "%s", e->name);
+}
+
+/* Splits a value into words: "a b" -> [a, b]; one empty word for "". */
+static int split_words(char *s, char **words, int max)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(s, " \t", &save); tok && n < max; tok = strtok_r(NULL, " \t", &save))
+        words[n++] = tok;
+    if (n == 0) words[n++] = s;
+    return n;
+}
+
+void config_set_defaults(void)
+{
+    char cwd[PATH_MAX];
+    server.dir = zstrndup(getcwd(cwd, sizeof(cwd)) ? cwd : ".", strlen(getcwd(cwd, sizeof(cwd)) ? cwd : "."));
+    for (struct config *c = configs; c->name; c++) {
+        if (c->default_value == NULL) continue;
+        char value[256];
+        snprintf(value, sizeof(value), "%s", c->default_value);
+        char *words[16];
+        int n = split_words(value, words, 16);
+        const char *err = NULL;
+        if (set_value(c, words, n, &err) == -1) {
+            fprintf(stderr, "cachenode: bad default for %s: %s\n", c->name, err);
+            exit(1);
+        }
+    }
+}
+
+/* Applies one `name words...` setting at start-up; logs and fails on error. */
+static int apply_startup_setting(const char *name, char **words, int n, const char *where)
+{
+    struct config *cfg = find_config(name);
+    if (cfg == NULL) {
+        log_msg(LOG_WARNING, "Bad directive or wrong number of arguments at %s: '%s'", where, name);
+        return -1;
+    }
+    const char *err = NULL;
+    if (set_value(cfg, words, n, &err) == -1) {
+        log_msg(LOG_WARNING, "Invalid value for '%s' at %s: %s", cfg->name, where, err);
+        return -1;
+    }
+    if (cfg->after_set) cfg->after_set();
+    return 0;
+}
+
+int config_load_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        log_msg(LOG_WARNING, "Fatal error, can't open config file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p == '\0' || *p == '#') continue;
+        char *words[64];
+        int n = split_words(p, words, 64);
+        for (int i = 0; i < n; i++) { /* strip simple quotes: "value" */
+            size_t len = strlen(words[i]);
+            if (len >= 2 && (words[i][0] == '"' || words[i][0] == '\'') && words[i][len - 1] == words[i][0]) {
+                words[i][len - 1] = '\0';
+                words[i]++;
+            }
+        }
+        char where[64];
+        snprintf(where, sizeof(where), "line %d", lineno);
+        rc = apply_startup_setting(words[0], words + 1, n - 1, where);
+    }
+    fclose(f);
+    return rc;
+}
+
+int config_load_args(int argc, char **argv)
+{
+    int i = 0;
+    while (i < argc) {
+        if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
+            log_msg(LOG_WARNING, "Unexpected argument '%s': options look like --name value", argv[i]);
+            return -1;
+        }
+        const char *name = argv[i] + 2;
+        int start = ++i;
+        while (i < argc && strncmp(argv[i], "--", 2) != 0) i++;
+        char *empty[1] = {""};
+        char **words = i > start ? argv + start : empty;
+        int n = i > start ? i - start : 1;
+        if (apply_startup_setting(name, words, n, "command line") == -1) return -1;
+    }
+    return 0;
+}
+
+/* ---- CONFIG --------------------------------------------------------------- */
+
+static void config_get(client *c)
+{
+    struct config *matched[128];
+    int n = 0;
+    for (struct config *cfg = configs; cfg->name; cfg++) {
+        for (int i = 2; i < c->argc; i++) {
+            if (glob_match(c->argv[i].p, c->argv[i].len, cfg->name, strlen(cfg->name), 1) ||
+                (arg_is(c->argv[i].p, c->argv[i].len, "slaveof") && strcmp(cfg->name, "replicaof") == 0)) {
+                if (n < 128) matched[n++] = cfg;
+                break;
+            }
+        }
+    }
+    reply_map(c, n);
+    for (int i = 0; i < n; i++) {
+        char value[1024];
+        get_value(matched[i], value, sizeof(value));
+        reply_bulk_cstr(c, matched[i]->name);
+        reply_bulk_cstr(c, value);
+    }
+}
+
+/* CONFIG SET name value [name value ...]: all or nothing. */
+static void config_set(client *c)
+{
+    if (c->argc < 4 || (c->argc - 2) % 2 != 0) {
+        reply_error(c, "ERR wrong number of arguments for 'config|set' command");
+        return;
+    }
+    int pairs = (c->argc - 2) / 2;
+    struct config *cfgs[64];
+    char old[64][1024];
+    if (pairs > 64) pairs = 64;
+    for (int i = 0; i < pairs; i++) {
+        char name[128];
+        const arg *a = &c->argv[2 + 2 * i];
+        snprintf(name, sizeof(name), "%.*s", (int)a->len, a->p);
+        cfgs[i] = find_config(name);
+        if (cfgs[i] == NULL) {
+            reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
+            return;
+        }
+        if (cfgs[i]->flags & CFG_IMMUTABLE) {
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", cfgs[i]->name);
+            return;
+        }
+        for (int j = 0; j < i; j++) {
+            if (cfgs[j] == cfgs[i]) {
+                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter", cfgs[i]->name);
+                return;
+            }
+        }
+    }
+    int applied = 0;
+    const char *err = NULL;
+    for (; applied < pairs; applied++) {
+        get_value(cfgs[applied], old[applied], sizeof(old[applied]));
+        const arg *v = &c->argv[3 + 2 * applied];
+        char *value = zstrndup(v->p, v->len);
+        char *words[64];
+        int n = cfgs[applied]->type == CFG_SPECIAL ? split_words(value, words, 64) : 1;
+        if (n == 1) words[0] = value;
+        int rc = set_value(cfgs[applied], words, n, &err);
+        zfree(value);
+        if (rc == -1) break;
+    }
+    if (applied < pairs) {
+        char *failed = (char *)cfgs[applied]->name;
+        for (int i = applied - 1; i >= 0; i--) {
+            char *words[64];
+            int n = cfgs[i]->type == CFG_SPECIAL ? split_words(old[i], words, 64) : 1;
+            if (n == 1) words[0] = old[i];
+            const char *ignored;
+            set_value(cfgs[i], words, n, &ignored);
+        }
+        reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - %s", failed, err);
+        return;
+    }
+    for (int i = 0; i < pairs; i++)
+        if (cfgs[i]->after_set) cfgs[i]->after_set();
+    reply_ok(c);
+}
+
+
+void command_config(client *c)
+{
+    const arg *sub = &c->argv[1];
+    if (arg_is(sub->p, sub->len, "get")) {
+        if (c->argc < 3) {
+            reply_error(c, "ERR wrong number of arguments for 'config|get' command");
+            return;
+        }
+        config_get(c);
+    } else if (arg_is(sub->p, sub->len, "set")) {
+        config_set(c);
+    } else if (arg_is(sub->p, sub->len, "resetstat")) {
+        if (c->argc != 2) {
+            reply_error(c, "ERR wrong number of arguments for 'config|resetstat' command");
+            return;
+        }
+        config_reset_stats();
+        reply_ok(c);
+    } else if (arg_is(sub->p, sub->len, "rewrite")) {
+        reply_error(c, "ERR The server is running without a config file");
+    } else if (arg_is(sub->p, sub->len, "help")) {
+        static const char *help[] = {
+            "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
+            "RESETSTAT", "    Reset statistics reported by the INFO command.",
+            "HELP", "    Print this help."};
+        int n = (int)(sizeof(help) / sizeof(help[0]));
+        reply_array(c, n);
+        for (int i = 0; i < n; i++) reply_status(c, help[i]);
+    } else {
+        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CONFIG HELP.", (int)(sub->len > 128 ? 128 : sub->len), sub->p);
+    }
+}

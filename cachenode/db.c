@@ -1,0 +1,141 @@
+/* db.c: keyspace access with the server's semantics on top of keyspace.c:
+ * lazy expiry, hit/miss statistics, LRU and LFU bookkeeping, SELECT. */
+#include <math.h>
+
+#include "server.h"
+
+extern uint32_t keyspace_new_lru;
+
+#define LRU_CLOCK_MAX ((1u << 24) - 1)
+#define LFU_INIT_VAL 5
+
+static int policy_is_lfu(void)
+{
+    return server.maxmemory_policy == MAXMEMORY_ALLKEYS_LFU ||
+           server.maxmemory_policy == MAXMEMORY_VOLATILE_LFU;
+}
+
+uint32_t lru_clock(void) { return (uint32_t)(server.now_ms / 1000) & LRU_CLOCK_MAX; }
+
+static uint32_t lfu_minutes(void) { return (uint32_t)(server.now_ms / 60000) & 0xFFFF; }
+
+/* What a new entry's lru field starts with under the current policy. */
+static uint32_t initial_lru(void)
+{
+    return policy_is_lfu() ? (lfu_minutes() << 8) | LFU_INIT_VAL : lru_clock();
+}
+
+unsigned long long entry_idle_ms(const entry *e)
+{
+    uint32_t now = lru_clock();
+    uint32_t then = e->lru;
+    unsigned long long secs = now >= then ? now - then : (LRU_CLOCK_MAX - then) + now;
+    return secs * 1000ULL;
+}
+
+unsigned lfu_counter(const entry *e)
+{
+    unsigned counter = e->lru & 0xFF;
+    uint32_t then = e->lru >> 8, now = lfu_minutes();
+    uint32_t elapsed = now >= then ? now - then : 65535 - then + now;
+    if (server.lfu_decay_time > 0) {
+        uint32_t periods = elapsed / (uint32_t)server.lfu_decay_time;
+        counter = periods > counter ? 0 : counter - periods;
+    }
+    return counter;
+}
+
+static unsigned lfu_increment(unsigned counter)
+{
+    if (counter == 255) return 255;
+    double base = counter > LFU_INIT_VAL ? counter - LFU_INIT_VAL : 0;
+    double p = 1.0 / (base * server.lfu_log_factor + 1);
+    double r = (double)(random_u64() >> 11) / (double)(1ULL << 53);
+    return r < p ? counter + 1 : counter;
+}
+
+void touch_entry(entry *e)
+{
+    if (policy_is_lfu()) {
+        unsigned counter = lfu_increment(lfu_counter(e));
+        e->lru = (lfu_minutes() << 8) | counter;
+    } else {
+        e->lru = lru_clock();
+    }
+}
+
+void update_new_entry_lru(void) { keyspace_new_lru = initial_lru(); }
+
+int expire_if_needed(db *d, entry *e)
+{
+    if (!e->has_expire) return 0;
+    long long when = entry_expire(e);
+    if (when > server.now_ms) return 0;
+    db_delete_entry(d, e);
+    server.stat_expiredkeys++;
+    return 1;
+}
+
+entry *lookup_quiet(client *c, db *d, const arg *key)
+{
+    (void)c;
+    entry *e = db_find(d, key->p, key->len);
+    if (e && expire_if_needed(d, e)) return NULL;
+    return e;
+}
+
+entry *lookup_read(client *c, const arg *key)
+{
+    entry *e = lookup_quiet(c, c->db, key);
+    if (e == NULL) {
+        server.stat_keyspace_misses++;
+        return NULL;
+    }
+    server.stat_keyspace_hits++;
+    touch_entry(e);
+    return e;
+}
+
+entry *lookup_write(client *c, const arg *key)
+{
+    entry *e = lookup_quiet(c, c->db, key);
+    if (e) touch_entry(e);
+    return e;
+}
+
+entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_ttl)
+{
+    entry *e = db_find(d, key->p, key->len);
+    if (e == NULL) return db_add_string(d, key->p, key->len, val, vlen);
+    if (e->type != TYPE_STRING) {
+        db_delete_entry(d, e);
+        return db_add_string(d, key->p, key->len, val, vlen);
+    }
+    if (!keep_ttl && e->has_expire) e = db_remove_expire(d, e);
+    e = db_set_string_value(d, e, val, vlen);
+    touch_entry(e);
+    return e;
+}
+
+void key_modified(db *d, const arg *key)
+{
+    (void)d;
+    (void)key; /* replication and WATCH hook in here */
+}
+
+int select_db(client *c, long long id)
+{
+    if (id < 0 || id >= server.databases) return -1;
+    c->dbid = (int)id;
+    c->db = server.dbs[id];
+    return 0;
+}
+
+int arg_to_ll_msg(client *c, const arg *a, long long *out, const char *msg)
+{
+    if (string2ll(a->p, a->len, out)) return 1;
+    reply_error(c, msg ? msg : "ERR value is not an integer or out of range");
+    return 0;
+}
+
+int arg_to_ll(client *c, const arg *a, long long *out) { return arg_to_ll_msg(c, a, out, NULL); }

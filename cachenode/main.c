@@ -1,0 +1,52 @@
+/* main.c: cachenode's entry point: options, start-up, the event loop. */
+#include <stdio.h>
+#include <string.h>
+
+#include "eventloop.h"
+#include "log.h"
+#include "server.h"
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "Usage: cachenode [CONFIG_FILE] [--port 6379] [--bind 127.0.0.1] [--maxmemory 64mb]\n"
+            "                 [--maxmemory-policy allkeys-lru] [--requirepass PW] [--masterauth PW]\n"
+            "                 [--dir DIR] [--dbfilename dump.cfs] [--replicaof HOST PORT]\n"
+            "                 [--cluster-enabled yes|no] [--protocol resp|memcached]\n"
+            "                 [--node-id ID] [--logfile FILE] [--loglevel notice]\n"
+            "       cachenode --version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-v") == 0)) {
+        printf("cachenode v=%s (cachefleet %s)\n", CN_VERSION, CACHEFLEET_VERSION);
+        return 0;
+    }
+    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage();
+        return 0;
+    }
+    config_set_defaults();
+    int first_option = 1;
+    if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
+        server.config_file = argv[1];
+        if (config_load_file(argv[1]) == -1) return 1;
+        first_option = 2;
+    }
+    if (config_load_args(argc - first_option, argv + first_option) == -1) {
+        usage();
+        return 1;
+    }
+    server_init();
+    if (el_init(server.maxclients + 128) == -1) {
+        log_msg(LOG_WARNING, "Failed creating the event loop");
+        return 1;
+    }
+    el_set_timer(1000 / server.hz, server_cron);
+    if (server_listen() == -1) return 1;
+    log_msg(LOG_NOTICE, "cachenode %s started, pid=%d, port=%d", CN_VERSION, (int)server.pid, server.port);
+    log_msg(LOG_NOTICE, "Ready to accept connections tcp");
+    el_run();
+    return 0;
+}

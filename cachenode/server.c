@@ -1,0 +1,117 @@
+/* server.c: the server's lifecycle: initialisation, the periodic cron,
+ * the before-sleep hook, statistics upkeep, and clean shutdown. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eventloop.h"
+#include "log.h"
+#include "server.h"
+
+
+void update_cached_time(void)
+{
+    server.now_ms = mstime();
+    server.unixtime = (time_t)(server.now_ms / 1000);
+    update_new_entry_lru();
+}
+
+static void handle_sigterm(int sig)
+{
+    (void)sig;
+    server.shutdown_asap = 1;
+}
+
+static void before_sleep(void)
+{
+    handle_pending_writes();
+    update_cached_time();
+}
+
+static void track_ops(void)
+{
+    long long now = server.now_ms;
+    long long elapsed = now - server.ops_last_sample_ms;
+    if (elapsed < 100) return;
+    long long ops = server.stat_numcommands - server.ops_last_sample_count;
+    server.ops_samples[server.ops_sample_idx] = ops * 1000 / elapsed;
+    server.ops_sample_idx = (server.ops_sample_idx + 1) % 16;
+    server.ops_last_sample_ms = now;
+    server.ops_last_sample_count = server.stat_numcommands;
+}
+
+long long instantaneous_ops(void)
+{
+    long long sum = 0;
+    for (int i = 0; i < 16; i++) sum += server.ops_samples[i];
+    return sum / 16;
+}
+
+void config_reset_stats(void)
+{
+    server.stat_numcommands = server.stat_numconnections = server.stat_rejected_conn = 0;
+    server.stat_expiredkeys = server.stat_evictedkeys = server.stat_evicted_clients = 0;
+    server.stat_keyspace_hits = server.stat_keyspace_misses = 0;
+    server.stat_net_input_bytes = server.stat_net_output_bytes = 0;
+    server.stat_total_error_replies = server.stat_unexpected_error_replies = 0;
+    server.stat_expired_stale_perc_x100 = server.stat_expire_cycle_time_used_us = 0;
+    server.stat_peak_memory = (long long)zmalloc_used();
+    server.stat_client_qbuf_limit_disconnections = server.stat_client_outbuf_limit_disconnections = 0;
+    for (struct command **c = command_all(); *c; c++)
+        (*c)->calls = (*c)->usec = (*c)->rejected_calls = (*c)->failed_calls = 0;
+    errorstats_reset();
+}
+
+static void prepare_shutdown_and_exit(void)
+{
+    log_msg(LOG_WARNING, "User requested shutdown...");
+    if (server.listen_fd >= 0) close(server.listen_fd);
+    log_msg(LOG_WARNING, "cachenode is now ready to exit, bye bye...");
+    el_stop();
+}
+
+void server_cron(void)
+{
+    update_cached_time();
+    if (server.shutdown_asap) {
+        prepare_shutdown_and_exit();
+        return;
+    }
+    track_ops();
+    if ((long long)zmalloc_used() > server.stat_peak_memory)
+        server.stat_peak_memory = (long long)zmalloc_used();
+    clients_cron();
+    for (int i = 0; i < server.databases; i++) {
+        db_resize_if_needed(server.dbs[i]);
+        /* spend at most about a millisecond rehashing per database */
+        long long start = monotonic_us();
+        while (db_rehash(server.dbs[i], 100) && monotonic_us() - start < 1000) {}
+    }
+    active_expire_cycle(0);
+}
+
+void server_init(void)
+{
+    server.pid = getpid();
+    server.listen_fd = -1;
+    random_seed((uint64_t)ustime() ^ ((uint64_t)getpid() << 32));
+    keyspace_seed(random_u64());
+    random_hex(server.run_id, 40);
+    update_cached_time();
+    server.start_time_ms = server.now_ms;
+    server.ops_last_sample_ms = server.now_ms;
+    for (int i = 0; i < DB_COUNT; i++) server.dbs[i] = db_create(i);
+    commands_init();
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = handle_sigterm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    el_set_before_sleep(before_sleep);
+}

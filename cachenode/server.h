@@ -1,0 +1,344 @@
+/* server.h: what every command module needs: the client, the command table
+ * entry, the server's state, the reply functions and keyspace lookups with
+ * expiry. Modules own their commands; this header owns the shared shapes. */
+#ifndef CN_SERVER_H
+#define CN_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "keyspace.h"
+#include "util.h"
+
+#define CN_VERSION "7.0.15" /* the Redis version whose behaviour we follow */
+#define CACHEFLEET_VERSION "0.1.0"
+#define DB_COUNT 16
+#define PROTO_IOBUF_LEN (16 * 1024)
+#define PROTO_REPLY_CHUNK (16 * 1024)
+#define PROTO_INLINE_MAX (64 * 1024)
+#define PROTO_MBULK_BIG_ARG (32 * 1024)
+
+/* ---- arguments ---------------------------------------------------------- */
+
+/* A command argument: bytes in the client's query buffer, valid until the
+ * command returns. Not NUL-terminated. */
+typedef struct arg {
+    const char *p;
+    size_t len;
+} arg;
+
+/* ---- clients ------------------------------------------------------------ */
+
+#define CLIENT_CLOSE_AFTER_REPLY (1 << 0)
+#define CLIENT_CLOSE_ASAP (1 << 1)
+#define CLIENT_PENDING_WRITE (1 << 2)
+#define CLIENT_AUTHENTICATED (1 << 3)
+#define CLIENT_NO_EVICT (1 << 4)
+#define CLIENT_PROTECTED (1 << 5) /* do not free: a command is running on it */
+
+enum reply_mode { REPLY_ON = 0, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP };
+
+struct reply_block {
+    struct reply_block *next;
+    size_t size, used;
+    char buf[];
+};
+
+typedef struct client {
+    uint64_t id;
+    int fd;
+    int resp; /* 2 or 3 */
+    int flags;
+    int dbid;
+    db *db;
+    enum reply_mode reply_mode;
+
+    /* input */
+    char *querybuf;
+    size_t qb_len, qb_cap, qb_pos, qb_peak;
+    int reqtype; /* 0 unknown, '*' multibulk, 'i' inline */
+    long multibulk_left;
+    long bulk_len; /* -1 when not inside a bulk */
+    int argc, argv_cap;
+    arg *argv;
+
+    /* output: buf first, then the block list */
+    char *buf;
+    size_t bufpos, sentlen;
+    struct reply_block *reply_head, *reply_tail;
+    size_t reply_bytes;
+    long long obuf_soft_since_ms;
+
+    /* identity and bookkeeping */
+    char *name, *lib_name, *lib_ver;
+    char addr[64], laddr[64];
+    time_t ctime;
+    long long last_interaction_ms;
+    const struct command *cmd, *last_cmd;
+    long long commands_processed;
+    struct client *prev, *next;       /* all clients */
+    struct client *pending_next;      /* clients with replies to write */
+} client;
+
+/* ---- commands ----------------------------------------------------------- */
+
+#define CMD_WRITE (1u << 0)
+#define CMD_READONLY (1u << 1)
+#define CMD_DENYOOM (1u << 2)
+#define CMD_ADMIN (1u << 3)
+#define CMD_PUBSUB (1u << 4)
+#define CMD_NOSCRIPT (1u << 5)
+#define CMD_BLOCKING (1u << 6)
+#define CMD_LOADING (1u << 7)
+#define CMD_STALE (1u << 8)
+#define CMD_SKIP_MONITOR (1u << 9)
+#define CMD_SKIP_SLOWLOG (1u << 10)
+#define CMD_FAST (1u << 11)
+#define CMD_NO_AUTH (1u << 12)
+#define CMD_MAY_REPLICATE (1u << 13)
+#define CMD_NO_MULTI (1u << 14)
+#define CMD_MOVABLE_KEYS (1u << 15)
+#define CMD_ALLOW_BUSY (1u << 16)
+
+typedef void (*command_proc)(client *c);
+
+struct command {
+    const char *name;  /* lower case */
+    command_proc proc;
+    int arity;         /* > 0 exact, < 0 at least -arity */
+    uint32_t flags;
+    int first_key, last_key, key_step; /* as COMMAND INFO reports them */
+    const char *group;   /* "string", "keyspace", "server", "connection", ... */
+    const char *summary;
+    const char *since;
+    const char *complexity;
+    struct command *subcommands; /* NULL-name terminated, or NULL */
+    /* statistics (INFO commandstats) */
+    long long calls, usec, rejected_calls, failed_calls;
+};
+
+/* Each module exposes its table, terminated by an entry with a NULL name. */
+extern struct command string_commands[];
+extern struct command keyspace_commands[];
+extern struct command expire_commands[];
+extern struct command connection_commands[];
+extern struct command server_commands[];
+
+struct command *command_lookup(const char *name, size_t len);
+/* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
+struct command **command_all(void);
+void commands_init(void);
+/* Runs a parsed command on the client: lookup, checks, execution, stats. */
+void command_execute(client *c);
+
+/* ---- server state ------------------------------------------------------- */
+
+enum maxmemory_policy {
+    MAXMEMORY_NOEVICTION = 0,
+    MAXMEMORY_ALLKEYS_LRU,
+    MAXMEMORY_ALLKEYS_LFU,
+    MAXMEMORY_ALLKEYS_RANDOM,
+    MAXMEMORY_VOLATILE_LRU,
+    MAXMEMORY_VOLATILE_LFU,
+    MAXMEMORY_VOLATILE_RANDOM,
+    MAXMEMORY_VOLATILE_TTL,
+};
+
+struct server {
+    /* configuration (see config.c for names and defaults) */
+    char *config_file;
+    int port;
+    char *bind;
+    char *requirepass, *masterauth;
+    long long maxmemory;
+    int maxmemory_policy;
+    int maxmemory_samples;
+    int lfu_log_factor, lfu_decay_time;
+    char *dir, *dbfilename, *logfile;
+    int loglevel;
+    int hz;
+    char *node_id;
+    int protocol_mode; /* 0 resp, 1 memcached */
+    int cluster_enabled;
+    char *replicaof;
+    int maxclients;
+    int timeout;
+    int tcp_keepalive;
+    int tcp_backlog;
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    long long obuf_hard_limit, obuf_soft_limit;
+    int obuf_soft_seconds;
+    long long slowlog_log_slower_than;
+    int slowlog_max_len;
+    int active_expire_effort;
+    int databases;
+
+    /* runtime */
+    int listen_fd;
+    db *dbs[DB_COUNT];
+    client *clients;
+    client *pending_writes;
+    size_t connected_clients;
+    uint64_t next_client_id;
+    char run_id[41];
+    pid_t pid;
+    long long start_time_ms;
+    long long now_ms;   /* cached per event-loop turn */
+    time_t unixtime;
+    uint32_t lru_clock;
+    volatile int shutdown_asap;
+    client *current_client;
+
+    /* statistics (INFO stats) */
+    long long stat_numcommands, stat_numconnections, stat_rejected_conn;
+    long long stat_expiredkeys, stat_evictedkeys, stat_evicted_clients;
+    long long stat_keyspace_hits, stat_keyspace_misses;
+    long long stat_net_input_bytes, stat_net_output_bytes;
+    long long stat_total_error_replies, stat_unexpected_error_replies;
+    long long stat_expired_stale_perc_x100, stat_expire_cycle_time_used_us;
+    long long stat_peak_memory;
+    long long stat_client_qbuf_limit_disconnections, stat_client_outbuf_limit_disconnections;
+    /* instantaneous ops/sec: samples taken by the cron */
+    long long ops_samples[16];
+    int ops_sample_idx;
+    long long ops_last_sample_ms, ops_last_sample_count;
+};
+
+extern struct server server;
+
+/* ---- replies (reply.c) -------------------------------------------------- */
+
+void reply_raw(client *c, const char *s, size_t len);
+void reply_ok(client *c);
+void reply_status(client *c, const char *s);
+/* `msg` starts with the error code, e.g. "ERR syntax error". */
+void reply_error(client *c, const char *msg);
+void reply_errorf(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_bulk(client *c, const char *s, size_t len);
+void reply_bulk_cstr(client *c, const char *s);
+void reply_bulk_ll(client *c, long long v);
+void reply_null(client *c);       /* $-1 (RESP2) or _ (RESP3) */
+void reply_null_array(client *c); /* *-1 (RESP2) or _ (RESP3) */
+void reply_int(client *c, long long v);
+void reply_double(client *c, double v);
+void reply_bool(client *c, int v);
+void reply_array(client *c, long n);
+void reply_map(client *c, long n);
+void reply_set(client *c, long n);
+void reply_verbatim(client *c, const char *s, size_t len, const char *ext);
+void reply_entry_string(client *c, const entry *e);
+/* A placeholder for an aggregate length that is known only later. */
+void *reply_deferred(client *c);
+void reply_set_deferred_array(client *c, void *handle, long n);
+void reply_set_deferred_map(client *c, void *handle, long n);
+
+/* Standard errors, with Redis's texts. */
+void reply_syntax_error(client *c);
+void reply_wrongtype(client *c);
+void reply_not_integer(client *c);
+void reply_not_float(client *c);
+void reply_arity_error(client *c);
+
+/* ---- lookups with expiry and statistics (db.c) --------------------------- */
+
+/* Lookup for reading: expires the key if due, counts a hit or miss, and
+ * touches its LRU/LFU data. */
+entry *lookup_read(client *c, const arg *key);
+/* Lookup for writing: expires the key if due; no hit/miss accounting. */
+entry *lookup_write(client *c, const arg *key);
+/* Lookup that neither counts nor touches (TYPE, OBJECT, TTL...). */
+entry *lookup_quiet(client *c, db *d, const arg *key);
+/* Deletes the key if its TTL has passed; returns 1 if it did. */
+int expire_if_needed(db *d, entry *e);
+void touch_entry(entry *e);
+/* Sets or replaces a string key: keeps no TTL unless keep_ttl. */
+entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_ttl);
+/* Called by every write that changes a key (replication, WATCH later). */
+void key_modified(db *d, const arg *key);
+/* Current LRU clock (seconds, 24 bits). */
+uint32_t lru_clock(void);
+/* Idle time of an entry in milliseconds (LRU policies). */
+unsigned long long entry_idle_ms(const entry *e);
+/* LFU: logarithmic counter, decayed as of now. */
+unsigned lfu_counter(const entry *e);
+
+/* ---- arguments ------------------------------------------------------------ */
+
+/* Parses argument `a` as a long long; replies the standard error and returns
+ * 0 when it is not one. */
+int arg_to_ll(client *c, const arg *a, long long *out);
+int arg_to_ll_msg(client *c, const arg *a, long long *out, const char *msg);
+
+/* ---- networking (networking.c) ------------------------------------------ */
+
+int server_listen(void);
+void free_client(client *c);
+void close_client_async(client *c);
+void handle_pending_writes(void);
+void clients_cron(void);
+client *client_by_id(uint64_t id);
+/* Formats CLIENT LIST/INFO's line for the client into buf. */
+size_t client_info_line(client *c, char *buf, size_t size);
+size_t client_output_bytes(const client *c);
+
+/* ---- server (server.c) ------------------------------------------------------ */
+
+void server_init(void);
+void server_cron(void);
+int select_db(client *c, long long id);
+long long instantaneous_ops(void);
+void update_cached_time(void);
+
+/* ---- configuration (config.c) ----------------------------------------------- */
+
+void config_set_defaults(void);
+/* Applies a config file; returns 0, or -1 after logging the problem. */
+int config_load_file(const char *path);
+/* Applies `--name value ...` command-line options. */
+int config_load_args(int argc, char **argv);
+/* INFO and CONFIG GET use this to render a value. */
+void command_config(client *c);
+void maxmemory_policy_name(int policy, char *buf, size_t size);
+
+/* ---- eviction (evict.c) --------------------------------------------------- */
+
+/* Frees memory per maxmemory-policy; returns 0 when under the limit after,
+ * -1 when it could not get there (the caller refuses the write with OOM). */
+int evict_to_fit(void);
+/* ---- expiry (expire.c) ---------------------------------------------------- */
+
+void active_expire_cycle(int fast);
+
+/* ---- shared odds and ends ------------------------------------------------- */
+
+void update_new_entry_lru(void);                 /* db.c */
+void config_reset_stats(void);                   /* server.c */
+void set_client_name(client *c, const arg *name); /* cmd_connection.c */
+int errorstats_count(void);                      /* reply.c */
+const char *errorstats_at(int i, long long *count);
+void errorstats_reset(void);
+
+/* ---- additions by module: each module adds its declarations in its own
+ * section below, so that parallel work never edits the same lines. ---- */
+
+/* -- t_string.c -- */
+
+
+
+/* -- cmd_keys.c and expire.c -- */
+
+
+
+/* -- cmd_server.c, info.c, cmd_client.c, slowlog.c, cmd_command.c -- */
+
+
+
+/* -- evict.c -- */
+
+
+
+#endif

@@ -1,0 +1,40 @@
+/* util.h: string and number helpers shared by the engine's modules. */
+#ifndef CN_UTIL_H
+#define CN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses a canonical decimal integer: optional '-', no '+', no leading zeros
+ * or spaces, fits in long long. Returns 1 on success. */
+int string2ll(const char *s, size_t len, long long *out);
+/* Same, for an unsigned long (SCAN cursors). */
+int string2ul(const char *s, size_t len, unsigned long *out);
+/* Parses a long double the way INCRBYFLOAT accepts it: no spaces, no NaN. */
+int string2ld(const char *s, size_t len, long double *out);
+/* Parses a double (no spaces, "inf"/"-inf" allowed, NaN refused). */
+int string2d(const char *s, size_t len, double *out);
+/* Writes v in decimal; returns the length. `size` must be >= 21. */
+size_t ll2str(char *dst, size_t size, long long v);
+size_t ull2str(char *dst, size_t size, unsigned long long v);
+/* Formats a long double without trailing zeros, as INCRBYFLOAT replies. */
+size_t ld2str_human(char *dst, size_t size, long double v);
+/* Formats a double the way Redis replies doubles (%.17g, inf, -inf). */
+size_t d2str(char *dst, size_t size, double v);
+
+/* Glob-style match: * ? [abc] [^a-z] and \ escapes. */
+int glob_match(const char *pattern, size_t plen, const char *s, size_t slen, int nocase);
+
+/* Case-insensitive comparison of a byte string with a C string. */
+int arg_is(const char *s, size_t len, const char *word);
+
+uint64_t random_u64(void);
+void random_seed(uint64_t seed);
+/* Fills dst with n random lowercase hex characters and a NUL. */
+void random_hex(char *dst, size_t n);
+
+long long ustime(void); /* wall clock, microseconds */
+long long mstime(void); /* wall clock, milliseconds */
+long long monotonic_us(void);
+
+#endif
