@@ -214,16 +214,21 @@ client *client_by_id(uint64_t id)
     return NULL;
 }
 
-/* Moves the query buffer's unparsed bytes to its start and rebases the
- * arguments of a half-parsed command. */
+/* Drops the bytes of requests already executed. A half-parsed request
+ * keeps its bytes (its arguments point into them) and is rebased. */
 static void compact_querybuf(client *c)
 {
-    if (c->qb_pos == 0) return;
-    size_t shift = c->qb_pos;
-    memmove(c->querybuf, c->querybuf + shift, c->qb_len - shift);
-    c->qb_len -= shift;
-    c->qb_pos = 0;
-    for (int i = 0; i < c->argc; i++) c->argv[i].p -= shift;
+    size_t keep_from = c->reqtype ? c->req_start : c->qb_pos;
+    if (keep_from == c->qb_len) {
+        c->qb_pos = c->qb_len = c->req_start = 0;
+        return;
+    }
+    if (keep_from == 0) return;
+    memmove(c->querybuf, c->querybuf + keep_from, c->qb_len - keep_from);
+    c->qb_len -= keep_from;
+    c->qb_pos -= keep_from;
+    c->req_start -= keep_from;
+    for (int i = 0; i < c->argc; i++) c->argv[i].p -= keep_from;
 }
 
 static void process_input(client *c)
@@ -240,8 +245,7 @@ static void process_input(client *c)
         proto_reset_request(c);
     }
     c->flags &= ~CLIENT_PROTECTED;
-    if (c->qb_pos == c->qb_len) c->qb_pos = c->qb_len = 0;
-    else compact_querybuf(c);
+    compact_querybuf(c);
 }
 
 static void grow_querybuf(client *c, size_t want_free)

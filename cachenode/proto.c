@@ -193,6 +193,9 @@ void proto_reset_request(client *c)
 
 enum parse_result proto_parse_request(client *c)
 {
-    if (c->reqtype == 0) c->reqtype = c->querybuf[c->qb_pos] == '*' ? '*' : 'i';
+    if (c->reqtype == 0) {
+        c->reqtype = c->querybuf[c->qb_pos] == '*' ? '*' : 'i';
+        c->req_start = c->qb_pos;
+    }
     return c->reqtype == '*' ? parse_multibulk(c) : parse_inline(c);
 }

@@ -59,6 +59,7 @@ typedef struct client {
     /* input */
     char *querybuf;
     size_t qb_len, qb_cap, qb_pos, qb_peak;
+    size_t req_start; /* where the request being parsed begins */
     int reqtype; /* 0 unknown, '*' multibulk, 'i' inline */
     long multibulk_left;
     long bulk_len; /* -1 when not inside a bulk */
