@@ -160,6 +160,10 @@ static enum parse_result parse_multibulk(client *c)
         enum parse_result r = parse_count(c, '*', INT_MAX, "too big mbulk count string",
                                           "invalid multibulk length", &n);
         if (r != PARSE_OK) return r;
+        if (n > 10 && !(c->flags & CLIENT_AUTHENTICATED)) {
+            protocol_error(c, "unauthenticated multibulk length");
+            return PARSE_ERROR;
+        }
         if (n <= 0) return PARSE_OK; /* empty request: skipped */
         c->multibulk_left = n;
         c->argc = 0;
@@ -171,6 +175,10 @@ static enum parse_result parse_multibulk(client *c)
             enum parse_result r = parse_count(c, '$', server.proto_max_bulk_len,
                                               "too big bulk count string", "invalid bulk length", &len);
             if (r != PARSE_OK) return r;
+            if (len > 16384 && !(c->flags & CLIENT_AUTHENTICATED)) {
+                protocol_error(c, "unauthenticated bulk length");
+                return PARSE_ERROR;
+            }
             c->bulk_len = len;
         }
         size_t need = (size_t)c->bulk_len + 2;
