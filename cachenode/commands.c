@@ -33,7 +33,8 @@ static void index_insert(struct command *cmd)
 void commands_init(void)
 {
     struct command *tables[] = {string_commands, keyspace_commands, expire_commands,
-                                connection_commands, server_commands};
+                                connection_commands, server_commands, persistence_commands,
+                                replication_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)

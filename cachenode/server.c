@@ -9,6 +9,7 @@
 #include "eventloop.h"
 #include "log.h"
 #include "server.h"
+#include "snapshot.h"
 
 
 void update_cached_time(void)
@@ -90,6 +91,7 @@ void server_cron(void)
         while (db_rehash(server.dbs[i], 100) && monotonic_us() - start < 1000) {}
     }
     active_expire_cycle(0);
+    snapshot_cron();
 }
 
 void server_init(void)

@@ -127,6 +127,8 @@ extern struct command keyspace_commands[];
 extern struct command expire_commands[];
 extern struct command connection_commands[];
 extern struct command server_commands[];
+extern struct command persistence_commands[];
+extern struct command replication_commands[];
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
