@@ -110,17 +110,26 @@ void command_execute(client *c)
         cmd->rejected_calls++;
         return;
     }
-    if (server.maxmemory > 0 && evict_to_fit() == -1 && (cmd->flags & CMD_DENYOOM)) {
+    if (!replication_write_allowed(c, cmd)) {
+        cmd->rejected_calls++;
+        return;
+    }
+    /* replicas follow their primary's dataset and ignore maxmemory */
+    if (server.maxmemory > 0 && !server_is_replica() && evict_to_fit() == -1 &&
+        (cmd->flags & CMD_DENYOOM)) {
         reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
         cmd->rejected_calls++;
         return;
     }
 
     long long errors_before = server.stat_total_error_replies;
+    long long dirty_before = server.dirty;
     long long start = ustime();
     c->cmd = cmd;
     cmd->proc(c);
     long long duration = ustime() - start;
+    if (server.dirty != dirty_before) replication_propagate(c);
+    if (c->prop) replication_after_command(c);
     c->last_cmd = cmd;
     c->cmd = NULL;
     c->commands_processed++;

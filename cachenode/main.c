@@ -67,6 +67,7 @@ int main(int argc, char **argv)
     }
     el_set_timer(1000 / server.hz, server_cron);
     if (server_listen() == -1) return 1;
+    replication_init();
     log_msg(LOG_NOTICE, "cachenode %s started, pid=%d, port=%d", CN_VERSION, (int)server.pid, server.port);
     log_msg(LOG_NOTICE, "Ready to accept connections tcp");
     el_run();

@@ -30,7 +30,7 @@ static void argv_reserve(client *c, long n)
 
 static void argv_push(client *c, const char *p, size_t len)
 {
-    if (c->argc == c->argv_cap) argv_reserve(c, (long)c->argc * 2);
+    if (c->argc == c->argv_cap) argv_reserve(c, c->argc < 4 ? 8 : (long)c->argc * 2);
     c->argv[c->argc].p = p;
     c->argv[c->argc].len = len;
     c->argc++;
