@@ -73,6 +73,7 @@ START_DEADLINE = 10.0       # seconds for a server to start answering PING
 REPLY_TIMEOUT = 5.0         # seconds to wait for one reply
 CLOSE_DEADLINE = 2.0        # seconds for a server to close after QUIT & co.
 SCAN_MAX_CALLS = 100000     # a cursor that never returns to 0 is a failure
+CLOSED_PREFIX = "connection closed by server"
 
 
 class ScriptError(Exception):
@@ -142,6 +143,8 @@ class RespConn:
     def send(self, data):
         try:
             self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            raise ConnectionLost(CLOSED_PREFIX + " (on send)") from None
         except OSError as e:
             raise ConnectionLost("send failed: %s" % e) from None
 
@@ -150,10 +153,12 @@ class RespConn:
             chunk = self.sock.recv(65536)
         except socket.timeout:
             raise ConnectionLost("timed out waiting for a reply") from None
+        except ConnectionResetError:
+            raise ConnectionLost(CLOSED_PREFIX + " (reset)") from None
         except OSError as e:
             raise ConnectionLost("recv failed: %s" % e) from None
         if not chunk:
-            raise ConnectionLost("connection closed by server")
+            raise ConnectionLost(CLOSED_PREFIX)
         if self.pos:
             del self.buf[:self.pos]
             self.pos = 0
@@ -387,17 +392,15 @@ def parse_script(text):
         if not args:
             continue
         conn = 1
-        if args[0].startswith(b"@"):
-            try:
-                conn = int(args[0][1:])
-            except ValueError:
-                raise ScriptError("line %d: bad connection %r" % (lineno, args[0]))
-            if conn < 1:
-                raise ScriptError("line %d: connections are numbered from 1" % lineno)
-            args = args[1:]
-        while args and args[0].startswith(b"!"):
-            word = args[0].decode()
-            if word in FLAG_MODS:
+        while args and args[0][:1] in (b"!", b"@"):
+            word = args[0].decode("utf-8", "replace")
+            if word.startswith("@"):
+                if not word[1:].isdigit() or int(word[1:]) < 1:
+                    raise ScriptError("line %d: bad connection %s (use @1, @2, ...)"
+                                      % (lineno, word))
+                conn = int(word[1:])
+                args = args[1:]
+            elif word in FLAG_MODS:
                 pending[word[1:]] = True
                 args = args[1:]
             elif word == "!range":
@@ -527,7 +530,7 @@ def redis_server(binary, workdir, name):
     return Server(name, lambda port: [
         binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
         "--appendonly", "no", "--dir", workdir, "--daemonize", "no",
-        "--logfile", ""], workdir)
+        "--logfile", "", "--enable-debug-command", "local"], workdir)
 
 
 def cachenode_server(binary, workdir):
@@ -631,12 +634,15 @@ class Runner:
         broken = [not isinstance(r, Reply) for r in (ref, cand)]
         if any(broken):
             # A broken connection means the sides are out of step: start over.
+            # Both servers closing is a match; a timeout never is (the script
+            # waits for a reply that does not come).
             for side in self.sides:
                 side.drop(step.conn)
-            if all(broken):
+            if all(broken) and all(CLOSED_PREFIX in r for r in (ref, cand)):
                 self.passed += 1
             else:
-                self.fail(step, "connection broke on one side", ref, cand)
+                self.fail(step, "no reply from %s" % " and ".join(
+                    n for n, b in zip(self.names, broken) if b), ref, cand)
             return
         ok, why = self.compare(mods, ref, cand)
         closes = mods.get("closes") or self.closes_after(step, ref)
