@@ -21,7 +21,8 @@ Script format (one item per line)
 ---------------------------------
     # comment                       whole-line comment; also ` # ...` after a token
     SET key "a\\x00b\\r\\n"         a command: whitespace-separated arguments
-    @2 CLIENT SETNAME other         run on connection 2 (opened lazily; default 1)
+    @2 CLIENT SETNAME other         run on connection 2 (opened on first use;
+                                    default 1); @N may follow modifiers too
     !exact GET a b                  modifier(s) and the command on one line, or
     !exact                          ... modifiers alone on a line apply to the
     GET a b                         ... next command (or !raw)
@@ -35,8 +36,8 @@ Modifiers (apply to one command):
     !exact           error replies must match in full text, not just the code
     !unordered       top-level array/set/map: element order does not matter
     !ignore          send to both, read a reply from both, compare nothing
-    !type            compare only the reply kind: the RESP type byte, with
-                     null ($-1, *-1, _) as its own kind; any value is accepted
+    !type            compare only the reply kind: the RESP type byte (the
+                     nulls $-1, *-1 and _ are kinds of their own); any value
     !shape           compare structure only: kinds and aggregate sizes at
                      every depth, map keys verbatim, scalar values ignored
                      (HELLO, SLOWLOG GET, CONFIG GET of a variable value)
@@ -51,10 +52,14 @@ Modifiers (apply to one command):
                      QUIT and for -ERR Protocol error replies)
 Actions:
     !raw "BYTES"     send these raw bytes (escapes as above) instead of a
-                     multibulk request and read one reply
+                     multibulk request and read one reply; !raw "" sends
+                     nothing and reads the next pending reply (pipelining,
+                     push messages)
     !sleep MS        pause MS milliseconds (keep it rare and short)
 
 A reconnected connection is a fresh client (RESP2, database 0, no name).
+tests/diff/README.md has the same in more words, and advice on writing
+scripts that stay deterministic.
 """
 
 import argparse
@@ -74,6 +79,7 @@ REPLY_TIMEOUT = 5.0         # seconds to wait for one reply
 CLOSE_DEADLINE = 2.0        # seconds for a server to close after QUIT & co.
 SCAN_MAX_CALLS = 100000     # a cursor that never returns to 0 is a failure
 CLOSED_PREFIX = "connection closed by server"
+SHOW_MAX = 600              # longest reply repr printed in a mismatch report
 
 
 class ScriptError(Exception):
@@ -279,8 +285,27 @@ def unordered_key(reply, exact_errors):
     return (reply.kind, tuple(sorted(items)))
 
 
+def _first_difference(a, b):
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return i
+    return min(len(a), len(b))
+
+
+def _shown(reply):
+    """repr() of a reply for a report, cut short if it is very long."""
+    text = repr(reply)
+    if len(text) <= SHOW_MAX:
+        return text
+    size = len(reply.raw) if isinstance(reply, Reply) else len(text)
+    return "%s... (%d bytes)" % (text[:SHOW_MAX], size)
+
+
 def kind_of(reply):
-    return "null" if reply.is_null else reply.kind
+    """The RESP type byte, with the RESP2 nulls as kinds of their own."""
+    if reply.kind in "$*" and reply.value is None:
+        return reply.kind + "-1"
+    return reply.kind
 
 
 def shape(reply):
@@ -466,37 +491,47 @@ class Server:
         self.log_path = os.path.join(workdir, "%s.log" % name)
 
     def start(self, attempts=5):
+        """Start on a free port.  A server that exits before answering may
+        have lost the race for its port, so it is retried on another one."""
         for _ in range(attempts):
             self.port = free_port()
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    self.argv_for_port(self.port), cwd=self.workdir,
-                    stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                    start_new_session=True, preexec_fn=_set_pdeathsig)
+            try:
+                with open(self.log_path, "wb") as log:
+                    self.proc = subprocess.Popen(
+                        self.argv_for_port(self.port), cwd=self.workdir,
+                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                        start_new_session=True, preexec_fn=_set_pdeathsig)
+            except OSError as e:
+                raise ServerError("%s: cannot run %s: %s"
+                                  % (self.name, self.argv_for_port(0)[0], e)) from None
             _children.append(self)
-            if self._wait_ready():
+            state = self._wait_ready()
+            if state == "ready":
                 return
-            self.stop()     # lost the port race or failed: try another port
-        raise ServerError("%s did not start; log %s:\n%s"
-                          % (self.name, self.log_path, self.log_tail()))
+            self.stop()
+            if state == "timeout":
+                break
+        raise ServerError("%s did not start (%s); its output ends with:\n%s"
+                          % (self.name, state, self.log_tail()))
 
     def _wait_ready(self):
+        """Poll until the server answers PING: "ready", "exited" or "timeout"."""
         deadline = time.monotonic() + START_DEADLINE
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                return False
+                return "exited"
             try:
                 c = RespConn(self.port, timeout=1.0)
                 try:
-                    c.send(b"*1\r\n$4\r\nPING\r\n")
+                    c.send(encode_command([b"PING"]))
                     if c.read_reply().raw == b"+PONG\r\n":
-                        return self.proc.poll() is None
+                        return "ready" if self.proc.poll() is None else "exited"
                 finally:
                     c.close()
             except (OSError, ConnectionLost):
                 pass
             time.sleep(0.01)
-        return False
+        return "timeout"
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -557,13 +592,14 @@ def _on_signal(signum, _frame):
 class Side:
     """One server under test plus its numbered client connections."""
 
-    def __init__(self, server):
+    def __init__(self, server, timeout):
         self.server = server
+        self.timeout = timeout
         self.conns = {}
 
     def conn(self, n):
         if n not in self.conns:
-            self.conns[n] = RespConn(self.server.port)
+            self.conns[n] = RespConn(self.server.port, self.timeout)
         return self.conns[n]
 
     def drop(self, n):
@@ -595,14 +631,17 @@ class Runner:
         self.passed = self.failed = 0
 
     # -- reporting ----------------------------------------------------------
-    def fail(self, step, why, ref_shown, cand_shown):
+    def fail(self, step, why, ref, cand):
         self.failed += 1
         width = max(len(n) for n in self.names) + 1
         print("line %d: %s" % (step.lineno, step.describe()))
         if why:
             print("  %s" % why)
-        print("  %-*s %s" % (width, self.names[0] + ":", ref_shown))
-        print("  %-*s %s" % (width, self.names[1] + ":", cand_shown))
+        elif isinstance(ref, Reply) and isinstance(cand, Reply) and \
+                max(len(ref.raw), len(cand.raw)) > SHOW_MAX:
+            print("  replies differ from byte %d" % _first_difference(ref.raw, cand.raw))
+        print("  %-*s %s" % (width, self.names[0] + ":", _shown(ref)))
+        print("  %-*s %s" % (width, self.names[1] + ":", _shown(cand)))
 
     def trace(self, step, ref, cand):
         if self.verbose:
@@ -614,13 +653,22 @@ class Runner:
             r = side.request(1, encode_command([b"FLUSHALL"]))
             if not isinstance(r, Reply) or r.raw != b"+OK\r\n":
                 raise ServerError("%s: FLUSHALL failed: %r" % (side.server.name, r))
-        for step in steps:
+        for done, step in enumerate(steps):
             if step.op == "sleep":
                 time.sleep(step.args[0] / 1000.0)
             elif step.mods.get("scan"):
                 self.run_scan(step)
             else:
                 self.run_one(step)
+            dead = [s.server for s in self.sides if s.server.proc.poll() is not None]
+            if dead:
+                left = len(steps) - done - 1
+                self.failed += left
+                for srv in dead:
+                    print("%s exited (status %s) after line %d; %d steps not run; "
+                          "its output ends with:\n%s" % (srv.name, srv.proc.returncode,
+                                                         step.lineno, left, srv.log_tail()))
+                return
 
     def run_one(self, step):
         mods = step.mods
@@ -629,7 +677,10 @@ class Runner:
         ref, cand = (s.request(step.conn, data, want) for s in self.sides)
         self.trace(step, ref, cand)
         if not want:
-            self.passed += 1
+            if ref is None and cand is None:
+                self.passed += 1
+            else:
+                self.fail(step, "could not send", ref, cand)
             return
         broken = [not isinstance(r, Reply) for r in (ref, cand)]
         if any(broken):
@@ -756,14 +807,9 @@ def run_script(path, args, workdir):
     try:
         ref_srv.start()
         cand_srv.start()
-        sides = [Side(ref_srv), Side(cand_srv)]
+        sides = [Side(ref_srv, args.timeout), Side(cand_srv, args.timeout)]
         runner = Runner(*sides, verbose=args.verbose)
         runner.run(steps)
-        for srv in (ref_srv, cand_srv):
-            if srv.proc.poll() is not None:
-                runner.failed += 1
-                print("%s exited during the script (status %s); log tail:\n%s"
-                      % (srv.name, srv.proc.returncode, srv.log_tail()))
         return runner.passed, runner.failed
     finally:
         for side in sides:
@@ -780,6 +826,8 @@ def main():
                         "(validates that the scripts are deterministic)")
     p.add_argument("--redis-server", default=DEFAULT_REDIS,
                    help="reference redis-server binary (default %(default)s)")
+    p.add_argument("--timeout", type=float, default=REPLY_TIMEOUT,
+                   help="seconds to wait for one reply (default %(default)s)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="print every command and both replies")
     p.add_argument("scripts", nargs="+", help="script files to run")
