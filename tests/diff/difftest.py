@@ -524,7 +524,7 @@ class Server:
                 c = RespConn(self.port, timeout=1.0)
                 try:
                     c.send(encode_command([b"PING"]))
-                    if c.read_reply().raw == b"+PONG\r\n":
+                    if c.read_reply().raw == b"+PONG\r\n" and self._owns_port():
                         return "ready" if self.proc.poll() is None else "exited"
                 finally:
                     c.close()
@@ -532,6 +532,23 @@ class Server:
                 pass
             time.sleep(0.01)
         return "timeout"
+
+    def _owns_port(self):
+        """True unless /proc shows that another process holds our port (a
+        parallel test won the race; our server is about to exit)."""
+        try:
+            inodes = set()
+            for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+                with open(table) as f:
+                    for row in f.readlines()[1:]:
+                        cols = row.split()
+                        if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == self.port:
+                            inodes.add("socket:[%s]" % cols[9])
+            fd_dir = "/proc/%d/fd" % self.proc.pid
+            return any(os.readlink(os.path.join(fd_dir, fd)) in inodes
+                       for fd in os.listdir(fd_dir))
+        except (OSError, IndexError, ValueError):
+            return True             # no /proc to ask: trust the PING
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
