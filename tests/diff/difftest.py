@@ -410,6 +410,11 @@ FLAG_MODS = {"!exact", "!unordered", "!ignore", "!type", "!shape", "!scan",
              "!noreply", "!closes"}
 
 
+def scan_cursor_index(args):
+    """Where the cursor is: SCAN cursor ..., but SSCAN/HSCAN/ZSCAN key cursor."""
+    return 1 if args[0].upper() == b"SCAN" else 2
+
+
 def parse_script(text):
     steps, pending = [], {}
     for lineno, line in enumerate(text.splitlines(), 1):
@@ -449,6 +454,8 @@ def parse_script(text):
             else:
                 raise ScriptError("line %d: unknown directive %s" % (lineno, word))
         if args:
+            if pending.get("scan") and scan_cursor_index(args) >= len(args):
+                raise ScriptError("line %d: !scan needs a cursor argument" % lineno)
             steps.append(Step(lineno, conn, "cmd", args, pending))
             pending = {}
     if pending:
@@ -764,15 +771,15 @@ class Runner:
     def run_scan(self, step):
         """Iterate a *SCAN cursor to 0 on each side; compare the element sets."""
         name = step.args[0].upper()
-        at = 1 if name == b"SCAN" else 2
+        at = scan_cursor_index(step.args)
         pairs = name in (b"HSCAN", b"ZSCAN")
-        if len(step.args) <= at:
-            raise ScriptError("line %d: !scan needs a cursor argument" % step.lineno)
-        results = []
-        for side in self.sides:
-            results.append(self.scan_side(side, step, at, pairs))
+        results = [self.scan_side(side, step, at, pairs) for side in self.sides]
         (ref, ref_err), (cand, cand_err) = results
-        self.trace(step, ref, cand)
+        self.trace(step, ref if ref_err is None else ref_err,
+                   cand if cand_err is None else cand_err)
+        if isinstance(ref_err, str) or isinstance(cand_err, str):
+            for side in self.sides:         # out of step: start both afresh
+                side.drop(step.conn)
         if ref_err is not None or cand_err is not None:
             ok = (ref_err is not None and cand_err is not None and
                   isinstance(ref_err, Reply) and isinstance(cand_err, Reply) and
