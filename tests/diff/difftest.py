@@ -6,7 +6,7 @@ interpreter, comparison); the command scripts live in tests/diff/cases/.
 
 For every script it starts a fresh redis-server (the reference) and a fresh
 cachenode (the candidate; with --against-redis a second redis-server instead),
-sends FLUSHALL to both, then sends each script command to both over raw
+sends FLUSHALL to both (compared as "line 0"), then sends each script command to both over raw
 sockets as a RESP multibulk request, reads exactly one complete RESP2/RESP3
 reply from each and compares the raw reply bytes.  Error replies compare by
 their error code (first word, e.g. -ERR, -WRONGTYPE) unless `!exact` is given.
@@ -391,6 +391,8 @@ class Step:
             lineno, conn, op, args, mods
 
     def describe(self):
+        if self.lineno == 0:
+            return "FLUSHALL (sent before every script)"
         prefix = "" if self.conn == 1 else "@%d " % self.conn
         if self.op == "raw":
             return prefix + "!raw %r" % self.args[0]
@@ -673,10 +675,8 @@ class Runner:
 
     # -- execution ----------------------------------------------------------
     def run(self, steps):
-        for side in self.sides:
-            r = side.request(1, encode_command([b"FLUSHALL"]))
-            if not isinstance(r, Reply) or r.raw != b"+OK\r\n":
-                raise ServerError("%s: FLUSHALL failed: %r" % (side.server.name, r))
+        # Line 0: the automatic FLUSHALL, compared like any other command.
+        steps = [Step(0, 1, "cmd", [b"FLUSHALL"], {})] + steps
         for done, step in enumerate(steps):
             if step.op == "sleep":
                 time.sleep(step.args[0] / 1000.0)

@@ -152,16 +152,16 @@ class EndToEnd(unittest.TestCase):
                                    path], capture_output=True, text=True, timeout=60)
 
     def test_match(self):
-        r = self.run_harness("SET k v\nGET k\n!exact GET\n")
+        r = self.run_harness("SET k v\nGET k\n!exact GET\n")   # + FLUSHALL
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertTrue(r.stdout.endswith("3 passed, 0 failed\n"), r.stdout)
+        self.assertTrue(r.stdout.endswith("4 passed, 0 failed\n"), r.stdout)
 
     def test_mismatch_is_reported(self):
         r = self.run_harness("PING\n\nSELECT 5\n")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("line 3: SELECT 5", r.stdout)
         self.assertIn("-ERR DB index is out of range", r.stdout)
-        self.assertTrue(r.stdout.endswith("1 passed, 1 failed\n"), r.stdout)
+        self.assertTrue(r.stdout.endswith("2 passed, 1 failed\n"), r.stdout)
 
     def test_script_error(self):
         r = self.run_harness('GET "unterminated\n')
