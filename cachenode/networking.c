@@ -491,6 +491,9 @@ size_t client_info_line(client *c, char *buf, size_t size)
     if (m & EL_WRITABLE) events[ei++] = 'w';
     char flags[8];
     int fi = 0;
+    if (c->flags & CLIENT_REPLICA) flags[fi++] = 'S';
+    if (c->flags & CLIENT_MASTER) flags[fi++] = 'M';
+    if (c->flags & CLIENT_BLOCKED) flags[fi++] = 'b';
     if (c->flags & CLIENT_CLOSE_ASAP) flags[fi++] = 'A';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[fi++] = 'c';
     if (c->flags & CLIENT_NO_EVICT) flags[fi++] = 'e';
