@@ -33,7 +33,8 @@ static void index_insert(struct command *cmd)
 void commands_init(void)
 {
     struct command *tables[] = {string_commands, keyspace_commands, expire_commands,
-                                connection_commands, server_commands};
+                                connection_commands, server_commands, persistence_commands,
+                                replication_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)
@@ -141,17 +142,26 @@ static void lookup_check_and_call(client *c)
         cmd->rejected_calls++;
         return;
     }
-    if (server.maxmemory > 0 && evict_to_fit() == -1 && (cmd->flags & CMD_DENYOOM)) {
+    if (!replication_write_allowed(c, cmd)) {
+        cmd->rejected_calls++;
+        return;
+    }
+    /* replicas follow their primary's dataset and ignore maxmemory */
+    if (server.maxmemory > 0 && !server_is_replica() && evict_to_fit() == -1 &&
+        (cmd->flags & CMD_DENYOOM)) {
         reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
         cmd->rejected_calls++;
         return;
     }
 
     long long errors_before = server.stat_total_error_replies;
+    long long dirty_before = server.dirty;
     long long start = ustime();
     c->cmd = cmd;
     cmd->proc(c);
     long long duration = ustime() - start;
+    if (server.dirty != dirty_before) replication_propagate(c);
+    if (c->prop) replication_after_command(c);
     c->last_cmd = cmd;
     c->cmd = NULL;
     c->commands_processed++;

@@ -115,6 +115,10 @@ static int set_obuf_limit(char **w, int n, const char **err)
             server.obuf_hard_limit = hard;
             server.obuf_soft_limit = soft;
             server.obuf_soft_seconds = (int)secs;
+        } else if (strcasecmp(w[i], "pubsub") != 0) {
+            server.obuf_replica_hard = hard;
+            server.obuf_replica_soft = soft;
+            server.obuf_replica_seconds = (int)secs;
         }
     }
     return 0;
@@ -122,8 +126,9 @@ static int set_obuf_limit(char **w, int n, const char **err)
 
 static void get_obuf_limit(char *buf, size_t size)
 {
-    snprintf(buf, size, "normal %lld %lld %d slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-             server.obuf_hard_limit, server.obuf_soft_limit, server.obuf_soft_seconds);
+    snprintf(buf, size, "normal %lld %lld %d slave %lld %lld %d pubsub 33554432 8388608 60",
+             server.obuf_hard_limit, server.obuf_soft_limit, server.obuf_soft_seconds,
+             server.obuf_replica_hard, server.obuf_replica_soft, server.obuf_replica_seconds);
 }
 
 static int set_save(char **w, int n, const char **err)
@@ -185,9 +190,14 @@ static struct config configs[] = {
     {"tcp-backlog", CFG_INT, CFG_IMMUTABLE, &server.tcp_backlog, 0, INT_MAX, "511", NULL, NULL, NULL, NULL},
     {"proto-max-bulk-len", CFG_MEMORY, 0, &server.proto_max_bulk_len, 1024 * 1024, LLONG_MAX, "512mb", NULL, NULL, NULL, NULL},
     {"client-query-buffer-limit", CFG_MEMORY, 0, &server.client_query_buffer_limit, 1024 * 1024, LLONG_MAX, "1gb", NULL, NULL, NULL, NULL},
-    {"client-output-buffer-limit", CFG_SPECIAL, 0, NULL, 0, 0, "normal 512mb 128mb 60", NULL, set_obuf_limit, get_obuf_limit, NULL},
+    {"client-output-buffer-limit", CFG_SPECIAL, 0, NULL, 0, 0, "normal 512mb 128mb 60 replica 256mb 64mb 60", NULL, set_obuf_limit, get_obuf_limit, NULL},
     {"slowlog-log-slower-than", CFG_LL, 0, &server.slowlog_log_slower_than, -1, LLONG_MAX, "10000", NULL, NULL, NULL, NULL},
     {"slowlog-max-len", CFG_INT, 0, &server.slowlog_max_len, 0, INT_MAX, "128", NULL, NULL, NULL, apply_slowlog},
+    {"repl-backlog-size", CFG_MEMORY, 0, &server.repl_backlog_size, 16384, LLONG_MAX, "1mb", NULL, NULL, NULL, NULL},
+    {"repl-timeout", CFG_INT, 0, &server.repl_timeout, 1, INT_MAX, "60", NULL, NULL, NULL, NULL},
+    {"repl-ping-replica-period", CFG_INT, 0, &server.repl_ping_period, 1, INT_MAX, "10", NULL, NULL, NULL, NULL},
+    {"min-replicas-to-write", CFG_INT, 0, &server.min_replicas_to_write, 0, INT_MAX, "0", NULL, NULL, NULL, NULL},
+    {"min-replicas-max-lag", CFG_INT, 0, &server.min_replicas_max_lag, 0, INT_MAX, "10", NULL, NULL, NULL, NULL},
     {"active-expire-effort", CFG_INT, 0, &server.active_expire_effort, 1, 10, "1", NULL, NULL, NULL, NULL},
     {"databases", CFG_INT, CFG_IMMUTABLE, &server.databases, 1, DB_COUNT, "16", NULL, NULL, NULL, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},

@@ -9,6 +9,7 @@
 #include "eventloop.h"
 #include "log.h"
 #include "server.h"
+#include "snapshot.h"
 
 
 void update_cached_time(void)
@@ -26,6 +27,7 @@ static void handle_sigterm(int sig)
 
 static void before_sleep(void)
 {
+    replication_before_sleep();
     handle_pending_writes();
     update_cached_time();
 }
@@ -89,7 +91,9 @@ void server_cron(void)
         long long start = monotonic_us();
         while (db_rehash(server.dbs[i], 100) && monotonic_us() - start < 1000) {}
     }
-    active_expire_cycle(0);
+    if (!server_is_replica()) active_expire_cycle(0);
+    snapshot_cron();
+    replication_cron();
 }
 
 void server_init(void)
