@@ -7,8 +7,7 @@
 
 #include "server.h"
 
-/* Client types as CLIENT LIST/KILL name them; only "normal" exists so far
- * (replicas and pub/sub subscribers arrive with their features). */
+/* Client types as CLIENT LIST/KILL name them (no pub/sub yet). */
 enum client_type { CTYPE_NORMAL = 0, CTYPE_MASTER, CTYPE_REPLICA, CTYPE_PUBSUB, CTYPE_UNKNOWN };
 
 static enum client_type parse_client_type(const arg *a)
@@ -22,7 +21,8 @@ static enum client_type parse_client_type(const arg *a)
 
 static enum client_type client_type_of(const client *c)
 {
-    (void)c;
+    if (c->flags & CLIENT_MASTER) return CTYPE_MASTER;
+    if (c->flags & CLIENT_REPLICA) return CTYPE_REPLICA;
     return CTYPE_NORMAL;
 }
 

@@ -65,15 +65,6 @@ static void bytes_to_human(char *buf, size_t size, unsigned long long n)
     snprintf(buf, size, "%.2f%c", d, units[u]);
 }
 
-/* The replication ID a primary advertises; a fresh one per process, until
- * replication takes it over. */
-const char *info_master_replid(void)
-{
-    static char replid[41];
-    if (replid[0] == '\0') random_hex(replid, 40);
-    return replid;
-}
-
 /* ---- sections -------------------------------------------------------------------- */
 
 static void section_server(struct text *t)
@@ -220,7 +211,7 @@ static void section_persistence(struct text *t)
               "current_fork_perc:0.00\r\n"
               "current_save_keys_processed:0\r\n"
               "current_save_keys_total:0\r\n"
-              "rdb_changes_since_last_save:0\r\n"
+              "rdb_changes_since_last_save:%lld\r\n"
               "rdb_bgsave_in_progress:0\r\n"
               "rdb_last_save_time:%lld\r\n"
               "rdb_last_bgsave_status:ok\r\n"
@@ -242,11 +233,13 @@ static void section_persistence(struct text *t)
               "aof_last_cow_size:0\r\n"
               "module_fork_in_progress:0\r\n"
               "module_fork_last_cow_size:0\r\n",
-              server_last_save_time());
+              server.dirty, server_last_save_time());
 }
 
 static void section_stats(struct text *t)
 {
+    char sync_stats[256];
+    if (replication_stats_info(sync_stats, sizeof(sync_stats)) == 0) sync_stats[0] = '\0';
     text_addf(t,
               "# Stats\r\n"
               "total_connections_received:%lld\r\n"
@@ -261,9 +254,7 @@ static void section_stats(struct text *t)
               "instantaneous_input_repl_kbps:0.00\r\n"
               "instantaneous_output_repl_kbps:0.00\r\n"
               "rejected_connections:%lld\r\n"
-              "sync_full:0\r\n"
-              "sync_partial_ok:0\r\n"
-              "sync_partial_err:0\r\n"
+              "%s"
               "expired_keys:%lld\r\n"
               "expired_stale_perc:%.2f\r\n"
               "expired_time_cap_reached_count:0\r\n"
@@ -297,7 +288,7 @@ static void section_stats(struct text *t)
               "client_output_buffer_limit_disconnections:%lld\r\n",
               server.stat_numconnections, server.stat_numcommands, instantaneous_ops(),
               server.stat_net_input_bytes, server.stat_net_output_bytes, server.stat_rejected_conn,
-              server.stat_expiredkeys, (double)server.stat_expired_stale_perc_x100 / 100.0,
+              sync_stats, server.stat_expiredkeys, (double)server.stat_expired_stale_perc_x100 / 100.0,
               server.stat_expire_cycle_time_used_us / 1000, server.stat_evictedkeys,
               server.stat_evicted_clients, server.stat_keyspace_hits, server.stat_keyspace_misses,
               server.stat_unexpected_error_replies, server.stat_total_error_replies,
@@ -305,41 +296,12 @@ static void section_stats(struct text *t)
               server.stat_client_outbuf_limit_disconnections);
 }
 
+/* replication.c owns the replication section's lines */
 static void section_replication(struct text *t)
 {
-    text_addf(t, "# Replication\r\n");
-    if (server.replicaof) {
-        char host[256] = "";
-        int port = 0;
-        if (sscanf(server.replicaof, "%255s %d", host, &port) < 1) host[0] = '\0';
-        text_addf(t,
-                  "role:slave\r\n"
-                  "master_host:%s\r\n"
-                  "master_port:%d\r\n"
-                  "master_link_status:down\r\n"
-                  "master_last_io_seconds_ago:-1\r\n"
-                  "master_sync_in_progress:0\r\n"
-                  "slave_read_repl_offset:0\r\n"
-                  "slave_repl_offset:0\r\n"
-                  "slave_priority:100\r\n"
-                  "slave_read_only:1\r\n"
-                  "replica_announced:1\r\n",
-                  host, port);
-    } else {
-        text_addf(t, "role:master\r\n");
-    }
-    text_addf(t,
-              "connected_slaves:0\r\n"
-              "master_failover_state:no-failover\r\n"
-              "master_replid:%s\r\n"
-              "master_replid2:0000000000000000000000000000000000000000\r\n"
-              "master_repl_offset:0\r\n"
-              "second_repl_offset:-1\r\n"
-              "repl_backlog_active:0\r\n"
-              "repl_backlog_size:1048576\r\n"
-              "repl_backlog_first_byte_offset:0\r\n"
-              "repl_backlog_histlen:0\r\n",
-              info_master_replid());
+    char buf[16384];
+    size_t n = replication_info(buf, sizeof(buf));
+    text_addf(t, "# Replication\r\n%.*s", (int)n, buf);
 }
 
 static void add_rusage(struct text *t, const char *suffix, int who)

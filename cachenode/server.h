@@ -413,8 +413,6 @@ void errorstats_reset(void);
 void info_command(client *c);                        /* info.c */
 /* Renders INFO's text for the client's arguments; the caller zfrees it. */
 char *info_render(client *c, size_t *len);
-/* The replication ID INFO reports (until replication owns one). */
-const char *info_master_replid(void);
 long long server_last_save_time(void);               /* cmd_server.c */
 void command_command(client *c);                     /* cmd_command.c */
 extern struct command command_subcommands[];
