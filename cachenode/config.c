@@ -141,6 +141,18 @@ static int set_save(char **w, int n, const char **err)
 
 static void get_save(char *buf, size_t size) { snprintf(buf, size, "%s", ""); }
 
+/* There is no append-only file; the parameter exists because tools read it
+ * (redis-benchmark fetches "save" and "appendonly" and warns without them). */
+static int set_appendonly(char **w, int n, const char **err)
+{
+    if (n == 1 && strcasecmp(w[0], "no") == 0) return 0;
+    *err = n == 1 && strcasecmp(w[0], "yes") == 0 ? "append-only persistence is not supported"
+                                                  : "argument must be 'yes' or 'no'";
+    return -1;
+}
+
+static void get_appendonly(char *buf, size_t size) { snprintf(buf, size, "%s", "no"); }
+
 static void apply_loglevel(void) { log_set_level((enum log_level)server.loglevel); }
 
 static void apply_logfile(void)
@@ -189,6 +201,7 @@ static struct config configs[] = {
     {"active-expire-effort", CFG_INT, 0, &server.active_expire_effort, 1, 10, "1", NULL, NULL, NULL, NULL},
     {"databases", CFG_INT, CFG_IMMUTABLE, &server.databases, 1, DB_COUNT, "16", NULL, NULL, NULL, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
+    {"appendonly", CFG_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -430,24 +443,41 @@ int config_load_args(int argc, char **argv)
 
 /* ---- CONFIG --------------------------------------------------------------- */
 
+static int has_glob_chars(const arg *a)
+{
+    for (size_t i = 0; i < a->len; i++)
+        if (a->p[i] == '*' || a->p[i] == '?' || a->p[i] == '[' || a->p[i] == '\\') return 1;
+    return 0;
+}
+
+/* CONFIG GET pattern...: a plain name is echoed as the caller spelled it
+ * (as Redis does); a glob pattern reports the canonical names. */
 static void config_get(client *c)
 {
-    struct config *matched[128];
+    struct { struct config *cfg; const arg *spelled; } matched[128];
     int n = 0;
-    for (struct config *cfg = configs; cfg->name; cfg++) {
-        for (int i = 2; i < c->argc; i++) {
-            if (glob_match(c->argv[i].p, c->argv[i].len, cfg->name, strlen(cfg->name), 1) ||
-                (arg_is(c->argv[i].p, c->argv[i].len, "slaveof") && strcmp(cfg->name, "replicaof") == 0)) {
-                if (n < 128) matched[n++] = cfg;
-                break;
-            }
+    for (int i = 2; i < c->argc; i++) {
+        const arg *a = &c->argv[i];
+        for (struct config *cfg = configs; cfg->name && n < 128; cfg++) {
+            int hit;
+            if (has_glob_chars(a)) hit = glob_match(a->p, a->len, cfg->name, strlen(cfg->name), 1);
+            else hit = arg_is(a->p, a->len, cfg->name) ||
+                       (arg_is(a->p, a->len, "slaveof") && strcmp(cfg->name, "replicaof") == 0);
+            if (!hit) continue;
+            int dup = 0;
+            for (int j = 0; j < n; j++) dup |= matched[j].cfg == cfg;
+            if (dup) continue;
+            matched[n].cfg = cfg;
+            matched[n].spelled = has_glob_chars(a) ? NULL : a;
+            n++;
         }
     }
     reply_map(c, n);
     for (int i = 0; i < n; i++) {
         char value[1024];
-        get_value(matched[i], value, sizeof(value));
-        reply_bulk_cstr(c, matched[i]->name);
+        get_value(matched[i].cfg, value, sizeof(value));
+        if (matched[i].spelled) reply_bulk(c, matched[i].spelled->p, matched[i].spelled->len);
+        else reply_bulk_cstr(c, matched[i].cfg->name);
         reply_bulk_cstr(c, value);
     }
 }
@@ -455,8 +485,12 @@ static void config_get(client *c)
 /* CONFIG SET name value [name value ...]: all or nothing. */
 static void config_set(client *c)
 {
-    if (c->argc < 4 || (c->argc - 2) % 2 != 0) {
+    if (c->argc < 4) {
         reply_error(c, "ERR wrong number of arguments for 'config|set' command");
+        return;
+    }
+    if ((c->argc - 2) % 2 != 0) {
+        reply_syntax_error(c);
         return;
     }
     int pairs = (c->argc - 2) / 2;

@@ -410,6 +410,14 @@ void errorstats_reset(void);
 
 /* -- cmd_server.c, info.c, cmd_client.c, slowlog.c, cmd_command.c -- */
 
+void info_command(client *c);                        /* info.c */
+/* Renders INFO's text for the client's arguments; the caller zfrees it. */
+char *info_render(client *c, size_t *len);
+long long server_last_save_time(void);               /* cmd_server.c */
+void command_command(client *c);                     /* cmd_command.c */
+extern struct command command_subcommands[];
+extern struct command client_subcommands[];          /* cmd_client.c */
+
 
 
 /* -- evict.c -- */
