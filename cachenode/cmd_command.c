@@ -126,14 +126,17 @@ static void reply_command_info(client *c, const struct command *cmd)
     reply_set(c, ncats);
     for (int i = 0; i < ncats; i++) reply_status(c, cats[i]);
     reply_set(c, 0); /* tips */
+    /* Redis's shapes: key specs are a set; subcommands an array, but an
+     * empty set when there are none */
     if (cmd->first_key > 0) {
-        reply_array(c, 1);
+        reply_set(c, 1);
         reply_key_spec(c, cmd);
     } else {
-        reply_array(c, 0);
+        reply_set(c, 0);
     }
     long nsub = subcommand_count(cmd);
-    reply_array(c, nsub);
+    if (nsub > 0) reply_array(c, nsub);
+    else reply_set(c, 0);
     for (long i = 0; i < nsub; i++) reply_command_info(c, &cmd->subcommands[i]);
 }
 
