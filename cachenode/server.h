@@ -402,6 +402,14 @@ void errorstats_reset(void);
 
 /* -- t_string.c -- */
 
+/* Compares a command option with `word` (lower case) the way Redis's option
+ * parsers do: case-insensitively, up to the argument's first NUL byte. */
+int string_option_is(const arg *a, const char *word);
+/* LCS lives in t_string_lcs.c; its table entry is in t_string.c. */
+void lcs_command(client *c);
+/* keyspace.c: replaces a string value as embstr or raw, never int. */
+entry *db_set_string_value_noint(db *d, entry *e, const char *val, size_t vlen);
+
 
 
 /* -- cmd_keys.c and expire.c -- */
