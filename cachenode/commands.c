@@ -118,6 +118,7 @@ static void reply_unknown_subcommand(client *c, const struct command *parent)
 
 static void lookup_check_and_call(client *c)
 {
+    update_cached_time(); /* the loop's cached time predates its sleep: expiry needs now */
     struct command *cmd = command_lookup(c->argv[0].p, c->argv[0].len);
     if (cmd == NULL) {
         reply_unknown_command(c);
