@@ -11,11 +11,6 @@
 
 #include "server.h"
 
-/* The table costs 4 bytes per pair of positions. Redis gives up only when
- * malloc fails; a cache node must not be pushed into swap or the OOM killer
- * by one command, so we refuse tables above this size with Redis's error. */
-#define LCS_MAX_TABLE_BYTES (512ULL * 1024 * 1024)
-
 struct lcs_options {
     int want_len, want_idx, with_match_len;
     long long min_match_len;
@@ -142,9 +137,13 @@ void lcs_command(client *c)
         reply_error(c, "ERR String too long for LCS");
         return;
     }
+    /* The table costs 4 bytes per pair of positions; like Redis we refuse
+     * one bigger than the biggest string we accept, so that one command can
+     * neither exhaust memory nor hold the event loop for long. */
     unsigned long long cells = (unsigned long long)(alen + 1) * (blen + 1);
-    if (cells > LCS_MAX_TABLE_BYTES / sizeof(uint32_t)) {
-        reply_error(c, "ERR Insufficient memory, failed allocating transient memory for LCS");
+    if (cells > (unsigned long long)server.proto_max_bulk_len / sizeof(uint32_t)) {
+        reply_error(c, "ERR Insufficient memory, transient memory for LCS exceeds "
+                       "proto-max-bulk-len");
         return;
     }
     uint32_t *dp = zmalloc((size_t)cells * sizeof(uint32_t));
