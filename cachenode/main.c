@@ -71,5 +71,8 @@ int main(int argc, char **argv)
     log_msg(LOG_NOTICE, "cachenode %s started, pid=%d, port=%d", CN_VERSION, (int)server.pid, server.port);
     log_msg(LOG_NOTICE, "Ready to accept connections tcp");
     el_run();
+#ifdef CACHEFLEET_SANITIZE
+    server_release();
+#endif
     return 0;
 }

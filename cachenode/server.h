@@ -324,6 +324,7 @@ size_t client_output_bytes(const client *c);
 /* ---- server (server.c) ------------------------------------------------------ */
 
 void server_init(void);
+void server_release(void);
 void server_cron(void);
 int select_db(client *c, long long id);
 long long instantaneous_ops(void);

@@ -170,6 +170,31 @@ static int expire_to_ms(client *c, const struct set_options *o, long long *when)
     return 1;
 }
 
+/* Replicas get a plain SET with an absolute expiry (PXAT), so that a TTL
+ * means the same instant wherever and whenever the stream is applied. */
+static void propagate_set(client *c, const arg *key, const arg *val, long long when_ms, int keep_ttl)
+{
+    char ms[24];
+    arg argv[5] = {{"SET", 3}, *key, *val, {"PXAT", 4}, {ms, 0}};
+    int argc = 3;
+    if (when_ms >= 0) {
+        argv[4].len = ll2str(ms, sizeof(ms), when_ms);
+        argc = 5;
+    } else if (keep_ttl) {
+        argv[3] = (arg){"KEEPTTL", 7};
+        argc = 4;
+    }
+    propagate_rewrite(c, argc, argv);
+}
+
+static void propagate_key_command(client *c, const char *cmd, const arg *key, long long when_ms)
+{
+    char ms[24];
+    arg argv[3] = {{cmd, strlen(cmd)}, *key, {ms, 0}};
+    if (when_ms >= 0) argv[2].len = ll2str(ms, sizeof(ms), when_ms);
+    propagate_rewrite(c, when_ms >= 0 ? 3 : 2, argv);
+}
+
 /* What SET, SETNX, SETEX and PSETEX share. `nx_style` replies :1/:0 (SETNX)
  * instead of OK/null. */
 static void set_generic(client *c, const struct set_options *o, const arg *key, const arg *val,
@@ -194,6 +219,7 @@ static void set_generic(client *c, const struct set_options *o, const arg *key, 
      * next access expires it. */
     if (o->expire) db_set_expire(c->db, e, when);
     key_modified(c->db, key);
+    propagate_set(c, key, val, o->expire ? when : -1, (o->flags & SET_KEEPTTL) != 0);
     if (o->flags & SET_GET) return;
     if (nx_style) reply_int(c, 1);
     else reply_ok(c);
@@ -262,6 +288,7 @@ static void getdel_command(client *c)
     if (e == NULL) return;
     db_delete_entry(c->db, e);
     key_modified(c->db, &c->argv[1]);
+    propagate_key_command(c, "DEL", &c->argv[1], -1);
 }
 
 static void getex_command(client *c)
@@ -281,12 +308,15 @@ static void getex_command(client *c)
     if ((o.flags & (SET_EXAT | SET_PXAT)) && when <= server.now_ms) {
         db_delete_entry(c->db, e); /* an absolute time already past deletes */
         key_modified(c->db, key);
+        propagate_key_command(c, "DEL", key, -1);
     } else if (o.expire) {
         db_set_expire(c->db, e, when);
         key_modified(c->db, key);
+        propagate_key_command(c, "PEXPIREAT", key, when);
     } else if ((o.flags & SET_PERSIST) && e->has_expire) {
         db_remove_expire(c->db, e);
         key_modified(c->db, key);
+        propagate_key_command(c, "PERSIST", key, -1);
     }
 }
 
@@ -520,6 +550,9 @@ static void incrbyfloat_command(client *c)
     if (e == NULL) e = db_add_string(c->db, key->p, key->len, "", 0);
     db_set_string_value_noint(c->db, e, out, n); /* keeps the TTL */
     key_modified(c->db, key);
+    /* the sum, not the increment: float arithmetic may differ elsewhere */
+    arg value = {out, n};
+    propagate_set(c, key, &value, -1, 1);
     reply_bulk(c, out, n);
 }
 
