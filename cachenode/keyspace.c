@@ -563,9 +563,11 @@ entry *db_random_entry(db *d)
         }
         if (tries > 1000 && head == NULL) {
             /* a very sparse table: walk from a random point instead */
-            for (int t = 0; t <= 1 && head == NULL; t++)
-                for (size_t i = 0; i < d->t[t].size && head == NULL; i++)
-                    head = d->t[t].buckets[i];
+            size_t total = d->t[0].size + d->t[1].size, start = random_u64() % total;
+            for (size_t n = 0; n < total && head == NULL; n++) {
+                size_t i = (start + n) % total;
+                head = i >= d->t[0].size ? d->t[1].buckets[i - d->t[0].size] : d->t[0].buckets[i];
+            }
         }
     }
     size_t chain = 0;

@@ -30,7 +30,9 @@ static void argv_reserve(client *c, long n)
 
 static void argv_push(client *c, const char *p, size_t len)
 {
-    if (c->argc == c->argv_cap) argv_reserve(c, (long)c->argc * 2);
+    /* doubling from zero would never allocate: an inline request on a
+     * fresh client started with argv_cap 0 */
+    if (c->argc == c->argv_cap) argv_reserve(c, c->argv_cap ? (long)c->argv_cap * 2 : 8);
     c->argv[c->argc].p = p;
     c->argv[c->argc].len = len;
     c->argc++;

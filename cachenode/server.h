@@ -339,6 +339,8 @@ void errorstats_reset(void);
 
 /* -- evict.c -- */
 
+/* Forgets the eviction candidates kept across calls (tests, FLUSHALL). */
+void evict_reset_pool(void);
 
 
 #endif
