@@ -215,14 +215,17 @@ client *client_by_id(uint64_t id)
 }
 
 /* Moves the query buffer's unparsed bytes to its start and rebases the
- * arguments of a half-parsed command. */
+ * arguments of a half-parsed command. Those arguments lie before qb_pos,
+ * so the bytes from the first of them on are kept. */
 static void compact_querybuf(client *c)
 {
-    if (c->qb_pos == 0) return;
     size_t shift = c->qb_pos;
+    if (c->argc > 0 && (size_t)(c->argv[0].p - c->querybuf) < shift)
+        shift = (size_t)(c->argv[0].p - c->querybuf);
+    if (shift == 0) return;
     memmove(c->querybuf, c->querybuf + shift, c->qb_len - shift);
     c->qb_len -= shift;
-    c->qb_pos = 0;
+    c->qb_pos -= shift;
     for (int i = 0; i < c->argc; i++) c->argv[i].p -= shift;
 }
 
@@ -240,7 +243,7 @@ static void process_input(client *c)
         proto_reset_request(c);
     }
     c->flags &= ~CLIENT_PROTECTED;
-    if (c->qb_pos == c->qb_len) c->qb_pos = c->qb_len = 0;
+    if (c->qb_pos == c->qb_len && c->argc == 0) c->qb_pos = c->qb_len = 0;
     else compact_querybuf(c);
 }
 

@@ -401,8 +401,9 @@ static void test_bounded_calls_and_exhaustion(void **state)
     assert_int_equal(db_size(d), 0);
     assert_true(calls > 1);
     print_message("evicted 100000 keys in %d calls, slowest call %lld us\n", calls, worst_us);
-    /* 1 ms budget, checked every 16 evictions; generous for slow CI/ASan */
-    assert_true(worst_us < 50000);
+    /* 1 ms budget (5 ms hard) plus one sampling round; generous for a
+     * loaded CI machine under ASan. Unbounded, this call would take ~1 s. */
+    assert_true(worst_us < 200000);
 }
 
 int main(void)
