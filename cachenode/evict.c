@@ -17,10 +17,10 @@
  *
  * A call is bounded: past EVICT_MIN_PER_CALL evictions it stops after
  * EVICT_TIME_BUDGET_US, and always after EVICT_HARD_BUDGET_US or
- * EVICT_MAX_ROUNDS, so a sudden large
- * drop of maxmemory (CONFIG SET) never stalls a command; it then returns 0
- * while still over the limit (as Redis lets commands run while eviction is
- * in progress) and the next commands carry on the work. */
+ * EVICT_MAX_ROUNDS, so a sudden large drop of maxmemory (CONFIG SET) never
+ * stalls a command; it then returns 0 while still over the limit (as Redis
+ * lets commands run while eviction is in progress) and the next commands
+ * carry on the work. */
 #include <limits.h>
 #include <string.h>
 
@@ -31,7 +31,6 @@
 #define EVICT_TIME_BUDGET_US 1000
 #define EVICT_HARD_BUDGET_US 5000
 #define EVICT_MAX_ROUNDS 100000
-#define EVICT_CLOCK_EVERY 1 /* rounds between looks at the clock */
 /* Evictions a call always makes (unless it fits sooner) before the clock
  * may stop it: a write adds far less than this many keys' worth, so under
  * any load memory converges on the limit instead of drifting above it even
@@ -223,12 +222,13 @@ static void evict_entry(db *d, entry *e)
     server.stat_evictedkeys++;
 }
 
-/* Sampling is O(1) but can get slow on a table emptied by mass eviction
- * (until the cron shrinks it), hence the hard budget that even the minimum
+/* Checked every round: reading the clock costs far less than a round, and
+ * a round can cost up to a millisecond when mass eviction has left a big,
+ * sparse table (random sampling then probes many empty buckets until the
+ * cron shrinks it). Hence also the hard budget, which even the minimum
  * number of evictions respects. */
 static int out_of_time(long long start_us, long rounds)
 {
-    if (rounds % EVICT_CLOCK_EVERY != EVICT_CLOCK_EVERY - 1) return 0;
     long long spent = monotonic_us() - start_us;
     return spent > EVICT_HARD_BUDGET_US || (rounds >= EVICT_MIN_PER_CALL && spent > EVICT_TIME_BUDGET_US);
 }
