@@ -64,6 +64,14 @@ void touch_entry(entry *e)
     }
 }
 
+/* A bigger bucket array must fit under maxmemory (see keyspace.h). */
+static int table_growth_fits(size_t bytes)
+{
+    return server.maxmemory == 0 || zmalloc_used() + bytes <= (size_t)server.maxmemory;
+}
+
+void db_init_hooks(void) { keyspace_set_grow_check(table_growth_fits); }
+
 void update_new_entry_lru(void) { keyspace_new_lru = initial_lru(); }
 
 int expire_if_needed(db *d, entry *e)

@@ -11,10 +11,14 @@
 uint32_t keyspace_new_lru; /* what a new entry's lru field starts at */
 
 static uint64_t hash_seed = 0x2545F4914F6CDD1DULL;
+static grow_allowed_fn grow_allowed;
+/* Past this many keys per bucket the table grows whatever the hook says. */
+#define FORCE_GROW_RATIO 5
 static object_free_fn type_free[8];
 
 void keyspace_register_type(enum value_type type, object_free_fn fn) { type_free[type] = fn; }
 void keyspace_seed(uint64_t seed) { hash_seed = seed | 1; }
+void keyspace_set_grow_check(grow_allowed_fn fn) { grow_allowed = fn; }
 
 /* ---- hashing ------------------------------------------------------------ */
 
@@ -269,8 +273,14 @@ int db_rehash(db *d, int steps)
 static void expand_if_needed(db *d)
 {
     if (db_is_rehashing(d)) return;
-    if (d->t[0].size == 0) start_rehash(d, 4);
-    else if (d->t[0].used >= d->t[0].size) start_rehash(d, d->t[0].used + 1);
+    if (d->t[0].size == 0) {
+        start_rehash(d, 4);
+        return;
+    }
+    if (d->t[0].used < d->t[0].size) return;
+    int forced = d->t[0].used >= d->t[0].size * FORCE_GROW_RATIO;
+    if (!forced && grow_allowed && !grow_allowed(d->t[0].size * 2 * sizeof(entry *))) return;
+    start_rehash(d, d->t[0].used + 1);
 }
 
 void db_resize_if_needed(db *d)
@@ -570,9 +580,11 @@ entry *db_random_entry(db *d)
         }
         if (tries > 1000 && head == NULL) {
             /* a very sparse table: walk from a random point instead */
-            for (int t = 0; t <= 1 && head == NULL; t++)
-                for (size_t i = 0; i < d->t[t].size && head == NULL; i++)
-                    head = d->t[t].buckets[i];
+            size_t total = d->t[0].size + d->t[1].size, start = random_u64() % total;
+            for (size_t n = 0; n < total && head == NULL; n++) {
+                size_t i = (start + n) % total;
+                head = i >= d->t[0].size ? d->t[1].buckets[i - d->t[0].size] : d->t[0].buckets[i];
+            }
         }
     }
     size_t chain = 0;

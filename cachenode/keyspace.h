@@ -66,6 +66,11 @@ typedef void (*object_free_fn)(void *obj);
 void keyspace_register_type(enum value_type type, object_free_fn fn);
 
 void keyspace_seed(uint64_t seed);
+/* Asked before the table grows by `bytes` (a new bucket array); returning 0
+ * defers growth while chains are still short. The server uses it so that
+ * growing the table never pushes memory past maxmemory. */
+typedef int (*grow_allowed_fn)(size_t bytes);
+void keyspace_set_grow_check(grow_allowed_fn fn);
 uint64_t key_hash(const char *key, size_t len);
 
 db *db_create(int id);

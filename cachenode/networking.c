@@ -219,23 +219,6 @@ client *client_by_id(uint64_t id)
     return NULL;
 }
 
-/* Drops the bytes of requests already executed. A half-parsed request
- * keeps its bytes (its arguments point into them) and is rebased. */
-static void compact_querybuf(client *c)
-{
-    size_t keep_from = c->reqtype ? c->req_start : c->qb_pos;
-    if (keep_from == c->qb_len) {
-        c->qb_pos = c->qb_len = c->req_start = 0;
-        return;
-    }
-    if (keep_from == 0) return;
-    memmove(c->querybuf, c->querybuf + keep_from, c->qb_len - keep_from);
-    c->qb_len -= keep_from;
-    c->qb_pos -= keep_from;
-    c->req_start -= keep_from;
-    for (int i = 0; i < c->argc; i++) c->argv[i].p -= keep_from;
-}
-
 void process_client_input(client *c)
 {
     c->flags |= CLIENT_PROTECTED;
@@ -251,7 +234,7 @@ void process_client_input(client *c)
         proto_reset_request(c);
     }
     c->flags &= ~CLIENT_PROTECTED;
-    compact_querybuf(c);
+    proto_compact(c);
 }
 
 void block_client(client *c, long long deadline_ms)
@@ -273,17 +256,6 @@ void unblock_client(client *c)
     }
 }
 
-static void grow_querybuf(client *c, size_t want_free)
-{
-    if (c->qb_cap - c->qb_len >= want_free) return;
-    size_t cap = c->qb_len + want_free;
-    char *old = c->querybuf;
-    c->querybuf = zrealloc(c->querybuf, cap);
-    c->qb_cap = cap;
-    if (old && c->querybuf != old)
-        for (int i = 0; i < c->argc; i++) c->argv[i].p = c->querybuf + (c->argv[i].p - old);
-}
-
 static void read_from_client(int fd, void *data, int mask)
 {
     (void)mask;
@@ -295,7 +267,7 @@ static void read_from_client(int fd, void *data, int mask)
         size_t rest = (size_t)c->bulk_len + 2 - (c->qb_len - c->qb_pos);
         if (rest > want) want = rest;
     }
-    grow_querybuf(c, want);
+    proto_reserve(c, want);
     ssize_t n = read(fd, c->querybuf + c->qb_len, c->qb_cap - c->qb_len);
     if (n == 0) {
         free_client(c);

@@ -30,7 +30,9 @@ static void argv_reserve(client *c, long n)
 
 static void argv_push(client *c, const char *p, size_t len)
 {
-    if (c->argc == c->argv_cap) argv_reserve(c, c->argc < 4 ? 8 : (long)c->argc * 2);
+    /* doubling from zero would never allocate: an inline request on a
+     * fresh client started with argv_cap 0 */
+    if (c->argc == c->argv_cap) argv_reserve(c, c->argv_cap ? (long)c->argv_cap * 2 : 8);
     c->argv[c->argc].p = p;
     c->argv[c->argc].len = len;
     c->argc++;
@@ -206,4 +208,32 @@ enum parse_result proto_parse_request(client *c)
         c->req_start = c->qb_pos;
     }
     return c->reqtype == '*' ? parse_multibulk(c) : parse_inline(c);
+}
+
+/* Drops the bytes of requests already executed. A half-parsed request
+ * keeps its bytes (its arguments point into them) and is rebased. */
+void proto_compact(client *c)
+{
+    size_t keep_from = c->reqtype ? c->req_start : c->qb_pos;
+    if (keep_from == c->qb_len) {
+        c->qb_pos = c->qb_len = c->req_start = 0;
+        return;
+    }
+    if (keep_from == 0) return;
+    memmove(c->querybuf, c->querybuf + keep_from, c->qb_len - keep_from);
+    c->qb_len -= keep_from;
+    c->qb_pos -= keep_from;
+    c->req_start -= keep_from;
+    for (int i = 0; i < c->argc; i++) c->argv[i].p -= keep_from;
+}
+
+void proto_reserve(client *c, size_t want_free)
+{
+    if (c->qb_cap - c->qb_len >= want_free) return;
+    size_t cap = c->qb_len + want_free;
+    char *old = c->querybuf;
+    c->querybuf = zrealloc(c->querybuf, cap);
+    c->qb_cap = cap;
+    if (old && c->querybuf != old)
+        for (int i = 0; i < c->argc; i++) c->argv[i].p = c->querybuf + (c->argv[i].p - old);
 }

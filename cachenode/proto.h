@@ -14,5 +14,10 @@ enum parse_result { PARSE_NEED_MORE = 0, PARSE_OK, PARSE_ERROR };
 enum parse_result proto_parse_request(client *c);
 /* Clears the parse state after a request has been executed. */
 void proto_reset_request(client *c);
+/* Makes room for at least want_free more bytes at the end of the query
+ * buffer, rebasing the arguments of a half-parsed request if it moves. */
+void proto_reserve(client *c, size_t want_free);
+/* Drops the bytes of executed requests from the query buffer. */
+void proto_compact(client *c);
 
 #endif

@@ -122,6 +122,7 @@ void server_init(void)
     server.start_time_ms = server.now_ms;
     server.ops_last_sample_ms = server.now_ms;
     for (int i = 0; i < DB_COUNT; i++) server.dbs[i] = db_create(i);
+    db_init_hooks();
     commands_init();
 
     struct sigaction sa;

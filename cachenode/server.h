@@ -392,6 +392,7 @@ void process_client_input(client *c);
 /* ---- shared odds and ends ------------------------------------------------- */
 
 void update_new_entry_lru(void);                 /* db.c */
+void db_init_hooks(void);                        /* db.c */
 void config_reset_stats(void);                   /* server.c */
 void set_client_name(client *c, const arg *name); /* cmd_connection.c */
 int errorstats_count(void);                      /* reply.c */
@@ -431,6 +432,8 @@ extern struct command client_subcommands[];          /* cmd_client.c */
 
 /* -- evict.c -- */
 
+/* Forgets the eviction candidates kept across calls (tests, FLUSHALL). */
+void evict_reset_pool(void);
 
 
 #endif

@@ -1,0 +1,371 @@
+#!/usr/bin/python3
+"""test_networking.py: cachenode's networking layer, end to end, over real
+sockets: pipelining, big values, many connections, inline commands,
+protocol errors, query and output buffer limits, SIGTERM, config files.
+
+Run: test_networking.py --cachenode PATH. Exits 0 when all pass; the last
+line is "N passed, N failed".
+"""
+import argparse
+import os
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+import redis
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Node:
+    """A cachenode process, ready (answers PING) when the constructor returns."""
+
+    def __init__(self, binary, workdir, args=(), config_file=None, port=None):
+        self.port = port or free_port()
+        self.log = open(os.path.join(workdir, "node-%d.log" % self.port), "wb")
+        argv = [binary]
+        if config_file:
+            argv.append(config_file)
+        else:
+            argv += ["--port", str(self.port), "--bind", "127.0.0.1"]
+        self.proc = subprocess.Popen(argv + list(args), stdout=self.log, stderr=subprocess.STDOUT,
+                                     cwd=workdir)
+        self.client = redis.Redis(port=self.port, socket_timeout=20)
+        deadline = time.monotonic() + 15
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("cachenode exited at start with %s" % self.proc.returncode)
+            try:
+                if self.client.ping():
+                    return
+            except (redis.ConnectionError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("cachenode not ready within 15 s")
+            time.sleep(0.02)
+
+    def rss(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return s
+
+    def alive(self):
+        return self.proc.poll() is None and redis.Redis(port=self.port, socket_timeout=10).ping()
+
+    def stop(self):
+        self.client.close()
+        if self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        self.log.close()
+
+
+def recv_until(sock, predicate, timeout=20):
+    """Reads until predicate(data) holds or the peer closes; returns (data,
+    closed)."""
+    data = bytearray()
+    deadline = time.monotonic() + timeout
+    while not predicate(data):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("timed out after %d bytes" % len(data))
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(1 << 20)
+        except (ConnectionResetError, BrokenPipeError):
+            return bytes(data), True
+        if not chunk:
+            return bytes(data), True
+        data += chunk
+    return bytes(data), False
+
+
+def wait_closed(sock, timeout=20):
+    """Drains the socket until the server closes it; returns bytes read."""
+    data, closed = recv_until(sock, lambda d: False, timeout)
+    assert closed
+    return data
+
+
+def resp_command(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+# ---- tests -------------------------------------------------------------------
+
+def test_pipeline_10k_in_one_write(node, workdir):
+    n = 10000
+    buf = bytearray()
+    for i in range(n // 2):
+        buf += resp_command("SET", "p:%d" % i, "v%d" % i)
+    for i in range(n // 2):
+        buf += resp_command("GET", "p:%d" % i)
+    s = node.connect()
+    try:
+        s.sendall(bytes(buf))  # one write; the kernel may still split it
+        want = b"+OK\r\n" * (n // 2) + b"".join(
+            b"$%d\r\nv%d\r\n" % (len(b"v%d" % i), i) for i in range(n // 2))
+        data, closed = recv_until(s, lambda d: len(d) >= len(want))
+        assert not closed and data == want, "replies differ (got %d bytes)" % len(data)
+    finally:
+        s.close()
+    return "%d commands, %d reply bytes" % (n, len(want))
+
+
+def test_10mb_value_round_trip(node, workdir):
+    value = os.urandom(10 * 1024 * 1024)
+    assert node.client.set("big", value)
+    got = node.client.get("big")
+    assert got == value, "10 MB value came back different (%s bytes)" % (len(got) if got else None)
+    # and through a raw socket, split in odd pieces
+    s = node.connect()
+    try:
+        cmd = resp_command("SET", "big2", value)
+        for off in range(0, len(cmd), 777777):
+            s.sendall(cmd[off:off + 777777])
+        data, _ = recv_until(s, lambda d: len(d) >= 5)
+        assert data == b"+OK\r\n", data[:100]
+    finally:
+        s.close()
+    assert node.client.get("big2") == value
+    return "ok"
+
+
+def test_2000_connections(node, workdir):
+    n = 2000
+    socks = []
+    try:
+        for _ in range(n):
+            socks.append(node.connect())
+        for i, s in enumerate(socks):
+            s.sendall(resp_command("SET", "c:%d" % i, i))
+        for s in socks:
+            data, closed = recv_until(s, lambda d: d.endswith(b"\r\n"))
+            assert data == b"+OK\r\n" and not closed, data
+        for i, s in enumerate(socks):
+            s.sendall(b"GET c:%d\r\n" % i)
+        for i, s in enumerate(socks):
+            want = b"$%d\r\n%d\r\n" % (len(str(i)), i)
+            data, _ = recv_until(s, lambda d: len(d) >= len(want))
+            assert data == want, (i, data)
+    finally:
+        for s in socks:
+            s.close()
+    return "%d concurrent connections served" % n
+
+
+def test_inline_commands(node, workdir):
+    s = node.connect()
+    try:
+        s.sendall(b"SET \"my key\" 'a b \\' c'\r\nGET \"my key\"\r\n"
+                  b"SET esc \"\\x41\\tB\\n\"\nGET esc\r\nPING\r\n   \r\nPING \"hi there\"\r\n")
+        want = (b"+OK\r\n$7\r\na b ' c\r\n+OK\r\n$4\r\nA\tB\n\r\n+PONG\r\n"
+                b"$8\r\nhi there\r\n")
+        data, closed = recv_until(s, lambda d: len(d) >= len(want))
+        assert data == want and not closed, data
+    finally:
+        s.close()
+    assert node.client.get("my key") == b"a b ' c"
+    return "ok"
+
+
+def test_protocol_errors_close(node, workdir):
+    cases = [
+        (b"*1\r\n+foo\r\n", b"-ERR Protocol error: expected '$', got '+'\r\n"),
+        (b"*abc\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
+        (b"*1\r\n$-5\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
+        (b"SET \"unbalanced\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+        (b"PING\r\n*1\r\n$x\r\nPING\r\n", b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"),
+    ]
+    for sent, want in cases:
+        s = node.connect()
+        try:
+            s.sendall(sent)
+            data = wait_closed(s)
+            assert data == want, (sent, data)
+        finally:
+            s.close()
+    # too big inline request: no newline within 64 KB
+    s = node.connect()
+    try:
+        try:
+            s.sendall(b"x" * (70 * 1024))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        data = wait_closed(s)
+        assert data == b"-ERR Protocol error: too big inline request\r\n", data
+    finally:
+        s.close()
+    assert node.alive()
+    return "%d error cases" % (len(cases) + 1)
+
+
+def test_query_buffer_limit(node, workdir):
+    assert node.client.config_set("client-query-buffer-limit", "1mb")
+    try:
+        s = node.connect()
+        try:
+            s.sendall(b"*3\r\n$3\r\nSET\r\n$1\r\nq\r\n$3000000\r\n")
+            sent = 0
+            try:
+                chunk = b"z" * 65536
+                while sent < 2 * 1024 * 1024:
+                    s.sendall(chunk)
+                    sent += len(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # closed while we were still sending: what we expect
+            wait_closed(s)
+        finally:
+            s.close()
+        assert node.alive()
+        assert node.client.get("q") is None
+    finally:
+        node.client.config_set("client-query-buffer-limit", "1gb")
+    return "closed after %d bytes of a partial bulk" % sent
+
+
+def test_output_buffer_limit(node, workdir):
+    value = b"o" * (512 * 1024)
+    node.client.set("obig", value)
+    assert node.client.config_set("client-output-buffer-limit", "normal 1mb 1mb 0")
+    try:
+        before = node.rss()
+        s = node.connect()
+        # a small receive buffer, so the kernel soaks up little of the replies
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            n = 400  # 200 MB of replies if nobody stopped it
+            s.sendall(resp_command("GET", "obig") * n)
+            # Without the limit the server would now hold ~200 MB of replies
+            # for a reader that never reads. Sample its memory until the
+            # socket turns readable (data or the close), without reading.
+            peak = before
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                peak = max(peak, node.rss())
+                r, _, _ = select.select([s], [], [], 0.05)
+                if r:
+                    break
+            peak = max(peak, node.rss())
+            received = wait_closed(s)
+            assert len(received) < n * len(value), "all replies arrived: not disconnected"
+        finally:
+            s.close()
+        growth = peak - before
+        assert growth < 64 * 1024 * 1024, "server RSS grew by %d bytes" % growth
+        assert node.alive()
+    finally:
+        node.client.config_set("client-output-buffer-limit", "normal 0 0 0")
+    return "disconnected after %d bytes read; server RSS growth %d" % (len(received), growth)
+
+
+def test_sigterm_exits_zero(binary, workdir):
+    node = Node(binary, workdir)
+    try:
+        node.client.set("k", "v")
+        t0 = time.monotonic()
+        node.proc.send_signal(signal.SIGTERM)
+        rc = node.proc.wait(timeout=10)
+        took = time.monotonic() - t0
+        assert rc == 0, "exit code %d" % rc
+        assert took < 5, "took %.1f s" % took
+    finally:
+        node.stop()
+    return "exit 0 after %.2f s" % took
+
+
+def test_config_file_port(binary, workdir):
+    port = free_port()
+    path = os.path.join(workdir, "node.conf")
+    with open(path, "w") as f:
+        f.write("# comment\nbind 127.0.0.1\nport %d\nmaxmemory-policy allkeys-lru\n" % port)
+    node = Node(binary, workdir, config_file=path, port=port)
+    try:
+        assert node.client.set("cf", "1")
+        assert node.client.config_get("port")["port"] == str(port)
+        assert node.client.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
+    finally:
+        node.stop()
+    return "listening on %d from the file" % port
+
+
+def raise_nofile(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cachenode", required=True)
+    opts = ap.parse_args()
+    binary = os.path.abspath(opts.cachenode)
+    # 2000 client sockets here and 2000 in the server (which inherits this)
+    nofile = raise_nofile(8192)
+    shared = [test_pipeline_10k_in_one_write, test_10mb_value_round_trip, test_2000_connections,
+              test_inline_commands, test_protocol_errors_close, test_query_buffer_limit,
+              test_output_buffer_limit]
+    own = [test_sigterm_exits_zero, test_config_file_port]
+    passed = failed = 0
+
+    def record(name, fn):
+        nonlocal passed, failed
+        t0 = time.monotonic()
+        try:
+            detail = fn()
+            passed += 1
+            print("PASS %s (%.1fs): %s" % (name, time.monotonic() - t0, detail), flush=True)
+        except Exception:
+            failed += 1
+            print("FAIL %s" % name, flush=True)
+            traceback.print_exc()
+
+    with tempfile.TemporaryDirectory(prefix="cn-net-") as workdir:
+        if nofile < 4200:
+            print("note: RLIMIT_NOFILE is %d; the 2000-connection test may fail" % nofile)
+        node = None
+        try:
+            node = Node(binary, workdir)
+            for t in shared:
+                record(t.__name__, lambda t=t: t(node, workdir))
+            record("server_survived", lambda: node.alive() and "still answering")
+        except Exception:
+            failed += 1
+            traceback.print_exc()
+        finally:
+            if node:
+                node.stop()
+        for t in own:
+            record(t.__name__, lambda t=t: t(binary, workdir))
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
