@@ -90,6 +90,7 @@ void server_cron(void)
         while (db_rehash(server.dbs[i], 100) && monotonic_us() - start < 1000) {}
     }
     active_expire_cycle(0);
+    lazyfree_step(0); /* frees what FLUSHALL/FLUSHDB ASYNC detached, in steps */
 }
 
 void server_init(void)
