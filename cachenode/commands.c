@@ -116,6 +116,7 @@ void command_execute(client *c)
     }
 
     long long errors_before = server.stat_total_error_replies;
+    update_cached_time(); /* expiry must see the time the command runs at */
     long long start = ustime();
     c->cmd = cmd;
     cmd->proc(c);

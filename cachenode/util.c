@@ -205,6 +205,7 @@ static int glob_rec(const char *p, size_t plen, const char *s, size_t slen, int 
 
 int glob_match(const char *pattern, size_t plen, const char *s, size_t slen, int nocase)
 {
+    if (slen == 0 && plen != 0) return 0; /* as Redis: "*" never matches "" here */
     return glob_rec(pattern, plen, s, slen, nocase, 0);
 }
 
