@@ -833,9 +833,9 @@ static void memory_doctor_command(client *c)
             ? "Hi Sam, this instance is empty or is using very little memory, my issues "
               "detector can't be used in these conditions. Please, leave for your mission on "
               "Earth and fill it with some data. The new Sam and I will be back to our "
-              "programming as soon as I finished rebooting."
+              "programming as soon as I finished rebooting.\n"
             : "Hi Sam, I can't find any memory issue in your instance. I can only account for "
-              "what occurs on this base.";
+              "what occurs on this base.\n";
     reply_verbatim(c, report, strlen(report), "txt");
 }
 

@@ -147,10 +147,12 @@ static void persist_command(client *c)
 #define ACTIVE_EXPIRE_FAST_DURATION 1000 /* microseconds */
 #define ACTIVE_EXPIRE_SLOW_TIME_PERC 25  /* percent of the cron period */
 #define ACTIVE_EXPIRE_ACCEPTABLE_STALE 10 /* percent of expired keys sampled */
+#define ACTIVE_EXPIRE_SWEEP_SECONDS 5     /* the in-order sweep's full period */
 
 /* Where the sweep stands: the next database to visit, whether the last
  * cycle ran out of time, and the running estimate of stale keys (0..1). */
 static int next_db;
+static size_t sweep_cursor[DB_COUNT];
 static int timelimit_exit;
 static long long last_fast_cycle_us;
 static double stale_perc;
@@ -160,7 +162,19 @@ struct expire_pass {
     int keys_per_loop;
     int acceptable_stale;
     long long sampled, expired;
+    long long expired_by_sweep;
+    int sweep; /* slow cycles also walk the volatile set in order */
+    int hz;
 };
+
+/* Deletes a key whose TTL has passed. */
+static void expire_entry(db *d, entry *e)
+{
+    arg key = {entry_key(e), e->keylen};
+    key_modified(d, &key);
+    db_delete_entry(d, e);
+    server.stat_expiredkeys++;
+}
 
 struct expire_sample {
     long long sampled, expired, ttl_sum, ttl_samples;
@@ -178,16 +192,42 @@ static void expire_sample(db *d, int keys_per_loop, long long now, struct expire
         long long when = entry_expire(e);
         s->sampled++;
         if (when <= now) {
-            arg key = {entry_key(e), e->keylen};
-            key_modified(d, &key);
-            db_delete_entry(d, e);
-            server.stat_expiredkeys++;
+            expire_entry(d, e);
             s->expired++;
         } else {
             s->ttl_sum += when - now;
             s->ttl_samples++;
         }
     }
+}
+
+/* Walks the next stretch of d's volatile set in order, so that every key
+ * is looked at within ACTIVE_EXPIRE_SWEEP_SECONDS however few stale keys
+ * remain: the random sampler alone stops at the acceptable staleness and
+ * would leave that much expired data in memory indefinitely. */
+static void expire_sweep(db *d, struct expire_pass *p, int hz)
+{
+    size_t quota = db_expires(d) / ((size_t)hz * ACTIVE_EXPIRE_SWEEP_SECONDS) + 1;
+    if (quota < (size_t)p->keys_per_loop) quota = (size_t)p->keys_per_loop;
+    size_t idx = sweep_cursor[d->id];
+    long long now = mstime();
+    for (size_t i = 0; i < quota && db_expires(d) > 0; i++) {
+        if (idx >= db_expires(d)) idx = 0;
+        entry *e = db_volatile_at(d, idx);
+        if (e == NULL) break;
+        if (entry_expire(e) <= now) {
+            /* the last volatile key moves into idx: look at idx again */
+            expire_entry(d, e);
+            p->expired_by_sweep++;
+        } else {
+            idx++;
+        }
+        if ((i & 1023) == 1023 && monotonic_us() >= p->deadline_us) {
+            timelimit_exit = 1;
+            break;
+        }
+    }
+    sweep_cursor[d->id] = idx;
 }
 
 /* Sweeps one database while the share of expired keys found stays above the
@@ -216,6 +256,7 @@ static void expire_db(db *d, struct expire_pass *p)
         }
         again = s.sampled > 0 && s.expired * 100 > s.sampled * p->acceptable_stale;
     } while (again);
+    if (p->sweep) expire_sweep(d, p, p->hz);
 }
 
 void active_expire_cycle(int fast)
@@ -223,7 +264,7 @@ void active_expire_cycle(int fast)
     int effort = server.active_expire_effort - 1; /* 0..9 */
     if (effort < 0) effort = 0;
     if (effort > 9) effort = 9;
-    struct expire_pass p = {0, 0, 0, 0, 0};
+    struct expire_pass p = {0, 0, 0, 0, 0, 0, 0, 0};
     p.keys_per_loop = ACTIVE_EXPIRE_KEYS_PER_LOOP + ACTIVE_EXPIRE_KEYS_PER_LOOP / 4 * effort;
     p.acceptable_stale = ACTIVE_EXPIRE_ACCEPTABLE_STALE - effort;
     long long fast_duration = ACTIVE_EXPIRE_FAST_DURATION + ACTIVE_EXPIRE_FAST_DURATION / 4 * effort;
@@ -241,6 +282,8 @@ void active_expire_cycle(int fast)
     long long budget = fast ? fast_duration : slow_perc * 1000000 / hz / 100;
     if (budget <= 0) budget = 1;
     p.deadline_us = start + budget;
+    p.sweep = !fast;
+    p.hz = hz;
 
     timelimit_exit = 0;
     int dbs = server.databases > DB_COUNT ? DB_COUNT : server.databases;

@@ -218,11 +218,12 @@ client *client_by_id(uint64_t id)
  * arguments of a half-parsed command. */
 static void compact_querybuf(client *c)
 {
-    if (c->qb_pos == 0) return;
-    size_t shift = c->qb_pos;
+    /* a half-parsed command's arguments lie before qb_pos: keep them */
+    size_t shift = c->argc > 0 ? (size_t)(c->argv[0].p - c->querybuf) : c->qb_pos;
+    if (shift == 0) return;
     memmove(c->querybuf, c->querybuf + shift, c->qb_len - shift);
     c->qb_len -= shift;
-    c->qb_pos = 0;
+    c->qb_pos -= shift;
     for (int i = 0; i < c->argc; i++) c->argv[i].p -= shift;
 }
 
@@ -240,7 +241,7 @@ static void process_input(client *c)
         proto_reset_request(c);
     }
     c->flags &= ~CLIENT_PROTECTED;
-    if (c->qb_pos == c->qb_len) c->qb_pos = c->qb_len = 0;
+    if (c->qb_pos == c->qb_len && c->argc == 0) c->qb_pos = c->qb_len = 0;
     else compact_querybuf(c);
 }
 
