@@ -53,14 +53,9 @@ static int entry_is_expired(const entry *e)
     return e->has_expire && entry_expire(e) <= server.now_ms;
 }
 
-/* Deletes a key whose TTL has passed, as lazy expiry does. */
-static void delete_expired(db *d, entry *e)
-{
-    arg key = {entry_key(e), e->keylen};
-    key_modified(d, &key);
-    db_delete_entry(d, e);
-    server.stat_expiredkeys++;
-}
+/* Deletes a key whose TTL has passed through lazy expiry, which also
+ * propagates the DEL (and leaves the key alone on a replica). */
+static void delete_expired(db *d, entry *e) { (void)expire_if_needed(d, e); }
 
 /* Parses a database index the way Redis parses an int argument. */
 static int parse_db_index(client *c, const arg *a, int *out)
@@ -518,8 +513,11 @@ static int lazyfree_job_step(struct lazy_db *job, long long deadline_us)
 void lazyfree_step(long long budget_us)
 {
     if (lazy_head == NULL) return;
-    if (budget_us <= 0) budget_us = (1000000LL / server.hz) * LAZYFREE_CRON_PERC / 100;
-    long long deadline = monotonic_us() + budget_us;
+    int hz = server.hz > 0 ? server.hz : 10;
+    long long deadline;
+    if (budget_us < 0) deadline = LLONG_MAX; /* everything, now (exit) */
+    else if (budget_us == 0) deadline = monotonic_us() + 1000000LL / hz * LAZYFREE_CRON_PERC / 100;
+    else deadline = monotonic_us() + budget_us;
     while (lazy_head) {
         if (!lazyfree_job_step(lazy_head, deadline)) return;
         struct lazy_db *done = lazy_head;
@@ -554,11 +552,13 @@ static int parse_flush_mode(client *c, int *async)
     return 1;
 }
 
+/* A flush is always propagated, as in Redis, even of an empty keyspace. */
 static void flushdb_command(client *c)
 {
     int async;
     if (!parse_flush_mode(c, &async)) return;
     flush_db(c->db, async);
+    server.dirty++;
     reply_ok(c);
 }
 
@@ -567,6 +567,7 @@ static void flushall_command(client *c)
     int async;
     if (!parse_flush_mode(c, &async)) return;
     for (int i = 0; i < server.databases; i++) flush_db(server.dbs[i], async);
+    server.dirty++;
     reply_ok(c);
 }
 
@@ -580,31 +581,13 @@ static void reply_help(client *c, const char **lines)
     for (long i = 0; i < n; i++) reply_status(c, lines[i]);
 }
 
-/* Runs the subcommand named by argv[1] from `subs`, with its own arity
- * check, as Redis does for OBJECT, MEMORY and the like. */
-static void subcommand_dispatch(client *c, const char *parent, struct command *subs)
+/* OBJECT and MEMORY are containers: commands.c runs the subcommand that
+ * argv[1] names ("object|encoding" ...) with its own arity check, so the
+ * container's own proc is never reached with a known subcommand. */
+static void container_command(client *c)
 {
-    const arg *name = &c->argv[1];
-    for (struct command *sub = subs; sub->name; sub++) {
-        if (!arg_is(name->p, name->len, sub->name)) continue;
-        int ok = sub->arity > 0 ? c->argc == sub->arity : c->argc >= -sub->arity;
-        if (!ok) {
-            char lower[32];
-            size_t n = strlen(parent);
-            if (n >= sizeof(lower)) n = sizeof(lower) - 1;
-            for (size_t i = 0; i < n; i++)
-                lower[i] = (parent[i] >= 'A' && parent[i] <= 'Z') ? (char)(parent[i] + 32) : parent[i];
-            lower[n] = '\0';
-            reply_errorf(c, "ERR wrong number of arguments for '%s|%s' command", lower, sub->name);
-            sub->rejected_calls++;
-            return;
-        }
-        sub->calls++;
-        sub->proc(c);
-        return;
-    }
-    int len = name->len > 128 ? 128 : (int)name->len;
-    reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", len, name->p, parent);
+    int len = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
+    reply_errorf(c, "ERR unknown subcommand '%.*s'.", len, c->argv[1].p);
 }
 
 /* ---- OBJECT -------------------------------------------------------------------------- */
@@ -701,15 +684,13 @@ static void object_help_command(client *c)
 }
 
 static struct command object_subcommands[] = {
-    {"encoding", object_encoding_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the internal encoding of a Redis object.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
-    {"freq", object_freq_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the logarithmic access frequency counter of a Redis object.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"help", object_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "generic", "Returns helpful text about the different subcommands.", "6.2.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"idletime", object_idletime_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the time since the last access to a Redis object.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
-    {"refcount", object_refcount_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the reference count of a value of a key.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
+    {"object|encoding", object_encoding_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the internal encoding of a Redis object.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
+    {"object|freq", object_freq_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the logarithmic access frequency counter of a Redis object.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"object|help", object_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "generic", "Returns helpful text about the different subcommands.", "6.2.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"object|idletime", object_idletime_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the time since the last access to a Redis object.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
+    {"object|refcount", object_refcount_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the reference count of a value of a key.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
-
-static void object_command(client *c) { subcommand_dispatch(c, "OBJECT", object_subcommands); }
 
 /* ---- MEMORY ------------------------------------------------------------------------ */
 
@@ -869,16 +850,14 @@ static void memory_help_command(client *c)
 }
 
 static struct command memory_subcommands[] = {
-    {"doctor", memory_doctor_command, 2, 0, 0, 0, 0, "server", "Outputs a memory problems report.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"help", memory_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "Returns helpful text about the different subcommands.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"malloc-stats", memory_malloc_stats_command, 2, 0, 0, 0, 0, "server", "Returns the allocator statistics.", "4.0.0", "Depends on how much memory is allocated, could be slow", NULL, 0, 0, 0, 0},
-    {"purge", memory_purge_command, 2, 0, 0, 0, 0, "server", "Asks the allocator to release memory.", "4.0.0", "Depends on how much memory is allocated, could be slow", NULL, 0, 0, 0, 0},
-    {"stats", memory_stats_command, 2, 0, 0, 0, 0, "server", "Returns details about memory usage.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"usage", memory_usage_command, -3, CMD_READONLY, 2, 2, 1, "server", "Estimates the memory usage of a key.", "4.0.0", "O(N) where N is the number of samples.", NULL, 0, 0, 0, 0},
+    {"memory|doctor", memory_doctor_command, 2, 0, 0, 0, 0, "server", "Outputs a memory problems report.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"memory|help", memory_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "Returns helpful text about the different subcommands.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"memory|malloc-stats", memory_malloc_stats_command, 2, 0, 0, 0, 0, "server", "Returns the allocator statistics.", "4.0.0", "Depends on how much memory is allocated, could be slow", NULL, 0, 0, 0, 0},
+    {"memory|purge", memory_purge_command, 2, 0, 0, 0, 0, "server", "Asks the allocator to release memory.", "4.0.0", "Depends on how much memory is allocated, could be slow", NULL, 0, 0, 0, 0},
+    {"memory|stats", memory_stats_command, 2, 0, 0, 0, 0, "server", "Returns details about memory usage.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"memory|usage", memory_usage_command, -3, CMD_READONLY, 2, 2, 1, "server", "Estimates the memory usage of a key.", "4.0.0", "O(N) where N is the number of samples.", NULL, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
-
-static void memory_command(client *c) { subcommand_dispatch(c, "MEMORY", memory_subcommands); }
 
 /* ---- the table ------------------------------------------------------------------------- */
 
@@ -898,7 +877,7 @@ struct command keyspace_commands[] = {
     {"dbsize", dbsize_command, 1, CMD_READONLY | CMD_FAST, 0, 0, 0, "server", "Returns the number of keys in the database.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
     {"flushdb", flushdb_command, -1, CMD_WRITE, 0, 0, 0, "server", "Removes all keys from the current database.", "1.0.0", "O(N) where N is the number of keys in the selected database", NULL, 0, 0, 0, 0},
     {"flushall", flushall_command, -1, CMD_WRITE, 0, 0, 0, "server", "Removes all keys from all databases.", "1.0.0", "O(N) where N is the total number of keys in all databases", NULL, 0, 0, 0, 0},
-    {"object", object_command, -2, 0, 0, 0, 0, "generic", "A container for object introspection commands.", "2.2.3", "Depends on subcommand.", object_subcommands, 0, 0, 0, 0},
-    {"memory", memory_command, -2, 0, 0, 0, 0, "server", "A container for memory diagnostics commands.", "4.0.0", "Depends on subcommand.", memory_subcommands, 0, 0, 0, 0},
+    {"object", container_command, -2, 0, 0, 0, 0, "generic", "A container for object introspection commands.", "2.2.3", "Depends on subcommand.", object_subcommands, 0, 0, 0, 0},
+    {"memory", container_command, -2, 0, 0, 0, 0, "server", "A container for memory diagnostics commands.", "4.0.0", "Depends on subcommand.", memory_subcommands, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

@@ -33,7 +33,8 @@ static void index_insert(struct command *cmd)
 void commands_init(void)
 {
     struct command *tables[] = {string_commands, keyspace_commands, expire_commands,
-                                connection_commands, server_commands};
+                                connection_commands, server_commands, persistence_commands,
+                                replication_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)
@@ -92,12 +93,45 @@ static int arity_ok(const struct command *cmd, int argc)
     return cmd->arity > 0 ? argc == cmd->arity : argc >= -cmd->arity;
 }
 
-void command_execute(client *c)
+/* A container command (CLIENT, COMMAND, CONFIG, ...) runs the subcommand its
+ * second argument names; subcommand entries are named "parent|sub". */
+static struct command *find_subcommand(struct command *parent, const arg *name)
 {
+    for (struct command *sub = parent->subcommands; sub->name; sub++) {
+        const char *bar = strchr(sub->name, '|');
+        const char *short_name = bar ? bar + 1 : sub->name;
+        if (arg_is(name->p, name->len, short_name)) return sub;
+    }
+    return NULL;
+}
+
+static void reply_unknown_subcommand(client *c, const struct command *parent)
+{
+    char upper[64];
+    size_t n = 0;
+    for (const char *p = parent->name; *p && n < sizeof(upper) - 1; p++)
+        upper[n++] = (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : *p;
+    upper[n] = '\0';
+    int len = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
+    reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", len, c->argv[1].p, upper);
+}
+
+static void lookup_check_and_call(client *c)
+{
+    update_cached_time(); /* the loop's cached time predates its sleep: expiry needs now */
     struct command *cmd = command_lookup(c->argv[0].p, c->argv[0].len);
     if (cmd == NULL) {
         reply_unknown_command(c);
         return;
+    }
+    if (cmd->subcommands && c->argc >= 2) {
+        struct command *sub = find_subcommand(cmd, &c->argv[1]);
+        if (sub == NULL) {
+            reply_unknown_subcommand(c, cmd);
+            cmd->rejected_calls++;
+            return;
+        }
+        cmd = sub;
     }
     if (!arity_ok(cmd, c->argc)) {
         reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
@@ -109,18 +143,26 @@ void command_execute(client *c)
         cmd->rejected_calls++;
         return;
     }
-    if (server.maxmemory > 0 && evict_to_fit() == -1 && (cmd->flags & CMD_DENYOOM)) {
+    if (!replication_write_allowed(c, cmd)) {
+        cmd->rejected_calls++;
+        return;
+    }
+    /* replicas follow their primary's dataset and ignore maxmemory */
+    if (server.maxmemory > 0 && !server_is_replica() && evict_to_fit() == -1 &&
+        (cmd->flags & CMD_DENYOOM)) {
         reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
         cmd->rejected_calls++;
         return;
     }
 
     long long errors_before = server.stat_total_error_replies;
-    update_cached_time(); /* expiry must see the time the command runs at */
+    long long dirty_before = server.dirty;
     long long start = ustime();
     c->cmd = cmd;
     cmd->proc(c);
     long long duration = ustime() - start;
+    if (server.dirty != dirty_before) replication_propagate(c);
+    if (c->prop) replication_after_command(c);
     c->last_cmd = cmd;
     c->cmd = NULL;
     c->commands_processed++;
@@ -128,7 +170,14 @@ void command_execute(client *c)
     cmd->usec += duration;
     if (server.stat_total_error_replies != errors_before) cmd->failed_calls++;
     server.stat_numcommands++;
+    if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlog_maybe_add(c, duration);
+}
+
+void command_execute(client *c)
+{
+    lookup_check_and_call(c);
+    /* CLIENT REPLY SKIP silences the next command whatever becomes of it,
+     * rejected commands included */
     if (c->reply_mode == REPLY_SKIP_NEXT) c->reply_mode = REPLY_SKIP;
     else if (c->reply_mode == REPLY_SKIP) c->reply_mode = REPLY_ON;
-    if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlog_maybe_add(c, duration);
 }

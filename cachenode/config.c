@@ -115,6 +115,10 @@ static int set_obuf_limit(char **w, int n, const char **err)
             server.obuf_hard_limit = hard;
             server.obuf_soft_limit = soft;
             server.obuf_soft_seconds = (int)secs;
+        } else if (strcasecmp(w[i], "pubsub") != 0) {
+            server.obuf_replica_hard = hard;
+            server.obuf_replica_soft = soft;
+            server.obuf_replica_seconds = (int)secs;
         }
     }
     return 0;
@@ -122,8 +126,9 @@ static int set_obuf_limit(char **w, int n, const char **err)
 
 static void get_obuf_limit(char *buf, size_t size)
 {
-    snprintf(buf, size, "normal %lld %lld %d slave 268435456 67108864 60 pubsub 33554432 8388608 60",
-             server.obuf_hard_limit, server.obuf_soft_limit, server.obuf_soft_seconds);
+    snprintf(buf, size, "normal %lld %lld %d slave %lld %lld %d pubsub 33554432 8388608 60",
+             server.obuf_hard_limit, server.obuf_soft_limit, server.obuf_soft_seconds,
+             server.obuf_replica_hard, server.obuf_replica_soft, server.obuf_replica_seconds);
 }
 
 static int set_save(char **w, int n, const char **err)
@@ -135,6 +140,18 @@ static int set_save(char **w, int n, const char **err)
 }
 
 static void get_save(char *buf, size_t size) { snprintf(buf, size, "%s", ""); }
+
+/* There is no append-only file; the parameter exists because tools read it
+ * (redis-benchmark fetches "save" and "appendonly" and warns without them). */
+static int set_appendonly(char **w, int n, const char **err)
+{
+    if (n == 1 && strcasecmp(w[0], "no") == 0) return 0;
+    *err = n == 1 && strcasecmp(w[0], "yes") == 0 ? "append-only persistence is not supported"
+                                                  : "argument must be 'yes' or 'no'";
+    return -1;
+}
+
+static void get_appendonly(char *buf, size_t size) { snprintf(buf, size, "%s", "no"); }
 
 static void apply_loglevel(void) { log_set_level((enum log_level)server.loglevel); }
 
@@ -173,12 +190,18 @@ static struct config configs[] = {
     {"tcp-backlog", CFG_INT, CFG_IMMUTABLE, &server.tcp_backlog, 0, INT_MAX, "511", NULL, NULL, NULL, NULL},
     {"proto-max-bulk-len", CFG_MEMORY, 0, &server.proto_max_bulk_len, 1024 * 1024, LLONG_MAX, "512mb", NULL, NULL, NULL, NULL},
     {"client-query-buffer-limit", CFG_MEMORY, 0, &server.client_query_buffer_limit, 1024 * 1024, LLONG_MAX, "1gb", NULL, NULL, NULL, NULL},
-    {"client-output-buffer-limit", CFG_SPECIAL, 0, NULL, 0, 0, "normal 512mb 128mb 60", NULL, set_obuf_limit, get_obuf_limit, NULL},
+    {"client-output-buffer-limit", CFG_SPECIAL, 0, NULL, 0, 0, "normal 512mb 128mb 60 replica 256mb 64mb 60", NULL, set_obuf_limit, get_obuf_limit, NULL},
     {"slowlog-log-slower-than", CFG_LL, 0, &server.slowlog_log_slower_than, -1, LLONG_MAX, "10000", NULL, NULL, NULL, NULL},
     {"slowlog-max-len", CFG_INT, 0, &server.slowlog_max_len, 0, INT_MAX, "128", NULL, NULL, NULL, apply_slowlog},
+    {"repl-backlog-size", CFG_MEMORY, 0, &server.repl_backlog_size, 16384, LLONG_MAX, "1mb", NULL, NULL, NULL, NULL},
+    {"repl-timeout", CFG_INT, 0, &server.repl_timeout, 1, INT_MAX, "60", NULL, NULL, NULL, NULL},
+    {"repl-ping-replica-period", CFG_INT, 0, &server.repl_ping_period, 1, INT_MAX, "10", NULL, NULL, NULL, NULL},
+    {"min-replicas-to-write", CFG_INT, 0, &server.min_replicas_to_write, 0, INT_MAX, "0", NULL, NULL, NULL, NULL},
+    {"min-replicas-max-lag", CFG_INT, 0, &server.min_replicas_max_lag, 0, INT_MAX, "10", NULL, NULL, NULL, NULL},
     {"active-expire-effort", CFG_INT, 0, &server.active_expire_effort, 1, 10, "1", NULL, NULL, NULL, NULL},
     {"databases", CFG_INT, CFG_IMMUTABLE, &server.databases, 1, DB_COUNT, "16", NULL, NULL, NULL, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
+    {"appendonly", CFG_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -420,24 +443,41 @@ int config_load_args(int argc, char **argv)
 
 /* ---- CONFIG --------------------------------------------------------------- */
 
+static int has_glob_chars(const arg *a)
+{
+    for (size_t i = 0; i < a->len; i++)
+        if (a->p[i] == '*' || a->p[i] == '?' || a->p[i] == '[' || a->p[i] == '\\') return 1;
+    return 0;
+}
+
+/* CONFIG GET pattern...: a plain name is echoed as the caller spelled it
+ * (as Redis does); a glob pattern reports the canonical names. */
 static void config_get(client *c)
 {
-    struct config *matched[128];
+    struct { struct config *cfg; const arg *spelled; } matched[128];
     int n = 0;
-    for (struct config *cfg = configs; cfg->name; cfg++) {
-        for (int i = 2; i < c->argc; i++) {
-            if (glob_match(c->argv[i].p, c->argv[i].len, cfg->name, strlen(cfg->name), 1) ||
-                (arg_is(c->argv[i].p, c->argv[i].len, "slaveof") && strcmp(cfg->name, "replicaof") == 0)) {
-                if (n < 128) matched[n++] = cfg;
-                break;
-            }
+    for (int i = 2; i < c->argc; i++) {
+        const arg *a = &c->argv[i];
+        for (struct config *cfg = configs; cfg->name && n < 128; cfg++) {
+            int hit;
+            if (has_glob_chars(a)) hit = glob_match(a->p, a->len, cfg->name, strlen(cfg->name), 1);
+            else hit = arg_is(a->p, a->len, cfg->name) ||
+                       (arg_is(a->p, a->len, "slaveof") && strcmp(cfg->name, "replicaof") == 0);
+            if (!hit) continue;
+            int dup = 0;
+            for (int j = 0; j < n; j++) dup |= matched[j].cfg == cfg;
+            if (dup) continue;
+            matched[n].cfg = cfg;
+            matched[n].spelled = has_glob_chars(a) ? NULL : a;
+            n++;
         }
     }
     reply_map(c, n);
     for (int i = 0; i < n; i++) {
         char value[1024];
-        get_value(matched[i], value, sizeof(value));
-        reply_bulk_cstr(c, matched[i]->name);
+        get_value(matched[i].cfg, value, sizeof(value));
+        if (matched[i].spelled) reply_bulk(c, matched[i].spelled->p, matched[i].spelled->len);
+        else reply_bulk_cstr(c, matched[i].cfg->name);
         reply_bulk_cstr(c, value);
     }
 }
@@ -445,8 +485,12 @@ static void config_get(client *c)
 /* CONFIG SET name value [name value ...]: all or nothing. */
 static void config_set(client *c)
 {
-    if (c->argc < 4 || (c->argc - 2) % 2 != 0) {
+    if (c->argc < 4) {
         reply_error(c, "ERR wrong number of arguments for 'config|set' command");
+        return;
+    }
+    if ((c->argc - 2) % 2 != 0) {
+        reply_syntax_error(c);
         return;
     }
     int pairs = (c->argc - 2) / 2;

@@ -1,6 +1,6 @@
 /* db.c: keyspace access with the server's semantics on top of keyspace.c:
  * lazy expiry, hit/miss statistics, LRU and LFU bookkeeping, SELECT. */
-#include <math.h>
+#include <string.h>
 
 #include "server.h"
 
@@ -71,8 +71,20 @@ int expire_if_needed(db *d, entry *e)
     if (!e->has_expire) return 0;
     long long when = entry_expire(e);
     if (when > server.now_ms) return 0;
+    if (server_is_replica()) {
+        /* a replica deletes only when its primary's DEL arrives; until
+         * then the key exists for the stream and is gone for readers */
+        client *c = server.current_client;
+        return (c && (c->flags & CLIENT_MASTER)) ? 0 : 1;
+    }
+    char stack[128];
+    size_t klen = e->keylen;
+    char *key = klen <= sizeof(stack) ? stack : zmalloc(klen);
+    memcpy(key, entry_key(e), klen);
     db_delete_entry(d, e);
     server.stat_expiredkeys++;
+    propagate_del(d, key, klen);
+    if (key != stack) zfree(key);
     return 1;
 }
 
@@ -120,7 +132,8 @@ entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_
 void key_modified(db *d, const arg *key)
 {
     (void)d;
-    (void)key; /* replication and WATCH hook in here */
+    (void)key; /* WATCH hooks in here */
+    server.dirty++;
 }
 
 int select_db(client *c, long long id)

@@ -86,11 +86,18 @@ static void expire_generic(client *c, long long basetime, enum time_unit unit)
         reply_int(c, 0);
         return;
     }
-    if (when <= mstime()) {
-        /* a time in the past deletes the key now: a DEL, not an expiry */
+    if (when <= mstime() && !server_is_replica()) {
+        /* a time in the past deletes the key now: a DEL, not an expiry (a
+         * replica keeps it until its primary's DEL, like lazy expiry) */
         db_delete_entry(c->db, e);
+        arg del[2] = {{"DEL", 3}, *key};
+        propagate_rewrite(c, 2, del);
     } else {
         db_set_expire(c->db, e, when);
+        /* replicas get the absolute time, whatever form the client used */
+        char buf[32];
+        arg abs[3] = {{"PEXPIREAT", 9}, *key, {buf, ll2str(buf, sizeof(buf), when)}};
+        propagate_rewrite(c, 3, abs);
     }
     key_modified(c->db, key);
     reply_int(c, 1);
@@ -167,17 +174,13 @@ struct expire_pass {
     int hz;
 };
 
-/* Deletes a key whose TTL has passed. */
-static void expire_entry(db *d, entry *e)
-{
-    arg key = {entry_key(e), e->keylen};
-    key_modified(d, &key);
-    db_delete_entry(d, e);
-    server.stat_expiredkeys++;
-}
+/* Deletes a key whose TTL has passed (as of server.now_ms) the way lazy
+ * expiry does: counted, and propagated to replicas as a DEL. */
+static void expire_entry(db *d, entry *e) { (void)expire_if_needed(d, e); }
 
 struct expire_sample {
-    long long sampled, expired, ttl_sum, ttl_samples;
+    long long sampled, expired, ttl_samples;
+    double ttl_sum; /* TTLs may be near LLONG_MAX: no integer overflow */
 };
 
 /* Checks keys_per_loop random volatile keys of `d`, deleting the expired
@@ -195,7 +198,7 @@ static void expire_sample(db *d, int keys_per_loop, long long now, struct expire
             expire_entry(d, e);
             s->expired++;
         } else {
-            s->ttl_sum += when - now;
+            s->ttl_sum += (double)(when - now);
             s->ttl_samples++;
         }
     }
@@ -210,7 +213,7 @@ static void expire_sweep(db *d, struct expire_pass *p, int hz)
     size_t quota = db_expires(d) / ((size_t)hz * ACTIVE_EXPIRE_SWEEP_SECONDS) + 1;
     if (quota < (size_t)p->keys_per_loop) quota = (size_t)p->keys_per_loop;
     size_t idx = sweep_cursor[d->id];
-    long long now = mstime();
+    long long now = server.now_ms; /* expire_if_needed's clock */
     for (size_t i = 0; i < quota && db_expires(d) > 0; i++) {
         if (idx >= db_expires(d)) idx = 0;
         entry *e = db_volatile_at(d, idx);
@@ -219,6 +222,7 @@ static void expire_sweep(db *d, struct expire_pass *p, int hz)
             /* the last volatile key moves into idx: look at idx again */
             expire_entry(d, e);
             p->expired_by_sweep++;
+            if (db_volatile_at(d, idx) == e) idx++; /* kept (a replica) */
         } else {
             idx++;
         }
@@ -241,12 +245,12 @@ static void expire_db(db *d, struct expire_pass *p)
             d->avg_ttl = 0;
             return;
         }
-        struct expire_sample s = {0, 0, 0, 0};
-        expire_sample(d, p->keys_per_loop, mstime(), &s);
+        struct expire_sample s = {0, 0, 0, 0.0};
+        expire_sample(d, p->keys_per_loop, server.now_ms, &s);
         p->sampled += s.sampled;
         p->expired += s.expired;
         if (s.ttl_samples) {
-            long long avg = s.ttl_sum / s.ttl_samples;
+            long long avg = (long long)(s.ttl_sum / (double)s.ttl_samples);
             /* a slow moving average, as INFO keyspace's avg_ttl wants */
             d->avg_ttl = d->avg_ttl == 0 ? avg : (d->avg_ttl / 50) * 49 + avg / 50;
         }

@@ -470,6 +470,13 @@ entry *db_set_int_value(db *d, entry *e, long long value)
     return replace_string(d, e, ENC_INT, NULL, 0, value);
 }
 
+/* For values Redis stores without trying the int encoding (INCRBYFLOAT's
+ * results are embstr or raw even when they read as integers). */
+entry *db_set_string_value_noint(db *d, entry *e, const char *val, size_t vlen)
+{
+    return replace_string(d, e, vlen <= EMBSTR_MAX_LEN ? ENC_EMBSTR : ENC_RAW, val, vlen, 0);
+}
+
 entry *db_make_raw(db *d, entry *e, size_t cap)
 {
     if (e->enc == ENC_RAW) {

@@ -1,10 +1,31 @@
 /* main.c: cachenode's entry point: options, start-up, the event loop. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "eventloop.h"
 #include "log.h"
 #include "server.h"
+
+/* Raises the open-file limit so that maxclients connections fit; lowers
+ * maxclients when the system will not allow that many. */
+static void adjust_open_files_limit(void)
+{
+    rlim_t want = (rlim_t)server.maxclients + 128;
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) == -1) return;
+    if (limit.rlim_cur >= want) return;
+    struct rlimit raised = limit;
+    raised.rlim_cur = want;
+    if (raised.rlim_max < want) raised.rlim_max = want;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return;
+    raised.rlim_cur = raised.rlim_max = limit.rlim_max;
+    if (limit.rlim_max > limit.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;
+    int fit = limit.rlim_cur > 128 ? (int)(limit.rlim_cur - 128) : 1;
+    log_msg(LOG_WARNING, "Open files limit %llu is too low for maxclients %d: maxclients is now %d",
+            (unsigned long long)limit.rlim_cur, server.maxclients, fit);
+    server.maxclients = fit;
+}
 
 static void usage(void)
 {
@@ -38,6 +59,7 @@ int main(int argc, char **argv)
         usage();
         return 1;
     }
+    adjust_open_files_limit();
     server_init();
     if (el_init(server.maxclients + 128) == -1) {
         log_msg(LOG_WARNING, "Failed creating the event loop");
@@ -45,8 +67,12 @@ int main(int argc, char **argv)
     }
     el_set_timer(1000 / server.hz, server_cron);
     if (server_listen() == -1) return 1;
+    replication_init();
     log_msg(LOG_NOTICE, "cachenode %s started, pid=%d, port=%d", CN_VERSION, (int)server.pid, server.port);
     log_msg(LOG_NOTICE, "Ready to accept connections tcp");
     el_run();
+#ifdef CACHEFLEET_SANITIZE
+    server_release();
+#endif
     return 0;
 }

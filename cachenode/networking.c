@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -47,7 +48,7 @@ static void format_addr(const struct sockaddr_storage *sa, char *buf, size_t siz
     }
 }
 
-static client *create_client(int fd)
+client *client_create(int fd)
 {
     client *c = zcalloc(sizeof(client));
     c->id = ++server.next_client_id;
@@ -71,6 +72,11 @@ static client *create_client(int fd)
     if (server.clients) server.clients->prev = c;
     server.clients = c;
     server.connected_clients++;
+    if (el_add(fd, EL_READABLE, read_from_client, c) == -1) {
+        log_msg(LOG_WARNING, "Registering client fd: %s", strerror(errno));
+        free_client(c);
+        return NULL;
+    }
     return c;
 }
 
@@ -96,11 +102,7 @@ static void accept_handler(int lfd, void *data, int mask)
             server.stat_rejected_conn++;
             continue;
         }
-        client *c = create_client(fd);
-        if (el_add(fd, EL_READABLE, read_from_client, c) == -1) {
-            log_msg(LOG_WARNING, "Registering client fd: %s", strerror(errno));
-            free_client(c);
-        }
+        client_create(fd);
     }
 }
 
@@ -153,6 +155,7 @@ static void free_reply_list(client *c)
     struct reply_block *b = c->reply_head;
     while (b) {
         struct reply_block *next = b->next;
+        if (b->kind == BLOCK_FILE && b->file_fd >= 0) close(b->file_fd);
         zfree(b);
         b = next;
     }
@@ -176,6 +179,7 @@ void free_client(client *c)
         return;
     }
     if (server.current_client == c) server.current_client = NULL;
+    replication_client_freed(c);
     if (c->fd >= 0) {
         el_del(c->fd, EL_READABLE | EL_WRITABLE);
         close(c->fd);
@@ -193,6 +197,7 @@ void free_client(client *c)
     zfree(c->name);
     zfree(c->lib_name);
     zfree(c->lib_ver);
+    zfree(c->prop);
     zfree(c);
 }
 
@@ -214,35 +219,58 @@ client *client_by_id(uint64_t id)
     return NULL;
 }
 
-/* Moves the query buffer's unparsed bytes to its start and rebases the
- * arguments of a half-parsed command. */
+/* Drops the bytes of requests already executed. A half-parsed request
+ * keeps its bytes (its arguments point into them) and is rebased. */
 static void compact_querybuf(client *c)
 {
-    /* a half-parsed command's arguments lie before qb_pos: keep them */
-    size_t shift = c->argc > 0 ? (size_t)(c->argv[0].p - c->querybuf) : c->qb_pos;
-    if (shift == 0) return;
-    memmove(c->querybuf, c->querybuf + shift, c->qb_len - shift);
-    c->qb_len -= shift;
-    c->qb_pos -= shift;
-    for (int i = 0; i < c->argc; i++) c->argv[i].p -= shift;
+    size_t keep_from = c->reqtype ? c->req_start : c->qb_pos;
+    if (keep_from == c->qb_len) {
+        c->qb_pos = c->qb_len = c->req_start = 0;
+        return;
+    }
+    if (keep_from == 0) return;
+    memmove(c->querybuf, c->querybuf + keep_from, c->qb_len - keep_from);
+    c->qb_len -= keep_from;
+    c->qb_pos -= keep_from;
+    c->req_start -= keep_from;
+    for (int i = 0; i < c->argc; i++) c->argv[i].p -= keep_from;
 }
 
-static void process_input(client *c)
+void process_client_input(client *c)
 {
     c->flags |= CLIENT_PROTECTED;
     while (c->qb_pos < c->qb_len) {
-        if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP)) break;
+        if (c->flags & (CLIENT_CLOSE_AFTER_REPLY | CLIENT_CLOSE_ASAP | CLIENT_BLOCKED)) break;
         if (proto_parse_request(c) != PARSE_OK) break;
         if (c->argc > 0) {
             server.current_client = c;
             command_execute(c);
             server.current_client = NULL;
         }
+        if (c->flags & CLIENT_MASTER) replication_master_applied(c, c->qb_pos - c->req_start);
         proto_reset_request(c);
     }
     c->flags &= ~CLIENT_PROTECTED;
-    if (c->qb_pos == c->qb_len && c->argc == 0) c->qb_pos = c->qb_len = 0;
-    else compact_querybuf(c);
+    compact_querybuf(c);
+}
+
+void block_client(client *c, long long deadline_ms)
+{
+    c->flags |= CLIENT_BLOCKED;
+    c->block_deadline_ms = deadline_ms;
+}
+
+void unblock_client(client *c)
+{
+    if (!(c->flags & CLIENT_BLOCKED)) return;
+    c->flags &= ~CLIENT_BLOCKED;
+    c->block_deadline_ms = 0;
+    /* requests that arrived while blocked run now, unless we are inside
+     * another client's command: then the next read or the cron resumes it */
+    if (server.current_client == NULL && c->qb_pos < c->qb_len) {
+        process_client_input(c);
+        if (c->flags & CLIENT_CLOSE_ASAP) free_client(c);
+    }
 }
 
 static void grow_querybuf(client *c, size_t want_free)
@@ -283,14 +311,15 @@ static void read_from_client(int fd, void *data, int mask)
     if (c->qb_len > c->qb_peak) c->qb_peak = c->qb_len;
     c->last_interaction_ms = server.now_ms;
     server.stat_net_input_bytes += n;
-    if (server.client_query_buffer_limit && c->qb_len > (size_t)server.client_query_buffer_limit) {
+    if (server.client_query_buffer_limit && !(c->flags & CLIENT_MASTER) &&
+        c->qb_len > (size_t)server.client_query_buffer_limit) {
         log_msg(LOG_WARNING, "Closing client that reached max query buffer length: id=%llu addr=%s",
                 (unsigned long long)c->id, c->addr);
         server.stat_client_qbuf_limit_disconnections++;
         free_client(c);
         return;
     }
-    process_input(c);
+    process_client_input(c);
     if (c->flags & CLIENT_CLOSE_ASAP) free_client(c);
 }
 
@@ -300,10 +329,59 @@ size_t client_output_bytes(const client *c) { return c->reply_bytes + c->bufpos;
 
 static int has_pending_output(const client *c) { return c->bufpos > 0 || c->reply_head != NULL; }
 
+/* Output that can go out now: everything up to a file block still waiting
+ * for its snapshot. */
+static int has_writable_output(const client *c)
+{
+    if (c->bufpos > 0) return 1;
+    const struct reply_block *h = c->reply_head;
+    return h && !(h->kind == BLOCK_FILE && h->file_fd < 0);
+}
+
+/* Sends the file block at the head of the list: the header, then the file.
+ * Returns 1 when the block is done, 0 when the socket is full or the block
+ * is not ready, -1 on error. */
+static int send_file_block(client *c)
+{
+    struct reply_block *b = c->reply_head;
+    if (b->file_fd < 0) return 0;
+    while (b->header_sent < b->header_len) {
+        ssize_t n = write(c->fd, b->header + b->header_sent, b->header_len - b->header_sent);
+        if (n < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+        b->header_sent += (size_t)n;
+    }
+    while (b->file_off < b->file_size) {
+        off_t off = (off_t)b->file_off;
+        size_t chunk = (size_t)(b->file_size - b->file_off);
+        if (chunk > 1024 * 1024) chunk = 1024 * 1024;
+        ssize_t n = sendfile(c->fd, b->file_fd, &off, chunk);
+        if (n < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+        if (n == 0) return -1; /* the file is shorter than it was */
+        b->file_off = off;
+        server.stat_net_output_bytes += n;
+    }
+    close(b->file_fd);
+    c->reply_head = b->next;
+    if (c->reply_head == NULL) c->reply_tail = NULL;
+    zfree(b);
+    replication_snapshot_sent(c);
+    return 1;
+}
+
 /* Writes as much as the socket takes; returns -1 if the client was freed. */
 static int write_to_client(client *c)
 {
-    for (int rounds = 0; rounds < 16 && has_pending_output(c); rounds++) {
+    for (int rounds = 0; rounds < 16 && has_writable_output(c); rounds++) {
+        if (c->bufpos == 0 && c->reply_head->kind == BLOCK_FILE) {
+            int r = send_file_block(c);
+            if (r < 0) {
+                log_msg(LOG_WARNING, "Error sending the snapshot to replica %s: %s", c->addr, strerror(errno));
+                free_client(c);
+                return -1;
+            }
+            if (r == 0) break;
+            continue;
+        }
         struct iovec iov[16];
         int iovcnt = 0;
         size_t skip = c->sentlen;
@@ -313,13 +391,14 @@ static int write_to_client(client *c)
             iovcnt++;
             skip = 0;
         }
-        for (struct reply_block *b = c->reply_head; b && iovcnt < 16; b = b->next) {
+        for (struct reply_block *b = c->reply_head; b && b->kind == BLOCK_BYTES && iovcnt < 16; b = b->next) {
             if (b->used <= skip) { skip -= b->used; continue; }
             iov[iovcnt].iov_base = b->buf + skip;
             iov[iovcnt].iov_len = b->used - skip;
             iovcnt++;
             skip = 0;
         }
+        if (iovcnt == 0) break;
         ssize_t n = writev(c->fd, iov, iovcnt);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
@@ -339,7 +418,7 @@ static int write_to_client(client *c)
                 break; /* the socket took less than we offered: it is full */
             }
         }
-        while (c->reply_head && done >= c->reply_head->used) {
+        while (c->reply_head && c->reply_head->kind == BLOCK_BYTES && done >= c->reply_head->used) {
             struct reply_block *b = c->reply_head;
             done -= b->used;
             c->reply_bytes -= b->used;
@@ -349,11 +428,11 @@ static int write_to_client(client *c)
         if (c->reply_head == NULL) c->reply_tail = NULL;
         c->sentlen = done; /* bytes of the head block already sent */
     }
-    if (!has_pending_output(c)) {
-        if (c->flags & CLIENT_CLOSE_AFTER_REPLY) {
-            free_client(c);
-            return -1;
-        }
+    if (!has_pending_output(c) && (c->flags & CLIENT_CLOSE_AFTER_REPLY)) {
+        free_client(c);
+        return -1;
+    }
+    if (!has_writable_output(c)) {
         if (el_mask(c->fd) & EL_WRITABLE) el_del(c->fd, EL_WRITABLE);
     } else if (!(el_mask(c->fd) & EL_WRITABLE)) {
         if (el_add(c->fd, EL_WRITABLE, write_handler, c) == -1) {
@@ -393,7 +472,8 @@ void clients_cron(void)
     client *c = server.clients;
     while (c) {
         client *next = c->next;
-        if (server.now_ms - c->last_interaction_ms > (long long)server.timeout * 1000) {
+        if (!(c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED)) &&
+            server.now_ms - c->last_interaction_ms > (long long)server.timeout * 1000) {
             log_msg(LOG_VERBOSE, "Closing idle client");
             free_client(c);
         }
@@ -411,6 +491,9 @@ size_t client_info_line(client *c, char *buf, size_t size)
     if (m & EL_WRITABLE) events[ei++] = 'w';
     char flags[8];
     int fi = 0;
+    if (c->flags & CLIENT_REPLICA) flags[fi++] = 'S';
+    if (c->flags & CLIENT_MASTER) flags[fi++] = 'M';
+    if (c->flags & CLIENT_BLOCKED) flags[fi++] = 'b';
     if (c->flags & CLIENT_CLOSE_ASAP) flags[fi++] = 'A';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[fi++] = 'c';
     if (c->flags & CLIENT_NO_EVICT) flags[fi++] = 'e';

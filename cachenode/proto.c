@@ -30,7 +30,7 @@ static void argv_reserve(client *c, long n)
 
 static void argv_push(client *c, const char *p, size_t len)
 {
-    if (c->argc == c->argv_cap) argv_reserve(c, (long)c->argc * 2);
+    if (c->argc == c->argv_cap) argv_reserve(c, c->argc < 4 ? 8 : (long)c->argc * 2);
     c->argv[c->argc].p = p;
     c->argv[c->argc].len = len;
     c->argc++;
@@ -160,6 +160,10 @@ static enum parse_result parse_multibulk(client *c)
         enum parse_result r = parse_count(c, '*', INT_MAX, "too big mbulk count string",
                                           "invalid multibulk length", &n);
         if (r != PARSE_OK) return r;
+        if (n > 10 && !(c->flags & CLIENT_AUTHENTICATED)) {
+            protocol_error(c, "unauthenticated multibulk length");
+            return PARSE_ERROR;
+        }
         if (n <= 0) return PARSE_OK; /* empty request: skipped */
         c->multibulk_left = n;
         c->argc = 0;
@@ -171,6 +175,10 @@ static enum parse_result parse_multibulk(client *c)
             enum parse_result r = parse_count(c, '$', server.proto_max_bulk_len,
                                               "too big bulk count string", "invalid bulk length", &len);
             if (r != PARSE_OK) return r;
+            if (len > 16384 && !(c->flags & CLIENT_AUTHENTICATED)) {
+                protocol_error(c, "unauthenticated bulk length");
+                return PARSE_ERROR;
+            }
             c->bulk_len = len;
         }
         size_t need = (size_t)c->bulk_len + 2;
@@ -193,6 +201,9 @@ void proto_reset_request(client *c)
 
 enum parse_result proto_parse_request(client *c)
 {
-    if (c->reqtype == 0) c->reqtype = c->querybuf[c->qb_pos] == '*' ? '*' : 'i';
+    if (c->reqtype == 0) {
+        c->reqtype = c->querybuf[c->qb_pos] == '*' ? '*' : 'i';
+        c->req_start = c->qb_pos;
+    }
     return c->reqtype == '*' ? parse_multibulk(c) : parse_inline(c);
 }

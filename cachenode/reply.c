@@ -23,13 +23,17 @@ static int can_reply(client *c)
 
 static void check_output_limits(client *c)
 {
+    if (c->flags & CLIENT_MASTER) return;
+    int replica = (c->flags & CLIENT_REPLICA) != 0;
+    long long hard = replica ? server.obuf_replica_hard : server.obuf_hard_limit;
+    long long soft = replica ? server.obuf_replica_soft : server.obuf_soft_limit;
+    int seconds = replica ? server.obuf_replica_seconds : server.obuf_soft_seconds;
     size_t used = c->reply_bytes;
-    int over_hard = server.obuf_hard_limit && used > (size_t)server.obuf_hard_limit;
-    int over_soft = server.obuf_soft_limit && used > (size_t)server.obuf_soft_limit;
+    int over_hard = hard && used > (size_t)hard;
+    int over_soft = soft && used > (size_t)soft;
     if (!over_soft) c->obuf_soft_since_ms = 0;
     else if (c->obuf_soft_since_ms == 0) c->obuf_soft_since_ms = server.now_ms;
-    int soft_expired = over_soft && server.now_ms - c->obuf_soft_since_ms >=
-                                        (long long)server.obuf_soft_seconds * 1000;
+    int soft_expired = over_soft && server.now_ms - c->obuf_soft_since_ms >= (long long)seconds * 1000;
     if (over_hard || soft_expired) {
         log_msg(LOG_WARNING, "Client id=%llu addr=%s scheduled to be closed ASAP for "
                 "overcoming of output buffer limits.", (unsigned long long)c->id, c->addr);
@@ -38,10 +42,26 @@ static void check_output_limits(client *c)
     }
 }
 
+static struct reply_block *new_block(size_t size)
+{
+    struct reply_block *b = zmalloc(sizeof(*b) + size);
+    memset(b, 0, sizeof(*b));
+    b->size = size;
+    b->file_fd = -1;
+    return b;
+}
+
+static void append_block(client *c, struct reply_block *b)
+{
+    if (c->reply_tail) c->reply_tail->next = b;
+    else c->reply_head = b;
+    c->reply_tail = b;
+}
+
 static void append_to_list(client *c, const char *s, size_t len)
 {
     struct reply_block *tail = c->reply_tail;
-    if (tail && tail->used < tail->size) {
+    if (tail && tail->kind == BLOCK_BYTES && tail->used < tail->size) {
         size_t n = tail->size - tail->used;
         if (n > len) n = len;
         memcpy(tail->buf + tail->used, s, n);
@@ -52,14 +72,10 @@ static void append_to_list(client *c, const char *s, size_t len)
     }
     if (len == 0) return;
     size_t size = len > PROTO_REPLY_CHUNK ? len : PROTO_REPLY_CHUNK;
-    struct reply_block *b = zmalloc(sizeof(*b) + size);
-    b->next = NULL;
-    b->size = size;
+    struct reply_block *b = new_block(size);
     b->used = len;
     memcpy(b->buf, s, len);
-    if (tail) tail->next = b;
-    else c->reply_head = b;
-    c->reply_tail = b;
+    append_block(c, b);
     c->reply_bytes += len;
     check_output_limits(c);
 }
@@ -267,13 +283,9 @@ void reply_verbatim(client *c, const char *s, size_t len, const char *ext)
 void *reply_deferred(client *c)
 {
     if (!can_reply(c)) return NULL;
-    struct reply_block *b = zmalloc(sizeof(*b) + DEFERRED_HEADER_MAX);
-    b->next = NULL;
-    b->size = DEFERRED_HEADER_MAX;
+    struct reply_block *b = new_block(DEFERRED_HEADER_MAX);
     b->used = DEFERRED_HEADER_MAX; /* full: later replies go to a new block */
-    if (c->reply_tail) c->reply_tail->next = b;
-    else c->reply_head = b;
-    c->reply_tail = b;
+    append_block(c, b);
     return b;
 }
 
@@ -297,6 +309,27 @@ void reply_set_deferred_map(client *c, void *handle, long n)
 {
     if (c->resp == 3) set_deferred(c, handle, '%', n);
     else set_deferred(c, handle, '*', 2 * n);
+}
+
+struct reply_block *reply_file_placeholder(client *c)
+{
+    if (!can_reply(c)) return NULL;
+    /* bytes in c->buf precede the block; keep them there by moving on to
+     * the list, which is where everything after the block goes too */
+    struct reply_block *b = new_block(0);
+    b->kind = BLOCK_FILE;
+    append_block(c, b);
+    return b;
+}
+
+void reply_file_ready(client *c, struct reply_block *b, int fd, long long size)
+{
+    b->file_fd = fd;
+    b->file_off = 0;
+    b->file_size = size;
+    b->header_len = (size_t)snprintf(b->header, sizeof(b->header), "$%lld\r\n", size);
+    b->header_sent = 0;
+    can_reply(c); /* schedules the write */
 }
 
 void reply_syntax_error(client *c) { reply_error(c, "ERR syntax error"); }

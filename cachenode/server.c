@@ -9,6 +9,7 @@
 #include "eventloop.h"
 #include "log.h"
 #include "server.h"
+#include "snapshot.h"
 
 
 void update_cached_time(void)
@@ -26,6 +27,7 @@ static void handle_sigterm(int sig)
 
 static void before_sleep(void)
 {
+    replication_before_sleep();
     handle_pending_writes();
     update_cached_time();
 }
@@ -89,8 +91,26 @@ void server_cron(void)
         long long start = monotonic_us();
         while (db_rehash(server.dbs[i], 100) && monotonic_us() - start < 1000) {}
     }
-    active_expire_cycle(0);
+    if (!server_is_replica()) active_expire_cycle(0);
     lazyfree_step(0); /* frees what FLUSHALL/FLUSHDB ASYNC detached, in steps */
+    snapshot_cron();
+    replication_cron();
+}
+
+/* Frees every client and database. Only sanitizer builds do this at exit:
+ * LeakSanitizer cannot see pointers stored unaligned inside entries, and
+ * freeing a large dataset would only slow down a production shutdown. */
+void server_release(void)
+{
+    while (server.clients) {
+        server.clients->flags &= ~CLIENT_PROTECTED;
+        free_client(server.clients);
+    }
+    lazyfree_step(-1); /* whatever FLUSH ASYNC left */
+    for (int i = 0; i < DB_COUNT; i++) {
+        db_release(server.dbs[i]);
+        server.dbs[i] = NULL;
+    }
 }
 
 void server_init(void)

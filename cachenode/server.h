@@ -38,12 +38,25 @@ typedef struct arg {
 #define CLIENT_AUTHENTICATED (1 << 3)
 #define CLIENT_NO_EVICT (1 << 4)
 #define CLIENT_PROTECTED (1 << 5) /* do not free: a command is running on it */
+#define CLIENT_REPLICA (1 << 6)   /* a replica attached to us */
+#define CLIENT_MASTER (1 << 7)    /* our link to the primary we replicate */
+#define CLIENT_BLOCKED (1 << 8)   /* waiting (WAIT); input is not processed */
 
 enum reply_mode { REPLY_ON = 0, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP };
+
+/* Output is a list of byte blocks; a file block (full resynchronisation)
+ * sends a "$<size>\r\n" header and then a file with sendfile(2). The
+ * writer stops at a file block until it is ready. */
+enum reply_block_kind { BLOCK_BYTES = 0, BLOCK_FILE };
 
 struct reply_block {
     struct reply_block *next;
     size_t size, used;
+    enum reply_block_kind kind;
+    int file_fd;           /* BLOCK_FILE: -1 until ready */
+    long long file_off, file_size;
+    char header[32];
+    size_t header_len, header_sent;
     char buf[];
 };
 
@@ -59,6 +72,7 @@ typedef struct client {
     /* input */
     char *querybuf;
     size_t qb_len, qb_cap, qb_pos, qb_peak;
+    size_t req_start; /* where the request being parsed begins */
     int reqtype; /* 0 unknown, '*' multibulk, 'i' inline */
     long multibulk_left;
     long bulk_len; /* -1 when not inside a bulk */
@@ -79,6 +93,12 @@ typedef struct client {
     long long last_interaction_ms;
     const struct command *cmd, *last_cmd;
     long long commands_processed;
+    struct replica_state *repl;       /* CLIENT_REPLICA only */
+    char *prop;                       /* what to propagate instead of argv */
+    size_t prop_len;
+    long long wait_offset;            /* WAIT: the offset to be acknowledged */
+    long wait_replicas;
+    long long block_deadline_ms;      /* 0: no timeout */
     struct client *prev, *next;       /* all clients */
     struct client *pending_next;      /* clients with replies to write */
 } client;
@@ -126,6 +146,8 @@ extern struct command keyspace_commands[];
 extern struct command expire_commands[];
 extern struct command connection_commands[];
 extern struct command server_commands[];
+extern struct command persistence_commands[];
+extern struct command replication_commands[];
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
@@ -172,6 +194,12 @@ struct server {
     long long client_query_buffer_limit;
     long long obuf_hard_limit, obuf_soft_limit;
     int obuf_soft_seconds;
+    long long repl_backlog_size;
+    int repl_timeout;
+    int repl_ping_period;
+    int min_replicas_to_write, min_replicas_max_lag;
+    long long obuf_replica_hard, obuf_replica_soft;
+    int obuf_replica_seconds;
     long long slowlog_log_slower_than;
     int slowlog_max_len;
     int active_expire_effort;
@@ -192,6 +220,7 @@ struct server {
     uint32_t lru_clock;
     volatile int shutdown_asap;
     client *current_client;
+    long long dirty; /* changes to the dataset, for propagation and INFO */
 
     /* statistics (INFO stats) */
     long long stat_numcommands, stat_numconnections, stat_rejected_conn;
@@ -235,6 +264,13 @@ void reply_entry_string(client *c, const entry *e);
 void *reply_deferred(client *c);
 void reply_set_deferred_array(client *c, void *handle, long n);
 void reply_set_deferred_map(client *c, void *handle, long n);
+/* Appends a file block that holds back later output until it is ready. */
+struct reply_block *reply_file_placeholder(client *c);
+/* Makes the block ready: it will send "$size\r\n" then the file. The block
+ * takes ownership of fd. */
+void reply_file_ready(client *c, struct reply_block *b, int fd, long long size);
+/* Called by the writer when a file block has been sent completely. */
+void replication_snapshot_sent(client *c);
 
 /* Standard errors, with Redis's texts. */
 void reply_syntax_error(client *c);
@@ -288,6 +324,7 @@ size_t client_output_bytes(const client *c);
 /* ---- server (server.c) ------------------------------------------------------ */
 
 void server_init(void);
+void server_release(void);
 void server_cron(void);
 int select_db(client *c, long long id);
 long long instantaneous_ops(void);
@@ -313,6 +350,45 @@ int evict_to_fit(void);
 
 void active_expire_cycle(int fast);
 
+/* ---- replication (replication.c) ------------------------------------------ */
+
+/* Appends a command to the replication stream (backlog and replicas),
+ * preceded by a SELECT when the database differs from the stream's. */
+void replication_feed(int dbid, int argc, const arg *argv);
+/* Appends raw stream bytes received from our primary (we are a replica). */
+void replication_feed_proxy(const char *bytes, size_t len);
+/* Propagates the deletion of a key (lazy/active expiry, eviction). */
+void propagate_del(db *d, const char *key, size_t len);
+/* A command replaces what it propagates (e.g. relative TTL -> absolute). */
+void propagate_rewrite(client *c, int argc, const arg *argv);
+int server_is_replica(void);
+/* Refuses writes on replicas and without enough good replicas: replies the
+ * error and returns 0, or returns 1 when the write may go ahead. */
+int replication_write_allowed(client *c, const struct command *cmd);
+void replication_cron(void);
+void replication_before_sleep(void);
+/* The primary link's accounting of executed stream bytes. */
+void replication_master_applied(client *c, size_t bytes);
+void replication_client_freed(client *c);
+/* Feeds the command the client just ran (it changed the dataset). */
+void replication_propagate(client *c);
+void replication_after_command(client *c);
+void replication_send_ack(void);
+long long replication_offset(void);
+/* INFO replication section, and the sync_* lines of INFO stats. */
+size_t replication_info(char *buf, size_t size);
+size_t replication_stats_info(char *buf, size_t size);
+/* Starts replicating when --replicaof was given; needs the event loop. */
+void replication_init(void);
+
+/* ---- blocking (networking.c) ------------------------------------------- */
+
+void block_client(client *c, long long deadline_ms);
+/* Ends the block (the caller has replied) and resumes the client's input. */
+void unblock_client(client *c);
+client *client_create(int fd);
+void process_client_input(client *c);
+
 /* ---- shared odds and ends ------------------------------------------------- */
 
 void update_new_entry_lru(void);                 /* db.c */
@@ -326,6 +402,14 @@ void errorstats_reset(void);
  * section below, so that parallel work never edits the same lines. ---- */
 
 /* -- t_string.c -- */
+
+/* Compares a command option with `word` (lower case) the way Redis's option
+ * parsers do: case-insensitively, up to the argument's first NUL byte. */
+int string_option_is(const arg *a, const char *word);
+/* LCS lives in t_string_lcs.c; its table entry is in t_string.c. */
+void lcs_command(client *c);
+/* keyspace.c: replaces a string value as embstr or raw, never int. */
+entry *db_set_string_value_noint(db *d, entry *e, const char *val, size_t vlen);
 
 
 
@@ -346,7 +430,8 @@ struct object_type_ops {
 void keys_register_object_type(enum value_type type, const struct object_type_ops *ops);
 
 /* FLUSHDB/FLUSHALL ASYNC hand the old tables to the cron, which frees them
- * in steps of at most `budget_us` microseconds (server_cron calls it). */
+ * in steps of at most `budget_us` microseconds (server_cron calls it; 0: a
+ * share of the cron period; negative: all of it now, for exit). */
 void lazyfree_step(long long budget_us);
 size_t lazyfree_pending_objects(void);
 
@@ -357,6 +442,14 @@ size_t lazyfree_pending_objects(void);
 
 
 /* -- cmd_server.c, info.c, cmd_client.c, slowlog.c, cmd_command.c -- */
+
+void info_command(client *c);                        /* info.c */
+/* Renders INFO's text for the client's arguments; the caller zfrees it. */
+char *info_render(client *c, size_t *len);
+long long server_last_save_time(void);               /* cmd_server.c */
+void command_command(client *c);                     /* cmd_command.c */
+extern struct command command_subcommands[];
+extern struct command client_subcommands[];          /* cmd_client.c */
 
 
 

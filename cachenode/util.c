@@ -173,40 +173,53 @@ static int match_class(const char *p, size_t plen, size_t *pi, int c, int nocase
     return negate ? !matched : matched;
 }
 
-static int glob_rec(const char *p, size_t plen, const char *s, size_t slen, int nocase, int depth)
+/* Matches the single-byte token at p[*pi] against c; sets *next past it. */
+static int match_token(const char *p, size_t plen, size_t pi, int c, int nocase, size_t *next)
 {
-    size_t pi = 0, si = 0;
-    if (depth > 1000) return 0;
-    while (pi < plen) {
-        char pc = p[pi];
-        if (pc == '*') {
-            while (pi + 1 < plen && p[pi + 1] == '*') pi++;
-            if (pi + 1 == plen) return 1;
-            for (size_t k = si; k <= slen; k++)
-                if (glob_rec(p + pi + 1, plen - pi - 1, s + k, slen - k, nocase, depth + 1))
-                    return 1;
-            return 0;
-        }
-        if (si >= slen) return 0;
-        if (pc == '?') {
-            pi++;
-        } else if (pc == '[') {
-            pi++;
-            if (!match_class(p, plen, &pi, (unsigned char)s[si], nocase)) return 0;
-        } else {
-            if (pc == '\\' && pi + 1 < plen) pc = p[++pi];
-            if (fold((unsigned char)pc, nocase) != fold((unsigned char)s[si], nocase)) return 0;
-            pi++;
-        }
-        si++;
+    if (p[pi] == '?') {
+        *next = pi + 1;
+        return 1;
     }
-    return si == slen;
+    if (p[pi] == '[') {
+        size_t i = pi + 1;
+        int ok = match_class(p, plen, &i, c, nocase);
+        *next = i;
+        return ok;
+    }
+    if (p[pi] == '\\' && pi + 1 < plen) pi++;
+    *next = pi + 1;
+    return fold((unsigned char)p[pi], nocase) == fold(c, nocase);
 }
 
-int glob_match(const char *pattern, size_t plen, const char *s, size_t slen, int nocase)
+/* Glob matching in O(pattern * string): on a mismatch, only the most recent
+ * star is retried one byte further, which suffices because every other
+ * token consumes exactly one byte. */
+int glob_match(const char *p, size_t plen, const char *s, size_t slen, int nocase)
 {
-    if (slen == 0 && plen != 0) return 0; /* as Redis: "*" never matches "" here */
-    return glob_rec(pattern, plen, s, slen, nocase, 0);
+    size_t pi = 0, si = 0, star_pi = 0, star_si = 0;
+    int have_star = 0;
+    if (slen == 0 && plen != 0) return 0; /* as Redis: even "*" fails on "" */
+    while (si < slen) {
+        if (pi < plen && p[pi] == '*') {
+            while (pi < plen && p[pi] == '*') pi++;
+            if (pi == plen) return 1;
+            have_star = 1;
+            star_pi = pi;
+            star_si = si;
+            continue;
+        }
+        size_t next;
+        if (pi < plen && match_token(p, plen, pi, (unsigned char)s[si], nocase, &next)) {
+            pi = next;
+            si++;
+            continue;
+        }
+        if (!have_star) return 0;
+        pi = star_pi;
+        si = ++star_si;
+    }
+    while (pi < plen && p[pi] == '*') pi++;
+    return pi == plen;
 }
 
 int arg_is(const char *s, size_t len, const char *word)

@@ -1,0 +1,227 @@
+"""Replication: full sync under write load, partial resync within the
+backlog and full resync beyond it, promotion with a second replica that
+follows by partial resync, WAIT, NOREPLICAS, READONLY for replicas and for
+the clients of a demoted primary. Datasets are compared key by key."""
+import os
+import signal
+import sys
+import threading
+import time
+
+import redis
+
+from nodeutil import Suite, wait_until
+
+
+def repl(node):
+    return node.client().info("replication")
+
+
+def stats(node):
+    return node.client().info("stats")
+
+
+def wait_synced(primary, *replicas, timeout=20):
+    def synced():
+        off = repl(primary)["master_repl_offset"]
+        for r in replicas:
+            info = repl(r)
+            if info.get("master_link_status") != "up" or info.get("slave_repl_offset") != off:
+                return False
+        return True
+    wait_until(synced, timeout, what="replicas in sync")
+
+
+def dataset(node, db=0):
+    c = node.client(db=db)
+    return {k: c.get(k) for k in c.scan_iter(count=1000)}
+
+
+def assert_same_data(a, b):
+    da, db_ = dataset(a), dataset(b)
+    assert len(da) == len(db_), f"{len(da)} keys vs {len(db_)} keys"
+    diff = [k for k in da if da[k] != db_.get(k)]
+    assert not diff, f"{len(diff)} keys differ, e.g. {diff[:3]}"
+
+
+def load(node, n, prefix="k", size=16):
+    c = node.client()
+    value = b"x" * size
+    for start in range(0, n, 1000):
+        p = c.pipeline(transaction=False)
+        for i in range(start, min(n, start + 1000)):
+            p.set(f"{prefix}:{i}", value)
+        p.execute()
+
+
+def replica_of(suite, primary, *extra):
+    return suite.node("--replicaof", "127.0.0.1", str(primary.port), *extra)
+
+
+class Writer(threading.Thread):
+    """Keeps writing to a node until stopped; counts acknowledged writes."""
+
+    def __init__(self, node, prefix):
+        super().__init__(daemon=True)
+        self.client = node.client()
+        self.prefix = prefix
+        self.stop_flag = threading.Event()
+        self.count = 0
+
+    def run(self):
+        while not self.stop_flag.is_set() and self.count < 1_000_000:
+            self.client.set(f"{self.prefix}:{self.count}", self.count)
+            self.count += 1
+
+    def stop(self):
+        self.stop_flag.set()
+        self.join(10)
+
+
+def test_full_sync_under_write_load(s):
+    p = s.node()
+    load(p, 50_000)
+    w = Writer(p, "live")
+    w.start()
+    wait_until(lambda: w.count > 100, what="writer running")
+    r = replica_of(s, p)
+    wait_until(lambda: repl(r)["master_link_status"] == "up", 20, what="link up")
+    time.sleep(0.2)  # let the writer overlap the live stream too
+    w.stop()
+    wait_synced(p, r)
+    assert_same_data(p, r)
+    assert stats(p)["sync_full"] == 1
+
+
+def pause_until_dropped(primary, replica):
+    """Stops the replica until the primary drops it for not acknowledging."""
+    primary.client().config_set("repl-timeout", 1)
+    os.kill(replica.pid, signal.SIGSTOP)
+    wait_until(lambda: repl(primary)["connected_slaves"] == 0, 10, what="primary drops the replica")
+
+
+def test_partial_resync_within_backlog(s):
+    p = s.node()
+    r = replica_of(s, p)
+    load(p, 1000)
+    wait_synced(p, r)
+    pause_until_dropped(p, r)
+    load(p, 500, prefix="during")
+    os.kill(r.pid, signal.SIGCONT)
+    wait_synced(p, r)
+    assert_same_data(p, r)
+    st = stats(p)
+    assert st["sync_full"] == 1 and st["sync_partial_ok"] == 1, st
+
+
+def test_full_resync_beyond_backlog(s):
+    p = s.node("--repl-backlog-size", "16kb")
+    r = replica_of(s, p)
+    load(p, 100)
+    wait_synced(p, r)
+    pause_until_dropped(p, r)
+    load(p, 5000, prefix="during", size=64)  # far more than 16 kB
+    os.kill(r.pid, signal.SIGCONT)
+    wait_synced(p, r)
+    assert_same_data(p, r)
+    assert stats(p)["sync_full"] == 2, stats(p)
+
+
+def test_promotion_keeps_partial_resync(s):
+    p = s.node()
+    r1 = replica_of(s, p)
+    r2 = replica_of(s, p)
+    load(p, 2000)
+    wait_synced(p, r1, r2)
+    r1.client().execute_command("REPLICAOF", "NO", "ONE")
+    info = repl(r1)
+    assert info["role"] == "master" and info["second_repl_offset"] > 0, info
+    r2.client().execute_command("REPLICAOF", "127.0.0.1", r1.port)
+    p.client().execute_command("REPLICAOF", "127.0.0.1", r1.port)
+    r1.client().set("after-promotion", "yes")
+    wait_synced(r1, r2, p)
+    st = stats(r1)
+    assert st["sync_full"] == 0 and st["sync_partial_ok"] == 2, st
+    assert r2.client().get("after-promotion") == b"yes"
+    assert_same_data(r1, r2)
+    assert_same_data(r1, p)
+
+
+def test_wait(s):
+    p = s.node()
+    r = replica_of(s, p)
+    wait_synced(p, r)
+    c = p.client()
+    c.set("a", 1)
+    assert c.execute_command("WAIT", 1, 2000) == 1
+    os.kill(r.pid, signal.SIGSTOP)
+    try:
+        c.set("b", 2)
+        start = time.monotonic()
+        assert c.execute_command("WAIT", 1, 300) == 0
+        took = time.monotonic() - start
+        assert 0.25 <= took < 3, took
+    finally:
+        os.kill(r.pid, signal.SIGCONT)
+    assert c.execute_command("WAIT", 1, 5000) == 1
+
+
+def test_noreplicas(s):
+    p = s.node("--min-replicas-to-write", "1", "--min-replicas-max-lag", "2")
+    c = p.client()
+    try:
+        c.set("a", 1)
+        raise AssertionError("write accepted without replicas")
+    except redis.ResponseError as e:
+        assert str(e).startswith("NOREPLICAS"), e
+    r = replica_of(s, p)
+    wait_synced(p, r)
+    wait_until(lambda: c.set("a", 1), 5, what="write accepted with a replica")
+    assert c.get("a") == b"1"
+
+
+def test_replica_and_demoted_primary_refuse_writes(s):
+    p = s.node()
+    other = s.node()
+    r = replica_of(s, p)
+    wait_synced(p, r)
+    try:
+        r.client().set("x", 1)
+        raise AssertionError("replica accepted a write")
+    except redis.ReadOnlyError:
+        pass
+    old_client = p.client()
+    old_client.set("before", 1)
+    waiter_result = {}
+
+    def blocked_wait():
+        try:
+            waiter_result["reply"] = p.client().execute_command("WAIT", 5, 0)
+        except redis.ResponseError as e:
+            waiter_result["error"] = str(e)
+
+    t = threading.Thread(target=blocked_wait, daemon=True)
+    t.start()
+    wait_until(lambda: p.client().info("clients")["blocked_clients"] >= 1 if "blocked_clients" in p.client().info("clients") else True,
+               5, what="WAIT blocked")
+    time.sleep(0.1)
+    p.client().execute_command("REPLICAOF", "127.0.0.1", other.port)
+    t.join(5)
+    assert "UNBLOCKED" in waiter_result.get("error", ""), waiter_result
+    try:
+        old_client.set("after", 1)
+        raise AssertionError("demoted primary accepted a write")
+    except redis.ReadOnlyError:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(Suite().run([
+        test_full_sync_under_write_load,
+        test_partial_resync_within_backlog,
+        test_full_resync_beyond_backlog,
+        test_promotion_keeps_partial_resync,
+        test_wait,
+        test_noreplicas,
+        test_replica_and_demoted_primary_refuse_writes,
+    ]))
