@@ -92,6 +92,7 @@ void server_cron(void)
         while (db_rehash(server.dbs[i], 100) && monotonic_us() - start < 1000) {}
     }
     if (!server_is_replica()) active_expire_cycle(0);
+    lazyfree_step(0); /* frees what FLUSHALL/FLUSHDB ASYNC detached, in steps */
     snapshot_cron();
     replication_cron();
 }
@@ -105,6 +106,7 @@ void server_release(void)
         server.clients->flags &= ~CLIENT_PROTECTED;
         free_client(server.clients);
     }
+    lazyfree_step(-1); /* whatever FLUSH ASYNC left */
     for (int i = 0; i < DB_COUNT; i++) {
         db_release(server.dbs[i]);
         server.dbs[i] = NULL;

@@ -415,6 +415,30 @@ entry *db_set_string_value_noint(db *d, entry *e, const char *val, size_t vlen);
 
 
 /* -- cmd_keys.c and expire.c -- */
+/* Lookup that counts a keyspace hit or miss but leaves the LRU/LFU data
+ * alone, as TYPE, EXISTS, TTL and OBJECT do. */
+entry *lookup_read_notouch(client *c, const arg *key);
+/* "string", "list", ... as TYPE replies. */
+const char *entry_type_name(const entry *e);
+
+/* What COPY, OBJECT ENCODING and MEMORY USAGE need from a non-string type;
+ * each type module registers its operations once at start-up. */
+struct object_type_ops {
+    const char *(*encoding)(const void *obj);  /* OBJECT ENCODING's name */
+    void *(*dup)(const void *obj);              /* deep copy, for COPY */
+    size_t (*mem_usage)(const void *obj, long long samples); /* bytes */
+};
+void keys_register_object_type(enum value_type type, const struct object_type_ops *ops);
+
+/* FLUSHDB/FLUSHALL ASYNC hand the old tables to the cron, which frees them
+ * in steps of at most `budget_us` microseconds (server_cron calls it; 0: a
+ * share of the cron period; negative: all of it now, for exit). */
+void lazyfree_step(long long budget_us);
+size_t lazyfree_pending_objects(void);
+
+/* Active expiry statistics: stat_expired_stale_perc_x100 holds the
+ * estimated percentage of expired keys among the volatile ones, times 100
+ * (1234 means 12.34%). */
 
 
 

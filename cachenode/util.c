@@ -198,6 +198,7 @@ int glob_match(const char *p, size_t plen, const char *s, size_t slen, int nocas
 {
     size_t pi = 0, si = 0, star_pi = 0, star_si = 0;
     int have_star = 0;
+    if (slen == 0 && plen != 0) return 0; /* as Redis: even "*" fails on "" */
     while (si < slen) {
         if (pi < plen && p[pi] == '*') {
             while (pi < plen && p[pi] == '*') pi++;
