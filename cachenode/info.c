@@ -120,10 +120,13 @@ static void section_server(struct text *t)
 
 static void section_clients(struct text *t)
 {
-    size_t max_in = 0, max_out = 0;
+    size_t max_in = 0, max_out = 0, replicas = 0, blocked = 0, with_timeout = 0;
     for (client *c = server.clients; c; c = c->next) {
         if (c->qb_len > max_in) max_in = c->qb_len;
         if (client_output_bytes(c) > max_out) max_out = client_output_bytes(c);
+        if (c->flags & CLIENT_REPLICA) replicas++;
+        if (c->flags & CLIENT_BLOCKED) blocked++;
+        if ((c->flags & CLIENT_BLOCKED) && c->block_deadline_ms) with_timeout++;
     }
     text_addf(t,
               "# Clients\r\n"
@@ -132,10 +135,12 @@ static void section_clients(struct text *t)
               "maxclients:%d\r\n"
               "client_recent_max_input_buffer:%zu\r\n"
               "client_recent_max_output_buffer:%zu\r\n"
-              "blocked_clients:0\r\n"
+              "blocked_clients:%zu\r\n"
               "tracking_clients:0\r\n"
-              "clients_in_timeout_table:0\r\n",
-              server.connected_clients, server.maxclients, max_in, max_out);
+              "clients_in_timeout_table:%zu\r\n",
+              /* as in Redis, replicas are not counted as clients */
+              server.connected_clients - replicas, server.maxclients, max_in, max_out, blocked,
+              with_timeout);
 }
 
 static size_t clients_memory(void)
