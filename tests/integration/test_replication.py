@@ -34,7 +34,12 @@ def wait_synced(primary, *replicas, timeout=20):
 
 def dataset(node, db=0):
     c = node.client(db=db)
-    return {k: c.get(k) for k in c.scan_iter(count=1000)}
+    keys = list(c.scan_iter(count=1000))
+    data = {}
+    for i in range(0, len(keys), 1000):
+        batch = keys[i:i + 1000]
+        data.update(zip(batch, c.mget(batch)))
+    return data
 
 
 def assert_same_data(a, b):
