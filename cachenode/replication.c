@@ -31,6 +31,7 @@
 
 #include "eventloop.h"
 #include "log.h"
+#include "proto.h"
 #include "server.h"
 #include "snapshot.h"
 
@@ -596,8 +597,7 @@ static void become_connected(const char *leftover, size_t len, int dbid)
     upstream.down_since_ms = 0;
     snprintf(m->addr, sizeof(m->addr), "%.40s:%d", upstream.host, upstream.port);
     if (len > 0) {
-        m->querybuf = zmalloc(len + PROTO_IOBUF_LEN);
-        m->qb_cap = len + PROTO_IOBUF_LEN;
+        proto_reserve(m, len);
         memcpy(m->querybuf, leftover, len);
         m->qb_len = len;
         process_client_input(m);
@@ -637,22 +637,20 @@ static void transfer_bytes(const char *p, size_t len)
     }
     upstream.transfer_read += (long long)n;
     if (upstream.transfer_read < upstream.transfer_size) return;
-    /* bytes after the snapshot already belong to the stream */
-    char rest[HANDSHAKE_BUF];
+    /* bytes after the snapshot already belong to the stream; copy them out
+     * first, since loading the snapshot may take a while */
     size_t rest_len = len - n;
-    if (rest_len > sizeof(rest)) rest_len = sizeof(rest);
-    memcpy(rest, p + n, rest_len);
+    char *rest = rest_len ? zmalloc(rest_len) : NULL;
+    if (rest_len) memcpy(rest, p + n, rest_len);
     finish_transfer();
     if (rest_len && upstream.master) {
         client *m = upstream.master;
-        if (m->qb_cap - m->qb_len < rest_len) {
-            m->querybuf = zrealloc(m->querybuf, m->qb_len + rest_len + PROTO_IOBUF_LEN);
-            m->qb_cap = m->qb_len + rest_len + PROTO_IOBUF_LEN;
-        }
+        proto_reserve(m, rest_len);
         memcpy(m->querybuf + m->qb_len, rest, rest_len);
         m->qb_len += rest_len;
         process_client_input(m);
     }
+    zfree(rest);
 }
 
 static int start_transfer(long long size)
