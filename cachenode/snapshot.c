@@ -1,7 +1,8 @@
 /* snapshot.c: point-in-time snapshots of the dataset: the file format, the
  * writer (SAVE, BGSAVE in a forked child, the stream for diskless sync),
- * the loader (start-up, DEBUG RELOAD, replicas), INFO persistence, and the
- * commands SAVE, BGSAVE, LASTSAVE and DEBUG (DIGEST, DIGEST-VALUE, RELOAD).
+ * the loader (start-up, DEBUG RELOAD, replicas), INFO persistence, the
+ * commands SAVE and BGSAVE, and what LASTSAVE and the DEBUG subcommands
+ * DIGEST, DIGEST-VALUE and RELOAD (dispatched from cmd_server.c) answer.
  *
  * File format, version 1 (also in docs/snapshot-format.md). Integers in
  * fixed width are little-endian; "varint" is unsigned LEB128 (7 bits per
@@ -995,8 +996,6 @@ static void bgsave_command(client *c)
     else reply_error(c, "ERR");
 }
 
-static void lastsave_command(client *c) { reply_int(c, snapshot_lastsave()); }
-
 static void debug_digest_value(client *c)
 {
     reply_array(c, c->argc - 2);
@@ -1041,25 +1040,22 @@ static void debug_reload(client *c)
     reply_ok(c);
 }
 
-static void debug_help(client *c)
+static const char *debug_help_lines[] = {
+    "DIGEST",
+    "    Output a hex signature representing the current DB content.",
+    "DIGEST-VALUE <key> [<key> ...]",
+    "    Output a hex signature of the values of all the specified keys.",
+    "RELOAD [NOSAVE]",
+    "    Save the snapshot on disk and reload it back to memory.",
+};
+
+const char *const *snapshot_debug_help(size_t *n)
 {
-    static const char *lines[] = {
-        "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-        "DIGEST",
-        "    Output a hex signature representing the current DB content.",
-        "DIGEST-VALUE <key> [<key> ...]",
-        "    Output a hex signature of the values of all the specified keys.",
-        "RELOAD [NOSAVE]",
-        "    Save the snapshot on disk and reload it back to memory.",
-        "HELP",
-        "    Print this help.",
-    };
-    size_t n = sizeof(lines) / sizeof(lines[0]);
-    reply_array(c, (long)n);
-    for (size_t i = 0; i < n; i++) reply_status(c, lines[i]);
+    *n = sizeof(debug_help_lines) / sizeof(debug_help_lines[0]);
+    return debug_help_lines;
 }
 
-static void debug_command(client *c)
+int snapshot_debug_command(client *c)
 {
     const arg *sub = &c->argv[1];
     if (arg_is(sub->p, sub->len, "digest") && c->argc == 2) {
@@ -1070,19 +1066,17 @@ static void debug_command(client *c)
         debug_digest_value(c);
     } else if (arg_is(sub->p, sub->len, "reload")) {
         debug_reload(c);
-    } else if (arg_is(sub->p, sub->len, "help") && c->argc == 2) {
-        debug_help(c);
     } else {
-        int len = sub->len > 128 ? 128 : (int)sub->len;
-        reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try DEBUG HELP.",
-                     len, sub->p);
+        return 0;
     }
+    return 1;
 }
 
+/* LASTSAVE and DEBUG are cmd_server.c's commands: its LASTSAVE replies
+ * snapshot_lastsave() and its DEBUG hands DIGEST, DIGEST-VALUE and RELOAD to
+ * snapshot_debug_command() (one command-table entry each). */
 struct command persistence_commands[] = {
     {"save", save_command, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, 0, 0, 0, "server", "Synchronously saves the database(s) to disk.", "1.0.0", "O(N) where N is the total number of keys in all databases", NULL, 0, 0, 0, 0},
     {"bgsave", bgsave_command, -1, CMD_ADMIN | CMD_NOSCRIPT, 0, 0, 0, "server", "Asynchronously saves the database(s) to disk.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"lastsave", lastsave_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"debug", debug_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "A container for debugging commands.", "1.0.0", "Depends on subcommand.", NULL, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

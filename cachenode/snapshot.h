@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct client;
+
 /* Writes every database to `path` (through a temporary file renamed into
  * place) in this process. Returns 0, or -1 with errno-style logging. */
 int snapshot_save(const char *path);
@@ -64,6 +66,12 @@ uint64_t snapshot_crc64(uint64_t crc, const void *p, size_t len);
 
 /* The dataset digest of DEBUG DIGEST: 40 hex characters and a NUL. */
 void snapshot_dataset_digest(char out[41]);
+
+/* DEBUG DIGEST, DIGEST-VALUE and RELOAD for cmd_server.c's DEBUG: returns 1
+ * when argv[1] named one of them (the reply is given), 0 otherwise. */
+int snapshot_debug_command(struct client *c);
+/* Their HELP lines, to append to DEBUG HELP. */
+const char *const *snapshot_debug_help(size_t *n);
 
 /* For INFO stats (fork accounting). */
 long long snapshot_latest_fork_usec(void);
