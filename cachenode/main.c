@@ -6,6 +6,7 @@
 #include "eventloop.h"
 #include "log.h"
 #include "server.h"
+#include "snapshot.h"
 
 /* Raises the open-file limit so that maxclients connections fit; lowers
  * maxclients when the system will not allow that many. */
@@ -66,6 +67,8 @@ int main(int argc, char **argv)
         return 1;
     }
     el_set_timer(1000 / server.hz, server_cron);
+    /* the dataset is loaded whole, or the node does not start at all */
+    if (snapshot_load_at_startup() == -1) return 1;
     if (server_listen() == -1) return 1;
     replication_init();
     log_msg(LOG_NOTICE, "cachenode %s started, pid=%d, port=%d", CN_VERSION, (int)server.pid, server.port);
