@@ -11,6 +11,7 @@
 #include "log.h"
 #include "server.h"
 #include "slowlog.h"
+#include "snapshot.h"
 
 /* ---- TIME, LASTSAVE ------------------------------------------------------------- */
 
@@ -22,8 +23,8 @@ static void time_command(client *c)
     reply_bulk_ll(c, us % 1000000);
 }
 
-/* Nothing is saved yet: the last "save" is the empty dataset at start-up. */
-long long server_last_save_time(void) { return server.start_time_ms / 1000; }
+/* The last successful save (snapshot.c), the start time before any. */
+long long server_last_save_time(void) { return snapshot_lastsave(); }
 
 static void lastsave_command(client *c) { reply_int(c, server_last_save_time()); }
 
@@ -85,6 +86,7 @@ static void debug_sleep(client *c)
 static void debug_command(client *c)
 {
     const arg *sub = &c->argv[1];
+    if (snapshot_debug_command(c)) return; /* DIGEST, DIGEST-VALUE, RELOAD */
     if (arg_is(sub->p, sub->len, "sleep") && c->argc == 3) {
         debug_sleep(c);
     } else if (arg_is(sub->p, sub->len, "help") && c->argc == 2) {
@@ -94,9 +96,11 @@ static void debug_command(client *c)
             "    Stop the server for <seconds>. Decimals allowed.",
             "HELP",
             "    Prints this help."};
-        size_t n = sizeof(help) / sizeof(help[0]);
-        reply_array(c, (long)n);
+        size_t n = sizeof(help) / sizeof(help[0]), more;
+        const char *const *snap = snapshot_debug_help(&more);
+        reply_array(c, (long)(n + more));
         for (size_t i = 0; i < n; i++) reply_status(c, help[i]);
+        for (size_t i = 0; i < more; i++) reply_status(c, snap[i]);
     } else {
         int len = sub->len > 128 ? 128 : (int)sub->len;
         reply_errorf(c, "ERR unknown subcommand or wrong number of arguments for '%.*s'. Try DEBUG HELP.",

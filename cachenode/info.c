@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server.h"
+#include "snapshot.h"
 
 /* ---- a growing text buffer ----------------------------------------------------- */
 
@@ -206,39 +207,9 @@ static void section_memory(struct text *t)
 
 static void section_persistence(struct text *t)
 {
-    text_addf(t,
-              "# Persistence\r\n"
-              "loading:0\r\n"
-              "async_loading:0\r\n"
-              "current_cow_peak:0\r\n"
-              "current_cow_size:0\r\n"
-              "current_cow_size_age:0\r\n"
-              "current_fork_perc:0.00\r\n"
-              "current_save_keys_processed:0\r\n"
-              "current_save_keys_total:0\r\n"
-              "rdb_changes_since_last_save:%lld\r\n"
-              "rdb_bgsave_in_progress:0\r\n"
-              "rdb_last_save_time:%lld\r\n"
-              "rdb_last_bgsave_status:ok\r\n"
-              "rdb_last_bgsave_time_sec:-1\r\n"
-              "rdb_current_bgsave_time_sec:-1\r\n"
-              "rdb_saves:0\r\n"
-              "rdb_last_cow_size:0\r\n"
-              "rdb_last_load_keys_expired:0\r\n"
-              "rdb_last_load_keys_loaded:0\r\n"
-              "aof_enabled:0\r\n"
-              "aof_rewrite_in_progress:0\r\n"
-              "aof_rewrite_scheduled:0\r\n"
-              "aof_last_rewrite_time_sec:-1\r\n"
-              "aof_current_rewrite_time_sec:-1\r\n"
-              "aof_last_bgrewrite_status:ok\r\n"
-              "aof_rewrites:0\r\n"
-              "aof_rewrites_consecutive_failures:0\r\n"
-              "aof_last_write_status:ok\r\n"
-              "aof_last_cow_size:0\r\n"
-              "module_fork_in_progress:0\r\n"
-              "module_fork_last_cow_size:0\r\n",
-              server.dirty, server_last_save_time());
+    char buf[2048];
+    size_t n = snapshot_info(buf, sizeof(buf));
+    text_addf(t, "# Persistence\r\n%.*s", (int)n, buf);
 }
 
 static void section_stats(struct text *t)
@@ -273,8 +244,8 @@ static void section_stats(struct text *t)
               "pubsub_channels:0\r\n"
               "pubsub_patterns:0\r\n"
               "pubsubshard_channels:0\r\n"
-              "latest_fork_usec:0\r\n"
-              "total_forks:0\r\n"
+              "latest_fork_usec:%lld\r\n"
+              "total_forks:%lld\r\n"
               "migrate_cached_sockets:0\r\n"
               "slave_expires_tracked_keys:0\r\n"
               "active_defrag_hits:0\r\n"
@@ -296,6 +267,7 @@ static void section_stats(struct text *t)
               sync_stats, server.stat_expiredkeys, (double)server.stat_expired_stale_perc_x100 / 100.0,
               server.stat_expire_cycle_time_used_us / 1000, server.stat_evictedkeys,
               server.stat_evicted_clients, server.stat_keyspace_hits, server.stat_keyspace_misses,
+              snapshot_latest_fork_usec(), snapshot_total_forks(),
               server.stat_unexpected_error_replies, server.stat_total_error_replies,
               server.stat_client_qbuf_limit_disconnections,
               server.stat_client_outbuf_limit_disconnections);
