@@ -43,6 +43,8 @@ class Node:
         self.args = list(args)
         self.port = port
         self.proc = None
+        # a node started with --requirepass is reached with that password
+        self.password = args[args.index("--requirepass") + 1] if "--requirepass" in args else None
 
     def start(self, timeout=10.0):
         for _ in range(5):
@@ -69,6 +71,7 @@ class Node:
 
     def client(self, **kw):
         kw.setdefault("socket_timeout", 10)
+        kw.setdefault("password", self.password)
         return redis.Redis(host="127.0.0.1", port=self.port, **kw)
 
     @property

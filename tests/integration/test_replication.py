@@ -220,6 +220,44 @@ def test_replica_and_demoted_primary_refuse_writes(s):
         pass
 
 
+def test_masterauth(s):
+    p = s.node("--requirepass", "s3cret")
+    r = replica_of(s, p, "--masterauth", "s3cret")
+    pc = p.client()
+    pc.set("guarded", "yes")
+    wait_until(lambda: repl(r)["master_link_status"] == "up", 10, what="authenticated link")
+    wait_until(lambda: r.client().get("guarded") == b"yes", 10, what="data on the replica")
+    wrong = replica_of(s, p, "--masterauth", "nope")
+    time.sleep(0.5)  # give it the chance to (wrongly) sync
+    assert repl(wrong)["master_link_status"] == "down"
+    assert wrong.client().dbsize() == 0
+    assert "s3cret" not in r.log_tail(200) and "s3cret" not in p.log_tail(200)
+
+
+def test_ttls_survive_sync_as_absolute_times(s):
+    p = s.node()
+    c = p.client()
+    c.set("synced-ttl", "v", px=60_000)           # travels in the snapshot
+    r = replica_of(s, p)
+    wait_synced(p, r)
+    c.set("streamed-ttl", "v", ex=60)              # travels in the stream (SET ... PXAT)
+    c.set("expire-cmd", "v")
+    c.expire("expire-cmd", 60)                     # PEXPIREAT in the stream
+    wait_synced(p, r)
+    rc = r.client()
+    for key in ("synced-ttl", "streamed-ttl", "expire-cmd"):
+        want = c.pexpiretime(key) if hasattr(c, "pexpiretime") else c.execute_command("PEXPIRETIME", key)
+        got = rc.execute_command("PEXPIRETIME", key)
+        assert want > 0 and got == want, f"{key}: primary {want}, replica {got}"
+    # a key that expires on the primary is gone for the replica's readers
+    c.set("short", "v", px=100)
+    wait_synced(p, r)
+    wait_until(lambda: rc.get("short") is None, 5, what="expired key hidden on the replica")
+    assert c.get("short") is None  # the primary expires it and sends DEL
+    wait_synced(p, r)
+    assert rc.exists("short") == 0
+
+
 if __name__ == "__main__":
     sys.exit(Suite().run([
         test_full_sync_under_write_load,
@@ -229,4 +267,6 @@ if __name__ == "__main__":
         test_wait,
         test_noreplicas,
         test_replica_and_demoted_primary_refuse_writes,
+        test_masterauth,
+        test_ttls_survive_sync_as_absolute_times,
     ]))
