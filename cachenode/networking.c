@@ -371,7 +371,9 @@ static int write_to_client(client *c)
             skip = 0;
         }
         if (iovcnt == 0) break;
-        ssize_t n = writev(c->fd, iov, iovcnt);
+        /* write(2) is cheaper than writev(2) for the common single buffer */
+        ssize_t n = iovcnt == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len)
+                                : writev(c->fd, iov, iovcnt);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
             log_msg(LOG_VERBOSE, "Error writing to client: %s", strerror(errno));
