@@ -28,4 +28,6 @@ export DEBIAN_FRONTEND=noninteractive
 # launched by tests on their own ports, so the system one is not needed.
 if command -v systemctl >/dev/null 2>&1; then
   "${sudo_cmd[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+  # prometheus is installed for promtool (the metrics test); no server needed.
+  "${sudo_cmd[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi

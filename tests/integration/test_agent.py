@@ -166,10 +166,19 @@ class Agent:
                 pass
         return pids
 
+    def sanitizer_reports(self):
+        text = self.log_tail(100000)
+        return [l for l in text.splitlines() if "Sanitizer" in l or "runtime error:" in l]
+
     def cleanup(self):
         if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+            self.proc.send_signal(signal.SIGTERM)  # a clean exit runs LeakSanitizer in sanitizer builds
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.reports = self.sanitizer_reports()
         for pid in self.node_pids():
             if is_cachenode(pid):
                 try:
@@ -219,9 +228,13 @@ class Fixture:
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
             print("--- agent log:\n" + self.agent.log_tail())
+        reports = []
         for a in [self.agent] + self.extra_agents:
             a.cleanup()
+            reports += a.reports
         self.controller.stop()
+        if reports and exc_type is None:
+            raise AssertionError("sanitizer reports in the agent log:\n" + "\n".join(reports[:20]))
         return False
 
 
