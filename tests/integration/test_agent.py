@@ -74,6 +74,7 @@ class FakeController:
 class Agent:
     def __init__(self, cachenode, controller_url, data_dir=None, memory_mb=512, extra=()):
         self.binary = os.path.join(os.path.dirname(os.path.abspath(cachenode)), "cachefleet-agent")
+        self.cachenode = os.path.abspath(cachenode)
         self.root = data_dir or tempfile.mkdtemp(prefix="agent-test-")
         self.data = os.path.join(self.root, "data")
         self.token_file = os.path.join(self.root, "token")
@@ -96,7 +97,7 @@ class Agent:
                 [self.binary, "--listen", f"127.0.0.1:{self.port}", "--controller", self.controller_url,
                  "--host-id", "h1", "--az", "az-a", "--advertise", "127.0.0.1", "--data-dir", self.data,
                  "--token-file", self.token_file, "--ports", f"{self.ports[0]}-{self.ports[1]}",
-                 "--memory-mb", str(self.memory_mb)] + self.extra,
+                 "--memory-mb", str(self.memory_mb), "--node-binary", self.cachenode] + self.extra,
                 stdout=log, stderr=subprocess.STDOUT)
             log.close()
             try:
