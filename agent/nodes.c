@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,7 +124,11 @@ static int live_cmd(struct resp_conn *c, int argc, const char **argv, char *err,
 {
     struct resp_reply *r = resp_command(c, LIVE_TIMEOUT_MS, argc, argv);
     if (r == NULL || r->type == RESP_ERROR) {
-        snprintf(err, errlen, "%s %s failed: %s", argv[0], argc > 1 ? argv[1] : "", r ? r->str : "no reply");
+        /* Name the command and, for CONFIG SET, the parameter: never a
+         * value, which may be the auth token (AUTH, requirepass). */
+        int config = strcasecmp(argv[0], "CONFIG") == 0 && argc > 2;
+        snprintf(err, errlen, "%s%s%s failed: %s", argv[0], config ? " SET " : "", config ? argv[2] : "",
+                 r ? r->str : "no reply");
         resp_reply_free(r);
         return -1;
     }

@@ -300,6 +300,14 @@ def test_replay_is_noop_and_live_changes(suite):
         assert client(n4, password=tok).ping()
         time.sleep(0.3)  # several health intervals: the node must stay up with the new password
         assert a.node("n1")["health"] == "up"
+        # No secret in the agent's log, in a reply, or on the node's command line.
+        log = a.log_tail(100000)
+        assert tok not in log and TOKEN not in log
+        assert tok not in json.dumps(a.call("GET", "/v1/nodes")[1])
+        assert tok.encode() not in open(f"/proc/{n4['pid']}/cmdline", "rb").read()
+        # The token reaches the node through node.conf (rewritten at each launch), mode 0600.
+        conf = os.path.join(a.data, "nodes", "n1", "node.conf")
+        assert os.stat(conf).st_mode & 0o077 == 0
 
 
 def test_bad_and_overcapacity_specs_refused(suite):
