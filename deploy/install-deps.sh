@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libcmocka-dev
   redis-server redis-tools python3-redis memcached
+  prometheus
 )
 
 missing=()
@@ -27,4 +28,6 @@ export DEBIAN_FRONTEND=noninteractive
 # launched by tests on their own ports, so the system one is not needed.
 if command -v systemctl >/dev/null 2>&1; then
   "${sudo_cmd[@]}" systemctl disable --now redis-server >/dev/null 2>&1 || true
+  # prometheus is installed for promtool (the metrics test); no server needed.
+  "${sudo_cmd[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi

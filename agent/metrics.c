@@ -1,0 +1,150 @@
+/* metrics.c: GET /metrics in the Prometheus text format (0.0.4). One series
+ * per node and metric, labelled cluster, shard, node, role, az, host; a value
+ * the node did not report (an INFO field missing) is left out rather than
+ * invented. Agent series follow. Label values are escaped although our
+ * validation already keeps them to [A-Za-z0-9_-]. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+struct out {
+    char *buf;
+    size_t len, cap;
+    int failed;
+};
+
+static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(struct out *o, const char *fmt, ...)
+{
+    if (o->failed) return;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) { o->failed = 1; return; }
+        if ((size_t)n < o->cap - o->len) { o->len += (size_t)n; return; }
+        size_t ncap = (o->cap + (size_t)n + 1) * 2;
+        char *nb = realloc(o->buf, ncap);
+        if (nb == NULL) { o->failed = 1; return; }
+        o->buf = nb;
+        o->cap = ncap;
+    }
+}
+
+/* Escapes \, " and newline into dst. */
+static void escape_label(const char *s, char *dst, size_t len)
+{
+    size_t j = 0;
+    for (; *s && j + 2 < len; s++) {
+        if (*s == '\\' || *s == '"') { dst[j++] = '\\'; dst[j++] = *s; }
+        else if (*s == '\n') { dst[j++] = '\\'; dst[j++] = 'n'; }
+        else dst[j++] = *s;
+    }
+    dst[j] = '\0';
+}
+
+struct node_metric {
+    const char *name, *type, *help;
+    int replicas_only;
+    long long (*get)(const struct node *n);
+};
+
+static long long m_up(const struct node *n) { return n->obs.health == HEALTH_UP; }
+static long long m_used(const struct node *n) { return n->obs.used_memory; }
+static long long m_max(const struct node *n) { return n->obs.maxmemory >= 0 ? n->obs.maxmemory : n->spec.memory_mb * 1048576; }
+static long long m_cmds(const struct node *n) { return n->obs.commands; }
+static long long m_hits(const struct node *n) { return n->obs.keyspace_hits; }
+static long long m_misses(const struct node *n) { return n->obs.keyspace_misses; }
+static long long m_evicted(const struct node *n) { return n->obs.evicted_keys; }
+static long long m_expired(const struct node *n) { return n->obs.expired_keys; }
+static long long m_clients(const struct node *n) { return n->obs.connected_clients; }
+static long long m_offset(const struct node *n) { return n->obs.repl_offset; }
+static long long m_keys(const struct node *n) { return n->obs.keys; }
+static long long m_ops(const struct node *n) { return n->obs.ops_per_sec; }
+static long long m_restarts(const struct node *n) { return n->restarts; }
+static long long m_lag(const struct node *n)
+{
+    if (n->obs.primary_offset < 0 || n->obs.repl_offset < 0) return -1;
+    long long lag = n->obs.primary_offset - n->obs.repl_offset;
+    return lag > 0 ? lag : 0;
+}
+
+static const struct node_metric node_metrics[] = {
+    {"cachefleet_node_up", "gauge", "1 when the node answers its health checks.", 0, m_up},
+    {"cachefleet_node_memory_used_bytes", "gauge", "Memory the node uses (INFO used_memory).", 0, m_used},
+    {"cachefleet_node_memory_max_bytes", "gauge", "The node's maxmemory.", 0, m_max},
+    {"cachefleet_node_commands_total", "counter", "Commands processed (INFO total_commands_processed).", 0, m_cmds},
+    {"cachefleet_node_keyspace_hits_total", "counter", "Successful key lookups.", 0, m_hits},
+    {"cachefleet_node_keyspace_misses_total", "counter", "Failed key lookups.", 0, m_misses},
+    {"cachefleet_node_evicted_keys_total", "counter", "Keys evicted for maxmemory.", 0, m_evicted},
+    {"cachefleet_node_expired_keys_total", "counter", "Keys expired.", 0, m_expired},
+    {"cachefleet_node_connected_clients", "gauge", "Client connections.", 0, m_clients},
+    {"cachefleet_node_replication_offset", "gauge", "Replication offset (ROLE).", 0, m_offset},
+    {"cachefleet_node_replication_lag_bytes", "gauge", "Bytes the replica is behind its primary.", 1, m_lag},
+    {"cachefleet_node_keys", "gauge", "Keys in db0.", 0, m_keys},
+    {"cachefleet_node_ops_per_second", "gauge", "Instantaneous operations per second.", 0, m_ops},
+    {"cachefleet_node_restarts_total", "counter", "Times the agent restarted this node in place.", 0, m_restarts},
+};
+
+static void emit_node_metrics(struct out *o, const struct agent *a)
+{
+    char host[160], az[160];
+    escape_label(a->cfg.host_id, host, sizeof(host));
+    escape_label(a->cfg.az, az, sizeof(az));
+    for (size_t m = 0; m < sizeof(node_metrics) / sizeof(node_metrics[0]); m++) {
+        const struct node_metric *nm = &node_metrics[m];
+        emit(o, "# HELP %s %s\n# TYPE %s %s\n", nm->name, nm->help, nm->name, nm->type);
+        for (size_t i = 0; i < a->nnodes; i++) {
+            const struct node *n = a->nodes[i];
+            if (nm->replicas_only && n->spec.role != ROLE_REPLICA) continue;
+            long long v = nm->get(n);
+            if (v < 0) continue;
+            char cluster[160], shard[160], id[160];
+            escape_label(n->spec.cluster, cluster, sizeof(cluster));
+            escape_label(n->spec.shard, shard, sizeof(shard));
+            escape_label(n->spec.id, id, sizeof(id));
+            emit(o, "%s{cluster=\"%s\",shard=\"%s\",node=\"%s\",role=\"%s\",az=\"%s\",host=\"%s\"} %lld\n", nm->name,
+                 cluster, shard, id, spec_role_name(n->spec.role), az, host, v);
+        }
+    }
+}
+
+static void agent_metric(struct out *o, const char *labels, const char *name, const char *type, const char *help,
+                         unsigned long long v)
+{
+    emit(o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", name, help, name, type, name, labels, v);
+}
+
+char *metrics_render(struct agent *a)
+{
+    struct out o = {.buf = malloc(16384), .cap = 16384};
+    if (o.buf == NULL) return NULL;
+    char labels[400], host[160], az[160];
+    pthread_mutex_lock(&a->lock);
+    emit_node_metrics(&o, a);
+    escape_label(a->cfg.host_id, host, sizeof(host));
+    escape_label(a->cfg.az, az, sizeof(az));
+    snprintf(labels, sizeof(labels), "az=\"%s\",host=\"%s\"", az, host);
+    const struct agent_counters *c = &a->count;
+    agent_metric(&o, labels, "cachefleet_agent_heartbeats_total", "counter", "Heartbeats attempted.", c->heartbeats);
+    agent_metric(&o, labels, "cachefleet_agent_heartbeat_failures_total", "counter", "Heartbeats that did not reach the controller.", c->heartbeat_failures);
+    agent_metric(&o, labels, "cachefleet_agent_registrations_total", "counter", "Successful registrations with the controller.", c->registrations);
+    agent_metric(&o, labels, "cachefleet_agent_events_sent_total", "counter", "Events delivered to the controller.", c->events_sent);
+    agent_metric(&o, labels, "cachefleet_agent_events_queued", "gauge", "Events waiting for the controller.", json_array_size(a->events));
+    agent_metric(&o, labels, "cachefleet_agent_registered", "gauge", "1 while the controller accepts our heartbeats.", (unsigned long long)a->registered);
+    agent_metric(&o, labels, "cachefleet_agent_node_launches_total", "counter", "Node processes started.", c->node_launches);
+    agent_metric(&o, labels, "cachefleet_agent_node_restarts_total", "counter", "Crashed replicas restarted in place.", c->node_restarts);
+    agent_metric(&o, labels, "cachefleet_agent_node_exits_total", "counter", "Node processes seen exiting unasked.", c->node_exits);
+    agent_metric(&o, labels, "cachefleet_agent_health_checks_total", "counter", "Health checks made.", c->health_checks);
+    agent_metric(&o, labels, "cachefleet_agent_health_check_misses_total", "counter", "Health checks not answered in time.", c->health_misses);
+    agent_metric(&o, labels, "cachefleet_agent_nodes", "gauge", "Nodes this agent manages.", a->nnodes);
+    agent_metric(&o, labels, "cachefleet_agent_memory_capacity_bytes", "gauge", "Memory offered to nodes (--memory-mb).", (unsigned long long)a->cfg.memory_mb * 1048576ULL);
+    agent_metric(&o, labels, "cachefleet_agent_memory_reserved_bytes", "gauge", "Memory promised to nodes.", (unsigned long long)agent_memory_reserved_mb(a, NULL) * 1048576ULL);
+    pthread_mutex_unlock(&a->lock);
+    if (o.failed) { free(o.buf); return NULL; }
+    return o.buf;
+}
