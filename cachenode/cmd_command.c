@@ -360,9 +360,7 @@ static void command_help_command(client *c)
         "HELP",
         "    Prints this help.",
     };
-    size_t n = sizeof(help) / sizeof(help[0]);
-    reply_array(c, (long)n);
-    for (size_t i = 0; i < n; i++) reply_status(c, help[i]);
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
 #define CMD_INTRO (CMD_LOADING | CMD_STALE)

@@ -573,14 +573,6 @@ static void flushall_command(client *c)
 
 /* ---- container commands ---------------------------------------------------------- */
 
-static void reply_help(client *c, const char **lines)
-{
-    long n = 0;
-    while (lines[n]) n++;
-    reply_array(c, n);
-    for (long i = 0; i < n; i++) reply_status(c, lines[i]);
-}
-
 /* OBJECT and MEMORY are containers: commands.c runs the subcommand that
  * argv[1] names ("object|encoding" ...) with its own arity check, so the
  * container's own proc is never reached with a known subcommand. */
@@ -678,9 +670,8 @@ static void object_help_command(client *c)
         "    <key>.",
         "HELP",
         "    Prints this help.",
-        NULL,
     };
-    reply_help(c, help);
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
 static struct command object_subcommands[] = {
@@ -844,9 +835,8 @@ static void memory_help_command(client *c)
         "    sampled up to <count> times (default: 5, 0 means sample all).",
         "HELP",
         "    Prints this help.",
-        NULL,
     };
-    reply_help(c, help);
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }
 
 static struct command memory_subcommands[] = {

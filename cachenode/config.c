@@ -575,9 +575,7 @@ void command_config(client *c)
             "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
             "RESETSTAT", "    Reset statistics reported by the INFO command.",
             "HELP", "    Print this help."};
-        int n = (int)(sizeof(help) / sizeof(help[0]));
-        reply_array(c, n);
-        for (int i = 0; i < n; i++) reply_status(c, help[i]);
+        reply_help(c, help, sizeof(help) / sizeof(help[0]));
     } else {
         reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CONFIG HELP.", (int)(sub->len > 128 ? 128 : sub->len), sub->p);
     }

@@ -332,6 +332,12 @@ void reply_file_ready(client *c, struct reply_block *b, int fd, long long size)
     can_reply(c); /* schedules the write */
 }
 
+void reply_help(client *c, const char *const *lines, size_t n)
+{
+    reply_array(c, (long)n);
+    for (size_t i = 0; i < n; i++) reply_status(c, lines[i]);
+}
+
 void reply_syntax_error(client *c) { reply_error(c, "ERR syntax error"); }
 
 void reply_wrongtype(client *c)

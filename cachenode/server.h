@@ -272,6 +272,9 @@ void reply_file_ready(client *c, struct reply_block *b, int fd, long long size);
 /* Called by the writer when a file block has been sent completely. */
 void replication_snapshot_sent(client *c);
 
+/* A HELP subcommand's reply: one status line per entry. */
+void reply_help(client *c, const char *const *lines, size_t n);
+
 /* Standard errors, with Redis's texts. */
 void reply_syntax_error(client *c);
 void reply_wrongtype(client *c);

@@ -204,7 +204,5 @@ void slowlog_help_command(client *c)
         "HELP",
         "    Prints this help.",
     };
-    size_t n = sizeof(help) / sizeof(help[0]);
-    reply_array(c, (long)n);
-    for (size_t i = 0; i < n; i++) reply_status(c, help[i]);
+    reply_help(c, help, sizeof(help) / sizeof(help[0]));
 }

@@ -18,6 +18,7 @@
 
 #include "proto.h"
 #include "server.h"
+#include "test_client.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,32 +44,6 @@ static void init_once(void)
     if (pipe(fds) == 0) reply_fd = fds[1]; /* else replies are dropped: fine */
 }
 
-static client *new_client(void)
-{
-    client *c = zcalloc(sizeof(client));
-    c->fd = reply_fd;
-    c->resp = 2;
-    c->bulk_len = -1;
-    c->flags = CLIENT_AUTHENTICATED; /* as every client is without requirepass */
-    c->db = server.dbs[0];
-    c->buf = zmalloc(PROTO_REPLY_CHUNK);
-    return c;
-}
-
-static void free_client_here(client *c)
-{
-    struct reply_block *b = c->reply_head;
-    while (b) {
-        struct reply_block *next = b->next;
-        zfree(b);
-        b = next;
-    }
-    zfree(c->buf);
-    zfree(c->querybuf);
-    zfree(c->argv);
-    zfree(c);
-    server.pending_writes = NULL; /* a reply queued it there */
-}
 
 static uint64_t fnv(uint64_t h, const void *p, size_t len)
 {
@@ -121,7 +96,7 @@ static void parse_batch(client *c, struct outcome *o)
 static struct outcome run(const uint8_t *data, size_t size, int chunked)
 {
     struct outcome o = {1469598103934665603ULL, 0, 0};
-    client *c = new_client();
+    client *c = test_client_new(reply_fd);
     uint64_t rng = fnv(0x9E3779B97F4A7C15ULL, data, size);
     size_t off = 0;
     while (off < size && !o.error) {
@@ -135,7 +110,7 @@ static struct outcome run(const uint8_t *data, size_t size, int chunked)
         off += n;
         parse_batch(c, &o);
     }
-    free_client_here(c);
+    test_client_free(c);
     return o;
 }
 

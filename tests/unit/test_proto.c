@@ -19,6 +19,7 @@
 
 #include "proto.h"
 #include "server.h"
+#include "test_client.h"
 
 #define MAX_REQS 256
 
@@ -36,32 +37,6 @@ struct fixture {
     struct parsed out;
 };
 
-static client *new_client(int fd)
-{
-    client *c = zcalloc(sizeof(client));
-    c->fd = fd;
-    c->resp = 2;
-    c->bulk_len = -1;
-    c->flags = CLIENT_AUTHENTICATED; /* as every client is without requirepass */
-    c->db = server.dbs[0];
-    c->buf = zmalloc(PROTO_REPLY_CHUNK);
-    return c;
-}
-
-static void free_test_client(client *c)
-{
-    struct reply_block *b = c->reply_head;
-    while (b) {
-        struct reply_block *next = b->next;
-        zfree(b);
-        b = next;
-    }
-    zfree(c->buf);
-    zfree(c->querybuf);
-    zfree(c->argv);
-    zfree(c);
-}
-
 static void parsed_clear(struct parsed *p)
 {
     for (int i = 0; i < p->nreq; i++) free(p->req[i]);
@@ -73,7 +48,7 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
     assert_int_equal(pipe(f->pipefd), 0);
-    f->c = new_client(f->pipefd[1]);
+    f->c = test_client_new(f->pipefd[1]);
     *state = f;
     return 0;
 }
@@ -81,7 +56,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    free_test_client(f->c);
+    test_client_free(f->c);
     parsed_clear(&f->out);
     close(f->pipefd[0]);
     close(f->pipefd[1]);
@@ -281,7 +256,7 @@ static void test_byte_by_byte_equals_whole(void **state)
         "*0\r\n"
         "ECHO a b c\r\n";
     struct parsed whole = {0};
-    client *w = new_client(-1);
+    client *w = test_client_new(-1);
     append_input(w, input, sizeof(input) - 1);
     parse_available(w, &whole);
     assert_false(whole.error);
@@ -293,7 +268,7 @@ static void test_byte_by_byte_equals_whole(void **state)
     for (int i = 0; i < whole.nreq; i++) assert_string_equal(f->out.req[i], whole.req[i]);
     assert_int_equal(f->c->qb_pos, f->c->qb_len);
     parsed_clear(&whole);
-    free_test_client(w);
+    test_client_free(w);
 }
 
 /* ---- protocol errors ------------------------------------------------------ */
@@ -391,7 +366,7 @@ static void test_error_too_big_count_strings(void **state)
     memset(big + 1, '1', len - 1);
     expect_error(f, big, len, "-ERR Protocol error: too big mbulk count string\r\n");
 
-    client *c = new_client(f->pipefd[1]);
+    client *c = test_client_new(f->pipefd[1]);
     struct parsed out = {0};
     memcpy(big, "*1\r\n$", 5);
     memset(big + 5, '1', len - 5);
@@ -399,7 +374,7 @@ static void test_error_too_big_count_strings(void **state)
     parse_available(c, &out);
     assert_true(out.error);
     assert_string_equal(output(c), "-ERR Protocol error: too big bulk count string\r\n");
-    free_test_client(c);
+    test_client_free(c);
     free(big);
 }
 
