@@ -85,15 +85,20 @@ int expire_if_needed(db *d, entry *e)
         client *c = server.current_client;
         return (c && (c->flags & CLIENT_MASTER)) ? 0 : 1;
     }
+    delete_and_propagate(d, e);
+    server.stat_expiredkeys++;
+    return 1;
+}
+
+void delete_and_propagate(db *d, entry *e)
+{
     char stack[128];
     size_t klen = e->keylen;
     char *key = klen <= sizeof(stack) ? stack : zmalloc(klen);
     memcpy(key, entry_key(e), klen);
     db_delete_entry(d, e);
-    server.stat_expiredkeys++;
     propagate_del(d, key, klen);
     if (key != stack) zfree(key);
-    return 1;
 }
 
 entry *lookup_quiet(client *c, db *d, const arg *key)

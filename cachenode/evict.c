@@ -11,9 +11,10 @@
  * random key, going round the databases.
  *
  * Memory is measured with zmalloc_used(), i.e. the dataset plus client
- * buffers and the server's own structures: separating client buffers out
- * exactly is not worth the bookkeeping for a cache node, and counting them
- * only errs on the side of staying under the limit.
+ * buffers and the server's own structures, less the output buffers of
+ * replicas: those grow with every eviction (each sends a DEL), so counting
+ * them would make eviction feed itself. Other client buffers count, which
+ * errs on the side of staying under the limit.
  *
  * A call is bounded: past EVICT_MIN_PER_CALL evictions it stops after
  * EVICT_TIME_BUDGET_US, and always after EVICT_HARD_BUDGET_US or
@@ -216,9 +217,7 @@ static entry *pick_victim(int policy, db **out_db)
 
 static void evict_entry(db *d, entry *e)
 {
-    arg key = {entry_key(e), e->keylen};
-    key_modified(d, &key); /* replicas and WATCH see an eviction as a DEL */
-    db_delete_entry(d, e);
+    delete_and_propagate(d, e); /* replicas ignore maxmemory: they follow */
     server.stat_evictedkeys++;
 }
 
@@ -233,7 +232,10 @@ static int out_of_time(long long start_us, long rounds)
     return spent > EVICT_HARD_BUDGET_US || (rounds >= EVICT_MIN_PER_CALL && spent > EVICT_TIME_BUDGET_US);
 }
 
-static int over_limit(void) { return (long long)zmalloc_used() > server.maxmemory; }
+static int over_limit(void)
+{
+    return (long long)(zmalloc_used() - replication_output_bytes()) > server.maxmemory;
+}
 
 int evict_to_fit(void)
 {

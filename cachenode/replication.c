@@ -1129,6 +1129,13 @@ size_t replication_stats_info(char *buf, size_t size)
 
 long long replication_offset(void) { return master_repl_offset; }
 
+size_t replication_output_bytes(void)
+{
+    size_t total = 0;
+    for (int i = 0; i < nreplicas; i++) total += client_output_bytes(replicas[i]);
+    return total;
+}
+
 struct command replication_commands[] = {
     {"psync", psync_command, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, 0, 0, 0, "server", "An internal command used in replication.", "2.8.0", NULL, NULL, 0, 0, 0, 0},
     {"sync", psync_command, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, 0, 0, 0, "server", "An internal command used in replication.", "1.0.0", NULL, NULL, 0, 0, 0, 0},

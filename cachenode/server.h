@@ -293,6 +293,9 @@ entry *lookup_write(client *c, const arg *key);
 entry *lookup_quiet(client *c, db *d, const arg *key);
 /* Deletes the key if its TTL has passed; returns 1 if it did. */
 int expire_if_needed(db *d, entry *e);
+/* Deletes a key the server removes on its own (expiry, eviction) and sends
+ * replicas a DEL for it. The command being run is not thereby a write. */
+void delete_and_propagate(db *d, entry *e);
 void touch_entry(entry *e);
 /* Sets or replaces a string key: keeps no TTL unless keep_ttl. */
 entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_ttl);
@@ -378,6 +381,8 @@ void replication_propagate(client *c);
 void replication_after_command(client *c);
 void replication_send_ack(void);
 long long replication_offset(void);
+/* Bytes waiting in replicas' output buffers (not counted for eviction). */
+size_t replication_output_bytes(void);
 /* INFO replication section, and the sync_* lines of INFO stats. */
 size_t replication_info(char *buf, size_t size);
 size_t replication_stats_info(char *buf, size_t size);

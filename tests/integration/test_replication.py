@@ -258,6 +258,19 @@ def test_ttls_survive_sync_as_absolute_times(s):
     assert rc.exists("short") == 0
 
 
+def test_evictions_reach_replicas(s):
+    p = s.node("--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru")
+    r = replica_of(s, p)
+    wait_synced(p, r)
+    load(p, 60_000, size=64)  # far more than 4 MB: the primary evicts
+    assert stats(p)["evicted_keys"] > 0, "nothing was evicted"
+    # One connection each, kept open: on a full primary every new connection
+    # (its buffers count towards maxmemory) evicts a little more.
+    pc, rc = p.client(), r.client()
+    state = lambda c: (c.dbsize(), c.execute_command("DEBUG", "DIGEST"))
+    wait_until(lambda: state(pc) == state(rc), 10, what="replica holds exactly the primary's keys")
+
+
 if __name__ == "__main__":
     sys.exit(Suite().run([
         test_full_sync_under_write_load,
@@ -269,4 +282,5 @@ if __name__ == "__main__":
         test_replica_and_demoted_primary_refuse_writes,
         test_masterauth,
         test_ttls_survive_sync_as_absolute_times,
+        test_evictions_reach_replicas,
     ]))
