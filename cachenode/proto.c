@@ -11,8 +11,30 @@
 #include "proto.h"
 #include "server.h"
 
+/* Up to `max` bytes from the parse position, printable, for a log line. */
+static void describe_bytes(const client *c, char *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = c->req_start; i < c->qb_len && n + 5 < max; i++) {
+        unsigned char ch = (unsigned char)c->querybuf[i];
+        if (ch >= 32 && ch < 127 && ch != '\\') out[n++] = (char)ch;
+        else n += (size_t)snprintf(out + n, max - n, "\\x%02x", ch);
+    }
+    out[n] = '\0';
+}
+
 static void protocol_error(client *c, const char *msg)
 {
+    if (c->flags & CLIENT_MASTER) {
+        /* the replication stream is broken: say so loudly, and drop the
+         * link so that the replica resynchronises instead of stalling */
+        char bytes[256];
+        describe_bytes(c, bytes, sizeof(bytes));
+        log_msg(LOG_WARNING, "Protocol error (%s) in the stream from the primary at request "
+                "offset %zu: '%s'", msg, c->req_start, bytes);
+        c->flags |= CLIENT_CLOSE_ASAP;
+        return;
+    }
     char err[256];
     snprintf(err, sizeof(err), "ERR Protocol error: %s", msg);
     reply_error(c, err);

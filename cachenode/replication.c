@@ -165,22 +165,44 @@ static void feed_bytes(const char *p, size_t len)
     }
 }
 
-/* Encodes a command as RESP into buf (growing it) and returns its length. */
-static size_t encode_command(char **buf, size_t cap, int argc, const arg *argv)
+/* Writes "<prefix><n>\r\n" at p; returns the end. */
+static char *put_header(char *p, char prefix, size_t n)
+{
+    *p++ = prefix;
+    p += ull2str(p, 24, n);
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+/* A command encoded as RESP: in the inline buffer when it fits, else on
+ * the heap. `p` is always the one to read; encoding_free() releases it. */
+struct encoding {
+    char *p;
+    size_t len;
+    char inline_buf[512];
+};
+
+static void encode(struct encoding *e, int argc, const arg *argv)
 {
     size_t need = 16;
     for (int i = 0; i < argc; i++) need += argv[i].len + 32;
-    if (need > cap) *buf = zmalloc(need);
-    char *p = *buf;
-    p += sprintf(p, "*%d\r\n", argc);
+    e->p = need <= sizeof(e->inline_buf) ? e->inline_buf : zmalloc(need);
+    char *w = put_header(e->p, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
-        p += sprintf(p, "$%zu\r\n", argv[i].len);
-        memcpy(p, argv[i].p, argv[i].len);
-        p += argv[i].len;
-        *p++ = '\r';
-        *p++ = '\n';
+        w = put_header(w, '$', argv[i].len);
+        memcpy(w, argv[i].p, argv[i].len);
+        w += argv[i].len;
+        *w++ = '\r';
+        *w++ = '\n';
     }
-    return (size_t)(p - *buf);
+    e->len = (size_t)(w - e->p);
+}
+
+static void encoding_free(struct encoding *e)
+{
+    if (e->p != e->inline_buf) zfree(e->p);
+    e->p = NULL;
 }
 
 static void feed_select(int dbid)
@@ -189,9 +211,10 @@ static void feed_select(int dbid)
     char num[16];
     int n = snprintf(num, sizeof(num), "%d", dbid);
     arg argv[2] = {{"SELECT", 6}, {num, (size_t)n}};
-    char stack[64], *buf = stack;
-    size_t len = encode_command(&buf, sizeof(stack), 2, argv);
-    feed_bytes(buf, len);
+    struct encoding e;
+    encode(&e, 2, argv);
+    feed_bytes(e.p, e.len);
+    encoding_free(&e);
     stream_db = dbid;
 }
 
@@ -201,10 +224,10 @@ void replication_feed(int dbid, int argc, const arg *argv)
 {
     if (!stream_wanted() || server_is_replica()) return;
     feed_select(dbid);
-    char stack[512], *buf = stack;
-    size_t len = encode_command(&buf, sizeof(stack), argc, argv);
-    feed_bytes(buf, len);
-    if (buf != stack) zfree(buf);
+    struct encoding e;
+    encode(&e, argc, argv);
+    feed_bytes(e.p, e.len);
+    encoding_free(&e);
 }
 
 /* Feeds an already encoded command (a propagate_rewrite result). */
@@ -229,16 +252,23 @@ void propagate_del(db *d, const char *key, size_t len)
 
 void propagate_rewrite(client *c, int argc, const arg *argv)
 {
+    struct encoding e;
+    encode(&e, argc, argv);
     zfree(c->prop);
-    c->prop = NULL;
-    c->prop_len = encode_command(&c->prop, 0, argc, argv);
+    c->prop = zmalloc(e.len);
+    memcpy(c->prop, e.p, e.len);
+    c->prop_len = e.len;
+    encoding_free(&e);
 }
 
-/* Called by command_execute after a command changed the dataset. */
+/* Called by command_execute after a command changed the dataset. A
+ * multibulk request that propagates as it came is copied as it came: its
+ * bytes are still in the query buffer, already in RESP. */
 void replication_propagate(client *c)
 {
     if (c->flags & CLIENT_MASTER) return;
     if (c->prop) feed_encoded(c->dbid, c->prop, c->prop_len);
+    else if (c->reqtype == '*') feed_encoded(c->dbid, c->querybuf + c->req_start, c->qb_pos - c->req_start);
     else replication_feed(c->dbid, c->argc, c->argv);
 }
 
@@ -533,10 +563,10 @@ static void send_to_primary(const char *fmt_cmd, size_t len)
 
 static void send_command_to_primary(int argc, const arg *argv)
 {
-    char stack[1024], *buf = stack;
-    size_t len = encode_command(&buf, sizeof(stack), argc, argv);
-    send_to_primary(buf, len);
-    if (buf != stack) zfree(buf);
+    struct encoding e;
+    encode(&e, argc, argv);
+    send_to_primary(e.p, e.len);
+    encoding_free(&e);
 }
 
 void replication_send_ack(void)
@@ -545,13 +575,14 @@ void replication_send_ack(void)
     char off[32];
     size_t n = ll2str(off, sizeof(off), master_repl_offset);
     arg argv[3] = {{"REPLCONF", 8}, {"ACK", 3}, {off, n}};
-    char buf[128], *p = buf;
-    size_t len = encode_command(&p, sizeof(buf), 3, argv);
+    struct encoding e;
+    encode(&e, 3, argv);
     client *m = upstream.master;
     enum reply_mode mode = m->reply_mode;
-    m->reply_mode = REPLY_ON;
-    reply_raw(m, buf, len);
+    m->reply_mode = REPLY_ON; /* the link gets no replies, only this */
+    reply_raw(m, e.p, e.len);
     m->reply_mode = mode;
+    encoding_free(&e);
     upstream.last_ack_ms = server.now_ms;
 }
 

@@ -258,6 +258,23 @@ def test_ttls_survive_sync_as_absolute_times(s):
     assert rc.exists("short") == 0
 
 
+def test_acks_report_the_replicas_offset(s):
+    p = s.node()
+    r = replica_of(s, p)
+    load(p, 40_000, size=64)  # a few MB of stream: offsets of 7 digits and more
+    wait_synced(p, r)
+    want = repl(p)["master_repl_offset"]
+    assert want > 1_000_000, want
+
+    def acked():
+        slave = repl(p)["slave0"]
+        return slave["offset"] == want and slave["lag"] <= 2
+    wait_until(acked, 5, what="the primary to see the replica's acknowledged offset")
+    role = p.client().execute_command("ROLE")
+    assert int(role[2][0][2]) == want, role
+    assert "Protocol error" not in p.log_tail(500) + r.log_tail(500)
+
+
 def test_evictions_reach_replicas(s):
     p = s.node("--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru")
     r = replica_of(s, p)
@@ -283,4 +300,5 @@ if __name__ == "__main__":
         test_masterauth,
         test_ttls_survive_sync_as_absolute_times,
         test_evictions_reach_replicas,
+        test_acks_report_the_replicas_offset,
     ]))
