@@ -1,0 +1,452 @@
+"""test_controller: cachefleet-controller at the process level.
+
+Each test starts a Fleet: one controller (its own database dir and token
+files) and three agents on 127.0.0.2, 127.0.0.3, 127.0.0.4 in zones az-a,
+az-b, az-c, on free ports. Everything waits on deadlines, never on fixed
+sleeps, and every process is killed by pid at the end: the controller, the
+agents, and the cachenode processes the agents launched (which outlive
+agents by design; their pids come from the API and from DATA/nodes/*/pid).
+
+Other test_controller_*.py files and tests/bench/create-cluster.py import
+Fleet from here."""
+import glob
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodeutil import Suite, free_port, wait_until  # noqa: E402
+
+import redis  # noqa: E402
+
+USER_TOKEN = "user-token-0123456789abcdef"
+AGENT_TOKEN = "agent-token-0123456789abcdef"
+CLUSTER_AUTH = "cluster-auth-secret-0123456789"
+ZONES = [("h1", "127.0.0.2", "az-a"), ("h2", "127.0.0.3", "az-b"), ("h3", "127.0.0.4", "az-c")]
+
+
+def http(method, url, body=None, token=None, raw=None, headers=None, timeout=15):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(url, data=data, method=method)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, text = r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, text = e.code, e.read().decode()
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def is_cachenode(pid):
+    """True for a live (not zombie) cachenode process with this pid."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read()
+    except OSError:
+        return False
+    state = stat[stat.rindex(")") + 2]
+    return state not in "ZX" and b"cachenode" in cmd.split(b"\0")[0]
+
+
+def kill_pid(proc):
+    if proc and proc.poll() is None:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+class Process:
+    """A program started with its output in root/NAME.log."""
+
+    def __init__(self, root, name, argv):
+        self.root, self.name, self.argv = root, name, argv
+        self.proc = None
+
+    def start(self):
+        log = open(self.log_path(), "ab")
+        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        return self
+
+    def log_path(self):
+        return os.path.join(self.root, self.name + ".log")
+
+    def log_text(self):
+        try:
+            with open(self.log_path(), "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def terminate(self, timeout=15):
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                kill_pid(self.proc)
+                return None
+        return self.proc.returncode if self.proc else None
+
+
+class Fleet:
+    """A controller and three agents in three zones."""
+
+    def __init__(self, cachenode, agent_memory_mb=256, agents=ZONES):
+        self.bindir = os.path.dirname(os.path.abspath(cachenode))
+        self.cachenode = os.path.abspath(cachenode)
+        self.root = tempfile.mkdtemp(prefix="controller-test-")
+        self.user_token_file = os.path.join(self.root, "user.token")
+        self.agent_token_file = os.path.join(self.root, "agent.token")
+        for path, tok in ((self.user_token_file, USER_TOKEN), (self.agent_token_file, AGENT_TOKEN)):
+            with open(path, "w") as f:
+                f.write(tok + "\n")
+        self.db = os.path.join(self.root, "controller.db")
+        self.port = None
+        self.controller = None
+        self.agents = []
+        self.agent_specs = agents
+        self.agent_memory_mb = agent_memory_mb
+        self.known_pids = set()
+
+    # ---- processes ----
+
+    def start_controller(self):
+        for _ in range(5):
+            self.port = self.port or free_port()
+            self.controller = Process(self.root, "controller", [
+                os.path.join(self.bindir, "cachefleet-controller"), "--listen", f"127.0.0.1:{self.port}",
+                "--db", self.db, "--token-file", self.user_token_file, "--agent-token-file", self.agent_token_file,
+                "--agent-timeout-ms", "3000", "--loglevel", "verbose"]).start()
+            try:
+                wait_until(self._controller_healthy, 10, what="controller /healthz")
+                return
+            except AssertionError:
+                if self.controller.alive():
+                    raise
+                self.port = None  # lost the port race
+        raise AssertionError("controller did not start:\n" + self.controller.log_text()[-3000:])
+
+    def _controller_healthy(self):
+        if not self.controller.alive():
+            raise AssertionError("controller exited")
+        return http("GET", self.url("/healthz"))[0] == 200
+
+    def start_agent(self, host_id, address, az):
+        data = os.path.join(self.root, host_id)
+        for _ in range(5):
+            port = free_port()
+            base = random.randrange(20000, 40000)
+            agent = Process(self.root, "agent-" + host_id, [
+                os.path.join(self.bindir, "cachefleet-agent"), "--listen", f"{address}:{port}",
+                "--controller", f"http://127.0.0.1:{self.port}", "--host-id", host_id, "--az", az,
+                "--data-dir", data, "--token-file", self.agent_token_file, "--ports", f"{base}-{base + 30}",
+                "--memory-mb", str(self.agent_memory_mb), "--node-binary", self.cachenode]).start()
+            agent.host_id, agent.address, agent.az, agent.port, agent.data = host_id, address, az, port, data
+            try:
+                wait_until(lambda: agent.alive() and http("GET", f"http://{address}:{port}/healthz")[0] == 200,
+                           10, what=f"agent {host_id}")
+                self.agents.append(agent)
+                return agent
+            except AssertionError:
+                if agent.alive():
+                    agent.terminate()
+                    raise
+        raise AssertionError(f"agent {host_id} did not start")
+
+    def start(self):
+        self.start_controller()
+        for host_id, address, az in self.agent_specs:
+            self.start_agent(host_id, address, az)
+        want = {h for h, _, _ in self.agent_specs}
+        wait_until(lambda: {h["id"] for h in self.hosts() if h["status"] == "up"} >= want, 10, 0.02, "hosts up")
+        return self
+
+    def node_pids(self):
+        pids = set(self.known_pids)
+        for a in self.agents:
+            for f in glob.glob(os.path.join(a.data, "nodes", "*", "pid")):
+                try:
+                    pids.add(int(open(f).read().strip()))
+                except (OSError, ValueError):
+                    pass
+        return pids
+
+    def sanitizer_reports(self):
+        out = []
+        for p in [self.controller] + self.agents:
+            if p:
+                out += [l for l in p.log_text().splitlines() if "Sanitizer" in l or "runtime error:" in l]
+        return out
+
+    def cleanup(self):
+        if self.controller:
+            self.controller.terminate()
+        for a in self.agents:
+            a.terminate()
+        for pid in self.node_pids():
+            if is_cachenode(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except Exception:
+            self.dump_logs()
+            self.cleanup()
+            raise
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.dump_logs()
+        reports = self.sanitizer_reports() if exc_type is None else []
+        if self.controller and exc_type is None and self.controller.alive():
+            rc = self.controller.terminate()
+            if rc != 0:
+                reports.append(f"controller exited with {rc} on SIGTERM")
+            reports += [l for l in self.controller.log_text().splitlines() if "Sanitizer" in l or "runtime error:" in l]
+        self.cleanup()
+        if reports:
+            raise AssertionError("problems at shutdown:\n" + "\n".join(reports[:20]))
+        return False
+
+    def dump_logs(self):
+        for p in [self.controller] + self.agents:
+            if p:
+                print(f"--- {p.name} log (tail):\n" + "\n".join(p.log_text().splitlines()[-40:]))
+
+    # ---- API ----
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def api(self, method, path, body=None, token=USER_TOKEN, **kw):
+        status, doc = http(method, self.url(path), body, token=token, **kw)
+        if isinstance(doc, dict):
+            cluster = doc.get("cluster") if isinstance(doc.get("cluster"), dict) else {}
+            for n in doc.get("nodes", []) + cluster.get("nodes", []):
+                if isinstance(n, dict) and n.get("pid"):
+                    self.known_pids.add(n["pid"])
+        return status, doc
+
+    def hosts(self):
+        status, doc = self.api("GET", "/v1/hosts")
+        assert status == 200, (status, doc)
+        return doc["hosts"]
+
+    def cluster(self, name):
+        status, doc = self.api("GET", f"/v1/clusters/{name}")
+        assert status == 200, (status, doc)
+        return doc
+
+    def create(self, name, **kw):
+        body = {"name": name, "engine": "redis", "replicas": 2, "node_memory_mb": 32}
+        body.update(kw)
+        status, doc = self.api("POST", "/v1/clusters", body)
+        assert status == 202, (status, doc)
+        return doc
+
+    def wait_status(self, name, status, timeout=20):
+        wait_until(lambda: self.cluster(name)["status"] == status, timeout, 0.005, f"cluster {name} {status}")
+        return self.cluster(name)
+
+    def wait_gone(self, name, timeout=30):
+        wait_until(lambda: self.api("GET", f"/v1/clusters/{name}")[0] == 404, timeout, 0.02, f"{name} deleted")
+
+    def agent_nodes(self):
+        """Every node every agent runs: {node id: node}."""
+        out = {}
+        for a in self.agents:
+            status, doc = http("GET", f"http://{a.address}:{a.port}/v1/nodes", token=AGENT_TOKEN)
+            assert status == 200, (status, doc)
+            for n in doc["nodes"]:
+                if n.get("pid"):
+                    self.known_pids.add(n["pid"])
+                out[n["id"]] = n
+        return out
+
+
+def endpoint_client(ep, **kw):
+    host, port = ep.rsplit(":", 1)
+    kw.setdefault("socket_timeout", 5)
+    return redis.Redis(host=host, port=int(port), **kw)
+
+
+def live_cachenodes(pids):
+    return {p for p in pids if is_cachenode(p)}
+
+
+# ---- tests -------------------------------------------------------------------
+
+
+def test_create_available_zones_replication_delete(suite):
+    with Fleet(suite.args.cachenode) as f:
+        start = time.monotonic()
+        doc = f.create("demo", auth_token=CLUSTER_AUTH)
+        assert doc["operation"]["kind"] == "create" and doc["operation"]["id"], doc
+        assert doc["cluster"]["status"] == "creating", doc
+        assert "auth_token" not in json.dumps(doc) or doc["cluster"]["auth_token_enabled"] is True
+        assert CLUSTER_AUTH not in json.dumps(doc)
+        c = f.wait_status("demo", "available")
+        took = time.monotonic() - start
+        print(f"create->available (1 primary + 2 replicas): {took * 1000:.0f} ms")
+        assert len(c["nodes"]) == 3, c
+        assert len({n["az"] for n in c["nodes"]}) == 3, c["nodes"]
+        assert len({n["host"] for n in c["nodes"]}) == 3, c["nodes"]
+        assert all(n["status"] == "available" for n in c["nodes"]), c["nodes"]
+        roles = sorted(n["role"] for n in c["nodes"])
+        assert roles == ["primary", "replica", "replica"], roles
+        shard = c["shards"][0]
+        assert shard["id"] == "0001" and shard["slots"] == "0-16383" and len(shard["replicas"]) == 2, shard
+        primary = [n for n in c["nodes"] if n["role"] == "primary"][0]
+        assert shard["primary"] == primary["id"]
+        assert c["endpoints"]["primary"] == f"{primary['address']}:{primary['port']}", c["endpoints"]
+        assert len(c["endpoints"]["reader"]) == 2
+        assert c["auth_token_enabled"] is True and CLUSTER_AUTH not in json.dumps(c)
+        op = f.api("GET", f"/v1/operations/{doc['operation']['id']}")[1]
+        assert op["status"] == "succeeded" and op["progress"] == 100, op
+
+        # write through the primary endpoint, read back from every replica
+        p = endpoint_client(c["endpoints"]["primary"], password=CLUSTER_AUTH)
+        for i in range(100):
+            p.set(f"k{i}", f"v{i}")
+        assert p.wait(2, 5000) == 2
+        for ep in c["endpoints"]["reader"]:
+            r = endpoint_client(ep, password=CLUSTER_AUTH)
+            wait_until(lambda: r.get("k99") == b"v99", 5, what=f"replica {ep} has the writes")
+            assert r.mget([f"k{i}" for i in range(100)]) == [f"v{i}".encode() for i in range(100)]
+
+        listed = f.api("GET", "/v1/clusters")[1]["clusters"]
+        assert [x["name"] for x in listed] == ["demo"]
+        hosts = f.hosts()
+        assert sorted(h["az"] for h in hosts) == ["az-a", "az-b", "az-c"]
+        assert all(len(h["nodes"]) == 1 and h["status"] == "up" for h in hosts), hosts
+
+        pids = {n["pid"] for n in f.agent_nodes().values()}
+        assert len(live_cachenodes(pids)) == 3, pids
+        status, doc = f.api("DELETE", "/v1/clusters/demo")
+        assert status == 202 and doc["operation"]["kind"] == "delete", (status, doc)
+        f.wait_gone("demo")
+        wait_until(lambda: not live_cachenodes(pids), 10, 0.02, "every node process stopped")
+        assert f.agent_nodes() == {}
+        assert f.api("GET", "/v1/clusters")[1]["clusters"] == []
+        assert all(h["nodes"] == [] for h in f.hosts())
+        for text in [f.controller.log_text()] + [a.log_text() for a in f.agents]:
+            assert CLUSTER_AUTH not in text and USER_TOKEN not in text and AGENT_TOKEN not in text
+
+
+def test_validation_errors(suite):
+    with Fleet(suite.args.cachenode) as f:
+        bad = [
+            ({"name": "Bad_Name"}, "name"),
+            ({"name": ""}, "name"),
+            ({"name": "x" * 41}, "name"),
+            ({}, "name"),
+            ({"name": 5}, "name"),
+            ({"name": "a", "engine": "mysql"}, "engine"),
+            ({"name": "a", "engine": 1}, "engine"),
+            ({"name": "a", "replicas": -1}, "replicas"),
+            ({"name": "a", "replicas": 6}, "replicas"),
+            ({"name": "a", "replicas": "2"}, "replicas"),
+            ({"name": "a", "replicas": 1.5}, "replicas"),
+            ({"name": "a", "node_memory_mb": 0}, "node_memory_mb"),
+            ({"name": "a", "node_memory_mb": True}, "node_memory_mb"),
+            ({"name": "a", "shards": 2}, "shards"),
+            ({"name": "a", "shards": 2, "cluster_mode": False}, "shards"),
+            ({"name": "a", "cluster_mode": "no"}, "cluster_mode"),
+            ({"name": "a", "eviction_policy": "lru"}, "eviction_policy"),
+            ({"name": "a", "auth_token": "short"}, "auth_token"),
+            ({"name": "a", "auth_token": "has space in it 0123456789"}, "auth_token"),
+            ({"name": "a", "colour": "blue"}, "colour"),
+            ([1, 2], "object"),
+        ]
+        for body, word in bad:
+            status, doc = f.api("POST", "/v1/clusters", body)
+            assert status == 400, (body, status, doc)
+            assert doc["error"]["code"] == "InvalidParameterValue" and word in doc["error"]["message"], (body, doc)
+            assert "0123456789" not in doc["error"]["message"], doc  # a rejected token is not echoed
+        for raw in (b"", b"{", b"null", b"{\"name\":\"a\",\"name\":\"b\"}"):
+            status, doc = f.api("POST", "/v1/clusters", raw=raw)
+            assert status == 400 and doc["error"]["code"] == "InvalidParameterValue", (raw, status, doc)
+        # authentication
+        assert f.api("GET", "/v1/clusters", token=None)[0] == 401
+        assert f.api("GET", "/v1/clusters", token="wrong")[0] == 401
+        assert f.api("POST", "/v1/clusters", {"name": "a"}, token=AGENT_TOKEN)[0] == 401
+        assert f.api("POST", "/v1/agents/register", {}, token=USER_TOKEN)[0] == 401
+        # unknown things
+        assert f.api("GET", "/v1/clusters/nope")[0] == 404
+        assert f.api("DELETE", "/v1/clusters/nope")[0] == 404
+        assert f.api("PATCH", "/v1/clusters/nope", {"replicas": 1})[0] == 404
+        assert f.api("GET", "/v1/operations/op-nope")[0] == 404
+        assert f.api("GET", "/v1/nothing")[0] == 404
+        # duplicate name
+        f.create("dup", replicas=0)
+        status, doc = f.api("POST", "/v1/clusters", {"name": "dup"})
+        assert status == 409 and doc["error"]["code"] == "ClusterAlreadyExists", (status, doc)
+        f.wait_status("dup", "available")
+        # PATCH validation
+        for body in ({}, {"replicas": 1, "node_memory_mb": 64}, {"shards": 2}, {"replicas": 9}, {"x": 1},
+                     {"node_memory_mb": "big"}):
+            status, doc = f.api("PATCH", "/v1/clusters/dup", body)
+            assert status == 400 and doc["error"]["code"] == "InvalidParameterValue", (body, status, doc)
+        assert f.cluster("dup")["status"] == "available"
+        assert f.api("GET", "/v1/clusters")[1]["clusters"][0]["name"] == "dup"
+
+
+def test_unplaceable_and_over_memory_refused(suite):
+    with Fleet(suite.args.cachenode, agent_memory_mb=100) as f:
+        before_events = f.api("GET", "/v1/events")[1]["events"]
+        # 4 nodes need 4 distinct hosts; there are 3
+        status, doc = f.api("POST", "/v1/clusters", {"name": "wide", "replicas": 3, "node_memory_mb": 16})
+        assert status == 422 and doc["error"]["code"] == "InsufficientHosts", (status, doc)
+        assert "distinct hosts" in doc["error"]["message"], doc
+        # 200 MB does not fit any 100 MB host
+        status, doc = f.api("POST", "/v1/clusters", {"name": "fat", "replicas": 1, "node_memory_mb": 200})
+        assert status == 507 and doc["error"]["code"] == "InsufficientCapacity", (status, doc)
+        # nothing left behind
+        assert f.api("GET", "/v1/clusters")[1]["clusters"] == []
+        assert f.api("GET", "/v1/clusters/wide")[0] == 404 and f.api("GET", "/v1/clusters/fat")[0] == 404
+        assert all(h["nodes"] == [] and h["memory_reserved_mb"] == 0 for h in f.hosts())
+        assert f.agent_nodes() == {}
+        assert f.api("GET", "/v1/events")[1]["events"] == before_events
+        # the same names can then be created at a size that fits
+        f.create("fat", replicas=1, node_memory_mb=60)
+        f.wait_status("fat", "available")
+        # a second 60 MB cluster still fits on the third host only once: 2 nodes need 2 hosts with 60 MB
+        status, doc = f.api("POST", "/v1/clusters", {"name": "more", "replicas": 1, "node_memory_mb": 60})
+        assert status == 507, (status, doc)
+        assert len(f.agent_nodes()) == 2
+
+
+if __name__ == "__main__":
+    suite = Suite()
+    sys.exit(suite.run([
+        test_create_available_zones_replication_delete,
+        test_validation_errors,
+        test_unplaceable_and_over_memory_refused,
+    ]))
