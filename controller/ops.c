@@ -21,6 +21,7 @@
 #include "json.h"
 #include "log.h"
 #include "placement.h"
+#include "resp.h"
 #include "store.h"
 
 enum step_result { STEP_DONE, STEP_WAIT, STEP_FAIL };
@@ -347,8 +348,8 @@ static int step_tx(sqlite3 *db, struct step *s)
     return 0;
 }
 
-/* The node's spec as its agent wants it. The auth token is read here and
- * only here; it goes to the agent and nowhere else. */
+/* The node's spec as its agent wants it. The auth token is read here (and
+ * in replica_link_up, to AUTH); it goes to the agent and the node only. */
 static json_t *node_spec(sqlite3 *db, const char *node, char *agent_url, size_t urllen, char *err, size_t errlen)
 {
     json_t *n = db_row(db,
@@ -447,6 +448,41 @@ static json_t *observe(struct ctl *c, sqlite3 *db, struct step *s, enum step_res
     return NULL;
 }
 
+/* Asks a replica itself whether its link is up: the agent refreshes INFO
+ * only about once a second, and create-to-available should not wait for it. */
+static int replica_link_up(sqlite3 *db, const char *node)
+{
+    json_t *n = db_row(db,
+                       "SELECT h.address, n.port, c.auth_token FROM nodes n JOIN hosts h ON h.id = n.host"
+                       " JOIN clusters c ON c.name = n.cluster WHERE n.id = ?",
+                       "s", node);
+    if (n == NULL || row_int(n, "port") <= 0) { json_decref(n); return 0; }
+    char err[128];
+    struct resp_conn *conn = resp_connect(row_str(n, "address"), (int)row_int(n, "port"), 500, err, sizeof(err));
+    int up = 0;
+    if (conn) {
+        struct resp_reply *r = NULL;
+        const char *token = json_string_value(json_object_get(n, "auth_token"));
+        int ok = 1;
+        if (token) {
+            const char *auth[] = {"AUTH", token};
+            r = resp_command(conn, 500, 2, auth);
+            ok = r && r->type == RESP_STATUS;
+            resp_reply_free(r);
+        }
+        const char *info[] = {"INFO", "replication"};
+        r = ok ? resp_command(conn, 500, 2, info) : NULL;
+        char role[16] = "", link[16] = "";
+        if (r && r->type == RESP_BULK && resp_info_field(r->str, "role", role, sizeof(role)) == 0 &&
+            resp_info_field(r->str, "master_link_status", link, sizeof(link)) == 0)
+            up = strcmp(role, "slave") == 0 && strcmp(link, "up") == 0;
+        resp_reply_free(r);
+        resp_close(conn);
+    }
+    json_decref(n);
+    return up;
+}
+
 static enum step_result step_wait(struct ctl *c, sqlite3 *db, struct step *s, int synced)
 {
     enum step_result r = STEP_WAIT;
@@ -456,7 +492,8 @@ static enum step_result step_wait(struct ctl *c, sqlite3 *db, struct step *s, in
     const char *link = json_string_value(json_object_get(o, "master_link_status"));
     const char *role = json_string_value(json_object_get(o, "observed_role"));
     int ready = health && strcmp(health, "up") == 0;
-    if (synced) ready = ready && link && strcmp(link, "up") == 0 && role && strcmp(role, "slave") == 0;
+    if (synced && ready) ready = (link && strcmp(link, "up") == 0 && role && strcmp(role, "slave") == 0) ||
+                                replica_link_up(db, s->node);
     if (ready && step_tx(db, s) != 0) ready = 0;
     if (ready) {
         db_run(db, "UPDATE nodes SET status = 'available', obs_health = 'up', obs_pid = ?, obs_ms = ? WHERE id = ?",
