@@ -443,10 +443,145 @@ def test_unplaceable_and_over_memory_refused(suite):
         assert len(f.agent_nodes()) == 2
 
 
+def config_maxmemory(ep, password=None):
+    return int(endpoint_client(ep, password=password).config_get("maxmemory")["maxmemory"])
+
+
+def test_scale_replicas_out_and_in(suite):
+    with Fleet(suite.args.cachenode) as f:
+        f.create("sc", replicas=1)
+        c = f.wait_status("sc", "available")
+        p = endpoint_client(c["endpoints"]["primary"])
+        for i in range(200):
+            p.set(f"k{i}", i)
+        old = {n["id"]: n for n in f.agent_nodes().values()}
+        # out: the new replica lands on the third host/zone and is synced before it counts
+        status, doc = f.api("PATCH", "/v1/clusters/sc", {"replicas": 2})
+        assert status == 202 and doc["operation"]["kind"] == "add_replicas", (status, doc)
+        assert doc["cluster"]["status"] == "modifying"
+        status, busy = f.api("PATCH", "/v1/clusters/sc", {"replicas": 1})
+        assert status == 409 and busy["error"]["code"] == "InvalidClusterState", (status, busy)
+        c = f.wait_status("sc", "available")
+        assert c["replicas"] == 2 and len(c["nodes"]) == 3, c
+        assert len({n["az"] for n in c["nodes"]}) == 3 and all(n["status"] == "available" for n in c["nodes"])
+        new = [n for n in c["nodes"] if n["id"] not in old][0]
+        assert new["role"] == "replica"
+        r = endpoint_client(f"{new['address']}:{new['port']}")
+        assert r.get("k199") == b"199" and r.dbsize() == 200
+        now = f.agent_nodes()
+        assert all(now[i]["pid"] == old[i]["pid"] for i in old), "existing nodes were restarted"
+        types = [e["type"] for e in f.api("GET", "/v1/events?cluster=sc")[1]["events"]]
+        assert "replica_synced" in types and types[-1] == "cluster_modified", types
+        # more replicas than distinct hosts: refused, nothing changes
+        status, doc = f.api("PATCH", "/v1/clusters/sc", {"replicas": 3})
+        assert status == 422 and doc["error"]["code"] == "InsufficientHosts", (status, doc)
+        assert len(f.cluster("sc")["nodes"]) == 3 and f.cluster("sc")["replicas"] == 2
+        # in: the primary always stays; removed replicas' processes stop
+        primary = [n for n in c["nodes"] if n["role"] == "primary"][0]
+        replica_pids = {now[n["id"]]["pid"] for n in c["nodes"] if n["role"] == "replica"}
+        status, doc = f.api("PATCH", "/v1/clusters/sc", {"replicas": 0})
+        assert status == 202 and doc["operation"]["kind"] == "remove_replicas", (status, doc)
+        c = f.wait_status("sc", "available")
+        assert [n["id"] for n in c["nodes"]] == [primary["id"]] and c["endpoints"]["reader"] == [], c
+        wait_until(lambda: not live_cachenodes(replica_pids), 10, 0.02, "removed replicas stopped")
+        assert list(f.agent_nodes()) == [primary["id"]]
+        assert f.agent_nodes()[primary["id"]]["pid"] == now[primary["id"]]["pid"]
+        assert endpoint_client(c["endpoints"]["primary"]).dbsize() == 200
+
+
+def test_resize_memory_live(suite):
+    with Fleet(suite.args.cachenode) as f:
+        f.create("mem", replicas=2, node_memory_mb=32, auth_token=CLUSTER_AUTH)
+        c = f.wait_status("mem", "available")
+        pids = {i: n["pid"] for i, n in f.agent_nodes().items()}
+        eps = [c["endpoints"]["primary"]] + c["endpoints"]["reader"]
+        assert all(config_maxmemory(ep, CLUSTER_AUTH) == 32 << 20 for ep in eps)
+        status, doc = f.api("PATCH", "/v1/clusters/mem", {"node_memory_mb": 48})
+        assert status == 202 and doc["operation"]["kind"] == "resize_memory", (status, doc)
+        c = f.wait_status("mem", "available")
+        assert c["node_memory_mb"] == 48 and all(n["memory_mb"] == 48 for n in c["nodes"]), c
+        assert all(config_maxmemory(ep, CLUSTER_AUTH) == 48 << 20 for ep in eps)
+        nodes = f.agent_nodes()
+        assert {i: n["pid"] for i, n in nodes.items()} == pids, "a live resize restarted a node"
+        assert all(n["generation"] == 2 and n["memory_mb"] == 48 for n in nodes.values()), nodes
+        # beyond a host's capacity (256 MB): refused, nothing changes
+        status, doc = f.api("PATCH", "/v1/clusters/mem", {"node_memory_mb": 300})
+        assert status == 507 and doc["error"]["code"] == "InsufficientCapacity", (status, doc)
+        assert f.cluster("mem")["node_memory_mb"] == 48
+        assert all(n["generation"] == 2 for n in f.agent_nodes().values())
+
+
+def test_idempotency_events_hosts(suite):
+    with Fleet(suite.args.cachenode) as f:
+        key = {"Idempotency-Key": "create-idem-1"}
+        body = {"name": "idem", "replicas": 1, "node_memory_mb": 16}
+        s1, d1 = f.api("POST", "/v1/clusters", body, headers=key)
+        s2, d2 = f.api("POST", "/v1/clusters", body, headers=key)
+        assert s1 == s2 == 202 and d1["operation"]["id"] == d2["operation"]["id"], (d1, d2)
+        s3, d3 = f.api("POST", "/v1/clusters", dict(body, replicas=2), headers=key)
+        assert s3 == 422 and d3["error"]["code"] == "IdempotencyKeyMismatch", (s3, d3)
+        f.wait_status("idem", "available")
+        assert len(f.api("GET", "/v1/clusters")[1]["clusters"]) == 1 and len(f.agent_nodes()) == 2
+        pkey = {"Idempotency-Key": "resize-idem-1"}
+        s1, d1 = f.api("PATCH", "/v1/clusters/idem", {"node_memory_mb": 24}, headers=pkey)
+        s2, d2 = f.api("PATCH", "/v1/clusters/idem", {"node_memory_mb": 24}, headers=pkey)
+        assert s1 == s2 == 202 and d1["operation"]["id"] == d2["operation"]["id"], (s2, d2)
+        f.wait_status("idem", "available")
+        ops = f.api("GET", "/metrics")[1]
+        assert 'cachefleet_operations{kind="resize_memory",status="succeeded"} 1' in ops, ops
+
+        events = f.api("GET", "/v1/events?cluster=idem")[1]["events"]
+        types = [e["type"] for e in events]
+        assert types[0] == "cluster_creating" and "cluster_available" in types and "node_launched" in types, types
+        assert all(e["cluster"] == "idem" and e["time"] > 0 and e["message"] for e in events)
+        ids = [e["id"] for e in events]
+        assert ids == sorted(ids)
+        later = f.api("GET", f"/v1/events?cluster=idem&since={ids[2]}")[1]["events"]
+        assert [e["id"] for e in later] == ids[3:]
+        assert f.api("GET", "/v1/events?since=abc")[0] == 400
+        assert f.api("GET", "/v1/events?cluster=other")[1]["events"] == []
+
+        hosts = {h["id"]: h for h in f.hosts()}
+        assert set(hosts) == {"h1", "h2", "h3"}
+        for host_id, address, az in ZONES:
+            h = hosts[host_id]
+            assert h["az"] == az and h["address"] == address and h["status"] == "up" and h["memory_mb"] == 256, h
+        assert sum(len(h["nodes"]) for h in hosts.values()) == 2
+        # an agent that stops is "down" after --agent-timeout-ms (3 s)
+        f.agents[2].terminate()
+        wait_until(lambda: {h["id"]: h["status"] for h in f.hosts()}["h3"] == "down", 8, 0.1, "h3 down")
+        status, doc = f.api("POST", "/v1/clusters", {"name": "three", "replicas": 2, "node_memory_mb": 16})
+        assert status == 422, (status, doc)  # two hosts up cannot hold three nodes
+
+
+def test_metrics_and_healthz(suite):
+    with Fleet(suite.args.cachenode) as f:
+        f.create("met", replicas=1, node_memory_mb=16)
+        f.wait_status("met", "available")
+        assert f.api("GET", "/healthz", token=None)[0] == 200
+        assert f.api("GET", "/metrics", token=None)[0] == 401
+        status, text = f.api("GET", "/metrics")
+        assert status == 200, (status, text)
+        for want in ('cachefleet_clusters{status="available"} 1', 'cachefleet_nodes{status="available"} 2',
+                     'cachefleet_hosts{status="up"} 3', 'cachefleet_operations{kind="create",status="succeeded"} 1',
+                     "cachefleet_api_request_duration_seconds_bucket", "cachefleet_agent_call_failures_total",
+                     'cachefleet_api_requests_total{code="4xx"} 1'):
+            assert want in text, (want, text)
+        promtool = shutil.which("promtool")
+        assert promtool, "promtool is missing (deploy/install-deps.sh installs the prometheus package)"
+        out = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=30)
+        assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
+        assert USER_TOKEN not in text and AGENT_TOKEN not in text
+
+
 if __name__ == "__main__":
     suite = Suite()
     sys.exit(suite.run([
         test_create_available_zones_replication_delete,
         test_validation_errors,
         test_unplaceable_and_over_memory_refused,
+        test_scale_replicas_out_and_in,
+        test_resize_memory_live,
+        test_idempotency_events_hosts,
+        test_metrics_and_healthz,
     ]))
