@@ -280,8 +280,13 @@ class Fleet:
 
     def agent_nodes(self):
         """Every node every agent runs: {node id: node}."""
+        return self.agent_nodes_except(None)
+
+    def agent_nodes_except(self, skip):
         out = {}
         for a in self.agents:
+            if a is skip:
+                continue
             status, doc = http("GET", f"http://{a.address}:{a.port}/v1/nodes", token=AGENT_TOKEN)
             assert status == 200, (status, doc)
             for n in doc["nodes"]:
