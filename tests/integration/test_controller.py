@@ -579,6 +579,31 @@ def test_metrics_and_healthz(suite):
         assert USER_TOKEN not in text and AGENT_TOKEN not in text
 
 
+def test_api_examples_run(suite):
+    examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "api", "examples")
+    with Fleet(suite.args.cachenode) as f:
+        env = dict(os.environ, CACHEFLEET_URL=f.url(""), CACHEFLEET_TOKEN=USER_TOKEN)
+
+        def run(script, *args):
+            out = subprocess.run(["bash", os.path.join(examples, script)] + list(args), env=env,
+                                 capture_output=True, timeout=120)
+            text = out.stdout.decode() + out.stderr.decode()
+            assert out.returncode == 0, (script, text)
+            assert USER_TOKEN not in text
+            return text
+
+        assert "primary: 127.0.0." in run("create.sh", "ex")
+        run("create.sh", "ex")  # a retry with the same Idempotency-Key is safe
+        assert len(f.agent_nodes()) == 3
+        assert '"name":"ex"' in run("describe.sh", "ex")
+        run("scale-replicas.sh", "ex", "1")
+        assert len(f.cluster("ex")["nodes"]) == 2
+        run("resize-memory.sh", "ex", "80")
+        assert f.cluster("ex")["node_memory_mb"] == 80
+        assert "deleted ex" in run("delete.sh", "ex")
+        assert f.agent_nodes() == {}
+
+
 if __name__ == "__main__":
     suite = Suite()
     sys.exit(suite.run([
@@ -589,4 +614,5 @@ if __name__ == "__main__":
         test_resize_memory_live,
         test_idempotency_events_hosts,
         test_metrics_and_healthz,
+        test_api_examples_run,
     ]))
