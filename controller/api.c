@@ -108,7 +108,7 @@ static void idempotent_store(struct ctl *c, const struct http_request *req, cons
                              const char *response)
 {
     const char *key = http_request_header(req, "Idempotency-Key");
-    if (key == NULL || response == NULL) return;
+    if (key == NULL || route == NULL || response == NULL) return;
     if (db_run(c->api_db, "INSERT OR IGNORE INTO idempotency(key, route, request, status, response, created_ms) VALUES(?,?,?,?,?,?)",
                "sssdsI", key, route, req->body, status, response, ctl_wall_ms()) != 0)
         log_msg(LOG_WARNING, "cannot store an idempotency key");
@@ -170,7 +170,7 @@ static void delete_cluster(struct ctl *c, const struct http_request *req, const 
     int status = ops_delete_cluster(c, c->api_db, name, op_id, &e);
     if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
     log_msg(LOG_NOTICE, "cluster %s: delete accepted (operation %s)", name, op_id);
-    accepted(c, req, "DELETE", name, op_id, res);
+    accepted(c, req, NULL, name, op_id, res); /* a repeated DELETE is safe without a key */
 }
 
 static void cluster_route(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)

@@ -18,6 +18,8 @@
 #define CTL_AGENT_CALL_MS 3000      /* one PUT/GET/DELETE to an agent */
 #define CTL_STEP_DEADLINE_MS 30000  /* a waiting step gives up after this */
 #define CTL_WORKER_TICK_MS 10
+#define CTL_EVENTS_KEPT 100000
+#define CTL_IDEMPOTENCY_KEEP_MS (24LL * 3600 * 1000)
 
 struct ctl_config {
     char listen[128];

@@ -129,6 +129,7 @@ class Fleet:
         self.agent_specs = agents
         self.agent_memory_mb = agent_memory_mb
         self.known_pids = set()
+        self.port_bases = {}
 
     # ---- processes ----
 
@@ -157,7 +158,8 @@ class Fleet:
         data = os.path.join(self.root, host_id)
         for _ in range(5):
             port = free_port()
-            base = random.randrange(20000, 40000)
+            # a restarted agent keeps its node port range: it adopts its nodes
+            base = self.port_bases.setdefault(host_id, random.randrange(20000, 40000))
             agent = Process(self.root, "agent-" + host_id, [
                 os.path.join(self.bindir, "cachefleet-agent"), "--listen", f"{address}:{port}",
                 "--controller", f"http://127.0.0.1:{self.port}", "--host-id", host_id, "--az", az,
@@ -604,6 +606,26 @@ def test_api_examples_run(suite):
         assert f.agent_nodes() == {}
 
 
+def test_silent_host_degrades_and_recovers(suite):
+    with Fleet(suite.args.cachenode) as f:
+        f.create("deg", replicas=2)
+        c = f.wait_status("deg", "available")
+        victim = f.agents[2]
+        on_victim = [n for n in c["nodes"] if n["host"] == victim.host_id][0]
+        pid = f.agent_nodes()[on_victim["id"]]["pid"]
+        assert victim.terminate() == 0  # the agent stops; its node keeps running
+        c = f.wait_status("deg", "degraded", timeout=10)
+        assert [n["status"] for n in c["nodes"] if n["id"] == on_victim["id"]] == ["failed"]
+        assert all(n["status"] == "available" for n in c["nodes"] if n["id"] != on_victim["id"])
+        types = [e["type"] for e in f.api("GET", "/v1/events?cluster=deg")[1]["events"]]
+        assert "node_failed" in types and "cluster_degraded" in types, types
+        f.agents.remove(victim)
+        f.start_agent(victim.host_id, victim.address, victim.az)  # adopts the running node
+        c = f.wait_status("deg", "available", timeout=15)
+        assert all(n["status"] == "available" for n in c["nodes"])
+        assert f.agent_nodes()[on_victim["id"]]["pid"] == pid
+
+
 if __name__ == "__main__":
     suite = Suite()
     sys.exit(suite.run([
@@ -615,4 +637,5 @@ if __name__ == "__main__":
         test_idempotency_events_hosts,
         test_metrics_and_healthz,
         test_api_examples_run,
+        test_silent_host_degrades_and_recovers,
     ]))
