@@ -1,8 +1,8 @@
 /* store.c: the controller's SQLite state (see store.h): the schema and its
  * migrations (PRAGMA user_version counts the ones applied), binding
  * helpers, and the read queries behind the API's JSON views. Secrets
- * (clusters.auth_token) are read only by the spec builder in ops.c; no view
- * here selects them. */
+ * (clusters.auth_token) are read only in ops.c, to send a node its spec and
+ * to AUTH to a replica; no view here selects them. */
 #include "store.h"
 
 #include <stdarg.h>
