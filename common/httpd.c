@@ -82,6 +82,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
         .body = u->data ? u->data : "",
         .body_len = u->len,
+        .impl = conn,
     };
     struct http_response res = {.status = 500, .content_type = NULL, .body = NULL};
     h->handler(&req, &res, h->ctx);
@@ -171,6 +172,16 @@ void http_respond(struct http_response *res, int status, char *body)
 void http_respond_error(struct http_response *res, int status, const char *code, const char *message)
 {
     http_respond(res, status, json_error_body(code, message));
+}
+
+const char *http_request_header(const struct http_request *req, const char *name)
+{
+    return req->impl ? MHD_lookup_connection_value(req->impl, MHD_HEADER_KIND, name) : NULL;
+}
+
+const char *http_request_arg(const struct http_request *req, const char *name)
+{
+    return req->impl ? MHD_lookup_connection_value(req->impl, MHD_GET_ARGUMENT_KIND, name) : NULL;
 }
 
 const char *http_bearer_token(const char *authorization)

@@ -15,6 +15,7 @@ struct http_request {
     const char *authorization; /* the Authorization header, or NULL */
     const char *body;          /* NUL-terminated; "" when none */
     size_t body_len;
+    void *impl;                /* the server's connection; for the lookups below */
 };
 
 struct http_response {
@@ -35,6 +36,11 @@ void httpd_stop(struct httpd *h);
 void http_respond(struct http_response *res, int status, char *body);
 /* Sets res to {"error":{"code":code,"message":message}}. */
 void http_respond_error(struct http_response *res, int status, const char *code, const char *message);
+
+/* A request header's value, or NULL (case-insensitive name). */
+const char *http_request_header(const struct http_request *req, const char *name);
+/* A query-string argument's (decoded) value, or NULL. */
+const char *http_request_arg(const struct http_request *req, const char *name);
 
 /* Returns the bearer token in an Authorization header value, or NULL. */
 const char *http_bearer_token(const char *authorization);

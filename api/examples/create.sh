@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# create.sh NAME: a cluster with 1 primary and 2 replicas (64 MB each) in
+# distinct zones; waits until it is available and prints its endpoints.
+# A retried request with the same Idempotency-Key is safe.
+here=$(dirname "$0"); . "$here/common.sh"
+name=${1:-demo}
+cf POST /v1/clusters "{\"name\":\"$name\",\"engine\":\"redis\",\"replicas\":2,\"node_memory_mb\":64,\"eviction_policy\":\"allkeys-lru\"}" \
+   -H "Idempotency-Key: create-$name"
+wait_status "$name" available
+cf GET "/v1/clusters/$name" | python3 -c 'import json,sys; c=json.load(sys.stdin); print("primary:", c["endpoints"]["primary"]); print("readers:", " ".join(c["endpoints"]["reader"]))'

@@ -1,0 +1,271 @@
+/* api.c: the controller's HTTP routes, authentication, idempotency keys
+ * and JSON replies. Validation lives in validate.c and the state changes in
+ * ops.c; nothing here calls an agent (the HTTP thread must stay free for
+ * heartbeats), so every route answers from the database at once.
+ *   GET  /healthz, /metrics
+ *   POST /v1/clusters             GET /v1/clusters[/{name}]
+ *   PATCH|DELETE /v1/clusters/{name}
+ *   GET  /v1/operations/{id}, /v1/events, /v1/hosts
+ *   POST /v1/agents/register, /v1/agents/{host}/heartbeat  (agent token) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "httpd.h"
+#include "json.h"
+#include "log.h"
+#include "ops.h"
+#include "store.h"
+#include "validate.h"
+
+#define IDEMPOTENCY_KEY_MAX 128
+
+static int token_ok(const struct http_request *req, const char *expected)
+{
+    const char *given = http_bearer_token(req->authorization);
+    return given != NULL && http_token_equal(given, expected);
+}
+
+static void reply_json(struct http_response *res, int status, json_t *doc)
+{
+    char *text = json_dump_and_free(doc);
+    if (text == NULL) http_respond_error(res, 500, "InternalError", "cannot build the reply");
+    else http_respond(res, status, text);
+}
+
+static int method_is(const struct http_request *req, const char *m) { return strcmp(req->method, m) == 0; }
+
+static void method_not_allowed(struct http_response *res, const char *allowed)
+{
+    char msg[64];
+    snprintf(msg, sizeof(msg), "use %s", allowed);
+    http_respond_error(res, 405, "MethodNotAllowed", msg);
+}
+
+/* ---- agents ---------------------------------------------------------------- */
+
+static json_t *parse_body(const struct http_request *req)
+{
+    return json_loads(req->body, JSON_REJECT_DUPLICATES, NULL);
+}
+
+static void agent_routes(struct ctl *c, const struct http_request *req, struct http_response *res)
+{
+    if (!token_ok(req, c->cfg.agent_token)) { http_respond_error(res, 401, "Unauthorized", "missing or wrong agent token"); return; }
+    if (!method_is(req, "POST")) { method_not_allowed(res, "POST"); return; }
+    json_t *doc = parse_body(req);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        http_respond_error(res, 400, "InvalidParameterValue", "the body must be a JSON object");
+        return;
+    }
+    const char *rest = req->path + strlen("/v1/agents/");
+    char err[160];
+    if (strcmp(rest, "register") == 0) {
+        if (agents_register(c->api_db, doc, err, sizeof(err)) == 0) http_respond(res, 200, strdup("{\"registered\":true}"));
+        else http_respond_error(res, 400, "InvalidParameterValue", err);
+    } else {
+        char host[80];
+        const char *slash = strchr(rest, '/');
+        size_t n = slash ? (size_t)(slash - rest) : 0;
+        if (slash == NULL || strcmp(slash, "/heartbeat") != 0 || n == 0 || n >= sizeof(host)) {
+            http_respond_error(res, 404, "NotFound", "no such route");
+        } else {
+            memcpy(host, rest, n);
+            host[n] = '\0';
+            int rc = agents_heartbeat(c, c->api_db, host, doc);
+            if (rc == 0) http_respond(res, 200, strdup("{\"ok\":true}"));
+            else if (rc == 404) http_respond_error(res, 404, "HostNotFound", "unknown host; register first");
+            else http_respond_error(res, 503, "ServiceUnavailable", "cannot record the heartbeat");
+        }
+    }
+    json_decref(doc);
+}
+
+/* ---- idempotency ---------------------------------------------------------- */
+
+/* 1 when a stored reply for (key, route) was sent; -1 after an error reply. */
+static int idempotent_replay(struct ctl *c, const struct http_request *req, const char *route, struct http_response *res)
+{
+    const char *key = http_request_header(req, "Idempotency-Key");
+    if (key == NULL) return 0;
+    if (strlen(key) == 0 || strlen(key) > IDEMPOTENCY_KEY_MAX) {
+        http_respond_error(res, 400, "InvalidParameterValue", "Idempotency-Key must be 1 to 128 characters");
+        return -1;
+    }
+    json_t *row = db_row(c->api_db, "SELECT request, status, response FROM idempotency WHERE key = ? AND route = ?", "ss",
+                         key, route);
+    if (row == NULL) return 0;
+    int same = strcmp(row_str(row, "request"), req->body) == 0;
+    if (same) http_respond(res, (int)row_int(row, "status"), strdup(row_str(row, "response")));
+    else http_respond_error(res, 422, "IdempotencyKeyMismatch", "this Idempotency-Key was used with a different request");
+    json_decref(row);
+    return same ? 1 : -1;
+}
+
+static void idempotent_store(struct ctl *c, const struct http_request *req, const char *route, int status,
+                             const char *response)
+{
+    const char *key = http_request_header(req, "Idempotency-Key");
+    if (key == NULL || route == NULL || response == NULL) return;
+    if (db_run(c->api_db, "INSERT OR IGNORE INTO idempotency(key, route, request, status, response, created_ms) VALUES(?,?,?,?,?,?)",
+               "sssdsI", key, route, req->body, status, response, ctl_wall_ms()) != 0)
+        log_msg(LOG_WARNING, "cannot store an idempotency key");
+}
+
+/* ---- clusters ------------------------------------------------------------- */
+
+static void accepted(struct ctl *c, const struct http_request *req, const char *route, const char *name,
+                     const char *op_id, struct http_response *res)
+{
+    json_t *cluster = store_cluster_json(c->api_db, name);
+    json_t *op = store_operation_json(c->api_db, op_id);
+    json_t *doc = json_pack("{s:o,s:o}", "cluster", cluster ? cluster : json_null(), "operation", op ? op : json_null());
+    char *text = json_dump_and_free(doc);
+    idempotent_store(c, req, route, 202, text);
+    if (text) http_respond(res, 202, text);
+    else http_respond_error(res, 500, "InternalError", "cannot build the reply");
+}
+
+static void create_cluster(struct ctl *c, const struct http_request *req, struct http_response *res)
+{
+    const char *route = "POST /v1/clusters";
+    if (idempotent_replay(c, req, route, res) != 0) return;
+    struct create_request r;
+    char err[256], op_id[OP_ID_MAX];
+    if (parse_create(req->body, &r, err, sizeof(err)) != 0) {
+        explicit_bzero(&r, sizeof(r));
+        http_respond_error(res, 400, "InvalidParameterValue", err);
+        return;
+    }
+    struct op_error e;
+    int status = ops_create_cluster(c, c->api_db, &r, op_id, &e);
+    explicit_bzero(r.auth_token, sizeof(r.auth_token));
+    if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
+    log_msg(LOG_NOTICE, "cluster %s: create accepted (operation %s)", r.name, op_id);
+    accepted(c, req, route, r.name, op_id, res);
+}
+
+static void modify_cluster(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)
+{
+    char route[96];
+    snprintf(route, sizeof(route), "PATCH /v1/clusters/%s", name);
+    if (idempotent_replay(c, req, route, res) != 0) return;
+    struct modify_request m;
+    char err[256], op_id[OP_ID_MAX];
+    if (parse_modify(req->body, &m, err, sizeof(err)) != 0) { http_respond_error(res, 400, "InvalidParameterValue", err); return; }
+    struct op_error e;
+    int status = m.replicas >= 0 ? ops_scale_replicas(c, c->api_db, name, m.replicas, op_id, &e)
+                                 : ops_resize_memory(c, c->api_db, name, m.node_memory_mb, op_id, &e);
+    if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
+    log_msg(LOG_NOTICE, "cluster %s: change accepted (operation %s)", name, op_id);
+    accepted(c, req, route, name, op_id, res);
+}
+
+static void delete_cluster(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)
+{
+    char op_id[OP_ID_MAX];
+    struct op_error e;
+    int status = ops_delete_cluster(c, c->api_db, name, op_id, &e);
+    if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
+    log_msg(LOG_NOTICE, "cluster %s: delete accepted (operation %s)", name, op_id);
+    accepted(c, req, NULL, name, op_id, res); /* a repeated DELETE is safe without a key */
+}
+
+static void cluster_route(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)
+{
+    if (!valid_cluster_name(name)) { http_respond_error(res, 404, "ClusterNotFound", "no such cluster"); return; }
+    if (method_is(req, "GET")) {
+        json_t *doc = store_cluster_json(c->api_db, name);
+        if (doc == NULL) http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
+        else reply_json(res, 200, doc);
+    } else if (method_is(req, "PATCH")) {
+        modify_cluster(c, req, name, res);
+    } else if (method_is(req, "DELETE")) {
+        delete_cluster(c, req, name, res);
+    } else {
+        method_not_allowed(res, "GET, PATCH or DELETE");
+    }
+}
+
+/* ---- the rest --------------------------------------------------------------- */
+
+static void get_events(struct ctl *c, const struct http_request *req, struct http_response *res)
+{
+    const char *cluster = http_request_arg(req, "cluster");
+    const char *since = http_request_arg(req, "since");
+    const char *limit = http_request_arg(req, "limit");
+    char *end = NULL;
+    long long since_id = since && *since ? strtoll(since, &end, 10) : 0;
+    long long max = limit && *limit ? strtoll(limit, &end, 10) : 1000;
+    if ((end && *end) || since_id < 0 || max < 1 || max > 1000 || (cluster && *cluster && !valid_cluster_name(cluster))) {
+        http_respond_error(res, 400, "InvalidParameterValue", "since: an event id >= 0; limit: 1..1000; cluster: a name");
+        return;
+    }
+    reply_json(res, 200, store_events_json(c->api_db, cluster && *cluster ? cluster : NULL, since_id, (int)max));
+}
+
+static void get_operation(struct ctl *c, const char *id, struct http_response *res)
+{
+    json_t *op = strlen(id) < OP_ID_MAX ? store_operation_json(c->api_db, id) : NULL;
+    if (op == NULL) http_respond_error(res, 404, "OperationNotFound", "no such operation");
+    else reply_json(res, 200, op);
+}
+
+static void user_routes(struct ctl *c, const struct http_request *req, struct http_response *res)
+{
+    const char *p = req->path;
+    if (strcmp(p, "/v1/clusters") == 0 || strcmp(p, "/v1/clusters/") == 0) {
+        if (method_is(req, "GET")) reply_json(res, 200, store_clusters_json(c->api_db));
+        else if (method_is(req, "POST")) create_cluster(c, req, res);
+        else method_not_allowed(res, "GET or POST");
+    } else if (strncmp(p, "/v1/clusters/", 13) == 0 && strchr(p + 13, '/') == NULL) {
+        cluster_route(c, req, p + 13, res);
+    } else if (strncmp(p, "/v1/operations/", 15) == 0 && strchr(p + 15, '/') == NULL) {
+        if (method_is(req, "GET")) get_operation(c, p + 15, res);
+        else method_not_allowed(res, "GET");
+    } else if (strcmp(p, "/v1/events") == 0) {
+        if (method_is(req, "GET")) get_events(c, req, res);
+        else method_not_allowed(res, "GET");
+    } else if (strcmp(p, "/v1/hosts") == 0) {
+        if (method_is(req, "GET")) reply_json(res, 200, store_hosts_json(c->api_db, ctl_wall_ms(), c->cfg.agent_timeout_ms));
+        else method_not_allowed(res, "GET");
+    } else {
+        http_respond_error(res, 404, "NotFound", "no such route");
+    }
+}
+
+static void route(struct ctl *c, const struct http_request *req, struct http_response *res)
+{
+    const char *p = req->path;
+    if (strcmp(p, "/healthz") == 0) {
+        if (!method_is(req, "GET")) { method_not_allowed(res, "GET"); return; }
+        int db_ok = store_user_version(c->api_db) == STORE_SCHEMA_VERSION;
+        http_respond(res, db_ok ? 200 : 503, strdup(db_ok ? "{\"status\":\"ok\"}" : "{\"status\":\"database unavailable\"}"));
+        return;
+    }
+    if (strncmp(p, "/v1/agents/", 11) == 0) { agent_routes(c, req, res); return; }
+    if (!token_ok(req, c->cfg.token)) { http_respond_error(res, 401, "Unauthorized", "missing or wrong bearer token"); return; }
+    if (strcmp(p, "/metrics") == 0) {
+        if (!method_is(req, "GET")) { method_not_allowed(res, "GET"); return; }
+        char *text = metrics_render(c, c->api_db);
+        if (text == NULL) { http_respond_error(res, 500, "InternalError", "cannot render metrics"); return; }
+        http_respond(res, 200, text);
+        res->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return;
+    }
+    if (strncmp(p, "/v1/", 4) == 0) { user_routes(c, req, res); return; }
+    http_respond_error(res, 404, "NotFound", "no such route");
+}
+
+void api_handle(const struct http_request *req, struct http_response *res, void *ctx)
+{
+    struct ctl *c = ctx;
+    long long start = ctl_mono_ms();
+    route(c, req, res);
+    if (res->body == NULL) http_respond_error(res, 500, "InternalError", "no reply");
+    metrics_count_request(c, res->status, (double)(ctl_mono_ms() - start) / 1000.0);
+    if (strncmp(req->path, "/v1/agents/", 11) != 0)
+        log_msg(LOG_VERBOSE, "%s %s -> %d", req->method, req->path, res->status);
+}

@@ -1,0 +1,138 @@
+/* metrics.c: GET /metrics in the Prometheus text format (0.0.4). State
+ * (clusters, nodes, hosts, operations) is counted from the database at
+ * scrape time, so it survives restarts; request and agent-call counters
+ * are in memory since start. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "store.h"
+
+static const double latency_bounds[CTL_LATENCY_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                           0.05,  0.1,    0.25,  0.5,  1.0};
+
+void metrics_count_request(struct ctl *c, int status, double seconds)
+{
+    pthread_mutex_lock(&c->lock);
+    int class = status / 100;
+    if (class >= 1 && class <= 5) c->count.api_requests[class]++;
+    for (int i = 0; i < CTL_LATENCY_BUCKETS; i++)
+        if (seconds <= latency_bounds[i]) { c->count.latency_buckets[i]++; break; }
+    c->count.latency_count++;
+    c->count.latency_sum_s += seconds;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void metrics_count_agent_call(struct ctl *c, int failed)
+{
+    pthread_mutex_lock(&c->lock);
+    c->count.agent_calls++;
+    if (failed) c->count.agent_call_failures++;
+    pthread_mutex_unlock(&c->lock);
+}
+
+struct out {
+    char *buf;
+    size_t len, cap;
+    int failed;
+};
+
+static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(struct out *o, const char *fmt, ...)
+{
+    if (o->failed) return;
+    for (int tries = 0; tries < 2; tries++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) { o->failed = 1; return; }
+        if ((size_t)n < o->cap - o->len) { o->len += (size_t)n; return; }
+        size_t cap = o->cap * 2 + (size_t)n + 1;
+        char *nb = realloc(o->buf, cap);
+        if (nb == NULL) { o->failed = 1; return; }
+        o->buf = nb;
+        o->cap = cap;
+    }
+}
+
+/* One gauge family with a `status` label, every listed status present. */
+static void by_status(struct out *o, sqlite3 *db, const char *name, const char *help, const char *sql,
+                      const char *const *statuses)
+{
+    emit(o, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    json_t *rows = db_rows(db, sql, "");
+    for (const char *const *s = statuses; *s; s++) {
+        long long n = 0;
+        size_t i;
+        json_t *r;
+        json_array_foreach(rows, i, r) if (strcmp(row_str(r, "status"), *s) == 0) n = row_int(r, "n");
+        emit(o, "%s{status=\"%s\"} %lld\n", name, *s, n);
+    }
+    json_decref(rows);
+}
+
+static void state_metrics(struct out *o, struct ctl *c, sqlite3 *db)
+{
+    static const char *const cluster_st[] = {"creating", "available", "modifying", "degraded", "deleting", "create-failed", NULL};
+    static const char *const node_st[] = {"creating", "available", "failed", "deleting", NULL};
+    by_status(o, db, "cachefleet_clusters", "Clusters by status.",
+              "SELECT status, count(*) AS n FROM clusters GROUP BY status", cluster_st);
+    by_status(o, db, "cachefleet_nodes", "Cache nodes by status.", "SELECT status, count(*) AS n FROM nodes GROUP BY status",
+              node_st);
+    json_t *h = db_row(db, "SELECT sum(? - last_seen_ms <= ?) AS up, sum(? - last_seen_ms > ?) AS down FROM hosts", "IIII",
+                       ctl_wall_ms(), c->cfg.agent_timeout_ms, ctl_wall_ms(), c->cfg.agent_timeout_ms);
+    emit(o, "# HELP cachefleet_hosts Registered hosts (agents) by status.\n# TYPE cachefleet_hosts gauge\n");
+    emit(o, "cachefleet_hosts{status=\"up\"} %lld\ncachefleet_hosts{status=\"down\"} %lld\n", row_int(h, "up"),
+         row_int(h, "down"));
+    json_decref(h);
+    emit(o, "# HELP cachefleet_operations Operations by kind and status (finished ones are results).\n"
+            "# TYPE cachefleet_operations gauge\n");
+    json_t *ops = db_rows(db, "SELECT kind, status, count(*) AS n FROM operations GROUP BY kind, status ORDER BY kind, status", "");
+    size_t i;
+    json_t *r;
+    json_array_foreach(ops, i, r)
+        emit(o, "cachefleet_operations{kind=\"%s\",status=\"%s\"} %lld\n", row_str(r, "kind"), row_str(r, "status"),
+             row_int(r, "n"));
+    json_decref(ops);
+}
+
+static void counter_metrics(struct out *o, struct ctl *c)
+{
+    struct ctl_counters k;
+    pthread_mutex_lock(&c->lock);
+    k = c->count;
+    pthread_mutex_unlock(&c->lock);
+    emit(o, "# HELP cachefleet_api_requests_total API requests by status class.\n# TYPE cachefleet_api_requests_total counter\n");
+    for (int i = 1; i <= 5; i++) emit(o, "cachefleet_api_requests_total{code=\"%dxx\"} %llu\n", i, k.api_requests[i]);
+    emit(o, "# HELP cachefleet_api_request_duration_seconds API request latency.\n"
+            "# TYPE cachefleet_api_request_duration_seconds histogram\n");
+    unsigned long long cumulative = 0;
+    for (int i = 0; i < CTL_LATENCY_BUCKETS; i++) {
+        cumulative += k.latency_buckets[i];
+        emit(o, "cachefleet_api_request_duration_seconds_bucket{le=\"%g\"} %llu\n", latency_bounds[i], cumulative);
+    }
+    emit(o, "cachefleet_api_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", k.latency_count);
+    emit(o, "cachefleet_api_request_duration_seconds_sum %.6f\n", k.latency_sum_s);
+    emit(o, "cachefleet_api_request_duration_seconds_count %llu\n", k.latency_count);
+    emit(o, "# HELP cachefleet_agent_calls_total Calls from the controller to agents.\n# TYPE cachefleet_agent_calls_total counter\n");
+    emit(o, "cachefleet_agent_calls_total %llu\n", k.agent_calls);
+    emit(o, "# HELP cachefleet_agent_call_failures_total Agent calls with no answer or a 5xx.\n"
+            "# TYPE cachefleet_agent_call_failures_total counter\n");
+    emit(o, "cachefleet_agent_call_failures_total %llu\n", k.agent_call_failures);
+    emit(o, "# HELP cachefleet_agent_heartbeats_total Heartbeats received.\n# TYPE cachefleet_agent_heartbeats_total counter\n");
+    emit(o, "cachefleet_agent_heartbeats_total %llu\n", k.heartbeats);
+}
+
+char *metrics_render(struct ctl *c, sqlite3 *db)
+{
+    struct out o = {.buf = malloc(8192), .len = 0, .cap = 8192, .failed = 0};
+    if (o.buf == NULL) return NULL;
+    o.buf[0] = '\0';
+    state_metrics(&o, c, db);
+    counter_metrics(&o, c);
+    if (o.failed) { free(o.buf); return NULL; }
+    return o.buf;
+}

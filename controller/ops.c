@@ -1,0 +1,660 @@
+/* ops.c: operations and their persisted steps (see ops.h).
+ *
+ * Step actions:
+ *   put          send the node's spec (generation from the nodes row) to its agent
+ *   wait_up      the agent reports the node up            -> node available
+ *   wait_synced  a replica's link to its primary is up    -> node available
+ *   delete       DELETE the node on its agent (gone counts as done)
+ *   forget_node  drop the node's row
+ *   finish       the cluster's status after the change; the operation succeeds
+ *   forget_cluster  drop the cluster (its shards and nodes go with it)
+ * A planner writes the desired rows, the operation and its steps in one
+ * transaction; a step's effect and its "done" mark are one transaction too. */
+#include "ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "ctl.h"
+#include "json.h"
+#include "log.h"
+#include "placement.h"
+#include "resp.h"
+#include "store.h"
+
+enum step_result { STEP_DONE, STEP_WAIT, STEP_FAIL };
+
+static int set_error(struct op_error *e, int status, const char *code, const char *message)
+{
+    snprintf(e->code, sizeof(e->code), "%s", code);
+    snprintf(e->message, sizeof(e->message), "%s", message);
+    return status;
+}
+
+static int new_op_id(char *out)
+{
+    unsigned char raw[8];
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) return -1;
+    int n = snprintf(out, OP_ID_MAX, "op-");
+    for (int i = 0; i < 8; i++) n += snprintf(out + n, (size_t)(OP_ID_MAX - n), "%02x", raw[i]);
+    return 0;
+}
+
+/* ---- planning ------------------------------------------------------------ */
+
+/* The placement snapshot: every host, what it has free, how many primaries
+ * it runs, and whether it already holds a node of (cluster, shard). */
+static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const char *shard, struct place_host *h,
+                         size_t max)
+{
+    json_t *rows = db_rows(db,
+                           "SELECT id, az, memory_mb, memory_used_mb, ? - last_seen_ms <= ? AS up,"
+                           " (SELECT coalesce(sum(memory_mb),0) FROM nodes n WHERE n.host = hosts.id) AS reserved,"
+                           " (SELECT count(*) FROM nodes n WHERE n.host = hosts.id AND n.role = 'primary') AS primaries,"
+                           " (SELECT count(*) FROM nodes n WHERE n.host = hosts.id AND n.cluster = ? AND n.shard = ?) AS mine"
+                           " FROM hosts ORDER BY id",
+                           "IIss", ctl_wall_ms(), c->cfg.agent_timeout_ms, cluster, shard);
+    size_t n = 0, i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        if (n >= max) break;
+        struct place_host *p = &h[n++];
+        memset(p, 0, sizeof(*p));
+        snprintf(p->id, sizeof(p->id), "%s", row_str(r, "id"));
+        snprintf(p->az, sizeof(p->az), "%s", row_str(r, "az"));
+        long long used = row_int(r, "reserved") > row_int(r, "memory_used_mb") ? row_int(r, "reserved") : row_int(r, "memory_used_mb");
+        p->free_mb = row_int(r, "memory_mb") - used;
+        p->up = (int)row_int(r, "up");
+        p->primaries = (int)row_int(r, "primaries");
+        p->in_shard = row_int(r, "mine") > 0;
+    }
+    json_decref(rows);
+    return n;
+}
+
+static int insert_op(sqlite3 *db, const char *op_id, const char *cluster, const char *kind)
+{
+    long long now = ctl_wall_ms();
+    return db_run(db, "INSERT INTO operations(id, cluster, kind, status, created_ms, updated_ms) VALUES(?,?,?,'pending',?,?)",
+                  "sssII", op_id, cluster, kind, now, now);
+}
+
+static int add_step(sqlite3 *db, const char *op_id, int *seq, const char *action, const char *node)
+{
+    return db_run(db, "INSERT INTO op_steps(op, seq, action, node) VALUES(?,?,?,?)", "sdsz", op_id, (*seq)++, action, node);
+}
+
+/* Allocates the next node id of a cluster: NAME-SHARD-NNN. */
+static int next_node_id(sqlite3 *db, const char *cluster, const char *shard, char *out, size_t len)
+{
+    long long seq = db_int(db, -1, "SELECT next_node FROM clusters WHERE name = ?", "s", cluster);
+    if (seq < 0 || db_run(db, "UPDATE clusters SET next_node = next_node + 1 WHERE name = ?", "s", cluster) != 0) return -1;
+    snprintf(out, len, "%s-%s-%03lld", cluster, shard, seq);
+    return 0;
+}
+
+static int insert_node(sqlite3 *db, const char *id, const char *cluster, const char *shard, const char *role,
+                       const char *host, long long memory_mb)
+{
+    return db_run(db,
+                  "INSERT INTO nodes(id, cluster, shard, role, host, memory_mb, generation, status, created_ms)"
+                  " VALUES(?,?,?,?,?,?,1,'creating',?)",
+                  "sssssII", id, cluster, shard, role, host, memory_mb, ctl_wall_ms());
+}
+
+/* Places and inserts `count` new nodes of a shard, with put (and wait)
+ * steps: a primary is put and awaited before its replicas are put. */
+static int plan_new_nodes(struct ctl *c, sqlite3 *db, const char *cluster, const char *shard, int count,
+                          int first_is_primary, long long memory_mb, const char *op_id, int *seq, struct op_error *e)
+{
+    struct place_host hosts[CTL_MAX_HOSTS];
+    int where[CTL_MAX_REPLICAS + 1];
+    char msg[256];
+    if (count > CTL_MAX_REPLICAS + 1) return set_error(e, 400, "InvalidParameterValue", "too many nodes");
+    size_t n = load_hosts(c, db, cluster, shard, hosts, CTL_MAX_HOSTS);
+    enum place_result r = place_shard(hosts, n, count, first_is_primary, memory_mb, where, msg, sizeof(msg));
+    if (r != PLACE_OK)
+        return set_error(e, (int)r, r == PLACE_NO_HOSTS ? "InsufficientHosts" : "InsufficientCapacity", msg);
+    char ids[CTL_MAX_REPLICAS + 1][96];
+    for (int k = 0; k < count; k++) {
+        int primary = first_is_primary && k == 0;
+        if (next_node_id(db, cluster, shard, ids[k], sizeof(ids[k])) != 0 ||
+            insert_node(db, ids[k], cluster, shard, primary ? "primary" : "replica", hosts[where[k]].id, memory_mb) != 0 ||
+            add_step(db, op_id, seq, "put", ids[k]) != 0 ||
+            (primary && add_step(db, op_id, seq, "wait_up", ids[k]) != 0))
+            return set_error(e, 500, "InternalError", "cannot store the new nodes");
+    }
+    for (int k = first_is_primary ? 1 : 0; k < count; k++)
+        if (add_step(db, op_id, seq, "wait_synced", ids[k]) != 0)
+            return set_error(e, 500, "InternalError", "cannot store the steps");
+    return 202;
+}
+
+static int create_rows(struct ctl *c, sqlite3 *db, const struct create_request *r, const char *op_id, struct op_error *e)
+{
+    long long now = ctl_wall_ms();
+    if (db_int(db, 0, "SELECT count(*) FROM clusters WHERE name = ?", "s", r->name) > 0)
+        return set_error(e, 409, "ClusterAlreadyExists", "a cluster with this name exists");
+    if (db_run(db,
+               "INSERT INTO clusters(name, engine, cluster_mode, shards, replicas, node_memory_mb, eviction_policy,"
+               " auth_token, status, created_ms, updated_ms) VALUES(?,?,?,?,?,?,?,?,'creating',?,?)",
+               "ssdddIszII", r->name, r->engine, r->cluster_mode, r->shards, r->replicas, r->node_memory_mb,
+               r->eviction_policy, r->auth_token[0] ? r->auth_token : NULL, now, now) != 0 ||
+        db_run(db, "INSERT INTO shards(cluster, id, slot_first, slot_last) VALUES(?, '0001', 0, 16383)", "s", r->name) != 0 ||
+        insert_op(db, op_id, r->name, "create") != 0)
+        return set_error(e, 500, "InternalError", "cannot store the cluster");
+    int seq = 1;
+    int status = plan_new_nodes(c, db, r->name, "0001", 1 + r->replicas, 1, r->node_memory_mb, op_id, &seq, e);
+    if (status != 202) return status;
+    if (add_step(db, op_id, &seq, "finish", NULL) != 0) return set_error(e, 500, "InternalError", "cannot store the steps");
+    char msg[128];
+    snprintf(msg, sizeof(msg), "creating: 1 primary, %d replica(s), %lld MB each", r->replicas, r->node_memory_mb);
+    store_event(db, r->name, NULL, "cluster_creating", msg);
+    return 202;
+}
+
+/* Runs a planner inside one transaction: all of it is stored, or none. */
+static int in_transaction(sqlite3 *db, struct op_error *e, int status)
+{
+    if (status == 202) {
+        if (db_commit(db) == 0) return 202;
+        db_rollback(db);
+        return set_error(e, 500, "InternalError", "cannot commit");
+    }
+    db_rollback(db);
+    return status;
+}
+
+int ops_create_cluster(struct ctl *c, sqlite3 *db, const struct create_request *r, char *op_id, struct op_error *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (new_op_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = in_transaction(db, e, create_rows(c, db, r, op_id, e));
+    if (status == 202) ctl_wake_worker(c);
+    return status;
+}
+
+/* Fails the cluster's active operations: a delete supersedes them. */
+static int supersede_ops(sqlite3 *db, const char *name)
+{
+    return db_run(db,
+                  "UPDATE operations SET status = 'failed', error = 'superseded by a delete', updated_ms = ?"
+                  " WHERE cluster = ? AND status IN ('pending', 'running')",
+                  "Is", ctl_wall_ms(), name);
+}
+
+static int delete_rows(sqlite3 *db, const char *name, const char *op_id, struct op_error *e)
+{
+    json_t *cl = db_row(db, "SELECT status FROM clusters WHERE name = ?", "s", name);
+    if (cl == NULL) return set_error(e, 404, "ClusterNotFound", "no such cluster");
+    int deleting = strcmp(row_str(cl, "status"), "deleting") == 0;
+    json_decref(cl);
+    if (deleting) return set_error(e, 409, "InvalidClusterState", "the cluster is being deleted");
+    json_t *nodes = db_rows(db, "SELECT id FROM nodes WHERE cluster = ? ORDER BY role DESC, id", "s", name);
+    int seq = 1, rc = nodes ? 0 : -1;
+    size_t i;
+    json_t *n;
+    rc |= supersede_ops(db, name);
+    rc |= insert_op(db, op_id, name, "delete");
+    json_array_foreach(nodes, i, n) rc |= add_step(db, op_id, &seq, "delete", row_str(n, "id"));
+    json_decref(nodes);
+    rc |= add_step(db, op_id, &seq, "forget_cluster", NULL);
+    rc |= db_run(db, "UPDATE clusters SET status = 'deleting', updated_ms = ? WHERE name = ?", "Is", ctl_wall_ms(), name);
+    rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE cluster = ?", "s", name);
+    rc |= store_event(db, name, NULL, "cluster_deleting", "deleting every node");
+    return rc ? set_error(e, 500, "InternalError", "cannot store the delete") : 202;
+}
+
+int ops_delete_cluster(struct ctl *c, sqlite3 *db, const char *name, char *op_id, struct op_error *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (new_op_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = in_transaction(db, e, delete_rows(db, name, op_id, e));
+    if (status == 202) ctl_wake_worker(c);
+    return status;
+}
+
+/* A cluster that exists and is not busy with another change. */
+static int check_modifiable(sqlite3 *db, const char *name, struct op_error *e)
+{
+    json_t *cl = db_row(db, "SELECT status FROM clusters WHERE name = ?", "s", name);
+    if (cl == NULL) return set_error(e, 404, "ClusterNotFound", "no such cluster");
+    const char *s = row_str(cl, "status");
+    int ok = strcmp(s, "available") == 0 || strcmp(s, "degraded") == 0;
+    json_decref(cl);
+    if (!ok) return set_error(e, 409, "InvalidClusterState", "the cluster is busy with another change; retry when it is available");
+    if (db_int(db, 0, "SELECT count(*) FROM operations WHERE cluster = ? AND status IN ('pending','running')", "s", name) > 0)
+        return set_error(e, 409, "InvalidClusterState", "another operation is running on this cluster");
+    return 0;
+}
+
+static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas, const char *op_id, struct op_error *e)
+{
+    int busy = check_modifiable(db, name, e);
+    if (busy) return busy;
+    long long have = db_int(db, 0, "SELECT count(*) FROM nodes WHERE cluster = ? AND role = 'replica'", "s", name);
+    long long memory = db_int(db, 64, "SELECT node_memory_mb FROM clusters WHERE name = ?", "s", name);
+    int seq = 1, rc = insert_op(db, op_id, name, replicas > have ? "add_replicas" : "remove_replicas");
+    char msg[128];
+    if (replicas > have) {
+        int status = plan_new_nodes(c, db, name, "0001", (int)(replicas - have), 0, memory, op_id, &seq, e);
+        if (status != 202) return status;
+        snprintf(msg, sizeof(msg), "adding %lld replica(s)", replicas - have);
+    } else {
+        /* never the primary: failed replicas go first, then the newest */
+        json_t *gone = db_rows(db,
+                               "SELECT id FROM nodes WHERE cluster = ? AND role = 'replica'"
+                               " ORDER BY status = 'failed' DESC, created_ms DESC, id DESC LIMIT ?",
+                               "sI", name, have - replicas);
+        size_t i;
+        json_t *n;
+        json_array_foreach(gone, i, n) {
+            rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE id = ?", "s", row_str(n, "id"));
+            rc |= add_step(db, op_id, &seq, "delete", row_str(n, "id"));
+            rc |= add_step(db, op_id, &seq, "forget_node", row_str(n, "id"));
+        }
+        json_decref(gone);
+        snprintf(msg, sizeof(msg), "removing %lld replica(s)", have - replicas);
+    }
+    rc |= add_step(db, op_id, &seq, "finish", NULL);
+    rc |= db_run(db, "UPDATE clusters SET status = 'modifying', replicas = ?, updated_ms = ? WHERE name = ?", "dIs",
+                 replicas, ctl_wall_ms(), name);
+    rc |= store_event(db, name, NULL, "cluster_modifying", msg);
+    return rc ? set_error(e, 500, "InternalError", "cannot store the change") : 202;
+}
+
+int ops_scale_replicas(struct ctl *c, sqlite3 *db, const char *name, int replicas, char *op_id, struct op_error *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (new_op_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = in_transaction(db, e, scale_rows(c, db, name, replicas, op_id, e));
+    if (status == 202) ctl_wake_worker(c);
+    return status;
+}
+
+/* Every node's host must fit the difference; then each node gets a newer
+ * generation with the new size, replicas before the primary. */
+static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, const char *op_id,
+                       struct op_error *e)
+{
+    int busy = check_modifiable(db, name, e);
+    if (busy) return busy;
+    json_t *nodes = db_rows(db,
+                            "SELECT n.id, n.memory_mb, h.memory_mb AS capacity,"
+                            " (SELECT sum(memory_mb) FROM nodes m WHERE m.host = n.host) AS reserved"
+                            " FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.cluster = ? ORDER BY n.role DESC, n.id",
+                            "s", name);
+    size_t i;
+    json_t *n;
+    int seq = 1, rc = nodes ? insert_op(db, op_id, name, "resize_memory") : -1;
+    json_array_foreach(nodes, i, n) {
+        long long after = row_int(n, "reserved") - row_int(n, "memory_mb") + memory_mb;
+        if (after > row_int(n, "capacity")) {
+            char msg[256];
+            snprintf(msg, sizeof(msg), "node %s: its host has %lld MB and would need %lld MB", row_str(n, "id"),
+                     row_int(n, "capacity"), after);
+            json_decref(nodes);
+            return set_error(e, 507, "InsufficientCapacity", msg);
+        }
+        rc |= db_run(db, "UPDATE nodes SET memory_mb = ?, generation = generation + 1 WHERE id = ?", "Is", memory_mb,
+                     row_str(n, "id"));
+        rc |= add_step(db, op_id, &seq, "put", row_str(n, "id"));
+    }
+    json_decref(nodes);
+    rc |= add_step(db, op_id, &seq, "finish", NULL);
+    rc |= db_run(db, "UPDATE clusters SET status = 'modifying', node_memory_mb = ?, updated_ms = ? WHERE name = ?",
+                 "IIs", memory_mb, ctl_wall_ms(), name);
+    char msg[96];
+    snprintf(msg, sizeof(msg), "resizing every node to %lld MB", memory_mb);
+    rc |= store_event(db, name, NULL, "cluster_modifying", msg);
+    (void)c;
+    return rc ? set_error(e, 500, "InternalError", "cannot store the change") : 202;
+}
+
+int ops_resize_memory(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, char *op_id,
+                      struct op_error *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (new_op_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = in_transaction(db, e, resize_rows(c, db, name, memory_mb, op_id, e));
+    if (status == 202) ctl_wake_worker(c);
+    return status;
+}
+
+/* ---- running steps (the worker thread) ------------------------------------ */
+
+struct step {
+    const char *op, *cluster, *kind;
+    long long seq;
+    const char *action, *node;
+    long long started_ms;
+    int in_tx;                 /* the step's write transaction is open */
+    char error[256];
+};
+
+/* Steps talk to agents first and write afterwards, so no write lock is held
+ * across network I/O; this opens the step's one transaction. */
+static int step_tx(sqlite3 *db, struct step *s)
+{
+    if (s->in_tx) return 0;
+    if (db_begin(db) != 0) return -1;
+    s->in_tx = 1;
+    return 0;
+}
+
+/* The node's spec as its agent wants it. The auth token is read here (and
+ * in replica_link_up, to AUTH); it goes to the agent and the node only. */
+static json_t *node_spec(sqlite3 *db, const char *node, char *agent_url, size_t urllen, char *err, size_t errlen)
+{
+    json_t *n = db_row(db,
+                       "SELECT n.cluster, n.shard, n.role, n.memory_mb, n.port, n.generation, h.agent_url,"
+                       " c.engine, c.eviction_policy, c.auth_token"
+                       " FROM nodes n JOIN hosts h ON h.id = n.host JOIN clusters c ON c.name = n.cluster WHERE n.id = ?",
+                       "s", node);
+    if (n == NULL) { snprintf(err, errlen, "node %s is not in the database", node); return NULL; }
+    snprintf(agent_url, urllen, "%s", row_str(n, "agent_url"));
+    json_t *spec = json_pack("{s:s,s:s,s:s,s:I,s:s,s:s,s:I}", "cluster", row_str(n, "cluster"), "shard",
+                             row_str(n, "shard"), "role", row_str(n, "role"), "memory_mb",
+                             (json_int_t)row_int(n, "memory_mb"), "engine", row_str(n, "engine"), "eviction_policy",
+                             row_str(n, "eviction_policy"), "generation", (json_int_t)row_int(n, "generation"));
+    if (spec && row_int(n, "port") > 0) json_object_set_new(spec, "port", json_integer(row_int(n, "port")));
+    if (spec && json_is_string(json_object_get(n, "auth_token")))
+        json_object_set(spec, "auth_token", json_object_get(n, "auth_token"));
+    if (spec && strcmp(row_str(n, "role"), "replica") == 0) {
+        json_t *p = db_row(db,
+                           "SELECT h.address, n.port FROM nodes n JOIN hosts h ON h.id = n.host"
+                           " WHERE n.cluster = ? AND n.shard = ? AND n.role = 'primary'",
+                           "ss", row_str(n, "cluster"), row_str(n, "shard"));
+        if (p == NULL || row_int(p, "port") <= 0) {
+            snprintf(err, errlen, "the primary of %s has no port yet", node);
+            json_decref(spec);
+            spec = NULL;
+        } else {
+            json_object_set_new(spec, "primary", json_pack("{s:s,s:I}", "host", row_str(p, "address"), "port",
+                                                           (json_int_t)row_int(p, "port")));
+        }
+        json_decref(p);
+    }
+    json_decref(n);
+    return spec;
+}
+
+static const char *reply_message(const json_t *reply)
+{
+    const char *m = json_string_value(json_object_get(json_object_get(reply, "error"), "message"));
+    return m ? m : "no message";
+}
+
+/* 5xx and transport failures are retried until the step's deadline; a
+ * refusal (4xx, 507) fails the step at once. */
+static enum step_result call_failed(struct step *s, const char *what, long status, const json_t *reply)
+{
+    if (status == 0 || (status >= 500 && status != 507)) {
+        snprintf(s->error, sizeof(s->error), "%s: %s", what, status ? reply_message(reply) : "agent unreachable");
+        return STEP_WAIT;
+    }
+    snprintf(s->error, sizeof(s->error), "%s refused (HTTP %ld): %s", what, status, reply_message(reply));
+    return STEP_FAIL;
+}
+
+static enum step_result step_put(struct ctl *c, sqlite3 *db, struct step *s)
+{
+    char url[512];
+    json_t *spec = node_spec(db, s->node, url, sizeof(url), s->error, sizeof(s->error));
+    if (spec == NULL) return STEP_FAIL;
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/nodes/%s", s->node);
+    long status = 0;
+    json_t *reply = NULL;
+    agent_call(c, url, "PUT", path, spec, &status, &reply);
+    json_decref(spec);
+    enum step_result r = STEP_DONE;
+    if ((status == 200 || status == 201) && step_tx(db, s) != 0) status = 503;
+    if (status == 200 || status == 201) {
+        db_run(db, "UPDATE nodes SET port = ?, obs_pid = ? WHERE id = ?", "IIs",
+               (long long)json_integer_value(json_object_get(reply, "port")),
+               (long long)json_integer_value(json_object_get(reply, "pid")), s->node);
+        char msg[160];
+        snprintf(msg, sizeof(msg), "%s %s on port %lld", s->node, status == 201 ? "launched" : "applied",
+                 (long long)json_integer_value(json_object_get(reply, "port")));
+        store_event(db, s->cluster, s->node, status == 201 ? "node_launched" : "node_spec_applied", msg);
+    } else {
+        r = call_failed(s, "PUT to the agent", status, reply);
+    }
+    json_decref(reply);
+    return r;
+}
+
+/* Reads the agent's view of a node; NULL (with the step's error) if none. */
+static json_t *observe(struct ctl *c, sqlite3 *db, struct step *s, enum step_result *r)
+{
+    json_t *h = db_row(db, "SELECT h.agent_url FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.id = ?", "s", s->node);
+    if (h == NULL) { snprintf(s->error, sizeof(s->error), "node %s is gone", s->node); *r = STEP_FAIL; return NULL; }
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/nodes/%s", s->node);
+    long status = 0;
+    json_t *reply = NULL;
+    agent_call(c, row_str(h, "agent_url"), "GET", path, NULL, &status, &reply);
+    json_decref(h);
+    if (status == 200) return reply;
+    *r = call_failed(s, "GET from the agent", status, reply);
+    json_decref(reply);
+    return NULL;
+}
+
+/* Asks a replica itself whether its link is up: the agent refreshes INFO
+ * only about once a second, and create-to-available should not wait for it. */
+static int replica_link_up(sqlite3 *db, const char *node)
+{
+    json_t *n = db_row(db,
+                       "SELECT h.address, n.port, c.auth_token FROM nodes n JOIN hosts h ON h.id = n.host"
+                       " JOIN clusters c ON c.name = n.cluster WHERE n.id = ?",
+                       "s", node);
+    if (n == NULL || row_int(n, "port") <= 0) { json_decref(n); return 0; }
+    char err[128];
+    struct resp_conn *conn = resp_connect(row_str(n, "address"), (int)row_int(n, "port"), 500, err, sizeof(err));
+    int up = 0;
+    if (conn) {
+        struct resp_reply *r = NULL;
+        const char *token = json_string_value(json_object_get(n, "auth_token"));
+        int ok = 1;
+        if (token) {
+            const char *auth[] = {"AUTH", token};
+            r = resp_command(conn, 500, 2, auth);
+            ok = r && r->type == RESP_STATUS;
+            resp_reply_free(r);
+        }
+        const char *info[] = {"INFO", "replication"};
+        r = ok ? resp_command(conn, 500, 2, info) : NULL;
+        char role[16] = "", link[16] = "";
+        if (r && r->type == RESP_BULK && resp_info_field(r->str, "role", role, sizeof(role)) == 0 &&
+            resp_info_field(r->str, "master_link_status", link, sizeof(link)) == 0)
+            up = strcmp(role, "slave") == 0 && strcmp(link, "up") == 0;
+        resp_reply_free(r);
+        resp_close(conn);
+    }
+    json_decref(n);
+    return up;
+}
+
+static enum step_result step_wait(struct ctl *c, sqlite3 *db, struct step *s, int synced)
+{
+    enum step_result r = STEP_WAIT;
+    json_t *o = observe(c, db, s, &r);
+    if (o == NULL) return r;
+    const char *health = json_string_value(json_object_get(o, "health"));
+    const char *link = json_string_value(json_object_get(o, "master_link_status"));
+    const char *role = json_string_value(json_object_get(o, "observed_role"));
+    int ready = health && strcmp(health, "up") == 0;
+    if (synced && ready) ready = (link && strcmp(link, "up") == 0 && role && strcmp(role, "slave") == 0) ||
+                                replica_link_up(db, s->node);
+    if (ready && step_tx(db, s) != 0) ready = 0;
+    if (ready) {
+        db_run(db, "UPDATE nodes SET status = 'available', obs_health = 'up', obs_pid = ?, obs_ms = ? WHERE id = ?",
+               "IIs", (long long)json_integer_value(json_object_get(o, "pid")), ctl_wall_ms(), s->node);
+        store_event(db, s->cluster, s->node, synced ? "replica_synced" : "node_available",
+                    synced ? "the replica is linked to its primary and in sync" : "the node is up");
+    } else {
+        snprintf(s->error, sizeof(s->error), "node %s not %s yet (health %s)", s->node, synced ? "in sync" : "up",
+                 health ? health : "unknown");
+    }
+    json_decref(o);
+    return ready ? STEP_DONE : STEP_WAIT;
+}
+
+static enum step_result step_delete(struct ctl *c, sqlite3 *db, struct step *s)
+{
+    json_t *h = db_row(db, "SELECT h.agent_url FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.id = ?", "s", s->node);
+    if (h == NULL) return STEP_DONE; /* already forgotten */
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/nodes/%s", s->node);
+    long status = 0;
+    json_t *reply = NULL;
+    agent_call(c, row_str(h, "agent_url"), "DELETE", path, NULL, &status, &reply);
+    json_decref(h);
+    enum step_result r = STEP_DONE;
+    if ((status == 200 || status == 404) && step_tx(db, s) != 0) status = 503;
+    if (status == 200 || status == 404) store_event(db, s->cluster, s->node, "node_deleted", "the node was stopped");
+    else r = call_failed(s, "DELETE on the agent", status, reply);
+    json_decref(reply);
+    return r;
+}
+
+/* The cluster's status once a change is over: degraded while a node is failed. */
+static void settle_cluster(sqlite3 *db, const char *cluster)
+{
+    long long failed = db_int(db, 0, "SELECT count(*) FROM nodes WHERE cluster = ? AND status = 'failed'", "s", cluster);
+    db_run(db, "UPDATE clusters SET status = ?, updated_ms = ? WHERE name = ?", "sIs", failed ? "degraded" : "available",
+           ctl_wall_ms(), cluster);
+}
+
+static enum step_result step_finish(sqlite3 *db, struct step *s)
+{
+    settle_cluster(db, s->cluster);
+    long long created = db_int(db, 0, "SELECT created_ms FROM operations WHERE id = ?", "s", s->op);
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s finished in %lld ms", s->kind, ctl_wall_ms() - created);
+    store_event(db, s->cluster, NULL, strcmp(s->kind, "create") == 0 ? "cluster_available" : "cluster_modified", msg);
+    return STEP_DONE;
+}
+
+static enum step_result run_step(struct ctl *c, sqlite3 *db, struct step *s)
+{
+    if (strcmp(s->action, "put") == 0) return step_put(c, db, s);
+    if (strcmp(s->action, "wait_up") == 0) return step_wait(c, db, s, 0);
+    if (strcmp(s->action, "wait_synced") == 0) return step_wait(c, db, s, 1);
+    if (strcmp(s->action, "delete") == 0) return step_delete(c, db, s);
+    if (strcmp(s->action, "forget_node") == 0)
+        return db_run(db, "DELETE FROM nodes WHERE id = ?", "s", s->node) == 0 ? STEP_DONE : STEP_WAIT;
+    if (strcmp(s->action, "finish") == 0) return step_finish(db, s);
+    if (strcmp(s->action, "forget_cluster") == 0) {
+        if (db_run(db, "DELETE FROM clusters WHERE name = ?", "s", s->cluster) != 0) return STEP_WAIT;
+        store_event(db, s->cluster, NULL, "cluster_deleted", "every node stopped; the cluster is forgotten");
+        return STEP_DONE;
+    }
+    snprintf(s->error, sizeof(s->error), "unknown step action '%s'", s->action);
+    return STEP_FAIL;
+}
+
+static void fail_op(sqlite3 *db, struct step *s)
+{
+    db_run(db, "UPDATE operations SET status = 'failed', error = ?, updated_ms = ? WHERE id = ?", "sIs", s->error,
+           ctl_wall_ms(), s->op);
+    if (strcmp(s->kind, "create") == 0)
+        db_run(db, "UPDATE clusters SET status = 'create-failed', updated_ms = ? WHERE name = ?", "Is", ctl_wall_ms(),
+               s->cluster);
+    else if (strcmp(s->kind, "delete") != 0)
+        settle_cluster(db, s->cluster);
+    char msg[400];
+    snprintf(msg, sizeof(msg), "%s failed at step %lld (%s): %s", s->kind, s->seq, s->action, s->error);
+    store_event(db, s->cluster, s->node, "operation_failed", msg);
+    log_msg(LOG_WARNING, "operation %s: %s", s->op, msg);
+}
+
+/* A delete step that cannot reach its agent gives up at the deadline: the
+ * host is gone or unreachable and the delete must still finish. */
+static int deadline_passed(const struct step *s)
+{
+    return s->started_ms > 0 && ctl_wall_ms() - s->started_ms > CTL_STEP_DEADLINE_MS;
+}
+
+/* Runs one step in a transaction with its "done" mark. 1 = go on, 0 = stop. */
+static int advance(struct ctl *c, sqlite3 *db, struct step *s)
+{
+    if (s->started_ms == 0) {
+        s->started_ms = ctl_wall_ms();
+        db_run(db, "UPDATE op_steps SET started_ms = ? WHERE op = ? AND seq = ?", "IsI", s->started_ms, s->op, s->seq);
+        db_run(db, "UPDATE operations SET status = 'running', updated_ms = ? WHERE id = ? AND status = 'pending'", "Is",
+               ctl_wall_ms(), s->op);
+    }
+    enum step_result r = run_step(c, db, s);
+    if (r == STEP_WAIT && deadline_passed(s)) {
+        if (strcmp(s->action, "delete") == 0) {
+            r = STEP_DONE;
+            if (step_tx(db, s) == 0) store_event(db, s->cluster, s->node, "node_abandoned", s->error);
+        } else {
+            r = STEP_FAIL;
+        }
+    }
+    if (r == STEP_WAIT && !s->in_tx) return 0; /* polled again next tick; nothing to write */
+    if (step_tx(db, s) != 0) {
+        if (r == STEP_DONE) log_msg(LOG_WARNING, "operation %s: cannot record step %lld; it will run again", s->op, s->seq);
+        return 0;
+    }
+    if (r == STEP_DONE)
+        db_run(db, "UPDATE op_steps SET status = 'done' WHERE op = ? AND seq = ?", "sI", s->op, s->seq);
+    else if (r == STEP_FAIL)
+        fail_op(db, s);
+    if (db_commit(db) != 0) { db_rollback(db); return 0; }
+    return r == STEP_DONE;
+}
+
+static int run_op(struct ctl *c, sqlite3 *db, const json_t *op)
+{
+    int done = 0;
+    for (int guard = 0; guard < 64 && !c->stopping; guard++) {
+        json_t *row = db_row(db, "SELECT seq, action, node, coalesce(started_ms, 0) AS started_ms FROM op_steps"
+                                 " WHERE op = ? AND status != 'done' ORDER BY seq",
+                             "s", row_str(op, "id"));
+        if (row == NULL) {
+            db_run(db, "UPDATE operations SET status = 'succeeded', updated_ms = ? WHERE id = ?", "Is", ctl_wall_ms(),
+                   row_str(op, "id"));
+            return done;
+        }
+        struct step s = {.op = row_str(op, "id"), .cluster = row_str(op, "cluster"), .kind = row_str(op, "kind"),
+                         .seq = row_int(row, "seq"), .action = row_str(row, "action"), .node = row_str(row, "node"),
+                         .started_ms = row_int(row, "started_ms")};
+        int go_on = advance(c, db, &s);
+        json_decref(row);
+        if (!go_on) break;
+        done++;
+        /* a delete may have failed this op meanwhile (superseded) */
+        if (db_int(db, 0, "SELECT status IN ('pending','running') FROM operations WHERE id = ?", "s", s.op) == 0) break;
+    }
+    return done;
+}
+
+int ops_run(struct ctl *c, sqlite3 *db)
+{
+    json_t *ops = db_rows(db, "SELECT id, cluster, kind FROM operations WHERE status IN ('pending','running')"
+                              " ORDER BY created_ms, id", "");
+    size_t i;
+    json_t *op;
+    int done = 0;
+    json_array_foreach(ops, i, op) done += run_op(c, db, op);
+    json_decref(ops);
+    return done;
+}
+
+void ops_resume(sqlite3 *db)
+{
+    long long active = db_int(db, 0, "SELECT count(*) FROM operations WHERE status IN ('pending','running')", "");
+    db_run(db, "UPDATE op_steps SET started_ms = NULL WHERE status != 'done'", "");
+    if (active > 0) log_msg(LOG_NOTICE, "resuming %lld operation(s) where they stood", active);
+}

@@ -1,0 +1,100 @@
+/* placement.c: the pure placement function (see placement.h). It works on
+ * a private copy of the hosts and writes back only when every node found a
+ * place, so a refused request changes nothing. */
+#include "placement.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Nodes of the shard per zone, counting the ones placed so far. */
+static int zone_use(const struct place_host *h, size_t n, const char *az)
+{
+    int used = 0;
+    for (size_t i = 0; i < n; i++) used += h[i].in_shard && strcmp(h[i].az, az) == 0;
+    return used;
+}
+
+static int zone_primaries(const struct place_host *h, size_t n, const char *az)
+{
+    int p = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(h[i].az, az) == 0) p += h[i].primaries;
+    return p;
+}
+
+/* Negative when a is the better host for the node. */
+static int compare(const struct place_host *h, size_t n, size_t a, size_t b, int primary)
+{
+    int za = zone_use(h, n, h[a].az), zb = zone_use(h, n, h[b].az);
+    if (za != zb) return za - zb;
+    if (primary) {
+        int pa = zone_primaries(h, n, h[a].az), pb = zone_primaries(h, n, h[b].az);
+        if (pa != pb) return pa - pb;
+        if (h[a].primaries != h[b].primaries) return h[a].primaries - h[b].primaries;
+    }
+    if (h[a].free_mb != h[b].free_mb) return h[a].free_mb > h[b].free_mb ? -1 : 1;
+    return strcmp(h[a].id, h[b].id);
+}
+
+/* The best eligible host, or -1. */
+static int pick(const struct place_host *h, size_t n, int primary, long long memory_mb)
+{
+    int best = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!h[i].up || h[i].in_shard || h[i].free_mb < memory_mb) continue;
+        if (best < 0 || compare(h, n, i, (size_t)best, primary) < 0) best = (int)i;
+    }
+    return best;
+}
+
+static enum place_result explain(const struct place_host *h, size_t n, int count, long long memory_mb, char *err,
+                                 size_t errlen)
+{
+    int up = 0, free_enough = 0, taken = 0;
+    for (size_t i = 0; i < n; i++) {
+        up += h[i].up;
+        taken += h[i].up && h[i].in_shard;
+        free_enough += h[i].up && h[i].free_mb >= memory_mb;
+    }
+    if (up < count + taken) {
+        snprintf(err, errlen, "a shard of %d node(s) needs %d distinct hosts that are up; %d are up", count + taken,
+                 count + taken, up);
+        return PLACE_NO_HOSTS;
+    }
+    snprintf(err, errlen, "not enough memory: %d node(s) of %lld MB need distinct hosts with that much free; %d host(s) have it",
+             count, memory_mb, free_enough);
+    return PLACE_NO_MEMORY;
+}
+
+enum place_result place_shard(struct place_host *hosts, size_t nhosts, int count, int first_is_primary,
+                              long long memory_mb, int *out, char *err, size_t errlen)
+{
+    if (count <= 0) return PLACE_OK;
+    if (nhosts == 0) {
+        snprintf(err, errlen, "no hosts are registered");
+        return PLACE_NO_HOSTS;
+    }
+    struct place_host *h = malloc(nhosts * sizeof(*h));
+    if (h == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return PLACE_NO_MEMORY;
+    }
+    memcpy(h, hosts, nhosts * sizeof(*h));
+    for (int k = 0; k < count; k++) {
+        int primary = first_is_primary && k == 0;
+        int i = pick(h, nhosts, primary, memory_mb);
+        if (i < 0) {
+            enum place_result r = explain(hosts, nhosts, count, memory_mb, err, errlen);
+            free(h);
+            return r;
+        }
+        out[k] = i;
+        h[i].in_shard = 1;
+        h[i].free_mb -= memory_mb;
+        h[i].primaries += primary;
+    }
+    memcpy(hosts, h, nhosts * sizeof(*h));
+    free(h);
+    return PLACE_OK;
+}

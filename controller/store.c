@@ -1,0 +1,375 @@
+/* store.c: the controller's SQLite state (see store.h): the schema and its
+ * migrations (PRAGMA user_version counts the ones applied), binding
+ * helpers, and the read queries behind the API's JSON views. Secrets
+ * (clusters.auth_token) are read only in ops.c, to send a node its spec and
+ * to AUTH to a replica; no view here selects them. */
+#include "store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "log.h"
+
+/* Migration N brings the schema from version N-1 to N. Append only: a
+ * shipped migration never changes. Tables are shaped for cluster mode,
+ * several shards and memcached, which come later. */
+static const char *const migrations[] = {
+    /* 1: the first schema */
+    "CREATE TABLE clusters("
+    "  name TEXT PRIMARY KEY, engine TEXT NOT NULL, cluster_mode INTEGER NOT NULL,"
+    "  shards INTEGER NOT NULL, replicas INTEGER NOT NULL, node_memory_mb INTEGER NOT NULL,"
+    "  eviction_policy TEXT NOT NULL, auth_token TEXT, status TEXT NOT NULL,"
+    "  next_node INTEGER NOT NULL DEFAULT 1, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE TABLE shards("
+    "  cluster TEXT NOT NULL REFERENCES clusters(name) ON DELETE CASCADE, id TEXT NOT NULL,"
+    "  slot_first INTEGER NOT NULL, slot_last INTEGER NOT NULL, PRIMARY KEY(cluster, id));"
+    "CREATE TABLE hosts("
+    "  id TEXT PRIMARY KEY, az TEXT NOT NULL, address TEXT NOT NULL, agent_url TEXT NOT NULL,"
+    "  memory_mb INTEGER NOT NULL, memory_used_mb INTEGER NOT NULL DEFAULT 0,"
+    "  port_first INTEGER, port_last INTEGER, registered_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL);"
+    "CREATE TABLE nodes("
+    "  id TEXT PRIMARY KEY, cluster TEXT NOT NULL, shard TEXT NOT NULL, role TEXT NOT NULL,"
+    "  host TEXT NOT NULL REFERENCES hosts(id), port INTEGER NOT NULL DEFAULT 0,"
+    "  memory_mb INTEGER NOT NULL, generation INTEGER NOT NULL, status TEXT NOT NULL,"
+    "  obs_health TEXT, obs_role TEXT, obs_link TEXT, obs_offset INTEGER, obs_pid INTEGER, obs_ms INTEGER,"
+    "  created_ms INTEGER NOT NULL,"
+    "  FOREIGN KEY(cluster, shard) REFERENCES shards(cluster, id) ON DELETE CASCADE);"
+    "CREATE INDEX nodes_by_host ON nodes(host);"
+    "CREATE INDEX nodes_by_cluster ON nodes(cluster, shard);"
+    /* operations outlive their cluster (history): no foreign key */
+    "CREATE TABLE operations("
+    "  id TEXT PRIMARY KEY, cluster TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL,"
+    "  error TEXT, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+    "CREATE INDEX operations_active ON operations(status);"
+    "CREATE TABLE op_steps("
+    "  op TEXT NOT NULL REFERENCES operations(id) ON DELETE CASCADE, seq INTEGER NOT NULL,"
+    "  action TEXT NOT NULL, node TEXT, status TEXT NOT NULL DEFAULT 'pending',"
+    "  started_ms INTEGER, attempts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(op, seq));"
+    "CREATE TABLE events("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL, cluster TEXT, node TEXT,"
+    "  type TEXT NOT NULL, message TEXT NOT NULL);"
+    "CREATE INDEX events_by_cluster ON events(cluster, id);"
+    "CREATE TABLE idempotency("
+    "  key TEXT NOT NULL, route TEXT NOT NULL, request TEXT NOT NULL, status INTEGER NOT NULL,"
+    "  response TEXT NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY(key, route));",
+};
+#define MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+static long long now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK) return 0;
+    if (err) snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    return -1;
+}
+
+int store_user_version(sqlite3 *db) { return (int)db_int(db, -1, "PRAGMA user_version", ""); }
+
+int store_migrate(sqlite3 *db, char *err, size_t errlen)
+{
+    int version = store_user_version(db);
+    if (version < 0) { snprintf(err, errlen, "cannot read the schema version"); return -1; }
+    if (version > MIGRATIONS) {
+        snprintf(err, errlen, "the database has schema %d; this controller knows up to %d", version, MIGRATIONS);
+        return -1;
+    }
+    for (int v = version; v < MIGRATIONS; v++) {
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
+        if (db_begin(db) != 0) { snprintf(err, errlen, "cannot begin: %s", sqlite3_errmsg(db)); return -1; }
+        if (exec(db, migrations[v], err, errlen) != 0 || exec(db, pragma, err, errlen) != 0) {
+            db_rollback(db);
+            return -1;
+        }
+        if (db_commit(db) != 0) { snprintf(err, errlen, "cannot commit: %s", sqlite3_errmsg(db)); return -1; }
+        log_msg(LOG_NOTICE, "database schema migrated to version %d", v + 1);
+    }
+    return 0;
+}
+
+sqlite3 *store_open(const char *path, char *err, size_t errlen)
+{
+    sqlite3 *db = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    char wal[16] = "";
+    sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        snprintf(wal, sizeof(wal), "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (strcmp(wal, "wal") != 0 || exec(db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL", err, errlen) != 0 ||
+        store_migrate(db, err, errlen) != 0) {
+        if (strcmp(wal, "wal") != 0) snprintf(err, errlen, "%s: cannot switch to WAL mode", path);
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+void store_close(sqlite3 *db) { sqlite3_close(db); }
+
+int db_begin(sqlite3 *db) { return exec(db, "BEGIN IMMEDIATE", NULL, 0); }
+int db_commit(sqlite3 *db) { return exec(db, "COMMIT", NULL, 0); }
+void db_rollback(sqlite3 *db) { exec(db, "ROLLBACK", NULL, 0); }
+
+/* Prepares sql and binds the arguments described by fmt. */
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const char *fmt, va_list ap)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        log_msg(LOG_WARNING, "sql prepare failed: %s", sqlite3_errmsg(db));
+        return NULL;
+    }
+    int rc = SQLITE_OK;
+    for (int i = 1; fmt[i - 1] && rc == SQLITE_OK; i++) {
+        const char *s;
+        switch (fmt[i - 1]) {
+        case 's': rc = sqlite3_bind_text(st, i, va_arg(ap, const char *), -1, SQLITE_TRANSIENT); break;
+        case 'z':
+            s = va_arg(ap, const char *);
+            rc = s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+            break;
+        case 'd': rc = sqlite3_bind_int(st, i, va_arg(ap, int)); break;
+        case 'I': rc = sqlite3_bind_int64(st, i, va_arg(ap, long long)); break;
+        default: rc = SQLITE_MISUSE;
+        }
+    }
+    if (rc != SQLITE_OK) {
+        log_msg(LOG_WARNING, "sql bind failed: %s", sqlite3_errstr(rc));
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    return st;
+}
+
+int db_run(sqlite3 *db, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = prepare(db, sql, fmt, ap);
+    va_end(ap);
+    if (st == NULL) return -1;
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) log_msg(LOG_WARNING, "sql failed: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+static json_t *column_json(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, i));
+    case SQLITE_NULL: return json_null();
+    default: return json_string((const char *)sqlite3_column_text(st, i));
+    }
+}
+
+static json_t *rows_v(sqlite3 *db, int limit, const char *sql, const char *fmt, va_list ap)
+{
+    sqlite3_stmt *st = prepare(db, sql, fmt, ap);
+    if (st == NULL) return NULL;
+    json_t *rows = json_array();
+    int rc = SQLITE_DONE;
+    while (rows && (limit <= 0 || (int)json_array_size(rows) < limit) && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *row = json_object();
+        for (int i = 0; row && i < sqlite3_column_count(st); i++)
+            json_object_set_new(row, sqlite3_column_name(st, i), column_json(st, i));
+        json_array_append_new(rows, row);
+    }
+    if (rows && (limit <= 0 || (int)json_array_size(rows) < limit) && rc != SQLITE_DONE) {
+        log_msg(LOG_WARNING, "sql query failed: %s", sqlite3_errmsg(db));
+        json_decref(rows);
+        rows = NULL;
+    }
+    sqlite3_finalize(st);
+    return rows;
+}
+
+json_t *db_rows(sqlite3 *db, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *rows = rows_v(db, 0, sql, fmt, ap);
+    va_end(ap);
+    return rows;
+}
+
+json_t *db_row(sqlite3 *db, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *rows = rows_v(db, 1, sql, fmt, ap);
+    va_end(ap);
+    json_t *row = json_array_get(rows, 0);
+    json_incref(row);
+    json_decref(rows);
+    return row;
+}
+
+long long db_int(sqlite3 *db, long long dflt, const char *sql, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sqlite3_stmt *st = prepare(db, sql, fmt, ap);
+    va_end(ap);
+    if (st == NULL) return dflt;
+    long long v = dflt;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+const char *row_str(const json_t *row, const char *col)
+{
+    const char *s = json_string_value(json_object_get(row, col));
+    return s ? s : "";
+}
+
+long long row_int(const json_t *row, const char *col) { return json_integer_value(json_object_get(row, col)); }
+
+int store_event(sqlite3 *db, const char *cluster, const char *node, const char *type, const char *message)
+{
+    return db_run(db, "INSERT INTO events(time_ms, cluster, node, type, message) VALUES(?,?,?,?,?)", "Izzss",
+                  now_ms(), cluster, node, type, message);
+}
+
+/* ---- views ------------------------------------------------------------- */
+
+static json_t *cluster_nodes(sqlite3 *db, const char *name)
+{
+    return db_rows(db,
+                   "SELECT n.id, n.shard, n.role, n.host, h.az, h.address, n.port, n.status, n.memory_mb,"
+                   " n.generation, n.obs_health AS health, n.obs_pid AS pid"
+                   " FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.cluster = ?"
+                   " ORDER BY n.shard, n.role, n.id",
+                   "s", name);
+}
+
+static json_t *endpoint(const json_t *node)
+{
+    char buf[320];
+    snprintf(buf, sizeof(buf), "%s:%lld", row_str(node, "address"), row_int(node, "port"));
+    return json_string(buf);
+}
+
+/* shards[] with primary and replicas, and endpoints, from the node list. */
+static void add_topology(sqlite3 *db, json_t *cluster, const char *name, json_t *nodes)
+{
+    json_t *shards = db_rows(db, "SELECT id, slot_first, slot_last FROM shards WHERE cluster = ? ORDER BY id", "s", name);
+    json_t *reader = json_array(), *primary_ep = json_null();
+    size_t i, j;
+    json_t *shard, *node;
+    json_array_foreach(shards, i, shard) {
+        char slots[32];
+        snprintf(slots, sizeof(slots), "%lld-%lld", row_int(shard, "slot_first"), row_int(shard, "slot_last"));
+        json_object_set_new(shard, "slots", json_string(slots));
+        json_object_del(shard, "slot_first");
+        json_object_del(shard, "slot_last");
+        json_t *replicas = json_array();
+        json_object_set_new(shard, "primary", json_null());
+        json_array_foreach(nodes, j, node) {
+            if (strcmp(row_str(node, "shard"), row_str(shard, "id")) != 0) continue;
+            if (strcmp(row_str(node, "role"), "primary") == 0) {
+                json_object_set(shard, "primary", json_object_get(node, "id"));
+                if (json_is_null(primary_ep) && row_int(node, "port") > 0) primary_ep = endpoint(node);
+            } else {
+                json_array_append(replicas, json_object_get(node, "id"));
+                if (row_int(node, "port") > 0) json_array_append_new(reader, endpoint(node));
+            }
+        }
+        json_object_set_new(shard, "replicas", replicas);
+    }
+    json_object_set_new(cluster, "shards", shards ? shards : json_array());
+    json_object_set_new(cluster, "endpoints", json_pack("{s:o,s:o}", "primary", primary_ep, "reader", reader));
+}
+
+json_t *store_cluster_json(sqlite3 *db, const char *name)
+{
+    json_t *c = db_row(db,
+                       "SELECT name, engine, status, cluster_mode, shards AS shard_count, replicas, node_memory_mb,"
+                       " eviction_policy, auth_token IS NOT NULL AS auth_token_enabled, created_ms, updated_ms"
+                       " FROM clusters WHERE name = ?",
+                       "s", name);
+    if (c == NULL) return NULL;
+    json_object_set_new(c, "cluster_mode", json_boolean(row_int(c, "cluster_mode")));
+    json_object_set_new(c, "auth_token_enabled", json_boolean(row_int(c, "auth_token_enabled")));
+    json_t *nodes = cluster_nodes(db, name);
+    add_topology(db, c, name, nodes);
+    json_object_set_new(c, "nodes", nodes ? nodes : json_array());
+    return c;
+}
+
+json_t *store_clusters_json(sqlite3 *db)
+{
+    json_t *names = db_rows(db, "SELECT name FROM clusters ORDER BY name", "");
+    json_t *list = json_array();
+    size_t i;
+    json_t *row;
+    json_array_foreach(names, i, row) {
+        json_t *c = store_cluster_json(db, row_str(row, "name"));
+        if (c) json_array_append_new(list, c);
+    }
+    json_decref(names);
+    return json_pack("{s:o}", "clusters", list);
+}
+
+json_t *store_operation_json(sqlite3 *db, const char *id)
+{
+    json_t *op = db_row(db, "SELECT id, cluster, kind, status, error, created_ms, updated_ms FROM operations WHERE id = ?",
+                        "s", id);
+    if (op == NULL) return NULL;
+    long long total = db_int(db, 0, "SELECT count(*) FROM op_steps WHERE op = ?", "s", id);
+    long long done = db_int(db, 0, "SELECT count(*) FROM op_steps WHERE op = ? AND status = 'done'", "s", id);
+    json_object_set_new(op, "progress", json_integer(total ? done * 100 / total : 100));
+    json_object_set_new(op, "steps_done", json_integer(done));
+    json_object_set_new(op, "steps_total", json_integer(total));
+    json_t *step = db_row(db, "SELECT seq, action, node FROM op_steps WHERE op = ? AND status != 'done' ORDER BY seq",
+                          "s", id);
+    json_object_set_new(op, "current_step", step ? step : json_null());
+    return op;
+}
+
+json_t *store_hosts_json(sqlite3 *db, long long now, long long timeout_ms)
+{
+    json_t *hosts = db_rows(db,
+                            "SELECT id, az, address, agent_url, memory_mb, memory_used_mb, last_seen_ms,"
+                            " CASE WHEN ? - last_seen_ms <= ? THEN 'up' ELSE 'down' END AS status,"
+                            " (SELECT coalesce(sum(memory_mb), 0) FROM nodes WHERE host = hosts.id) AS memory_reserved_mb"
+                            " FROM hosts ORDER BY id",
+                            "II", now, timeout_ms);
+    size_t i;
+    json_t *h;
+    json_array_foreach(hosts, i, h) {
+        json_t *nodes = db_rows(db, "SELECT id, cluster, shard, role, port, status, memory_mb FROM nodes WHERE host = ? ORDER BY id",
+                                "s", row_str(h, "id"));
+        json_object_set_new(h, "nodes", nodes ? nodes : json_array());
+    }
+    return json_pack("{s:o}", "hosts", hosts ? hosts : json_array());
+}
+
+json_t *store_events_json(sqlite3 *db, const char *cluster, long long since, int limit)
+{
+    /* the newest `limit` after `since`, returned oldest first */
+    json_t *ev = db_rows(db,
+                         "SELECT * FROM (SELECT id, time_ms AS time, cluster, node, type, message FROM events"
+                         " WHERE id > ? AND (? IS NULL OR cluster = ?) ORDER BY id DESC LIMIT ?) ORDER BY id",
+                         "Izzd", since, cluster, cluster, limit);
+    return json_pack("{s:o}", "events", ev ? ev : json_array());
+}

@@ -1,0 +1,106 @@
+/* test_ctl_placement.c: the pure placement function (controller/placement.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "placement.h"
+
+static struct place_host host(const char *id, const char *az, long long free_mb)
+{
+    struct place_host h;
+    memset(&h, 0, sizeof(h));
+    snprintf(h.id, sizeof(h.id), "%s", id);
+    snprintf(h.az, sizeof(h.az), "%s", az);
+    h.up = 1;
+    h.free_mb = free_mb;
+    return h;
+}
+
+static void test_three_zones_distinct(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 1000), host("h2", "a", 2000), host("h3", "b", 500), host("h4", "c", 500)};
+    int out[3];
+    char err[256];
+    assert_int_equal(place_shard(h, 4, 3, 1, 64, out, err, sizeof(err)), PLACE_OK);
+    /* one node per zone: a (h2, most free), b, c */
+    int zones[3] = {0};
+    for (int i = 0; i < 3; i++) zones[h[out[i]].az[0] - 'a']++;
+    assert_int_equal(zones[0], 1);
+    assert_int_equal(zones[1], 1);
+    assert_int_equal(zones[2], 1);
+    assert_int_equal(h[out[0]].primaries, 1);
+    assert_int_equal(h[1].in_shard, 1); /* h2 beat h1 in zone a: more free memory */
+    assert_int_equal(h[0].in_shard, 0);
+}
+
+static void test_fewer_zones_than_nodes_still_distinct_hosts(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 100), host("h2", "a", 100), host("h3", "b", 100)};
+    int out[3];
+    char err[256];
+    assert_int_equal(place_shard(h, 3, 3, 1, 64, out, err, sizeof(err)), PLACE_OK);
+    assert_true(out[0] != out[1] && out[1] != out[2] && out[0] != out[2]);
+    /* the first two nodes take both zones before a zone is reused */
+    assert_string_not_equal(h[out[0]].az, h[out[1]].az);
+}
+
+static void test_primaries_spread(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 1000), host("h2", "b", 1000), host("h3", "c", 1000)};
+    h[0].primaries = 2;
+    h[1].primaries = 1;
+    int out[1];
+    char err[256];
+    assert_int_equal(place_shard(h, 3, 1, 1, 64, out, err, sizeof(err)), PLACE_OK);
+    assert_int_equal(out[0], 2); /* zone c has no primary yet */
+}
+
+static void test_refusals_change_nothing(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 100), host("h2", "b", 100), host("h3", "c", 10)};
+    struct place_host before[3];
+    memcpy(before, h, sizeof(h));
+    int out[4];
+    char err[256];
+    assert_int_equal(place_shard(h, 3, 4, 1, 16, out, err, sizeof(err)), PLACE_NO_HOSTS);
+    assert_non_null(strstr(err, "distinct hosts"));
+    assert_int_equal(place_shard(h, 3, 3, 1, 64, out, err, sizeof(err)), PLACE_NO_MEMORY);
+    assert_memory_equal(h, before, sizeof(h));
+    h[1].up = 0;
+    assert_int_equal(place_shard(h, 3, 3, 1, 1, out, err, sizeof(err)), PLACE_NO_HOSTS);
+    assert_int_equal(place_shard(h, 0, 1, 1, 1, out, err, sizeof(err)), PLACE_NO_HOSTS);
+}
+
+static void test_adding_replicas_avoids_the_shard(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 1000), host("h2", "b", 1000), host("h3", "c", 10), host("h4", "c", 900)};
+    h[0].in_shard = h[1].in_shard = 1;
+    int out[1];
+    char err[256];
+    assert_int_equal(place_shard(h, 4, 1, 0, 64, out, err, sizeof(err)), PLACE_OK);
+    assert_int_equal(out[0], 3);
+    assert_int_equal(h[3].free_mb, 900 - 64);
+    assert_int_equal(h[3].primaries, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_zones_distinct),
+        cmocka_unit_test(test_fewer_zones_than_nodes_still_distinct_hosts),
+        cmocka_unit_test(test_primaries_spread),
+        cmocka_unit_test(test_refusals_change_nothing),
+        cmocka_unit_test(test_adding_replicas_avoids_the_shard),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,146 @@
+/* test_ctl_store.c: the SQLite store (controller/store.c) and request
+ * validation (controller/validate.c): migrations and user_version, WAL,
+ * cascades, views that never carry the auth token, and the 400 rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+#include "validate.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/ctl-store-XXXXXX");
+    if (mkdtemp(dir) == NULL) return -1;
+    snprintf(path, sizeof(path), "%s/c.db", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[160];
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
+        unlink(p);
+    }
+    rmdir(dir);
+    return 0;
+}
+
+static void test_open_migrates_and_reopens(void **state)
+{
+    (void)state;
+    char err[256];
+    sqlite3 *db = store_open(path, err, sizeof(err));
+    assert_non_null(db);
+    assert_int_equal(store_user_version(db), STORE_SCHEMA_VERSION);
+    json_t *mode = db_row(db, "PRAGMA journal_mode", "");
+    assert_string_equal(row_str(mode, "journal_mode"), "wal");
+    json_decref(mode);
+    store_close(db);
+    db = store_open(path, err, sizeof(err)); /* again: no migration re-runs */
+    assert_non_null(db);
+    assert_int_equal(store_user_version(db), STORE_SCHEMA_VERSION);
+    /* a newer schema than we know is refused */
+    assert_int_equal(db_run(db, "PRAGMA user_version = 999", ""), 0);
+    store_close(db);
+    assert_null(store_open(path, err, sizeof(err)));
+    assert_non_null(strstr(err, "schema 999"));
+}
+
+static void test_cluster_view_and_cascade(void **state)
+{
+    (void)state;
+    char err[256];
+    sqlite3 *db = store_open(path, err, sizeof(err));
+    assert_non_null(db);
+    assert_int_equal(db_begin(db), 0);
+    assert_int_equal(db_run(db, "INSERT INTO hosts(id, az, address, agent_url, memory_mb, registered_ms, last_seen_ms)"
+                                " VALUES('h1','az-a','127.0.0.2','http://127.0.0.2:1',100,1,1)", ""), 0);
+    assert_int_equal(db_run(db, "INSERT INTO clusters(name, engine, cluster_mode, shards, replicas, node_memory_mb,"
+                                " eviction_policy, auth_token, status, created_ms, updated_ms)"
+                                " VALUES('c1','redis',0,1,0,32,'allkeys-lru','secret-token-0123456789','available',1,1)", ""), 0);
+    assert_int_equal(db_run(db, "INSERT INTO shards VALUES('c1','0001',0,16383)", ""), 0);
+    assert_int_equal(db_run(db, "INSERT INTO nodes(id, cluster, shard, role, host, port, memory_mb, generation, status,"
+                                " created_ms) VALUES(?, 'c1', '0001', 'primary', 'h1', 7000, 32, 1, 'available', 1)",
+                            "s", "c1-0001-001"), 0);
+    assert_int_equal(db_commit(db), 0);
+    json_t *c = store_cluster_json(db, "c1");
+    assert_non_null(c);
+    char *text = json_dumps(c, 0);
+    assert_null(strstr(text, "secret-token"));
+    assert_non_null(strstr(text, "\"auth_token_enabled\": true"));
+    free(text);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(c, "endpoints"), "primary")), "127.0.0.2:7000");
+    json_t *shard = json_array_get(json_object_get(c, "shards"), 0);
+    assert_string_equal(json_string_value(json_object_get(shard, "primary")), "c1-0001-001");
+    assert_string_equal(json_string_value(json_object_get(shard, "slots")), "0-16383");
+    json_decref(c);
+    assert_null(store_cluster_json(db, "nope"));
+    /* forgetting the cluster takes its shards and nodes */
+    assert_int_equal(db_run(db, "DELETE FROM clusters WHERE name = 'c1'", ""), 0);
+    assert_int_equal(db_int(db, -1, "SELECT count(*) FROM nodes", ""), 0);
+    assert_int_equal(db_int(db, -1, "SELECT count(*) FROM shards", ""), 0);
+    assert_int_equal(store_event(db, "c1", NULL, "cluster_deleted", "gone"), 0);
+    json_t *ev = store_events_json(db, "c1", 0, 10);
+    assert_int_equal(json_array_size(json_object_get(ev, "events")), 1);
+    json_decref(ev);
+    store_close(db);
+}
+
+static int create(const char *body, struct create_request *r, char *err)
+{
+    return parse_create(body, r, err, 256);
+}
+
+static void test_validation(void **state)
+{
+    (void)state;
+    struct create_request r;
+    char err[256];
+    assert_int_equal(create("{\"name\":\"demo-1\"}", &r, err), 0);
+    assert_string_equal(r.engine, "redis");
+    assert_int_equal(r.replicas, 1);
+    assert_int_equal(r.shards, 1);
+    assert_int_equal(r.node_memory_mb, 64);
+    assert_string_equal(r.eviction_policy, "allkeys-lru");
+    assert_string_equal(r.auth_token, "");
+    const char *bad[] = {"", "{", "[]", "{\"name\":\"A\"}", "{\"name\":\"a\",\"shards\":2}",
+                         "{\"name\":\"a\",\"replicas\":\"1\"}", "{\"name\":\"a\",\"x\":1}",
+                         "{\"name\":\"a\",\"auth_token\":\"short\"}", "{\"name\":\"a\",\"engine\":\"memcached\"}",
+                         "{\"name\":\"a\",\"cluster_mode\":1}", "{\"name\":\"a\",\"node_memory_mb\":0}", NULL};
+    for (const char **b = bad; *b; b++) assert_int_equal(create(*b, &r, err), -1);
+    assert_true(valid_cluster_name("a-0"));
+    assert_false(valid_cluster_name("a_0"));
+    struct modify_request m;
+    assert_int_equal(parse_modify("{\"replicas\":3}", &m, err, sizeof(err)), 0);
+    assert_int_equal(m.replicas, 3);
+    assert_int_equal(m.node_memory_mb, -1);
+    assert_int_equal(parse_modify("{\"node_memory_mb\":128}", &m, err, sizeof(err)), 0);
+    assert_int_equal(m.node_memory_mb, 128);
+    assert_int_equal(parse_modify("{}", &m, err, sizeof(err)), -1);
+    assert_int_equal(parse_modify("{\"replicas\":1,\"node_memory_mb\":2}", &m, err, sizeof(err)), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_migrates_and_reopens, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cluster_view_and_cascade, setup, teardown),
+        cmocka_unit_test(test_validation),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
