@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libcmocka-dev
-  redis-server redis-tools python3-redis memcached
+  redis-server redis-tools python3-redis memcached nodejs
   prometheus
 )
 
@@ -16,14 +16,29 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# Some machines ship Node.js with npm inside the nodejs package; Debian's
+# own nodejs needs the separate npm package.
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The OpenAPI validator the tests run on api/openapi.yaml, from the npm
+# registry, kept inside the checkout (git-ignored .tools/).
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ ! -x "$root/.tools/node_modules/.bin/validate-api" ]; then
+  echo "install-deps: installing the OpenAPI validator into .tools/"
+  npm install --silent --no-audit --no-fund --prefix "$root/.tools" \
+    @seriousme/openapi-schema-validator@2 >/dev/null
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
 # The Debian redis-server package starts a system instance; the oracle is
 # launched by tests on their own ports, so the system one is not needed.
 if command -v systemctl >/dev/null 2>&1; then
