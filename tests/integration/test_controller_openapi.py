@@ -8,7 +8,6 @@ the test fails when it is missing. A structural check (every $ref resolves,
 every operation has responses) runs as well."""
 import glob
 import os
-import shutil
 import subprocess
 import sys
 
