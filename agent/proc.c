@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "agent.h"
 #include "log.h"
 
@@ -30,14 +31,7 @@ static int write_file_0600(const char *path, const char *text)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) return -1;
-    size_t len = strlen(text), off = 0;
-    int rc = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) { rc = -1; break; }
-        off += (size_t)w;
-    }
+    int rc = write_all(fd, text, strlen(text));
     if (fchmod(fd, 0600) != 0) rc = -1; /* O_CREAT's mode does not apply to an existing file */
     if (close(fd) != 0) rc = -1;
     return rc;

@@ -1,4 +1,5 @@
 /* json.c: jansson helpers (see json.h): dumping, error bodies, atomic files. */
+#include "fileio.h"
 #include "json.h"
 
 #include <errno.h>
@@ -40,14 +41,7 @@ int json_save_path_atomic(const json_t *obj, const char *path)
     if (text == NULL) return -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) { free(text); return -1; }
-    size_t len = strlen(text), off = 0;
-    int rc = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) { rc = -1; break; }
-        off += (size_t)w;
-    }
+    int rc = write_all(fd, text, strlen(text));
     free(text);
     if (rc == 0 && fsync(fd) != 0) rc = -1;
     if (close(fd) != 0) rc = -1;
