@@ -58,13 +58,20 @@ int string2ul(const char *s, size_t len, unsigned long *out)
     return 1;
 }
 
+/* Copies a number's text into buf for strtod/strtold; 0 when it cannot be
+ * one (empty, too long, or starting with a space, which strto* would skip). */
+static int number_text(const char *s, size_t len, char *buf, size_t size)
+{
+    if (len == 0 || len >= size) return 0;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+    return !isspace((unsigned char)buf[0]);
+}
+
 int string2ld(const char *s, size_t len, long double *out)
 {
     char buf[5120];
-    if (len == 0 || len >= sizeof(buf)) return 0;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    if (isspace((unsigned char)buf[0])) return 0;
+    if (!number_text(s, len, buf, sizeof(buf))) return 0;
     char *end;
     errno = 0;
     long double v = strtold(buf, &end);
@@ -78,10 +85,7 @@ int string2ld(const char *s, size_t len, long double *out)
 int string2d(const char *s, size_t len, double *out)
 {
     char buf[256];
-    if (len == 0 || len >= sizeof(buf)) return 0;
-    memcpy(buf, s, len);
-    buf[len] = '\0';
-    if (isspace((unsigned char)buf[0])) return 0;
+    if (!number_text(s, len, buf, sizeof(buf))) return 0;
     char *end;
     errno = 0;
     double v = strtod(buf, &end);
