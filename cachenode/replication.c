@@ -323,20 +323,28 @@ int replication_write_allowed(client *c, const struct command *cmd)
     return 1;
 }
 
-static void attach_replica(client *c, enum replica_link state)
+/* Registers the client as a replica; returns 0, or -1 (after replying the
+ * error) when the table of replicas is full. */
+static int attach_replica(client *c, enum replica_link state)
 {
+    if (!(c->flags & CLIENT_REPLICA) && nreplicas == MAX_REPLICAS) {
+        reply_error(c, "ERR too many replicas attached to this primary");
+        c->flags |= CLIENT_CLOSE_AFTER_REPLY;
+        return -1;
+    }
     struct replica_state *r = replica_state_of(c);
     r->state = state;
     r->ack_time_ms = server.now_ms;
     if (!(c->flags & CLIENT_REPLICA)) {
         c->flags |= CLIENT_REPLICA;
-        if (nreplicas < MAX_REPLICAS) replicas[nreplicas++] = c;
+        replicas[nreplicas++] = c;
     }
     if (r->ip[0] == '\0') {
         snprintf(r->ip, sizeof(r->ip), "%s", c->addr);
         char *colon = strrchr(r->ip, ':');
         if (colon) *colon = '\0';
     }
+    return 0;
 }
 
 static void detach_replica(client *c)
@@ -375,6 +383,7 @@ static void start_snapshot_for_replicas(void)
         reply_raw(c, line, (size_t)n);
         c->repl->snapshot_block = reply_file_placeholder(c);
         c->repl->state = RL_WAIT_SNAPSHOT_END;
+        if (c->repl->snapshot_block == NULL) close_client_async(c); /* it was closing */
     }
     log_msg(LOG_NOTICE, "Starting a snapshot for replication: %d replica(s), offset %lld", waiting,
             master_repl_offset);
@@ -387,7 +396,7 @@ static void snapshot_done(int ok, void *priv)
     int have_file = ok && stat(snapshot_path, &st) == 0;
     for (int i = nreplicas - 1; i >= 0; i--) {
         client *c = replicas[i];
-        if (c->repl->state != RL_WAIT_SNAPSHOT_END) continue;
+        if (c->repl->state != RL_WAIT_SNAPSHOT_END || c->repl->snapshot_block == NULL) continue;
         int fd = have_file ? open(snapshot_path, O_RDONLY | O_CLOEXEC) : -1;
         if (fd == -1) {
             log_msg(LOG_WARNING, "Snapshot for replica %s failed", c->addr);
@@ -422,7 +431,7 @@ static int try_partial_resync(client *c, const arg *id, long long offset)
         if (want[0] != '?') stat_sync_partial_err++;
         return 0;
     }
-    attach_replica(c, RL_ONLINE);
+    if (attach_replica(c, RL_ONLINE) == -1) return 1; /* refused: replied */
     char line[128];
     int n = snprintf(line, sizeof(line), "+CONTINUE %s\r\n", replid);
     reply_raw(c, line, (size_t)n);
@@ -447,9 +456,9 @@ static void psync_command(client *c)
         return;
     }
     if (is_psync && try_partial_resync(c, &c->argv[1], offset)) return;
+    if (attach_replica(c, RL_WAIT_SNAPSHOT_START) == -1) return;
     stat_sync_full++;
     backlog_create();
-    attach_replica(c, RL_WAIT_SNAPSHOT_START);
     c->reply_mode = REPLY_ON;
     start_snapshot_for_replicas();
 }
@@ -997,9 +1006,9 @@ static void replicaof_command(client *c)
         reply_ok(c);
         return;
     }
-    long long port;
-    if (!arg_to_ll_msg(c, &c->argv[2], &port, "ERR Invalid master port") || port <= 0 || port > 65535) {
-        if (port <= 0 || port > 65535) reply_error(c, "ERR Invalid master port");
+    long long port = 0;
+    if (!string2ll(c->argv[2].p, c->argv[2].len, &port) || port <= 0 || port > 65535) {
+        reply_error(c, "ERR Invalid master port");
         return;
     }
     char host[256];
