@@ -564,9 +564,12 @@ static void release_waiters_with_error(void)
 
 /* ---- the replica side: connecting and syncing ---------------------------------- */
 
-static void send_to_primary(const char *fmt_cmd, size_t len)
+/* Handshake commands are a few hundred bytes on a fresh socket: a short
+ * write means the link is broken, and aborts it once. */
+static void send_to_primary(const char *bytes, size_t len)
 {
-    ssize_t n = write(upstream.fd, fmt_cmd, len);
+    if (upstream.fd < 0) return; /* an earlier write aborted the link */
+    ssize_t n = write(upstream.fd, bytes, len);
     if (n != (ssize_t)len) link_abort("short write during the handshake");
 }
 
