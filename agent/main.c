@@ -1,6 +1,7 @@
 /* main.c: cachefleet-agent's entry point: flags, the data directory, the
  * token, the three threads (HTTP, health, reporter), and a clean SIGTERM
  * that leaves every node running. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -27,7 +28,8 @@ static void usage(FILE *out)
             "                        [--advertise ADDR] [--data-dir DIR] [--token-file FILE]\n"
             "                        [--node-binary PATH] [--ports 7000-7999] [--memory-mb 4096]\n"
             "                        [--health-interval-ms 100] [--health-misses 3]\n"
-            "                        [--logfile FILE] [--loglevel notice]\n");
+            "                        [--logfile FILE] [--loglevel notice] [--config FILE]\n"
+            "--config FILE: lines `name value` with these option names; flags override them.\n");
 }
 
 static int copy_arg(char *dst, size_t len, const char *src, const char *flag)
@@ -60,17 +62,126 @@ static int default_node_binary(char *buf, size_t len)
     return w > 0 && (size_t)w < len ? 0 : -1;
 }
 
+enum { O_LISTEN = 1, O_CONTROLLER, O_HOST, O_AZ, O_ADVERTISE, O_DATA, O_TOKEN, O_BINARY, O_PORTS, O_MEMORY,
+       O_INTERVAL, O_MISSES, O_LOGFILE, O_LOGLEVEL, O_HELP };
+static const struct option long_opts[] = {
+    {"listen", 1, 0, O_LISTEN}, {"controller", 1, 0, O_CONTROLLER}, {"host-id", 1, 0, O_HOST},
+    {"az", 1, 0, O_AZ}, {"advertise", 1, 0, O_ADVERTISE}, {"data-dir", 1, 0, O_DATA},
+    {"token-file", 1, 0, O_TOKEN}, {"node-binary", 1, 0, O_BINARY}, {"ports", 1, 0, O_PORTS},
+    {"memory-mb", 1, 0, O_MEMORY}, {"health-interval-ms", 1, 0, O_INTERVAL},
+    {"health-misses", 1, 0, O_MISSES}, {"logfile", 1, 0, O_LOGFILE}, {"loglevel", 1, 0, O_LOGLEVEL},
+    {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+
+/* ---- --config FILE ----------------------------------------------------------
+ * A config file holds the long options as lines `name value` (the option
+ * without its dashes; blank lines and lines starting with '#' are skipped).
+ * Its options are placed before the command line's, so a flag given on the
+ * command line wins. */
+struct config_args {
+    int argc;
+    char **argv;  /* what getopt sees */
+    char **owned; /* the strings read from the file */
+    size_t nowned, cap;
+};
+
+static struct config_args config_args;
+
+static void config_args_free(struct config_args *ca)
+{
+    for (size_t i = 0; i < ca->nowned; i++) free(ca->owned[i]);
+    free(ca->owned);
+    free(ca->argv);
+    memset(ca, 0, sizeof(*ca));
+}
+
+static int config_push(struct config_args *ca, char *s)
+{
+    if (s == NULL) return -1;
+    if (ca->nowned == ca->cap) {
+        size_t cap = ca->cap ? ca->cap * 2 : 16;
+        char **grown = realloc(ca->owned, cap * sizeof(*grown));
+        if (grown == NULL) { free(s); return -1; }
+        ca->owned = grown;
+        ca->cap = cap;
+    }
+    ca->owned[ca->nowned++] = s;
+    return 0;
+}
+
+static int config_known(const char *name)
+{
+    for (const struct option *o = long_opts; o->name; o++)
+        if (o->has_arg == required_argument && strcmp(o->name, name) == 0) return 1;
+    return 0;
+}
+
+static int config_read(const char *path, struct config_args *ca)
+{
+    FILE *f = fopen(path, "re");
+    if (f == NULL) { fprintf(stderr, "--config %s: %s\n", path, strerror(errno)); return -1; }
+    char *line = NULL;
+    size_t linecap = 0;
+    ssize_t n;
+    int lineno = 0, rc = 0;
+    while (rc == 0 && (n = getline(&line, &linecap, f)) >= 0) {
+        lineno++;
+        char *p = line, *end = line + n;
+        while (end > p && isspace((unsigned char)end[-1])) *--end = '\0';
+        while (isspace((unsigned char)*p)) p++;
+        if (*p == '\0' || *p == '#') continue;
+        char *name = p;
+        while (*p && !isspace((unsigned char)*p)) p++;
+        if (*p) *p++ = '\0';
+        while (isspace((unsigned char)*p)) p++;
+        if (!config_known(name)) {
+            fprintf(stderr, "%s:%d: unknown option '%s'\n", path, lineno, name);
+            rc = -1;
+        } else if (*p == '\0') {
+            fprintf(stderr, "%s:%d: '%s' needs a value\n", path, lineno, name);
+            rc = -1;
+        } else {
+            size_t len = strlen(name) + 3;
+            char *flag = malloc(len);
+            if (flag) snprintf(flag, len, "--%s", name);
+            rc = config_push(ca, flag) != 0 || config_push(ca, strdup(p)) != 0 ? -1 : 0;
+        }
+    }
+    if (rc == 0 && ferror(f)) { fprintf(stderr, "--config %s: read error\n", path); rc = -1; }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+/* Builds config_args.argv: argv[0], the config file's options, then the
+ * command line without --config. */
+static int config_expand(int argc, char **argv, struct config_args *ca)
+{
+    const char *path = NULL;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            if (i + 1 >= argc) { fprintf(stderr, "--config needs a file\n"); return -1; }
+            path = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            path = argv[i] + 9;
+        }
+    }
+    if (path && config_read(path, ca) != 0) return -1;
+    ca->argv = calloc((size_t)argc + ca->nowned + 1, sizeof(char *));
+    if (ca->argv == NULL) return -1;
+    ca->argv[ca->argc++] = argv[0];
+    for (size_t i = 0; i < ca->nowned; i++) ca->argv[ca->argc++] = ca->owned[i];
+    int rest = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!rest && strcmp(argv[i], "--") == 0) rest = 1;
+        else if (!rest && strcmp(argv[i], "--config") == 0) { i++; continue; }
+        else if (!rest && strncmp(argv[i], "--config=", 9) == 0) continue;
+        ca->argv[ca->argc++] = argv[i];
+    }
+    return 0;
+}
+
 static int parse_flags(int argc, char **argv, struct agent_config *c)
 {
-    enum { O_LISTEN = 1, O_CONTROLLER, O_HOST, O_AZ, O_ADVERTISE, O_DATA, O_TOKEN, O_BINARY, O_PORTS, O_MEMORY,
-           O_INTERVAL, O_MISSES, O_LOGFILE, O_LOGLEVEL, O_HELP };
-    static const struct option opts[] = {
-        {"listen", 1, 0, O_LISTEN}, {"controller", 1, 0, O_CONTROLLER}, {"host-id", 1, 0, O_HOST},
-        {"az", 1, 0, O_AZ}, {"advertise", 1, 0, O_ADVERTISE}, {"data-dir", 1, 0, O_DATA},
-        {"token-file", 1, 0, O_TOKEN}, {"node-binary", 1, 0, O_BINARY}, {"ports", 1, 0, O_PORTS},
-        {"memory-mb", 1, 0, O_MEMORY}, {"health-interval-ms", 1, 0, O_INTERVAL},
-        {"health-misses", 1, 0, O_MISSES}, {"logfile", 1, 0, O_LOGFILE}, {"loglevel", 1, 0, O_LOGLEVEL},
-        {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
     memset(c, 0, sizeof(*c));
     snprintf(c->data_dir, sizeof(c->data_dir), "/var/lib/cachefleet/agent");
     c->ports.first = 7000;
@@ -80,7 +191,7 @@ static int parse_flags(int argc, char **argv, struct agent_config *c)
     c->health_misses = 3;
     int opt, rc = 0;
     long long v;
-    while (rc == 0 && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while (rc == 0 && (opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         switch (opt) {
         case O_LISTEN: rc = copy_arg(c->listen, sizeof(c->listen), optarg, "--listen"); break;
         case O_CONTROLLER: rc = copy_arg(c->controller, sizeof(c->controller), optarg, "--controller"); break;
@@ -236,7 +347,10 @@ int main(int argc, char **argv)
 {
     struct agent *a = &agent;
     log_set_role('A');
-    if (parse_flags(argc, argv, &a->cfg) != 0 || make_data_dirs(&a->cfg) != 0 || load_token(&a->cfg) != 0) return 1;
+    if (config_expand(argc, argv, &config_args) != 0) { usage(stderr); return 1; }
+    int flags_rc = parse_flags(config_args.argc, config_args.argv, &a->cfg);
+    config_args_free(&config_args);
+    if (flags_rc != 0 || make_data_dirs(&a->cfg) != 0 || load_token(&a->cfg) != 0) return 1;
     if (agent_init(a) != 0 || httpc_global_init() != 0) { log_msg(LOG_WARNING, "cannot initialise"); return 1; }
 
     /* Signals are taken by sigwait in this thread; the workers never see them. */
