@@ -25,6 +25,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "Usage: cachefleet-controller --listen ADDR:PORT --db DIR/controller.db [--token-file FILE]\n"
                  "                             [--agent-token-file FILE] [--agent-timeout-ms 3000]\n"
+                 "                             [--sentinel-listen 127.0.0.1:26379]\n"
                  "                             [--logfile FILE] [--loglevel notice]\n"
                  "Without --token-file (--agent-token-file) the token is read from, or first\n"
                  "generated in, DIR/api.token (DIR/agent.token).\n");
@@ -39,11 +40,12 @@ static int copy_arg(char *dst, size_t len, const char *src, const char *flag)
 
 static int parse_flags(int argc, char **argv, struct ctl_config *c)
 {
-    enum { O_LISTEN = 1, O_DB, O_TOKEN, O_AGENT_TOKEN, O_TIMEOUT, O_LOGFILE, O_LOGLEVEL, O_HELP };
+    enum { O_LISTEN = 1, O_DB, O_TOKEN, O_AGENT_TOKEN, O_TIMEOUT, O_LOGFILE, O_LOGLEVEL, O_HELP, O_SENTINEL };
     static const struct option opts[] = {
         {"listen", 1, 0, O_LISTEN}, {"db", 1, 0, O_DB}, {"token-file", 1, 0, O_TOKEN},
         {"agent-token-file", 1, 0, O_AGENT_TOKEN}, {"agent-timeout-ms", 1, 0, O_TIMEOUT},
-        {"logfile", 1, 0, O_LOGFILE}, {"loglevel", 1, 0, O_LOGLEVEL}, {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+        {"logfile", 1, 0, O_LOGFILE}, {"loglevel", 1, 0, O_LOGLEVEL}, {"help", 0, 0, O_HELP},
+        {"sentinel-listen", 1, 0, O_SENTINEL}, {0, 0, 0, 0}};
     memset(c, 0, sizeof(*c));
     snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8700");
     c->agent_timeout_ms = 3000;
@@ -52,6 +54,7 @@ static int parse_flags(int argc, char **argv, struct ctl_config *c)
     while (rc == 0 && (opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
         case O_LISTEN: rc = copy_arg(c->listen, sizeof(c->listen), optarg, "--listen"); break;
+        case O_SENTINEL: rc = copy_arg(c->sentinel_listen, sizeof(c->sentinel_listen), optarg, "--sentinel-listen"); break;
         case O_DB: rc = copy_arg(c->db_path, sizeof(c->db_path), optarg, "--db"); break;
         case O_TOKEN: rc = copy_arg(c->token_file, sizeof(c->token_file), optarg, "--token-file"); break;
         case O_AGENT_TOKEN: rc = copy_arg(c->agent_token_file, sizeof(c->agent_token_file), optarg, "--agent-token-file"); break;
@@ -147,7 +150,13 @@ int main(int argc, char **argv)
     sigaddset(&stop_set, SIGHUP);
     if (pthread_sigmask(SIG_BLOCK, &stop_set, NULL) != 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) return 1;
 
-    pthread_t worker;
+    pthread_t worker, sentinel;
+    int with_sentinel = c->cfg.sentinel_listen[0] != '\0';
+    if (with_sentinel && sentinel_start(c, err, sizeof(err)) != 0) { log_msg(LOG_WARNING, "%s", err); return 1; }
+    if (with_sentinel && pthread_create(&sentinel, NULL, sentinel_thread, c) != 0) {
+        log_msg(LOG_WARNING, "cannot start the Sentinel thread");
+        return 1;
+    }
     if (pthread_create(&worker, NULL, worker_thread, c) != 0) { log_msg(LOG_WARNING, "cannot start the worker"); return 1; }
     struct httpd *http = httpd_start(c->cfg.listen, api_handle, c, err, sizeof(err));
     if (http == NULL) {
@@ -155,6 +164,7 @@ int main(int argc, char **argv)
         c->stopping = 1;
         ctl_wake_worker(c);
         pthread_join(worker, NULL);
+        if (with_sentinel) pthread_join(sentinel, NULL);
         store_close(c->api_db);
         return 1;
     }
@@ -168,6 +178,7 @@ int main(int argc, char **argv)
     httpd_stop(http);
     ctl_wake_worker(c);
     pthread_join(worker, NULL);
+    if (with_sentinel) pthread_join(sentinel, NULL);
     store_close(c->api_db);
     httpc_global_cleanup();
     explicit_bzero(c->cfg.token, sizeof(c->cfg.token));
