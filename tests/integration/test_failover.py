@@ -10,6 +10,7 @@ a deadline; every process is killed by pid at the end (Fleet.cleanup).
 Also used by tests/bench/failover.py (FoFleet, Writer)."""
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -79,7 +80,7 @@ class Writer(threading.Thread):
         super().__init__(daemon=True)
         self.master = fleet.sentinel().master_for(name, socket_timeout=0.5, socket_connect_timeout=0.3)
         self.wait_ms = wait_ms
-        self.acked = {}          # key -> monotonic time acknowledged
+        self.acked = {}          # key -> (monotonic time sent, time acknowledged)
         self.errors = 0
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -89,19 +90,22 @@ class Writer(threading.Thread):
         while not self.stop.is_set():
             key = f"k{i}"
             i += 1
+            started = time.monotonic()
             try:
                 self.master.set(key, key)
                 if self.master.execute_command("WAIT", 1, self.wait_ms) >= 1:
                     with self.lock:
-                        self.acked[key] = time.monotonic()
+                        self.acked[key] = (started, time.monotonic())
             except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
                     redis.exceptions.ResponseError):
                 self.errors += 1
                 time.sleep(0.005)
 
     def acked_after(self, t):
+        """When the writes sent after t were acknowledged: a write in flight at
+        t may have been acknowledged by the old primary."""
         with self.lock:
-            return sorted(v for v in self.acked.values() if v > t)
+            return sorted(done for started, done in self.acked.values() if started > t)
 
     def finish(self):
         self.stop.set()
@@ -316,6 +320,14 @@ def test_planned_failover(suite):
         c = wait_whole(f, "plan")
         assert [n["role"] for n in c["nodes"] if n["id"] == old["id"]] == ["replica"]
         assert client_for(old).info("replication")["role"] == "slave"
+        # the curl example switches back, the token never on a command line
+        examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "api", "examples")
+        env = dict(os.environ, CACHEFLEET_URL=f.url(""), CACHEFLEET_TOKEN="user-token-0123456789abcdef")
+        out = subprocess.run(["bash", os.path.join(examples, "failover.sh"), "plan"], env=env, capture_output=True,
+                             timeout=120)
+        text = out.stdout.decode() + out.stderr.decode()
+        assert out.returncode == 0 and "primary: 127.0.0." in text, text
+        assert f.primary("plan")["id"] != new["id"]
         assert f.api("POST", "/v1/clusters/plan/failover", {"shard": "0009"})[0] == 404
         assert f.api("POST", "/v1/clusters/plan/failover", {"nope": 1})[0] == 400
         assert f.api("POST", "/v1/clusters/none/failover", {"shard": "0001"})[0] == 404
