@@ -678,7 +678,12 @@ static void settle_cluster(sqlite3 *db, const char *cluster)
 
 static enum step_result step_finish(sqlite3 *db, struct step *s)
 {
+    /* one transaction: nobody sees the cluster settled with its operation
+     * still running (when finish is the last step) */
+    if (step_tx(db, s) != 0) return STEP_WAIT;
     settle_cluster(db, s->cluster);
+    if (db_int(db, 1, "SELECT count(*) FROM op_steps WHERE op = ? AND seq > ?", "sI", s->op, s->seq) == 0)
+        db_run(db, "UPDATE operations SET status = 'succeeded', updated_ms = ? WHERE id = ?", "Is", ctl_wall_ms(), s->op);
     long long created = db_int(db, 0, "SELECT created_ms FROM operations WHERE id = ?", "s", s->op);
     char msg[160];
     snprintf(msg, sizeof(msg), "%s finished in %lld ms", s->kind, ctl_wall_ms() - created);
