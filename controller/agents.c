@@ -87,21 +87,24 @@ static void recheck_cluster(sqlite3 *db, const char *cluster)
 }
 
 /* Records one observed node; moves available <-> failed on health. */
-static void observe_node(sqlite3 *db, const char *host, const json_t *o)
+static int observe_node(sqlite3 *db, const char *host, const json_t *o)
 {
     const char *id = field(o, "id");
-    if (id == NULL) return;
+    if (id == NULL) return 0;
     json_t *row = db_row(db, "SELECT cluster, status, role FROM nodes WHERE id = ? AND host = ?", "ss", id, host);
-    if (row == NULL) return; /* not ours (or already forgotten) */
+    if (row == NULL) return 0; /* not ours (or already forgotten) */
     const char *health = field(o, "health");
     const char *link = field(o, "master_link_status");
     json_t *pid = json_object_get(o, "pid");
+    json_t *gen = json_object_get(o, "generation");
     db_run(db,
            "UPDATE nodes SET obs_health = ?, obs_role = ?, obs_link = ?, obs_offset = ?, obs_pid = ?, obs_ms = ?"
            " WHERE id = ?",
            "zzzIIIs", health, field(o, "observed_role"), link,
            (long long)json_integer_value(json_object_get(o, "repl_offset")),
            (long long)(json_is_integer(pid) ? json_integer_value(pid) : 0), ctl_wall_ms(), id);
+    if (json_is_integer(gen))
+        db_run(db, "UPDATE nodes SET obs_generation = ? WHERE id = ?", "Is", (long long)json_integer_value(gen), id);
     const char *status = row_str(row, "status");
     int up = health && strcmp(health, "up") == 0;
     int replica_ok = strcmp(row_str(row, "role"), "primary") == 0 || (link && strcmp(link, "up") == 0);
@@ -114,7 +117,9 @@ static void observe_node(sqlite3 *db, const char *host, const json_t *o)
                     strcmp(to, "failed") == 0 ? "the agent reports the node down" : "the node is up again");
         recheck_cluster(db, row_str(row, "cluster"));
     }
+    int lost_primary = to && strcmp(to, "failed") == 0 && strcmp(row_str(row, "role"), "primary") == 0;
     json_decref(row);
+    return lost_primary;
 }
 
 /* Agent events worth keeping: ours are derived above, these add detail. */
@@ -136,7 +141,8 @@ int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t 
     int rc = upsert_host(db, beat, host);
     size_t i;
     json_t *o;
-    json_array_foreach(json_object_get(beat, "nodes"), i, o) observe_node(db, host, o);
+    int lost_primary = 0;
+    json_array_foreach(json_object_get(beat, "nodes"), i, o) lost_primary |= observe_node(db, host, o);
     json_array_foreach(json_object_get(beat, "events"), i, o) if (i < 1000) record_agent_event(db, o);
     if (rc != 0 || db_commit(db) != 0) {
         db_rollback(db);
@@ -145,6 +151,7 @@ int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t 
     pthread_mutex_lock(&c->lock);
     c->count.heartbeats++;
     pthread_mutex_unlock(&c->lock);
+    if (lost_primary) ctl_wake_worker(c); /* the failover pass runs now, not at its next tick */
     return 0;
 }
 

@@ -5,6 +5,7 @@
  *   GET  /healthz, /metrics
  *   POST /v1/clusters             GET /v1/clusters[/{name}]
  *   PATCH|DELETE /v1/clusters/{name}
+ *   POST /v1/clusters/{name}/failover   {"shard":"0001"}: planned failover
  *   GET  /v1/operations/{id}, /v1/events, /v1/hosts
  *   POST /v1/agents/register, /v1/agents/{host}/heartbeat  (agent token) */
 #include <stdio.h>
@@ -173,6 +174,28 @@ static void delete_cluster(struct ctl *c, const struct http_request *req, const 
     accepted(c, req, NULL, name, op_id, res); /* a repeated DELETE is safe without a key */
 }
 
+static void failover_cluster(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)
+{
+    char route[96];
+    snprintf(route, sizeof(route), "POST /v1/clusters/%s/failover", name);
+    if (idempotent_replay(c, req, route, res) != 0) return;
+    json_t *doc = parse_body(req);
+    const char *shard = json_string_value(json_object_get(doc, "shard"));
+    if (!json_is_object(doc) || json_object_size(doc) != 1 || shard == NULL || strlen(shard) == 0 || strlen(shard) > 16) {
+        json_decref(doc);
+        http_respond_error(res, 400, "InvalidParameterValue", "the body must be {\"shard\": \"<shard id>\"}");
+        return;
+    }
+    char op_id[OP_ID_MAX], shard_id[20];
+    snprintf(shard_id, sizeof(shard_id), "%s", shard);
+    json_decref(doc);
+    struct op_error e;
+    int status = ops_planned_failover(c, c->api_db, name, shard_id, op_id, &e);
+    if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
+    log_msg(LOG_NOTICE, "cluster %s: planned failover of shard %s accepted (operation %s)", name, shard_id, op_id);
+    accepted(c, req, route, name, op_id, res);
+}
+
 static void cluster_route(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)
 {
     if (!valid_cluster_name(name)) { http_respond_error(res, 404, "ClusterNotFound", "no such cluster"); return; }
@@ -222,6 +245,13 @@ static void user_routes(struct ctl *c, const struct http_request *req, struct ht
         else method_not_allowed(res, "GET or POST");
     } else if (strncmp(p, "/v1/clusters/", 13) == 0 && strchr(p + 13, '/') == NULL) {
         cluster_route(c, req, p + 13, res);
+    } else if (strncmp(p, "/v1/clusters/", 13) == 0 && strcmp(strchr(p + 13, '/'), "/failover") == 0) {
+        char name[CTL_NAME_MAX + 1];
+        size_t n = (size_t)(strchr(p + 13, '/') - (p + 13));
+        snprintf(name, sizeof(name), "%.*s", (int)n, p + 13);
+        if (n > CTL_NAME_MAX || !valid_cluster_name(name)) http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
+        else if (!method_is(req, "POST")) method_not_allowed(res, "POST");
+        else failover_cluster(c, req, name, res);
     } else if (strncmp(p, "/v1/operations/", 15) == 0 && strchr(p + 15, '/') == NULL) {
         if (method_is(req, "GET")) get_operation(c, p + 15, res);
         else method_not_allowed(res, "GET");

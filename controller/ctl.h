@@ -26,6 +26,7 @@ struct ctl_config {
     char db_path[1024];
     char token_file[1024];
     char agent_token_file[1024];
+    char sentinel_listen[128];         /* empty: no Sentinel port */
     long long agent_timeout_ms;        /* a silent agent is "down" after this */
     char token[CTL_TOKEN_MAX];         /* user API; never logged */
     char agent_token[CTL_TOKEN_MAX];   /* agents' link, both ways; never logged */
@@ -70,6 +71,11 @@ int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t 
  * NULL). Returns 0 when a response arrived. */
 int agent_call(struct ctl *c, const char *agent_url, const char *method, const char *path, const json_t *body,
                long *status, json_t **reply);
+
+/* sentinel.c: the Sentinel discovery port. start binds (and opens its
+ * database connection) before the thread runs; the thread ends on stopping. */
+int sentinel_start(struct ctl *c, char *err, size_t errlen);
+void *sentinel_thread(void *arg);
 
 /* reconcile.c: the worker thread. */
 void *worker_thread(void *arg);

@@ -126,12 +126,40 @@ static void counter_metrics(struct out *o, struct ctl *c)
     emit(o, "cachefleet_agent_heartbeats_total %llu\n", k.heartbeats);
 }
 
+/* Failovers by cluster, cause and outcome, and the time from detection to
+ * the new primary taking its spec (the failovers table, so it survives a
+ * restart). */
+static void failover_metrics(struct out *o, sqlite3 *db)
+{
+    emit(o, "# HELP cachefleet_failovers_total Failovers by cluster, cause (node_down, host_silent, planned) and outcome.\n"
+            "# TYPE cachefleet_failovers_total counter\n");
+    json_t *rows = db_rows(db, "SELECT cluster, cause, outcome, count(*) AS n FROM failovers"
+                               " GROUP BY cluster, cause, outcome ORDER BY cluster, cause, outcome", "");
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+        emit(o, "cachefleet_failovers_total{cluster=\"%s\",cause=\"%s\",outcome=\"%s\"} %lld\n", row_str(r, "cluster"),
+             row_str(r, "cause"), row_str(r, "outcome"), row_int(r, "n"));
+    json_decref(rows);
+    emit(o, "# HELP cachefleet_failover_recovery_seconds Detection to the new primary taking writes, per cluster.\n"
+            "# TYPE cachefleet_failover_recovery_seconds summary\n");
+    rows = db_rows(db, "SELECT cluster, count(*) AS n, sum(recovered_ms - started_ms) AS ms FROM failovers"
+                       " WHERE recovered_ms IS NOT NULL GROUP BY cluster ORDER BY cluster", "");
+    json_array_foreach(rows, i, r) {
+        emit(o, "cachefleet_failover_recovery_seconds_sum{cluster=\"%s\"} %.3f\n", row_str(r, "cluster"),
+             (double)row_int(r, "ms") / 1000.0);
+        emit(o, "cachefleet_failover_recovery_seconds_count{cluster=\"%s\"} %lld\n", row_str(r, "cluster"), row_int(r, "n"));
+    }
+    json_decref(rows);
+}
+
 char *metrics_render(struct ctl *c, sqlite3 *db)
 {
     struct out o = {.buf = malloc(8192), .len = 0, .cap = 8192, .failed = 0};
     if (o.buf == NULL) return NULL;
     o.buf[0] = '\0';
     state_metrics(&o, c, db);
+    failover_metrics(&o, db);
     counter_metrics(&o, c);
     if (o.failed) { free(o.buf); return NULL; }
     return o.buf;

@@ -8,6 +8,14 @@
  *   forget_node  drop the node's row
  *   finish       the cluster's status after the change; the operation succeeds
  *   forget_cluster  drop the cluster (its shards and nodes go with it)
+ *   fence        best-effort put: a node whose agent or process does not
+ *                answer now gets its spec later (failover.c re-sends it)
+ *   guard        min-replicas-to-write 1 on a primary once a replica is
+ *                connected (0 for a cluster without replicas), so a primary
+ *                cut off from its replicas refuses writes by itself
+ *   pause        planned failover: the primary refuses writes (NOREPLICAS)
+ *   catch_up     the chosen replica's offset equals the paused primary's
+ *   switch       swap the roles in the database, every generation + 1
  * A planner writes the desired rows, the operation and its steps in one
  * transaction; a step's effect and its "done" mark are one transaction too. */
 #include "ops.h"
@@ -18,6 +26,7 @@
 #include <sys/random.h>
 
 #include "ctl.h"
+#include "failover.h"
 #include "json.h"
 #include "log.h"
 #include "placement.h"
@@ -33,7 +42,7 @@ static int set_error(struct op_error *e, int status, const char *code, const cha
     return status;
 }
 
-static int new_op_id(char *out)
+int ops_new_id(char *out)
 {
     unsigned char raw[8];
     if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) return -1;
@@ -74,14 +83,14 @@ static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const 
     return n;
 }
 
-static int insert_op(sqlite3 *db, const char *op_id, const char *cluster, const char *kind)
+int ops_insert(sqlite3 *db, const char *op_id, const char *cluster, const char *kind)
 {
     long long now = ctl_wall_ms();
     return db_run(db, "INSERT INTO operations(id, cluster, kind, status, created_ms, updated_ms) VALUES(?,?,?,'pending',?,?)",
                   "sssII", op_id, cluster, kind, now, now);
 }
 
-static int add_step(sqlite3 *db, const char *op_id, int *seq, const char *action, const char *node)
+int ops_add_step(sqlite3 *db, const char *op_id, int *seq, const char *action, const char *node)
 {
     return db_run(db, "INSERT INTO op_steps(op, seq, action, node) VALUES(?,?,?,?)", "sdsz", op_id, (*seq)++, action, node);
 }
@@ -122,12 +131,12 @@ static int plan_new_nodes(struct ctl *c, sqlite3 *db, const char *cluster, const
         int primary = first_is_primary && k == 0;
         if (next_node_id(db, cluster, shard, ids[k], sizeof(ids[k])) != 0 ||
             insert_node(db, ids[k], cluster, shard, primary ? "primary" : "replica", hosts[where[k]].id, memory_mb) != 0 ||
-            add_step(db, op_id, seq, "put", ids[k]) != 0 ||
-            (primary && add_step(db, op_id, seq, "wait_up", ids[k]) != 0))
+            ops_add_step(db, op_id, seq, "put", ids[k]) != 0 ||
+            (primary && ops_add_step(db, op_id, seq, "wait_up", ids[k]) != 0))
             return set_error(e, 500, "InternalError", "cannot store the new nodes");
     }
     for (int k = first_is_primary ? 1 : 0; k < count; k++)
-        if (add_step(db, op_id, seq, "wait_synced", ids[k]) != 0)
+        if (ops_add_step(db, op_id, seq, "wait_synced", ids[k]) != 0)
             return set_error(e, 500, "InternalError", "cannot store the steps");
     return 202;
 }
@@ -143,12 +152,16 @@ static int create_rows(struct ctl *c, sqlite3 *db, const struct create_request *
                "ssdddIszII", r->name, r->engine, r->cluster_mode, r->shards, r->replicas, r->node_memory_mb,
                r->eviction_policy, r->auth_token[0] ? r->auth_token : NULL, now, now) != 0 ||
         db_run(db, "INSERT INTO shards(cluster, id, slot_first, slot_last) VALUES(?, '0001', 0, 16383)", "s", r->name) != 0 ||
-        insert_op(db, op_id, r->name, "create") != 0)
+        ops_insert(db, op_id, r->name, "create") != 0)
         return set_error(e, 500, "InternalError", "cannot store the cluster");
     int seq = 1;
     int status = plan_new_nodes(c, db, r->name, "0001", 1 + r->replicas, 1, r->node_memory_mb, op_id, &seq, e);
     if (status != 202) return status;
-    if (add_step(db, op_id, &seq, "finish", NULL) != 0) return set_error(e, 500, "InternalError", "cannot store the steps");
+    json_t *primary = db_row(db, "SELECT id FROM nodes WHERE cluster = ? AND role = 'primary'", "s", r->name);
+    int rc = primary == NULL || ops_add_step(db, op_id, &seq, "guard", row_str(primary, "id")) != 0 ||
+             ops_add_step(db, op_id, &seq, "finish", NULL) != 0;
+    json_decref(primary);
+    if (rc) return set_error(e, 500, "InternalError", "cannot store the steps");
     char msg[128];
     snprintf(msg, sizeof(msg), "creating: 1 primary, %d replica(s), %lld MB each", r->replicas, r->node_memory_mb);
     store_event(db, r->name, NULL, "cluster_creating", msg);
@@ -170,7 +183,7 @@ static int in_transaction(sqlite3 *db, struct op_error *e, int status)
 int ops_create_cluster(struct ctl *c, sqlite3 *db, const struct create_request *r, char *op_id, struct op_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (new_op_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
+    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
     if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
     int status = in_transaction(db, e, create_rows(c, db, r, op_id, e));
     if (status == 202) ctl_wake_worker(c);
@@ -198,10 +211,10 @@ static int delete_rows(sqlite3 *db, const char *name, const char *op_id, struct 
     size_t i;
     json_t *n;
     rc |= supersede_ops(db, name);
-    rc |= insert_op(db, op_id, name, "delete");
-    json_array_foreach(nodes, i, n) rc |= add_step(db, op_id, &seq, "delete", row_str(n, "id"));
+    rc |= ops_insert(db, op_id, name, "delete");
+    json_array_foreach(nodes, i, n) rc |= ops_add_step(db, op_id, &seq, "delete", row_str(n, "id"));
     json_decref(nodes);
-    rc |= add_step(db, op_id, &seq, "forget_cluster", NULL);
+    rc |= ops_add_step(db, op_id, &seq, "forget_cluster", NULL);
     rc |= db_run(db, "UPDATE clusters SET status = 'deleting', updated_ms = ? WHERE name = ?", "Is", ctl_wall_ms(), name);
     rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE cluster = ?", "s", name);
     rc |= store_event(db, name, NULL, "cluster_deleting", "deleting every node");
@@ -211,7 +224,7 @@ static int delete_rows(sqlite3 *db, const char *name, const char *op_id, struct 
 int ops_delete_cluster(struct ctl *c, sqlite3 *db, const char *name, char *op_id, struct op_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (new_op_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
+    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
     if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
     int status = in_transaction(db, e, delete_rows(db, name, op_id, e));
     if (status == 202) ctl_wake_worker(c);
@@ -238,7 +251,7 @@ static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas
     if (busy) return busy;
     long long have = db_int(db, 0, "SELECT count(*) FROM nodes WHERE cluster = ? AND role = 'replica'", "s", name);
     long long memory = db_int(db, 64, "SELECT node_memory_mb FROM clusters WHERE name = ?", "s", name);
-    int seq = 1, rc = insert_op(db, op_id, name, replicas > have ? "add_replicas" : "remove_replicas");
+    int seq = 1, rc = ops_insert(db, op_id, name, replicas > have ? "add_replicas" : "remove_replicas");
     char msg[128];
     if (replicas > have) {
         int status = plan_new_nodes(c, db, name, "0001", (int)(replicas - have), 0, memory, op_id, &seq, e);
@@ -254,13 +267,16 @@ static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas
         json_t *n;
         json_array_foreach(gone, i, n) {
             rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE id = ?", "s", row_str(n, "id"));
-            rc |= add_step(db, op_id, &seq, "delete", row_str(n, "id"));
-            rc |= add_step(db, op_id, &seq, "forget_node", row_str(n, "id"));
+            rc |= ops_add_step(db, op_id, &seq, "delete", row_str(n, "id"));
+            rc |= ops_add_step(db, op_id, &seq, "forget_node", row_str(n, "id"));
         }
         json_decref(gone);
         snprintf(msg, sizeof(msg), "removing %lld replica(s)", have - replicas);
     }
-    rc |= add_step(db, op_id, &seq, "finish", NULL);
+    json_t *primary = db_row(db, "SELECT id FROM nodes WHERE cluster = ? AND role = 'primary'", "s", name);
+    rc |= primary ? ops_add_step(db, op_id, &seq, "guard", row_str(primary, "id")) : -1;
+    json_decref(primary);
+    rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
     rc |= db_run(db, "UPDATE clusters SET status = 'modifying', replicas = ?, updated_ms = ? WHERE name = ?", "dIs",
                  replicas, ctl_wall_ms(), name);
     rc |= store_event(db, name, NULL, "cluster_modifying", msg);
@@ -270,7 +286,7 @@ static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas
 int ops_scale_replicas(struct ctl *c, sqlite3 *db, const char *name, int replicas, char *op_id, struct op_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (new_op_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
+    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
     if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
     int status = in_transaction(db, e, scale_rows(c, db, name, replicas, op_id, e));
     if (status == 202) ctl_wake_worker(c);
@@ -291,7 +307,7 @@ static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long m
                             "s", name);
     size_t i;
     json_t *n;
-    int seq = 1, rc = nodes ? insert_op(db, op_id, name, "resize_memory") : -1;
+    int seq = 1, rc = nodes ? ops_insert(db, op_id, name, "resize_memory") : -1;
     json_array_foreach(nodes, i, n) {
         long long after = row_int(n, "reserved") - row_int(n, "memory_mb") + memory_mb;
         if (after > row_int(n, "capacity")) {
@@ -303,10 +319,10 @@ static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long m
         }
         rc |= db_run(db, "UPDATE nodes SET memory_mb = ?, generation = generation + 1 WHERE id = ?", "Is", memory_mb,
                      row_str(n, "id"));
-        rc |= add_step(db, op_id, &seq, "put", row_str(n, "id"));
+        rc |= ops_add_step(db, op_id, &seq, "put", row_str(n, "id"));
     }
     json_decref(nodes);
-    rc |= add_step(db, op_id, &seq, "finish", NULL);
+    rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
     rc |= db_run(db, "UPDATE clusters SET status = 'modifying', node_memory_mb = ?, updated_ms = ? WHERE name = ?",
                  "IIs", memory_mb, ctl_wall_ms(), name);
     char msg[96];
@@ -320,9 +336,96 @@ int ops_resize_memory(struct ctl *c, sqlite3 *db, const char *name, long long me
                       struct op_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (new_op_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
+    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
     if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
     int status = in_transaction(db, e, resize_rows(c, db, name, memory_mb, op_id, e));
+    if (status == 202) ctl_wake_worker(c);
+    return status;
+}
+
+/* ---- planned failover and replacement --------------------------------------- */
+
+static int planned_rows(sqlite3 *db, const char *name, const char *shard, const char *op_id, struct op_error *e)
+{
+    int busy = check_modifiable(db, name, e);
+    if (busy) return busy;
+    json_t *p = db_row(db, "SELECT n.id, h.az FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.cluster = ?"
+                           " AND n.shard = ? AND n.role = 'primary' AND n.status = 'available'", "ss", name, shard);
+    if (p == NULL) {
+        int known = db_int(db, 0, "SELECT count(*) FROM shards WHERE cluster = ? AND id = ?", "ss", name, shard) > 0;
+        return known ? set_error(e, 409, "InvalidClusterState", "the shard has no available primary")
+                     : set_error(e, 404, "ShardNotFound", "no such shard");
+    }
+    /* an available replica, another zone first */
+    json_t *to = db_row(db, "SELECT n.id FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.cluster = ? AND n.shard = ?"
+                            " AND n.role = 'replica' AND n.status = 'available' ORDER BY h.az = ?, n.id",
+                        "sss", name, shard, row_str(p, "az"));
+    if (to == NULL) {
+        json_decref(p);
+        return set_error(e, 409, "InvalidClusterState", "the shard has no available replica to promote");
+    }
+    const char *old = row_str(p, "id"), *new_primary = row_str(to, "id");
+    int seq = 1, rc = ops_insert(db, op_id, name, "planned_failover");
+    rc |= ops_add_step(db, op_id, &seq, "pause", old);
+    rc |= ops_add_step(db, op_id, &seq, "catch_up", new_primary);
+    rc |= ops_add_step(db, op_id, &seq, "switch", new_primary);
+    rc |= ops_add_step(db, op_id, &seq, "put", new_primary);
+    json_t *others = db_rows(db, "SELECT id FROM nodes WHERE cluster = ? AND shard = ? AND id != ? AND status != 'deleting'"
+                                 " ORDER BY id != ?, id", "ssss", name, shard, new_primary, old);
+    size_t i;
+    json_t *o;
+    json_array_foreach(others, i, o) rc |= ops_add_step(db, op_id, &seq, "fence", row_str(o, "id"));
+    json_decref(others);
+    rc |= ops_add_step(db, op_id, &seq, "guard", new_primary);
+    rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
+    rc |= db_run(db, "INSERT INTO failovers(cluster, shard, op, cause, outcome, old_primary, new_primary, started_ms)"
+                     " VALUES(?,?,?,'planned','running',?,?,?)", "sssssI", name, shard, op_id, old, new_primary, ctl_wall_ms());
+    rc |= db_run(db, "UPDATE clusters SET status = 'modifying', updated_ms = ? WHERE name = ?", "Is", ctl_wall_ms(), name);
+    char msg[256];
+    snprintf(msg, sizeof(msg), "planned failover of shard %s: %s to %s", shard, old, new_primary);
+    rc |= store_event(db, name, old, "failover_started", msg);
+    json_decref(p);
+    json_decref(to);
+    return rc ? set_error(e, 500, "InternalError", "cannot store the failover") : 202;
+}
+
+int ops_planned_failover(struct ctl *c, sqlite3 *db, const char *name, const char *shard, char *op_id,
+                         struct op_error *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = in_transaction(db, e, planned_rows(db, name, shard, op_id, e));
+    if (status == 202) ctl_wake_worker(c);
+    return status;
+}
+
+static int replace_rows(struct ctl *c, sqlite3 *db, const char *node, const char *op_id, struct op_error *e)
+{
+    json_t *n = db_row(db, "SELECT cluster, shard, memory_mb FROM nodes WHERE id = ? AND status = 'failed'", "s", node);
+    if (n == NULL) return set_error(e, 409, "InvalidNodeState", "the node is not failed");
+    const char *cluster = row_str(n, "cluster");
+    int seq = 1, rc = ops_insert(db, op_id, cluster, "replace_node");
+    rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE id = ?", "s", node);
+    int status = rc ? set_error(e, 500, "InternalError", "cannot store the replacement")
+                    : plan_new_nodes(c, db, cluster, row_str(n, "shard"), 1, 0, row_int(n, "memory_mb"), op_id, &seq, e);
+    if (status == 202) {
+        rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
+        rc |= ops_add_step(db, op_id, &seq, "delete", node);
+        rc |= ops_add_step(db, op_id, &seq, "forget_node", node);
+        rc |= store_event(db, cluster, node, "node_replacing", "the node's host is gone: a new replica takes its place");
+        if (rc) status = set_error(e, 500, "InternalError", "cannot store the replacement");
+    }
+    json_decref(n);
+    return status;
+}
+
+int ops_replace_node(struct ctl *c, sqlite3 *db, const char *node, char *op_id, struct op_error *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = in_transaction(db, e, replace_rows(c, db, node, op_id, e));
     if (status == 202) ctl_wake_worker(c);
     return status;
 }
@@ -403,32 +506,63 @@ static enum step_result call_failed(struct step *s, const char *what, long statu
     return STEP_FAIL;
 }
 
-static enum step_result step_put(struct ctl *c, sqlite3 *db, struct step *s)
+long ops_push_spec(struct ctl *c, sqlite3 *db, const char *node, char *err, size_t errlen)
 {
     char url[512];
-    json_t *spec = node_spec(db, s->node, url, sizeof(url), s->error, sizeof(s->error));
-    if (spec == NULL) return STEP_FAIL;
+    json_t *spec = node_spec(db, node, url, sizeof(url), err, errlen);
+    if (spec == NULL) return 400;
     char path[160];
-    snprintf(path, sizeof(path), "/v1/nodes/%s", s->node);
+    snprintf(path, sizeof(path), "/v1/nodes/%s", node);
     long status = 0;
     json_t *reply = NULL;
     agent_call(c, url, "PUT", path, spec, &status, &reply);
     json_decref(spec);
-    enum step_result r = STEP_DONE;
-    if ((status == 200 || status == 201) && step_tx(db, s) != 0) status = 503;
     if (status == 200 || status == 201) {
-        db_run(db, "UPDATE nodes SET port = ?, obs_pid = ? WHERE id = ?", "IIs",
+        db_run(db, "UPDATE nodes SET port = ?, obs_pid = ?, obs_generation = ? WHERE id = ?", "IIIs",
                (long long)json_integer_value(json_object_get(reply, "port")),
-               (long long)json_integer_value(json_object_get(reply, "pid")), s->node);
-        char msg[160];
-        snprintf(msg, sizeof(msg), "%s %s on port %lld", s->node, status == 201 ? "launched" : "applied",
+               (long long)json_integer_value(json_object_get(reply, "pid")),
+               (long long)json_integer_value(json_object_get(reply, "generation")), node);
+        snprintf(err, errlen, "%s %s on port %lld", node, status == 201 ? "launched" : "applied",
                  (long long)json_integer_value(json_object_get(reply, "port")));
-        store_event(db, s->cluster, s->node, status == 201 ? "node_launched" : "node_spec_applied", msg);
+    } else if (status == 0) {
+        snprintf(err, errlen, "agent unreachable");
     } else {
-        r = call_failed(s, "PUT to the agent", status, reply);
+        snprintf(err, errlen, "HTTP %ld: %s", status, reply_message(reply));
     }
     json_decref(reply);
-    return r;
+    return status;
+}
+
+/* A failover is over for its clients once the new primary took its spec. */
+static void failover_recovered(sqlite3 *db, struct step *s)
+{
+    if (strcmp(s->kind, "failover") != 0 && strcmp(s->kind, "planned_failover") != 0) return;
+    if (db_int(db, 0, "SELECT role = 'primary' FROM nodes WHERE id = ?", "s", s->node) != 1) return;
+    db_run(db, "UPDATE failovers SET outcome = 'succeeded', recovered_ms = ? WHERE op = ? AND recovered_ms IS NULL",
+           "Is", ctl_wall_ms(), s->op);
+    long long took = ctl_wall_ms() - db_int(db, 0, "SELECT started_ms FROM failovers WHERE op = ?", "s", s->op);
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s is the primary and takes writes (%lld ms after detection)", s->node, took);
+    store_event(db, s->cluster, s->node, "replica_promoted", msg);
+    log_msg(LOG_NOTICE, "cluster %s: %s", s->cluster, msg);
+}
+
+static enum step_result step_put(struct ctl *c, sqlite3 *db, struct step *s)
+{
+    char msg[256];
+    long status = ops_push_spec(c, db, s->node, msg, sizeof(msg));
+    if ((status == 200 || status == 201) && step_tx(db, s) != 0) {
+        snprintf(s->error, sizeof(s->error), "the database is busy");
+        return STEP_WAIT; /* replayed next tick: the same spec is a no-op */
+    }
+    if (status == 200 || status == 201) {
+        store_event(db, s->cluster, s->node, status == 201 ? "node_launched" : "node_spec_applied", msg);
+        failover_recovered(db, s);
+        return STEP_DONE;
+    }
+    if (status == 400) { snprintf(s->error, sizeof(s->error), "%s", msg); return STEP_FAIL; }
+    snprintf(s->error, sizeof(s->error), "PUT to the agent: %.200s", msg);
+    return status == 0 || (status >= 500 && status != 507) ? STEP_WAIT : STEP_FAIL;
 }
 
 /* Reads the agent's view of a node; NULL (with the step's error) if none. */
@@ -510,8 +644,16 @@ static enum step_result step_wait(struct ctl *c, sqlite3 *db, struct step *s, in
 
 static enum step_result step_delete(struct ctl *c, sqlite3 *db, struct step *s)
 {
-    json_t *h = db_row(db, "SELECT h.agent_url FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.id = ?", "s", s->node);
+    json_t *h = db_row(db, "SELECT h.agent_url, ? - h.last_seen_ms > ? AS host_down FROM nodes n JOIN hosts h"
+                           " ON h.id = n.host WHERE n.id = ?", "IIs", ctl_wall_ms(), c->cfg.agent_timeout_ms, s->node);
     if (h == NULL) return STEP_DONE; /* already forgotten */
+    if (strcmp(s->kind, "replace_node") == 0 && row_int(h, "host_down")) {
+        /* the replacement is synced; a host that is gone cannot be asked */
+        json_decref(h);
+        if (step_tx(db, s) != 0) return STEP_WAIT;
+        store_event(db, s->cluster, s->node, "node_abandoned", "its host is down; the node was replaced");
+        return STEP_DONE;
+    }
     char path[160];
     snprintf(path, sizeof(path), "/v1/nodes/%s", s->node);
     long status = 0;
@@ -536,11 +678,116 @@ static void settle_cluster(sqlite3 *db, const char *cluster)
 
 static enum step_result step_finish(sqlite3 *db, struct step *s)
 {
+    /* one transaction: nobody sees the cluster settled with its operation
+     * still running (when finish is the last step) */
+    if (step_tx(db, s) != 0) return STEP_WAIT;
     settle_cluster(db, s->cluster);
+    if (db_int(db, 1, "SELECT count(*) FROM op_steps WHERE op = ? AND seq > ?", "sI", s->op, s->seq) == 0)
+        db_run(db, "UPDATE operations SET status = 'succeeded', updated_ms = ? WHERE id = ?", "Is", ctl_wall_ms(), s->op);
     long long created = db_int(db, 0, "SELECT created_ms FROM operations WHERE id = ?", "s", s->op);
     char msg[160];
     snprintf(msg, sizeof(msg), "%s finished in %lld ms", s->kind, ctl_wall_ms() - created);
-    store_event(db, s->cluster, NULL, strcmp(s->kind, "create") == 0 ? "cluster_available" : "cluster_modified", msg);
+    const char *type = strcmp(s->kind, "create") == 0                                                ? "cluster_available"
+                       : strstr(s->kind, "failover") != NULL || strcmp(s->kind, "replace_node") == 0 ? "failover_completed"
+                                                                                                    : "cluster_modified";
+    store_event(db, s->cluster, NULL, type, msg);
+    return STEP_DONE;
+}
+
+/* ---- failover steps ------------------------------------------------------- */
+
+/* Best effort: the node takes its new spec now if its agent and process can
+ * answer; otherwise failover.c sends it when they are back. Never waits, so
+ * a lost host cannot hold a failover up. */
+static enum step_result step_fence(struct ctl *c, sqlite3 *db, struct step *s)
+{
+    json_t *n = db_row(db,
+                       "SELECT coalesce(n.obs_health, '') AS health, coalesce(n.obs_pid, 0) AS pid,"
+                       " ? - h.last_seen_ms <= ? AS host_up FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.id = ?",
+                       "IIs", ctl_wall_ms(), c->cfg.agent_timeout_ms, s->node);
+    if (n == NULL) return STEP_DONE; /* gone */
+    int reachable = row_int(n, "host_up") && (strcmp(row_str(n, "health"), "up") == 0 || row_int(n, "pid") == 0);
+    json_decref(n);
+    enum step_result r = reachable ? step_put(c, db, s) : STEP_WAIT;
+    if (r == STEP_DONE) return r;
+    if (step_tx(db, s) != 0) return STEP_WAIT;
+    store_event(db, s->cluster, s->node, "node_fence_pending",
+                "the node cannot take its new spec now; it gets it as soon as it answers");
+    return STEP_DONE;
+}
+
+static enum step_result step_guard(sqlite3 *db, struct step *s)
+{
+    long long replicas = db_int(db, 0, "SELECT replicas FROM clusters WHERE name = ?", "s", s->cluster);
+    struct repl_info ri;
+    if (node_repl_info(db, s->node, FO_PROBE_MS, &ri) != 0) {
+        snprintf(s->error, sizeof(s->error), "%s does not answer INFO", s->node);
+        return STEP_WAIT;
+    }
+    if (replicas > 0 && ri.connected < 1 && ctl_wall_ms() - s->started_ms < FO_GUARD_GRACE_MS) {
+        snprintf(s->error, sizeof(s->error), "%s: waiting for a replica to connect", s->node);
+        return STEP_WAIT;
+    }
+    int on = replicas > 0 && ri.connected >= 1;
+    if (node_config_set(db, s->node, FO_PROBE_MS, "min-replicas-max-lag", FO_GUARD_MAX_LAG) != 0 ||
+        node_config_set(db, s->node, FO_PROBE_MS, "min-replicas-to-write", on ? "1" : "0") != 0) {
+        snprintf(s->error, sizeof(s->error), "%s refused CONFIG SET min-replicas-*", s->node);
+        return STEP_WAIT;
+    }
+    if (step_tx(db, s) != 0) return STEP_WAIT;
+    store_event(db, s->cluster, s->node, "write_guard",
+                on ? "min-replicas-to-write 1: cut off from every replica, the primary refuses writes"
+                   : "min-replicas-to-write 0: no replica to guard with");
+    return STEP_DONE;
+}
+
+/* Planned failover: no write is accepted on the primary from here on. */
+static enum step_result step_pause(sqlite3 *db, struct step *s)
+{
+    if (node_config_set(db, s->node, FO_PROBE_MS, "min-replicas-to-write", "1000000") != 0) {
+        snprintf(s->error, sizeof(s->error), "%s refused to pause writes", s->node);
+        return STEP_WAIT;
+    }
+    if (step_tx(db, s) != 0) return STEP_WAIT;
+    store_event(db, s->cluster, s->node, "writes_paused", "the primary refuses writes until the switch");
+    return STEP_DONE;
+}
+
+/* The chosen replica (s->node) has every byte of the paused primary. */
+static enum step_result step_catch_up(sqlite3 *db, struct step *s)
+{
+    json_t *p = db_row(db, "SELECT id FROM nodes WHERE cluster = ? AND shard = (SELECT shard FROM nodes WHERE id = ?)"
+                           " AND role = 'primary'", "ss", s->cluster, s->node);
+    struct repl_info pi, ri;
+    int ok = p && node_repl_info(db, row_str(p, "id"), FO_PROBE_MS, &pi) == 0 &&
+             node_repl_info(db, s->node, FO_PROBE_MS, &ri) == 0;
+    json_decref(p);
+    if (!ok || strcmp(ri.role, "slave") != 0 || ri.offset < pi.offset) {
+        snprintf(s->error, sizeof(s->error), "%s has not caught up with its primary", s->node);
+        return STEP_WAIT;
+    }
+    if (step_tx(db, s) != 0) return STEP_WAIT;
+    char msg[128];
+    snprintf(msg, sizeof(msg), "caught up at offset %lld", ri.offset);
+    store_event(db, s->cluster, s->node, "replica_caught_up", msg);
+    return STEP_DONE;
+}
+
+/* Swaps the roles of the shard's primary and s->node; every node of the
+ * shard gets a higher generation. */
+static enum step_result step_switch(sqlite3 *db, struct step *s)
+{
+    if (step_tx(db, s) != 0) return STEP_WAIT;
+    json_t *n = db_row(db, "SELECT shard FROM nodes WHERE id = ?", "s", s->node);
+    if (n == NULL) { snprintf(s->error, sizeof(s->error), "node %s is gone", s->node); return STEP_FAIL; }
+    const char *shard = row_str(n, "shard");
+    int rc = db_run(db, "UPDATE nodes SET role = 'replica' WHERE cluster = ? AND shard = ? AND role = 'primary'", "ss",
+                    s->cluster, shard);
+    rc |= db_run(db, "UPDATE nodes SET role = 'primary' WHERE id = ?", "s", s->node);
+    rc |= db_run(db, "UPDATE nodes SET generation = generation + 1 WHERE cluster = ? AND shard = ?", "ss", s->cluster, shard);
+    json_decref(n);
+    if (rc != 0) { snprintf(s->error, sizeof(s->error), "cannot switch the roles"); return STEP_FAIL; }
+    store_event(db, s->cluster, s->node, "roles_switched", "the caught-up replica is the primary from now on");
     return STEP_DONE;
 }
 
@@ -553,6 +800,11 @@ static enum step_result run_step(struct ctl *c, sqlite3 *db, struct step *s)
     if (strcmp(s->action, "forget_node") == 0)
         return db_run(db, "DELETE FROM nodes WHERE id = ?", "s", s->node) == 0 ? STEP_DONE : STEP_WAIT;
     if (strcmp(s->action, "finish") == 0) return step_finish(db, s);
+    if (strcmp(s->action, "fence") == 0) return step_fence(c, db, s);
+    if (strcmp(s->action, "guard") == 0) return step_guard(db, s);
+    if (strcmp(s->action, "pause") == 0) return step_pause(db, s);
+    if (strcmp(s->action, "catch_up") == 0) return step_catch_up(db, s);
+    if (strcmp(s->action, "switch") == 0) return step_switch(db, s);
     if (strcmp(s->action, "forget_cluster") == 0) {
         if (db_run(db, "DELETE FROM clusters WHERE name = ?", "s", s->cluster) != 0) return STEP_WAIT;
         store_event(db, s->cluster, NULL, "cluster_deleted", "every node stopped; the cluster is forgotten");
@@ -560,6 +812,18 @@ static enum step_result run_step(struct ctl *c, sqlite3 *db, struct step *s)
     }
     snprintf(s->error, sizeof(s->error), "unknown step action '%s'", s->action);
     return STEP_FAIL;
+}
+
+/* A planned failover that gave up before its switch lets the primary take
+ * writes again. */
+static void unpause_primary(sqlite3 *db, const char *cluster, const char *node)
+{
+    json_t *p = db_row(db, "SELECT id FROM nodes WHERE cluster = ? AND role = 'primary'"
+                           " AND shard = (SELECT shard FROM nodes WHERE id = ?)", "ss", cluster, node);
+    long long replicas = db_int(db, 0, "SELECT replicas FROM clusters WHERE name = ?", "s", cluster);
+    if (p && node_config_set(db, row_str(p, "id"), FO_PROBE_MS, "min-replicas-to-write", replicas > 0 ? "1" : "0") != 0)
+        log_msg(LOG_WARNING, "cluster %s: cannot let %s take writes again", cluster, row_str(p, "id"));
+    json_decref(p);
 }
 
 static void fail_op(sqlite3 *db, struct step *s)
@@ -571,6 +835,9 @@ static void fail_op(sqlite3 *db, struct step *s)
                s->cluster);
     else if (strcmp(s->kind, "delete") != 0)
         settle_cluster(db, s->cluster);
+    db_run(db, "UPDATE failovers SET outcome = 'failed' WHERE op = ? AND outcome = 'running'", "s", s->op);
+    if (strcmp(s->kind, "planned_failover") == 0 && (strcmp(s->action, "pause") == 0 || strcmp(s->action, "catch_up") == 0))
+        unpause_primary(db, s->cluster, s->node);
     char msg[400];
     snprintf(msg, sizeof(msg), "%s failed at step %lld (%s): %s", s->kind, s->seq, s->action, s->error);
     store_event(db, s->cluster, s->node, "operation_failed", msg);

@@ -28,6 +28,24 @@ int ops_scale_replicas(struct ctl *c, sqlite3 *db, const char *name, int replica
 int ops_resize_memory(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, char *op_id,
                       struct op_error *e);
 
+/* Planned failover of one shard: pause writes on the primary, let the
+ * chosen replica catch up, switch roles, demote the old primary. */
+int ops_planned_failover(struct ctl *c, sqlite3 *db, const char *name, const char *shard, char *op_id,
+                         struct op_error *e);
+/* Self-healing: a new replica for a lost node, then the lost one goes.
+ * Called by the worker (failover.c) inside no transaction. */
+int ops_replace_node(struct ctl *c, sqlite3 *db, const char *node, char *op_id, struct op_error *e);
+
+/* Building blocks shared with failover.c (all inside the caller's
+ * transaction). */
+int ops_new_id(char *out);
+int ops_insert(sqlite3 *db, const char *op_id, const char *cluster, const char *kind);
+int ops_add_step(sqlite3 *db, const char *op_id, int *seq, const char *action, const char *node);
+/* Sends a node's spec (from its row) to its agent: the HTTP status, 0 when
+ * the agent did not answer. On success the row's port, pid and observed
+ * generation are updated (outside any transaction the caller holds none). */
+long ops_push_spec(struct ctl *c, sqlite3 *db, const char *node, char *err, size_t errlen);
+
 /* Worker: runs every step that can run now; returns how many completed. */
 int ops_run(struct ctl *c, sqlite3 *db);
 /* At start-up: waiting steps get a fresh deadline. */

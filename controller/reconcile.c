@@ -1,6 +1,7 @@
 /* reconcile.c: the worker thread. It owns its own database connection and
  * drives every active operation's steps (ops.c), which converge the agents
- * on the desired state by sending declarative specs. It sleeps a tick
+ * on the desired state by sending declarative specs, and runs the failover,
+ * fencing and self-healing pass (failover.c) every FAILOVER_PASS_MS. It sleeps a tick
  * between passes, or until the API queues work. */
 #include <errno.h>
 #include <stdio.h>
@@ -8,10 +9,13 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "failover.h"
 #include "log.h"
 #include "ops.h"
 #include "resp.h"
 #include "store.h"
+
+#define FAILOVER_PASS_MS 50
 
 long long ctl_wall_ms(void)
 {
@@ -92,10 +96,14 @@ void *worker_thread(void *arg)
         return NULL;
     }
     ops_resume(db);
-    long long next_liveness = 0, next_prune = 0;
+    long long next_liveness = 0, next_prune = 0, next_failover = 0;
     while (!c->stopping) {
         int progressed = ops_run(c, db);
         long long now = ctl_mono_ms();
+        if (now >= next_failover) {
+            progressed += failover_pass(c, db);
+            next_failover = now + FAILOVER_PASS_MS;
+        }
         if (now >= next_liveness) {
             fail_nodes_of_silent_hosts(c, db);
             next_liveness = now + 250;

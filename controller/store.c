@@ -55,6 +55,15 @@ static const char *const migrations[] = {
     "CREATE TABLE idempotency("
     "  key TEXT NOT NULL, route TEXT NOT NULL, request TEXT NOT NULL, status INTEGER NOT NULL,"
     "  response TEXT NOT NULL, created_ms INTEGER NOT NULL, PRIMARY KEY(key, route));",
+    /* 2: failover: the generation each agent last reported for a node (so
+     * the controller re-sends a newer spec to a node that missed it), and
+     * one row per failover (cause, outcome, time to recover) */
+    "ALTER TABLE nodes ADD COLUMN obs_generation INTEGER;"
+    "CREATE TABLE failovers("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT, cluster TEXT NOT NULL, shard TEXT NOT NULL, op TEXT,"
+    "  cause TEXT NOT NULL, outcome TEXT NOT NULL, old_primary TEXT, new_primary TEXT,"
+    "  started_ms INTEGER NOT NULL, recovered_ms INTEGER);"
+    "CREATE INDEX failovers_by_op ON failovers(op);",
 };
 #define MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -68,8 +68,17 @@ def test_kill9_mid_create_resumes_without_duplicates(suite):
         p = endpoint_client(c["endpoints"]["primary"])
         p.set("after", "restart")
         assert p.wait(2, 5000) == 2
-        launched = [e for e in f.api("GET", "/v1/events?cluster=mid")[1]["events"] if e["type"] == "agent_node_launched"]
-        assert len(launched) == 3, launched
+        # Each node launched exactly once: three distinct (node, pid) launches.
+        # The last agent's event comes with its next heartbeat, and an agent
+        # resends the events of a heartbeat that failed, so wait, and count
+        # launches rather than event rows.
+        def launches():
+            events = f.api("GET", "/v1/events?cluster=mid")[1]["events"]
+            return {(e["node"], e["message"].rsplit("pid ", 1)[-1]) for e in events
+                    if e["type"] == "agent_node_launched"}
+        wait_until(lambda: len(launches()) >= 3, 10, 0.05, "three launch events")
+        assert len(launches()) == 3, launches()
+        assert len({node for node, _ in launches()}) == 3, launches()
 
 
 if __name__ == "__main__":

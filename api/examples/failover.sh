@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# failover.sh NAME [SHARD]: planned failover of a shard (default 0001): the
+# primary stops taking writes, a replica catches up and is promoted, the old
+# primary follows it; no acknowledged write is lost. Prints the new primary.
+here=$(dirname "$0"); . "$here/common.sh"
+name=${1:?cluster name}; shard=${2:-0001}
+op=$(cf POST "/v1/clusters/$name/failover" "{\"shard\":\"$shard\"}" |
+     python3 -c 'import json, sys; print(json.load(sys.stdin)["operation"]["id"])')
+deadline=$(( SECONDS + 60 ))
+while :; do
+  status=$(cf GET "/v1/operations/$op" | python3 -c 'import json, sys; print(json.load(sys.stdin)["status"])')
+  case $status in
+    succeeded) break ;;
+    failed) echo "failover $op failed" >&2; cf GET "/v1/operations/$op" >&2; exit 1 ;;
+  esac
+  if [ $SECONDS -ge $deadline ]; then echo "timed out waiting for $op" >&2; exit 1; fi
+  sleep 0.2
+done
+cf GET "/v1/clusters/$name" |
+  python3 -c 'import json, sys; c = json.load(sys.stdin); print("primary:", c["endpoints"]["primary"])'
