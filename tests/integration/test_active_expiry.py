@@ -11,61 +11,15 @@ without stalling the event loop.
 Exit status 0 when every check passed; the last line is "N passed, M failed".
 """
 
-import argparse
-import os
 import random
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 
-import redis
+from nodeutil import Suite
 
 START_DEADLINE = 10.0   # seconds for cachenode to answer PING
 EXPIRY_DEADLINE = 15.0  # seconds after the last TTL for DBSIZE to fall
 BATCH = 5000            # commands per pipeline round trip
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Node:
-    """A cachenode process on a free port, killed by pid when done."""
-
-    def __init__(self, binary):
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(prefix="cachenode-expiry-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        self.client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=10)
-        deadline = time.monotonic() + START_DEADLINE
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("cachenode exited with %d at start-up (log: %s)" % (self.proc.returncode, self.log.name))
-            try:
-                if self.client.ping():
-                    return
-            except redis.exceptions.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("cachenode did not answer PING within %.0f s" % START_DEADLINE)
-            time.sleep(0.05)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-        self.log.close()
 
 
 def set_keys(r, names, ttl_ms=None):
@@ -155,34 +109,15 @@ def test_flushall_async_does_not_block(r):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cachenode", required=True)
-    args = ap.parse_args()
     tests = [test_volatile_keys_leave_without_reads, test_only_expired_keys_go,
              test_flushall_async_does_not_block]
-    passed = failed = 0
-    node = None
-    try:
-        node = Node(args.cachenode)
-        for t in tests:
-            try:
-                t(node.client)
-                print("PASS", t.__name__)
-                passed += 1
-            except Exception as e:  # report and go on with the next test
-                print("FAIL", t.__name__, "-", e)
-                failed += 1
-            sys.stdout.flush()
-    except Exception as e:
-        print("ERROR", e)
-        failed += 1
-    finally:
-        if node:
-            node.stop()
-            if failed == 0:
-                os.unlink(node.log.name)  # kept for a look when something failed
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 and passed == len(tests) else 1
+    shared = []
+
+    def setup(suite):
+        shared.append(suite.node(keep=True, timeout=START_DEADLINE))
+
+    return Suite().run([(t.__name__, lambda suite, t=t: t(shared[0].r)) for t in tests],
+                       setup=setup, teardown=lambda suite: shared[0].terminate(timeout=5))
 
 
 if __name__ == "__main__":

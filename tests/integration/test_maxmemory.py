@@ -15,17 +15,12 @@ keys of 100 bytes through redis-py pipelines and checks that:
 Run: test_maxmemory.py --cachenode PATH. Exits 0 when all pass; the last line
 is "N passed, N failed".
 """
-import argparse
-import os
 import signal
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import traceback
 
 import redis
+
+from nodeutil import Suite
 
 MAXMEMORY = 4 * 1024 * 1024
 NKEYS = 50000
@@ -41,64 +36,6 @@ EVICTING = ["allkeys-lru", "allkeys-lfu", "allkeys-random"]
 VOLATILE = ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Node:
-    """A cachenode process on a free port, ready when the constructor returns."""
-
-    def __init__(self, binary, args, workdir):
-        self.port = free_port()
-        self.log = open(os.path.join(workdir, "node-%d.log" % self.port), "wb")
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1"] + args,
-            stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
-        self.client = None
-        deadline = time.monotonic() + 15
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("cachenode exited at start with %s" % self.proc.returncode)
-            try:
-                c = redis.Redis(port=self.port, socket_timeout=10)
-                if c.ping():
-                    self.client = c
-                    return
-            except (redis.ConnectionError, ConnectionError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("cachenode not ready within 15 s")
-            time.sleep(0.02)
-
-    def rss(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
-
-    def used_memory(self):
-        """INFO's used_memory, or None when this build has no INFO memory."""
-        try:
-            info = self.client.info("memory")
-        except redis.ResponseError:
-            return None
-        return info.get("used_memory")
-
-    def stop(self):
-        if self.client is not None:
-            self.client.close()
-        if self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        self.log.close()
-
-
 def key(i):
     return "key:%06d" % i
 
@@ -109,7 +46,7 @@ def write_keys(node, start, end, stop_on_oom=False):
     written, ooms = 0, 0
     peak_used, peak_rss = None, node.rss()
     for lo in range(start, end, BATCH):
-        pipe = node.client.pipeline(transaction=False)
+        pipe = node.r.pipeline(transaction=False)
         for i in range(lo, min(lo + BATCH, end)):
             pipe.set(key(i), VALUE)
         for r in pipe.execute(raise_on_error=False):
@@ -132,7 +69,7 @@ def present(node, start, end):
     """Which keys of [start, end) exist, as a list of booleans."""
     out = []
     for lo in range(start, end, BATCH):
-        pipe = node.client.pipeline(transaction=False)
+        pipe = node.r.pipeline(transaction=False)
         for i in range(lo, min(lo + BATCH, end)):
             pipe.get(key(i))
         for v in pipe.execute():
@@ -170,39 +107,40 @@ def check_memory(node, baseline_rss, peak_used, peak_rss):
 def supports_ttl(node):
     """Whether SET ... EX and TTL work yet (a colleague is adding them)."""
     try:
-        node.client.set("ttl:probe", "x", ex=3600)
-        ttl = node.client.ttl("ttl:probe")
-        node.client.delete("ttl:probe")
+        node.r.set("ttl:probe", "x", ex=3600)
+        ttl = node.r.ttl("ttl:probe")
+        node.r.delete("ttl:probe")
         return isinstance(ttl, int) and ttl > 0
     except redis.ResponseError:
         return False
 
 
-def test_evicting_policy(binary, workdir, policy):
-    node = Node(binary, ["--maxmemory", "4mb", "--maxmemory-policy", policy], workdir)
-    try:
-        assert node.client.config_get("maxmemory-policy")["maxmemory-policy"] == policy
-        assert int(node.client.config_get("maxmemory")["maxmemory"]) == MAXMEMORY
-        baseline = node.rss()
-        written, ooms, peak_used, peak_rss = write_keys(node, 0, NKEYS)
-        assert ooms == 0, "%d writes refused under %s" % (ooms, policy)
-        assert written == NKEYS
-        mem = check_memory(node, baseline, peak_used, peak_rss)
-        kept = present(node, 0, NKEYS)
-        n_kept = sum(kept)
-        assert 0 < n_kept < NKEYS, "%d of %d keys kept: nothing evicted?" % (n_kept, NKEYS)
-        # 4 MB holds roughly 20k such keys; far fewer means over-eviction
-        assert n_kept > NKEYS // 5, "only %d keys kept" % n_kept
-        if policy == "allkeys-lru":
-            recent = sum(kept[-1000:])
-            assert recent >= 900, "LRU kept only %d of the last 1000 writes" % recent
-        used = node.used_memory()
-        if used is not None:
-            evicted = node.client.info("stats").get("evicted_keys", 0)
-            assert evicted >= NKEYS - n_kept, "evicted_keys %d < %d" % (evicted, NKEYS - n_kept)
-        return "%s: kept %d of %d keys, %s" % (policy, n_kept, NKEYS, mem)
-    finally:
-        node.stop()
+def start(suite, policy):
+    return suite.node("--maxmemory", "4mb", "--maxmemory-policy", policy, timeout=15)
+
+
+def test_evicting_policy(suite, policy):
+    node = start(suite, policy)
+    assert node.r.config_get("maxmemory-policy")["maxmemory-policy"] == policy
+    assert int(node.r.config_get("maxmemory")["maxmemory"]) == MAXMEMORY
+    baseline = node.rss()
+    written, ooms, peak_used, peak_rss = write_keys(node, 0, NKEYS)
+    assert ooms == 0, "%d writes refused under %s" % (ooms, policy)
+    assert written == NKEYS
+    mem = check_memory(node, baseline, peak_used, peak_rss)
+    kept = present(node, 0, NKEYS)
+    n_kept = sum(kept)
+    assert 0 < n_kept < NKEYS, "%d of %d keys kept: nothing evicted?" % (n_kept, NKEYS)
+    # 4 MB holds roughly 20k such keys; far fewer means over-eviction
+    assert n_kept > NKEYS // 5, "only %d keys kept" % n_kept
+    if policy == "allkeys-lru":
+        recent = sum(kept[-1000:])
+        assert recent >= 900, "LRU kept only %d of the last 1000 writes" % recent
+    used = node.used_memory()
+    if used is not None:
+        evicted = node.r.info("stats").get("evicted_keys", 0)
+        assert evicted >= NKEYS - n_kept, "evicted_keys %d < %d" % (evicted, NKEYS - n_kept)
+    return "%s: kept %d of %d keys, %s" % (policy, n_kept, NKEYS, mem)
 
 
 def check_refuses_when_full(node, what):
@@ -219,7 +157,7 @@ def check_refuses_when_full(node, what):
     refused = 0
     for i in range(1000):
         try:
-            node.client.set("one:more:%d" % i, VALUE)
+            node.r.set("one:more:%d" % i, VALUE)
         except redis.ResponseError as e:
             assert str(e) == OOM_ERROR, "error was %r" % str(e)
             refused += 1
@@ -230,81 +168,59 @@ def check_refuses_when_full(node, what):
     # what was written stays readable; reads are not refused
     kept = present(node, 0, written)
     assert all(kept), "%s lost %d keys" % (what, len(kept) - sum(kept))
-    assert node.client.get(key(0)) == VALUE
-    assert node.client.ping()
+    assert node.r.get(key(0)) == VALUE
+    assert node.r.ping()
     return "%s: %d writes accepted, then OOM; all readable; %s" % (what, written, mem)
 
 
-def test_noeviction(binary, workdir):
-    node = Node(binary, ["--maxmemory", "4mb", "--maxmemory-policy", "noeviction"], workdir)
-    try:
-        return check_refuses_when_full(node, "noeviction")
-    finally:
-        node.stop()
+def test_noeviction(suite):
+    node = start(suite, "noeviction")
+    return check_refuses_when_full(node, "noeviction")
 
 
-def test_volatile_policy(binary, workdir, policy):
-    node = Node(binary, ["--maxmemory", "4mb", "--maxmemory-policy", policy], workdir)
-    try:
-        if not supports_ttl(node):
-            # no key can have a TTL yet: volatile-* must act as noeviction
-            return check_refuses_when_full(node, policy + " (no TTL keys)")
-        # persistent keys first (well under the limit), then keys with a TTL
-        persistent = 8000
-        for lo in range(0, persistent, BATCH):
-            pipe = node.client.pipeline(transaction=False)
-            for i in range(lo, lo + BATCH):
-                pipe.set(key(i), VALUE)
-            pipe.execute()
-        baseline = node.rss()
-        peak_rss, peak_used = baseline, None
-        for lo in range(persistent, NKEYS, BATCH):
-            pipe = node.client.pipeline(transaction=False)
-            for i in range(lo, lo + BATCH):
-                pipe.set(key(i), VALUE, ex=3600 + i)
-            for r in pipe.execute(raise_on_error=False):
-                assert not isinstance(r, redis.ResponseError), "refused: %s" % r
-            used = node.used_memory()
-            if used is not None:
-                peak_used = used if peak_used is None else max(peak_used, used)
-            peak_rss = max(peak_rss, node.rss())
-        mem = check_memory(node, baseline, peak_used, peak_rss)
-        kept = present(node, 0, NKEYS)
-        assert all(kept[:persistent]), "%s evicted a key without TTL" % policy
-        assert sum(kept[persistent:]) < NKEYS - persistent, "nothing evicted"
-        if policy == "volatile-ttl":
-            # the latest-expiring keys (written last) are the ones kept
-            assert sum(kept[-1000:]) >= 900
-        return "%s: persistent keys all kept, %d of %d volatile kept, %s" % (
-            policy, sum(kept[persistent:]), NKEYS - persistent, mem)
-    finally:
-        node.stop()
+def test_volatile_policy(suite, policy):
+    node = start(suite, policy)
+    if not supports_ttl(node):
+        # no key can have a TTL yet: volatile-* must act as noeviction
+        return check_refuses_when_full(node, policy + " (no TTL keys)")
+    # persistent keys first (well under the limit), then keys with a TTL
+    persistent = 8000
+    for lo in range(0, persistent, BATCH):
+        pipe = node.r.pipeline(transaction=False)
+        for i in range(lo, lo + BATCH):
+            pipe.set(key(i), VALUE)
+        pipe.execute()
+    baseline = node.rss()
+    peak_rss, peak_used = baseline, None
+    for lo in range(persistent, NKEYS, BATCH):
+        pipe = node.r.pipeline(transaction=False)
+        for i in range(lo, lo + BATCH):
+            pipe.set(key(i), VALUE, ex=3600 + i)
+        for r in pipe.execute(raise_on_error=False):
+            assert not isinstance(r, redis.ResponseError), "refused: %s" % r
+        used = node.used_memory()
+        if used is not None:
+            peak_used = used if peak_used is None else max(peak_used, used)
+        peak_rss = max(peak_rss, node.rss())
+    mem = check_memory(node, baseline, peak_used, peak_rss)
+    kept = present(node, 0, NKEYS)
+    assert all(kept[:persistent]), "%s evicted a key without TTL" % policy
+    assert sum(kept[persistent:]) < NKEYS - persistent, "nothing evicted"
+    if policy == "volatile-ttl":
+        # the latest-expiring keys (written last) are the ones kept
+        assert sum(kept[-1000:]) >= 900
+    return "%s: persistent keys all kept, %d of %d volatile kept, %s" % (
+        policy, sum(kept[persistent:]), NKEYS - persistent, mem)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cachenode", required=True)
-    opts = ap.parse_args()
-    binary = os.path.abspath(opts.cachenode)
+    suite = Suite()
     global SANITIZED
-    SANITIZED = is_sanitizer_build(binary)
-    tests = [("noeviction", lambda d: test_noeviction(binary, d))]
-    tests += [(p, (lambda p: lambda d: test_evicting_policy(binary, d, p))(p)) for p in EVICTING]
-    tests += [(p, (lambda p: lambda d: test_volatile_policy(binary, d, p))(p)) for p in VOLATILE]
-    passed = failed = 0
-    with tempfile.TemporaryDirectory(prefix="cn-maxmem-") as workdir:
-        for name, fn in tests:
-            t0 = time.monotonic()
-            try:
-                detail = fn(workdir)
-                passed += 1
-                print("PASS %s (%.1fs): %s" % (name, time.monotonic() - t0, detail), flush=True)
-            except Exception:
-                failed += 1
-                print("FAIL %s" % name, flush=True)
-                traceback.print_exc()
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    SANITIZED = is_sanitizer_build(suite.binary)
+    tests = [("noeviction", test_noeviction)]
+    tests += [(p, (lambda p: lambda s: test_evicting_policy(s, p))(p)) for p in EVICTING]
+    tests += [(p, (lambda p: lambda s: test_volatile_policy(s, p))(p)) for p in VOLATILE]
+    return suite.run(tests)
 
 
 if __name__ == "__main__":

@@ -6,78 +6,22 @@ protocol errors, query and output buffer limits, SIGTERM, config files.
 Run: test_networking.py --cachenode PATH. Exits 0 when all pass; the last
 line is "N passed, N failed".
 """
-import argparse
 import os
 import resource
 import select
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
-import traceback
 
-import redis
+from nodeutil import Suite, free_port
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+START_DEADLINE = 15.0
+CLIENT_TIMEOUT = 20
 
 
-class Node:
-    """A cachenode process, ready (answers PING) when the constructor returns."""
-
-    def __init__(self, binary, workdir, args=(), config_file=None, port=None):
-        self.port = port or free_port()
-        self.log = open(os.path.join(workdir, "node-%d.log" % self.port), "wb")
-        argv = [binary]
-        if config_file:
-            argv.append(config_file)
-        else:
-            argv += ["--port", str(self.port), "--bind", "127.0.0.1"]
-        self.proc = subprocess.Popen(argv + list(args), stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=workdir)
-        self.client = redis.Redis(port=self.port, socket_timeout=20)
-        deadline = time.monotonic() + 15
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("cachenode exited at start with %s" % self.proc.returncode)
-            try:
-                if self.client.ping():
-                    return
-            except (redis.ConnectionError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("cachenode not ready within 15 s")
-            time.sleep(0.02)
-
-    def rss(self):
-        with open("/proc/%d/status" % self.proc.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        raise RuntimeError("no VmRSS")
-
-    def connect(self):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=20)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return s
-
-    def alive(self):
-        return self.proc.poll() is None and redis.Redis(port=self.port, socket_timeout=10).ping()
-
-    def stop(self):
-        self.client.close()
-        if self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        self.log.close()
+def start(suite, **kw):
+    return suite.node(timeout=START_DEADLINE, client_timeout=CLIENT_TIMEOUT, **kw)
 
 
 def recv_until(sock, predicate, timeout=20):
@@ -117,7 +61,7 @@ def resp_command(*args):
 
 # ---- tests -------------------------------------------------------------------
 
-def test_pipeline_10k_in_one_write(node, workdir):
+def test_pipeline_10k_in_one_write(node):
     n = 10000
     buf = bytearray()
     for i in range(n // 2):
@@ -136,10 +80,10 @@ def test_pipeline_10k_in_one_write(node, workdir):
     return "%d commands, %d reply bytes" % (n, len(want))
 
 
-def test_10mb_value_round_trip(node, workdir):
+def test_10mb_value_round_trip(node):
     value = os.urandom(10 * 1024 * 1024)
-    assert node.client.set("big", value)
-    got = node.client.get("big")
+    assert node.r.set("big", value)
+    got = node.r.get("big")
     assert got == value, "10 MB value came back different (%s bytes)" % (len(got) if got else None)
     # and through a raw socket, split in odd pieces
     s = node.connect()
@@ -151,11 +95,11 @@ def test_10mb_value_round_trip(node, workdir):
         assert data == b"+OK\r\n", data[:100]
     finally:
         s.close()
-    assert node.client.get("big2") == value
+    assert node.r.get("big2") == value
     return "ok"
 
 
-def test_2000_connections(node, workdir):
+def test_2000_connections(node):
     n = 2000
     socks = []
     try:
@@ -178,7 +122,7 @@ def test_2000_connections(node, workdir):
     return "%d concurrent connections served" % n
 
 
-def test_inline_commands(node, workdir):
+def test_inline_commands(node):
     s = node.connect()
     try:
         s.sendall(b"SET \"my key\" 'a b \\' c'\r\nGET \"my key\"\r\n"
@@ -189,11 +133,11 @@ def test_inline_commands(node, workdir):
         assert data == want and not closed, data
     finally:
         s.close()
-    assert node.client.get("my key") == b"a b ' c"
+    assert node.r.get("my key") == b"a b ' c"
     return "ok"
 
 
-def test_protocol_errors_close(node, workdir):
+def test_protocol_errors_close(node):
     cases = [
         (b"*1\r\n+foo\r\n", b"-ERR Protocol error: expected '$', got '+'\r\n"),
         (b"*abc\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
@@ -224,8 +168,8 @@ def test_protocol_errors_close(node, workdir):
     return "%d error cases" % (len(cases) + 1)
 
 
-def test_query_buffer_limit(node, workdir):
-    assert node.client.config_set("client-query-buffer-limit", "1mb")
+def test_query_buffer_limit(node):
+    assert node.r.config_set("client-query-buffer-limit", "1mb")
     try:
         s = node.connect()
         try:
@@ -242,16 +186,16 @@ def test_query_buffer_limit(node, workdir):
         finally:
             s.close()
         assert node.alive()
-        assert node.client.get("q") is None
+        assert node.r.get("q") is None
     finally:
-        node.client.config_set("client-query-buffer-limit", "1gb")
+        node.r.config_set("client-query-buffer-limit", "1gb")
     return "closed after %d bytes of a partial bulk" % sent
 
 
-def test_output_buffer_limit(node, workdir):
+def test_output_buffer_limit(node):
     value = b"o" * (512 * 1024)
-    node.client.set("obig", value)
-    assert node.client.config_set("client-output-buffer-limit", "normal 1mb 1mb 0")
+    node.r.set("obig", value)
+    assert node.r.config_set("client-output-buffer-limit", "normal 1mb 1mb 0")
     try:
         before = node.rss()
         s = node.connect()
@@ -279,37 +223,29 @@ def test_output_buffer_limit(node, workdir):
         assert growth < 64 * 1024 * 1024, "server RSS grew by %d bytes" % growth
         assert node.alive()
     finally:
-        node.client.config_set("client-output-buffer-limit", "normal 0 0 0")
+        node.r.config_set("client-output-buffer-limit", "normal 0 0 0")
     return "disconnected after %d bytes read; server RSS growth %d" % (len(received), growth)
 
 
-def test_sigterm_exits_zero(binary, workdir):
-    node = Node(binary, workdir)
-    try:
-        node.client.set("k", "v")
-        t0 = time.monotonic()
-        node.proc.send_signal(signal.SIGTERM)
-        rc = node.proc.wait(timeout=10)
-        took = time.monotonic() - t0
-        assert rc == 0, "exit code %d" % rc
-        assert took < 5, "took %.1f s" % took
-    finally:
-        node.stop()
+def test_sigterm_exits_zero(suite):
+    node = start(suite)
+    node.r.set("k", "v")
+    t0 = time.monotonic()
+    node.proc.send_signal(signal.SIGTERM)
+    rc = node.proc.wait(timeout=10)
+    took = time.monotonic() - t0
+    assert rc == 0, "exit code %d" % rc
+    assert took < 5, "took %.1f s" % took
     return "exit 0 after %.2f s" % took
 
 
-def test_config_file_port(binary, workdir):
+def test_config_file_port(suite):
     port = free_port()
-    path = os.path.join(workdir, "node.conf")
-    with open(path, "w") as f:
-        f.write("# comment\nbind 127.0.0.1\nport %d\nmaxmemory-policy allkeys-lru\n" % port)
-    node = Node(binary, workdir, config_file=path, port=port)
-    try:
-        assert node.client.set("cf", "1")
-        assert node.client.config_get("port")["port"] == str(port)
-        assert node.client.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
-    finally:
-        node.stop()
+    node = start(suite, port=port,
+                 config="# comment\nbind 127.0.0.1\nport %d\nmaxmemory-policy allkeys-lru\n" % port)
+    assert node.r.set("cf", "1")
+    assert node.r.config_get("port")["port"] == str(port)
+    assert node.r.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
     return "listening on %d from the file" % port
 
 
@@ -322,49 +258,23 @@ def raise_nofile(want):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cachenode", required=True)
-    opts = ap.parse_args()
-    binary = os.path.abspath(opts.cachenode)
+    suite = Suite()
     # 2000 client sockets here and 2000 in the server (which inherits this)
     nofile = raise_nofile(8192)
+    if nofile < 4200:
+        print("note: RLIMIT_NOFILE is %d; the 2000-connection test may fail" % nofile)
     shared = [test_pipeline_10k_in_one_write, test_10mb_value_round_trip, test_2000_connections,
               test_inline_commands, test_protocol_errors_close, test_query_buffer_limit,
               test_output_buffer_limit]
     own = [test_sigterm_exits_zero, test_config_file_port]
-    passed = failed = 0
+    node = []
 
-    def record(name, fn):
-        nonlocal passed, failed
-        t0 = time.monotonic()
-        try:
-            detail = fn()
-            passed += 1
-            print("PASS %s (%.1fs): %s" % (name, time.monotonic() - t0, detail), flush=True)
-        except Exception:
-            failed += 1
-            print("FAIL %s" % name, flush=True)
-            traceback.print_exc()
+    def setup(s):
+        node.append(start(s, keep=True))
 
-    with tempfile.TemporaryDirectory(prefix="cn-net-") as workdir:
-        if nofile < 4200:
-            print("note: RLIMIT_NOFILE is %d; the 2000-connection test may fail" % nofile)
-        node = None
-        try:
-            node = Node(binary, workdir)
-            for t in shared:
-                record(t.__name__, lambda t=t: t(node, workdir))
-            record("server_survived", lambda: node.alive() and "still answering")
-        except Exception:
-            failed += 1
-            traceback.print_exc()
-        finally:
-            if node:
-                node.stop()
-        for t in own:
-            record(t.__name__, lambda t=t: t(binary, workdir))
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    tests = [(t.__name__, lambda s, t=t: t(node[0])) for t in shared]
+    tests.append(("server_survived", lambda s: node[0].alive() and "still answering"))
+    return suite.run(tests + own, setup=setup)
 
 
 if __name__ == "__main__":

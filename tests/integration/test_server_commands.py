@@ -9,69 +9,23 @@ done. Exit status 0 when every check passed; the last line is
 "N passed, N failed".
 """
 
-import argparse
 import os
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 
 import redis
+
+from nodeutil import Suite
 
 START_DEADLINE = 10.0
 EXIT_DEADLINE = 5.0
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Node:
-    """One cachenode process on a free port."""
-
-    def __init__(self, binary, workdir):
-        self.port = free_port()
-        self.log = os.path.join(workdir, "cachenode-%d.log" % self.port)
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1",
-             "--logfile", self.log, "--dir", workdir],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.wait_ready()
-
-    def wait_ready(self):
-        deadline = time.monotonic() + START_DEADLINE
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("cachenode exited with %s at start-up" % self.proc.returncode)
-            try:
-                if redis.Redis(port=self.port, socket_timeout=1).ping():
-                    return
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("cachenode did not answer PING within %.0fs" % START_DEADLINE)
-
-    def client(self, **kw):
-        return redis.Redis(port=self.port, socket_timeout=5, decode_responses=True, **kw)
-
-    def wait_exit(self, timeout=EXIT_DEADLINE):
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-
-def raw_connect(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    return s
+def start(suite, keep=False):
+    return suite.node("--logfile", "cachenode.log", keep=keep, timeout=START_DEADLINE, client_timeout=5)
 
 
 def raw_command(sock, *args):
@@ -103,7 +57,7 @@ def read_until_closed(sock, timeout=5.0):
 
 
 def check_info(node):
-    r = node.client()
+    r = node.client(decode_responses=True)
     r.set("info:k1", "v")
     r.set("info:k2", "v")
     r.get("info:k1")
@@ -161,7 +115,7 @@ def check_info(node):
     assert r.execute_command("INFO", "nosuchsection") in ("", {})
 
     # RESP3: a verbatim string of format "txt" (redis-py 4 speaks only RESP2)
-    s = raw_connect(node.port)
+    s = node.connect(timeout=5)
     raw_command(s, "HELLO", "3")
     raw_command(s, "INFO", "server")
     data = b""
@@ -184,10 +138,10 @@ def check_info(node):
 
 
 def check_client_list_and_kill(node):
-    r = node.client()
+    r = node.client(decode_responses=True)
     r.client_setname("controller")
     my_id = r.client_id()
-    victim = raw_connect(node.port)
+    victim = node.connect(timeout=5)
     raw_command(victim, "CLIENT", "SETNAME", "victim")
     raw_command(victim, "CLIENT", "ID")
     victim.settimeout(5)
@@ -228,7 +182,7 @@ def check_client_list_and_kill(node):
     assert "victim" not in names, names
 
     # killing yourself: the reply arrives, then the connection closes
-    me = raw_connect(node.port)
+    me = node.connect(timeout=5)
     raw_command(me, "CLIENT", "ID")
     me.settimeout(5)
     data = b""
@@ -242,7 +196,7 @@ def check_client_list_and_kill(node):
 
 
 def check_slowlog(node):
-    r = node.client()
+    r = node.client(decode_responses=True)
     r.config_set("slowlog-log-slower-than", 0)
     r.slowlog_reset()
     r.set("slow:key", "x" * 200)
@@ -267,7 +221,7 @@ def check_slowlog(node):
 
 
 def check_config(node):
-    r = node.client()
+    r = node.client(decode_responses=True)
     assert r.config_set("maxmemory", "100mb")
     assert r.config_get("maxmemory") == {"maxmemory": str(100 * 1024 * 1024)}
     assert r.config_set("maxmemory-policy", "allkeys-lru")
@@ -285,7 +239,7 @@ def check_config(node):
 
 
 def check_command(node):
-    r = node.client()
+    r = node.client(decode_responses=True)
     r.response_callbacks.pop("COMMAND", None)  # raw replies, not redis-py's parsing
     count = r.execute_command("COMMAND", "COUNT")
     assert count >= 10, count
@@ -302,69 +256,46 @@ def check_command(node):
     assert out.returncode == 0 and "PONG" in out.stdout, (out.stdout, out.stderr)
 
 
-def check_shutdown(binary, workdir):
-    node = Node(binary, workdir)
-    try:
-        s = raw_connect(node.port)
-        raw_command(s, "SHUTDOWN", "NOSAVE")
-        assert read_until_closed(s) == b"", "SHUTDOWN replied or kept the connection"
-        s.close()
-        rc = node.wait_exit()
-        assert rc == 0, "exit status after SHUTDOWN: %s" % rc
-    finally:
-        node.stop()
+def check_shutdown(suite):
+    node = start(suite)
+    s = node.connect(timeout=5)
+    raw_command(s, "SHUTDOWN", "NOSAVE")
+    assert read_until_closed(s) == b"", "SHUTDOWN replied or kept the connection"
+    s.close()
+    rc = node.wait_exit(EXIT_DEADLINE)
+    assert rc == 0, "exit status after SHUTDOWN: %s" % rc
 
 
-def check_sigterm(binary, workdir):
-    node = Node(binary, workdir)
-    try:
-        started = time.monotonic()
-        os.kill(node.proc.pid, signal.SIGTERM)
-        rc = node.wait_exit(2.0)
-        assert rc == 0, "exit status after SIGTERM: %s" % rc
-        assert time.monotonic() - started < 2.0
-    finally:
-        node.stop()
+def check_sigterm(suite):
+    node = start(suite)
+    started = time.monotonic()
+    os.kill(node.proc.pid, signal.SIGTERM)
+    rc = node.wait_exit(2.0)
+    assert rc == 0, "exit status after SIGTERM: %s" % rc
+    assert time.monotonic() - started < 2.0
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cachenode", required=True)
-    opts = ap.parse_args()
-    binary = os.path.abspath(opts.cachenode)
-    passed = failed = 0
-    with tempfile.TemporaryDirectory(prefix="cn-server-") as workdir:
-        node = None
-        try:
-            node = Node(binary, workdir)
-            checks = [
-                ("info", lambda: check_info(node)),
-                ("client list and kill", lambda: check_client_list_and_kill(node)),
-                ("slowlog", lambda: check_slowlog(node)),
-                ("config", lambda: check_config(node)),
-                ("command", lambda: check_command(node)),
-                ("shutdown", lambda: check_shutdown(binary, workdir)),
-                ("sigterm", lambda: check_sigterm(binary, workdir)),
-            ]
-            for name, fn in checks:
-                try:
-                    fn()
-                    passed += 1
-                    print("ok   %s" % name)
-                except Exception as e:  # report and go on with the next check
-                    failed += 1
-                    print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
-            if node.proc.poll() is not None:
-                failed += 1
-                print("FAIL cachenode died during the tests (status %s)" % node.proc.returncode)
-        except Exception as e:
-            failed += 1
-            print("FAIL setup: %s" % e)
-        finally:
-            if node:
-                node.stop()
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    shared = []
+
+    def setup(suite):
+        shared.append(start(suite, keep=True))
+
+    def still_running(suite):
+        node = shared[0]
+        if node.proc.poll() is not None:
+            raise AssertionError("cachenode died during the tests (status %s)" % node.proc.returncode)
+
+    checks = [
+        ("info", lambda s: check_info(shared[0])),
+        ("client list and kill", lambda s: check_client_list_and_kill(shared[0])),
+        ("slowlog", lambda s: check_slowlog(shared[0])),
+        ("config", lambda s: check_config(shared[0])),
+        ("command", lambda s: check_command(shared[0])),
+        ("shutdown", check_shutdown),
+        ("sigterm", check_sigterm),
+    ]
+    return Suite().run(checks, setup=setup, teardown=still_running)
 
 
 if __name__ == "__main__":

@@ -14,133 +14,29 @@
 
 Usage: /usr/bin/python3 test_snapshot.py --cachenode PATH
 """
-import argparse
 import os
-import shutil
-import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
 import redis
 
+from nodeutil import Suite, wait_until
+
 BIG_KEYS = 1_000_000
 PING_LATENCY_LIMIT_MS = 250.0  # generous: shared CI machines
+START_DEADLINE = 20.0
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def start_node(suite, **kw):
+    return suite.node(timeout=START_DEADLINE, client_timeout=30, **kw)
 
 
-class PortTaken(Exception):
-    pass
-
-
-class Node:
-    """One cachenode process with its own port, dir and log file."""
-
-    def __init__(self, binary, workdir):
-        self.binary = binary
-        self.dir = workdir
-        self.port = free_port()
-        self.proc = None
-        self.log_path = os.path.join(workdir, "cachenode.log")
-
-    def start(self, wait=True):
-        """Starts the node; when another process took the port meanwhile
-        (parallel tests), retries on a new one."""
-        for attempt in range(5):
-            self.log = open(self.log_path, "ab")
-            self.proc = subprocess.Popen(
-                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir],
-                stdout=self.log, stderr=subprocess.STDOUT)
-            if not wait:
-                return
-            try:
-                self.wait_ready()
-                return
-            except PortTaken:
-                self.proc.wait()
-                self.log.close()
-                self.port = free_port()
-        raise RuntimeError("could not find a free port")
-
-    def wait_ready(self, timeout=20.0):
-        """Polls until our process answers on our port: the node must also
-        report our --dir, so that a foreign server on the port is noticed."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                if "already in use" in self.log_text():
-                    raise PortTaken()
-                raise RuntimeError("cachenode exited early with %d:\n%s" % (self.proc.returncode, self.log_text()))
-            try:
-                c = self.client()
-                if c.ping():
-                    got = c.config_get("dir").get("dir")
-                    if got is not None and os.path.realpath(got) != os.path.realpath(self.dir):
-                        raise RuntimeError("another server answers on port %d" % self.port)
-                    return
-            except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
-                time.sleep(0.02)
-        raise RuntimeError("cachenode not ready after %.0f s" % timeout)
-
-    def client(self, db=0, timeout=30):
-        return redis.Redis(host="127.0.0.1", port=self.port, db=db, socket_timeout=timeout)
-
-    def wait_exit(self, timeout=20.0):
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def stop(self):
-        """SIGTERM, wait, and check that the process ended cleanly: exit 0
-        and no sanitizer report (the sanitizer build runs this test too)."""
-        if self.proc is None:
-            return
-        clean = True
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            if self.wait_exit(20.0) is None:
-                self.proc.kill()
-                self.proc.wait()
-            clean = self.proc.returncode == 0
-        rc = self.proc.returncode
-        self.proc = None
-        self.log.close()
-        log = self.log_text()
-        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
-            if marker in log:
-                raise AssertionError("sanitizer report in the log:\n" + log[-4000:])
-        if not clean:
-            raise AssertionError("cachenode exited with %r after SIGTERM" % rc)
-
-    def log_text(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    @property
-    def dump(self):
-        return os.path.join(self.dir, "dump.cfs")
-
-
-def wait_until(cond, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.005)
-    raise AssertionError("timed out waiting for " + what)
+def stop_node(node):
+    """SIGTERM, wait, and check that the process ended cleanly: exit 0
+    and no sanitizer report (the sanitizer build runs this test too)."""
+    node.terminate(20.0, check=True)
 
 
 def bulk_set(port, count, prefix=b"key:", db=0, batch=10000):
@@ -185,11 +81,10 @@ def digest(r):
 # ---- tests ---------------------------------------------------------------------
 
 
-def test_round_trip_across_restart(binary, work):
-    node = Node(binary, work)
-    node.start()
+def test_round_trip_across_restart(suite):
+    node = start_node(suite)
     try:
-        r0, r3 = node.client(0), node.client(3)
+        r0, r3 = node.client(db=0), node.client(db=3)
         assert digest(r0) == "0" * 40, "empty dataset digest"
         bulk_set(node.port, 20000)
         bulk_set(node.port, 500, prefix=b"db3:", db=3)
@@ -216,20 +111,20 @@ def test_round_trip_across_restart(binary, work):
         # LASTSAVE starts at the start time and moves forward with SAVE
         last0 = lastsave(r0)
         assert abs(last0 - time.time()) < 60, "LASTSAVE before any save is the start time"
-        wait_until(lambda: int(time.time()) > last0, 3.0, "the clock to pass LASTSAVE")
+        wait_until(lambda: int(time.time()) > last0, 3.0, 0.005, "the clock to pass LASTSAVE")
         assert r0.save() is True
         last1 = lastsave(r0)
         assert last1 > last0, "LASTSAVE did not move: %r -> %r" % (last0, last1)
         assert os.path.exists(node.dump)
-        assert not [f for f in os.listdir(work) if ".tmp-" in f], "temporary file left behind"
+        assert not [f for f in os.listdir(node.dir) if ".tmp-" in f], "temporary file left behind"
 
         # DEBUG RELOAD keeps everything
         assert r0.execute_command("DEBUG", "RELOAD") in (b"OK", "OK", True)
         assert digest(r0) == before, "digest changed by DEBUG RELOAD"
-        node.stop()
+        stop_node(node)
 
-        node.start()
-        r0, r3 = node.client(0), node.client(3)
+        node.start(START_DEADLINE)
+        r0, r3 = node.client(db=0), node.client(db=3)
         after = digest(r0)
         assert after == before, "digest differs after restart: %s vs %s" % (before, after)
         assert r0.get("key:3") == b"3" and r0.get("key:4") == b"value-4"
@@ -244,12 +139,11 @@ def test_round_trip_across_restart(binary, work):
         dv = r0.execute_command("DEBUG", "DIGEST-VALUE", "key:3", "nosuchkey")
         assert len(dv) == 2 and dv[1] in (b"0" * 40, "0" * 40)
     finally:
-        node.stop()
+        stop_node(node)
 
 
-def test_bgsave_under_load(binary, work):
-    node = Node(binary, work)
-    node.start()
+def test_bgsave_under_load(suite):
+    node = start_node(suite)
     try:
         r = node.client()
         t0 = time.monotonic()
@@ -283,7 +177,7 @@ def test_bgsave_under_load(binary, work):
         threads = [threading.Thread(target=writer), threading.Thread(target=pinger)]
         for t in threads:
             t.start()
-        wait_until(lambda: len(latencies) > 10 and writes[0] > 10, 10.0, "background clients")
+        wait_until(lambda: len(latencies) > 10 and writes[0] > 10, 10.0, 0.005, "background clients")
         latencies.clear()
         writes_before = writes[0]
         start = time.monotonic()
@@ -296,9 +190,9 @@ def test_bgsave_under_load(binary, work):
                 raise AssertionError("%s during BGSAVE was accepted" % cmd[0])
             except redis.ResponseError as e:
                 assert "Background save already in progress" in str(e), str(e)
-        wait_until(lambda: os.path.exists(node.dump), 120.0, "the BGSAVE file")
+        wait_until(lambda: os.path.exists(node.dump), 120.0, 0.005, "the BGSAVE file")
         elapsed = time.monotonic() - start
-        wait_until(lambda: "Background saving terminated with success" in node.log_text(), 10.0,
+        wait_until(lambda: "Background saving terminated with success" in node.log_text(), 10.0, 0.005,
                    "the child to be reaped")
         stop.set()
         for t in threads:
@@ -318,20 +212,19 @@ def test_bgsave_under_load(binary, work):
         assert r.save() is True
         print("SAVE of %d keys: %.2f s" % (BIG_KEYS, time.monotonic() - s))
         before = digest(r)
-        node.stop()
+        stop_node(node)
         s = time.monotonic()
-        node.start()
+        node.start(START_DEADLINE)
         print("restart with %d keys: ready in %.2f s" % (BIG_KEYS, time.monotonic() - s))
         assert digest(node.client()) == before, "digest differs after restart"
     finally:
-        node.stop()
+        stop_node(node)
 
 
-def start_expecting_failure(binary, work, what):
-    node = Node(binary, work)
-    node.start(wait=False)
+def start_expecting_failure(suite, work, what):
+    node = suite.node(dir=work, start=False)
     try:
-        rc = node.wait_exit(30.0)
+        rc = node.start_expecting_exit(30.0)
         assert rc is not None, "cachenode kept running with a %s snapshot" % what
         assert rc != 0, "cachenode exited 0 with a %s snapshot" % what
         log = node.log_text()
@@ -340,17 +233,17 @@ def start_expecting_failure(binary, work, what):
         print("%s snapshot refused: %s" % (what, line.split("# ", 1)[-1]))
         assert "Ready to accept connections" not in log
     finally:
-        node.stop()
+        stop_node(node)
 
 
-def test_corrupt_snapshot_refused(binary, work):
-    node = Node(binary, work)
-    node.start()
+def test_corrupt_snapshot_refused(suite):
+    node = start_node(suite)
+    work = node.dir
     try:
         bulk_set(node.port, 5000)
         assert node.client().save() is True
     finally:
-        node.stop()
+        stop_node(node)
     with open(node.dump, "rb") as f:
         good = f.read()
 
@@ -358,54 +251,32 @@ def test_corrupt_snapshot_refused(binary, work):
     bad[len(bad) // 2] ^= 0x10
     with open(node.dump, "wb") as f:
         f.write(bad)
-    os.unlink(os.path.join(work, "cachenode.log"))
-    start_expecting_failure(binary, work, "corrupt")
+    os.unlink(node.log_path)
+    start_expecting_failure(suite, work, "corrupt")
 
     with open(node.dump, "wb") as f:
         f.write(good[: len(good) - 100])
-    os.unlink(os.path.join(work, "cachenode.log"))
-    start_expecting_failure(binary, work, "truncated")
+    os.unlink(node.log_path)
+    start_expecting_failure(suite, work, "truncated")
 
     with open(node.dump, "wb") as f:
         f.write(b"REDIS0010" + good[9:])
-    os.unlink(os.path.join(work, "cachenode.log"))
-    start_expecting_failure(binary, work, "foreign")
+    os.unlink(node.log_path)
+    start_expecting_failure(suite, work, "foreign")
 
     # the good file still loads
     with open(node.dump, "wb") as f:
         f.write(good)
-    node = Node(binary, work)
-    node.start()
+    node = start_node(suite, dir=work)
     try:
         assert node.client().get("key:4999") == b"value-4999"
     finally:
-        node.stop()
+        stop_node(node)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cachenode", required=True)
-    args = ap.parse_args()
     tests = [test_round_trip_across_restart, test_corrupt_snapshot_refused, test_bgsave_under_load]
-    passed = failed = 0
-    for t in tests:
-        work = tempfile.mkdtemp(prefix="cf-snap-")
-        try:
-            t(args.cachenode, work)
-            print("PASS", t.__name__)
-            passed += 1
-        except Exception:
-            print("FAIL", t.__name__)
-            traceback.print_exc()
-            log = os.path.join(work, "cachenode.log")
-            if os.path.exists(log):
-                with open(log, "rb") as f:
-                    print(f.read().decode("utf-8", "replace")[-3000:])
-            failed += 1
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return Suite().run(tests)
 
 
 if __name__ == "__main__":
