@@ -273,7 +273,11 @@ def main():
         node.append(start(s, keep=True))
 
     tests = [(t.__name__, lambda s, t=t: t(node[0])) for t in shared]
-    tests.append(("server_survived", lambda s: node[0].alive() and "still answering"))
+    def server_survived(s):
+        assert node[0].alive(), "the shared cachenode died during the tests"
+        return "still answering"
+
+    tests.append(("server_survived", server_survived))
     return suite.run(tests + own, setup=setup)
 
 
