@@ -18,6 +18,7 @@
  * copies the bytes into its own backlog, so that once promoted it can serve
  * partial resyncs to the other replicas of its old primary. */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -66,6 +67,10 @@ static int nreplicas;
 static client *waiters[1024]; /* clients blocked in WAIT */
 static int nwaiters;
 static int getack_pending;
+/* After a stall: -1 none; FENCE_UNSET until the GETACK is in the stream;
+ * then the offset replicas must acknowledge before writes resume. */
+#define FENCE_UNSET LLONG_MAX
+static long long fence_offset = -1;
 static long long last_ping_ms;
 static long long stat_sync_full, stat_sync_partial_ok, stat_sync_partial_err;
 static char snapshot_path[4096];
@@ -93,6 +98,7 @@ static struct {
     char cached_replid[41];
     long long cached_offset;
     int cached_db;
+    int ack_after_apply; /* a GETACK is being applied */
 } upstream = {.fd = -1, .transfer_fd = -1, .cached_db = 0};
 
 static void link_abort(const char *why);
@@ -302,11 +308,25 @@ static int fresh_replicas(void)
     int fresh = 0;
     for (int i = 0; i < nreplicas; i++) {
         struct replica_state *r = replicas[i]->repl;
-        if (r->state == RL_ONLINE &&
+        if (r->state == RL_ONLINE && (fence_offset < 0 || r->ack_offset >= fence_offset) &&
             server.now_ms - r->ack_time_ms <= (long long)server.min_replicas_max_lag * 1000)
             fresh++;
     }
+    if (fence_offset >= 0 && fence_offset != FENCE_UNSET && fresh >= server.min_replicas_to_write) {
+        log_msg(LOG_NOTICE, "Replicas acknowledged after the stall: writes resume");
+        fence_offset = -1;
+    }
     return fresh;
+}
+
+void replication_note_stall(long long gap_ms)
+{
+    if (server_is_replica() || server.min_replicas_to_write <= 0) return;
+    if (fence_offset < 0)
+        log_msg(LOG_WARNING, "The process did not run for %lld ms: writes wait until %d replica(s) "
+                "acknowledge", gap_ms, server.min_replicas_to_write);
+    fence_offset = FENCE_UNSET;
+    getack_pending = 1;
 }
 
 int replication_write_allowed(client *c, const struct command *cmd)
@@ -488,7 +508,9 @@ static void replconf_command(client *c)
             c->repl->ack_time_ms = server.now_ms;
             return; /* acknowledgements get no reply */
         } else if (arg_is(opt->p, opt->len, "getack")) {
-            if (c->flags & CLIENT_MASTER) replication_send_ack();
+            /* answered once this command's bytes count in our offset, so
+             * that the ack proves we received the GETACK itself */
+            if (c->flags & CLIENT_MASTER) upstream.ack_after_apply = 1;
             return;
         } else {
             reply_errorf(c, "ERR Unrecognized REPLCONF option: %.*s", (int)opt->len, opt->p);
@@ -935,6 +957,10 @@ void replication_master_applied(client *c, size_t bytes)
     if (upstream.master != c) return;
     replication_feed_proxy(c->querybuf + c->req_start, bytes);
     upstream.last_io_ms = server.now_ms;
+    if (upstream.ack_after_apply) {
+        upstream.ack_after_apply = 0;
+        replication_send_ack();
+    }
 }
 
 /* ---- changing roles ---------------------------------------------------------- */
@@ -974,6 +1000,7 @@ static void set_primary(const char *host, int port)
     upstream.state = LINK_CONNECT;
     upstream.down_since_ms = server.now_ms;
     stream_db = -1;
+    fence_offset = -1; /* a replica takes no writes anyway */
     set_replicaof_config();
     log_msg(LOG_NOTICE, "Replicating %s:%d", host, port);
     connect_to_primary();
@@ -996,6 +1023,7 @@ static void become_primary(void)
     new_replid();
     backlog_create();
     stream_db = -1;
+    fence_offset = -1;
     set_replicaof_config();
     log_msg(LOG_NOTICE, "Promoted to primary: new replication ID %s, previous %s up to offset %lld",
             replid, replid2, second_repl_offset - 1);
@@ -1100,8 +1128,12 @@ void replication_before_sleep(void)
     if (getack_pending && nreplicas > 0 && !server_is_replica()) {
         arg getack[3] = {{"REPLCONF", 8}, {"GETACK", 6}, {"*", 1}};
         replication_feed(stream_db >= 0 ? stream_db : 0, 3, getack);
+        /* acknowledgements that cover this GETACK were sent after it */
+        if (fence_offset == FENCE_UNSET) fence_offset = master_repl_offset;
+        getack_pending = 0;
+    } else if (fence_offset != FENCE_UNSET) {
+        getack_pending = 0; /* a fence keeps asking until replicas are there */
     }
-    getack_pending = 0;
     if (nwaiters > 0) serve_waiters();
 }
 

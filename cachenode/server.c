@@ -12,11 +12,25 @@
 #include "snapshot.h"
 
 
+/* The clock is read at least every cron period (1000/hz ms) while the
+ * process runs; a longer gap between two readings means it did not run
+ * (stopped, or starved). Replication fences writes after such a gap. */
+static void notice_stall(void)
+{
+    static long long last_us;
+    long long now = monotonic_us();
+    long long gap_ms = last_us ? (now - last_us) / 1000 : 0;
+    last_us = now;
+    long long normal_ms = 2 * (1000 / server.hz);
+    if (gap_ms > (normal_ms > 200 ? normal_ms : 200)) replication_note_stall(gap_ms);
+}
+
 void update_cached_time(void)
 {
     server.now_ms = mstime();
     server.unixtime = (time_t)(server.now_ms / 1000);
     update_new_entry_lru();
+    notice_stall();
 }
 
 static void handle_sigterm(int sig)

@@ -373,6 +373,11 @@ int server_is_replica(void);
 int replication_write_allowed(client *c, const struct command *cmd);
 void replication_cron(void);
 void replication_before_sleep(void);
+/* The process did not run for gap_ms: a guarded primary (min-replicas-to-
+ * write > 0) refuses writes until enough replicas acknowledge a GETACK sent
+ * after the gap, so a frozen primary that was failed over meanwhile takes
+ * no write that would be lost. */
+void replication_note_stall(long long gap_ms);
 /* The primary link's accounting of executed stream bytes. */
 void replication_master_applied(client *c, size_t bytes);
 void replication_client_freed(client *c);

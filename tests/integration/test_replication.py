@@ -275,6 +275,115 @@ def test_acks_report_the_replicas_offset(s):
     assert "Protocol error" not in p.log_tail(500) + r.log_tail(500)
 
 
+def freeze(node, seconds):
+    """Stops the process for `seconds`: the scenario itself (a frozen
+    primary), not a wait for some condition."""
+    os.kill(node.pid, signal.SIGSTOP)
+    try:
+        time.sleep(seconds)
+    finally:
+        os.kill(node.pid, signal.SIGCONT)
+
+
+def test_frozen_primary_fenced_after_failover(s):
+    p = s.node("--min-replicas-to-write", "1", "--min-replicas-max-lag", "10")
+    r = replica_of(s, p)
+    wait_synced(p, r)
+    c = p.client()
+    c.set("before", 1)
+    os.kill(p.pid, signal.SIGSTOP)
+    try:
+        r.client().execute_command("REPLICAOF", "NO", "ONE")  # failed over meanwhile
+        time.sleep(0.5)
+    finally:
+        os.kill(p.pid, signal.SIGCONT)
+    # the very first write after waking is refused, although the replica's
+    # last acknowledgement is well within min-replicas-max-lag
+    try:
+        c.set("lost", 1)
+        raise AssertionError("the frozen old primary took a write after waking")
+    except redis.ResponseError as e:
+        assert str(e).startswith("NOREPLICAS"), e
+    assert c.get("lost") is None
+    assert "did not run" in p.log_tail(50)
+
+
+class SilentReplica:
+    """A replica on a raw socket: syncs, acknowledges once, then stays
+    connected without ever acknowledging again, as a replica does that was
+    moved to another primary (or cut off) while its old primary slept."""
+
+    def __init__(self, primary):
+        import socket
+        self.sock = socket.create_connection(("127.0.0.1", primary.port), timeout=10)
+        self.buf = b""
+        self.sock.sendall(b"REPLCONF listening-port 1\r\nPSYNC ? -1\r\n")
+        assert self.line() == b"+OK"
+        offset = int(self.line().split()[2])
+        header = self.line()
+        while header == b"":
+            header = self.line()
+        self.read(int(header[1:]))
+        self.sock.sendall(b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%d\r\n" % (len(str(offset)), offset))
+
+    def read(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(1 << 20)
+            assert chunk, "primary closed the connection"
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(1 << 20)
+            assert chunk, "primary closed the connection"
+            self.buf += chunk
+        out, _, self.buf = self.buf.partition(b"\r\n")
+        return out
+
+    def close(self):
+        self.sock.close()
+
+
+def test_stall_fences_writes_until_a_fresh_ack(s):
+    p = s.node("--min-replicas-to-write", "1", "--min-replicas-max-lag", "10")
+    silent = SilentReplica(p)
+    try:
+        c = p.client()
+        wait_until(lambda: c.set("before", 1), 5, what="a write with the replica's ack")
+        freeze(p, 0.5)
+        # Its one ack is recent enough for min-replicas-max-lag, but it came
+        # before the stall: the primary must not count it any more.
+        try:
+            c.set("after", 1)
+            raise AssertionError("a write was accepted on an ack from before the stall")
+        except redis.ResponseError as e:
+            assert str(e).startswith("NOREPLICAS"), e
+    finally:
+        silent.close()
+
+
+def test_frozen_primary_without_failover_resumes(s):
+    p = s.node("--min-replicas-to-write", "1", "--min-replicas-max-lag", "10")
+    r = replica_of(s, p)
+    wait_synced(p, r)
+    c = p.client()
+    freeze(p, 0.5)
+
+    def write_ok():
+        try:
+            return c.set("after-stall", 1)
+        except redis.ResponseError:
+            return False
+    # the replica answers the GETACK at once: no need to wait for its 1 s ack
+    start = time.monotonic()
+    wait_until(write_ok, 3, 0.005, "writes resume after the replica acknowledges")
+    assert time.monotonic() - start < 0.9, time.monotonic() - start
+    wait_synced(p, r)
+    assert r.client().get("after-stall") == b"1"
+
+
 def test_evictions_reach_replicas(s):
     p = s.node("--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru")
     r = replica_of(s, p)
@@ -301,4 +410,7 @@ if __name__ == "__main__":
         test_ttls_survive_sync_as_absolute_times,
         test_evictions_reach_replicas,
         test_acks_report_the_replicas_offset,
+        test_frozen_primary_fenced_after_failover,
+        test_stall_fences_writes_until_a_fresh_ack,
+        test_frozen_primary_without_failover_resumes,
     ]))
