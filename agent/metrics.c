@@ -3,37 +3,12 @@
  * the node did not report (an INFO field missing) is left out rather than
  * invented. Agent series follow. Label values are escaped although our
  * validation already keeps them to [A-Za-z0-9_-]. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "textbuf.h"
 #include "agent.h"
-
-struct out {
-    char *buf;
-    size_t len, cap;
-    int failed;
-};
-
-static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void emit(struct out *o, const char *fmt, ...)
-{
-    if (o->failed) return;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) { o->failed = 1; return; }
-        if ((size_t)n < o->cap - o->len) { o->len += (size_t)n; return; }
-        size_t ncap = (o->cap + (size_t)n + 1) * 2;
-        char *nb = realloc(o->buf, ncap);
-        if (nb == NULL) { o->failed = 1; return; }
-        o->buf = nb;
-        o->cap = ncap;
-    }
-}
 
 /* Escapes \, " and newline into dst. */
 static void escape_label(const char *s, char *dst, size_t len)
@@ -90,14 +65,14 @@ static const struct node_metric node_metrics[] = {
     {"cachefleet_node_restarts_total", "counter", "Times the agent restarted this node in place.", 0, m_restarts},
 };
 
-static void emit_node_metrics(struct out *o, const struct agent *a)
+static void emit_node_metrics(struct textbuf *o, const struct agent *a)
 {
     char host[160], az[160];
     escape_label(a->cfg.host_id, host, sizeof(host));
     escape_label(a->cfg.az, az, sizeof(az));
     for (size_t m = 0; m < sizeof(node_metrics) / sizeof(node_metrics[0]); m++) {
         const struct node_metric *nm = &node_metrics[m];
-        emit(o, "# HELP %s %s\n# TYPE %s %s\n", nm->name, nm->help, nm->name, nm->type);
+        textbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", nm->name, nm->help, nm->name, nm->type);
         for (size_t i = 0; i < a->nnodes; i++) {
             const struct node *n = a->nodes[i];
             if (nm->replicas_only && n->spec.role != ROLE_REPLICA) continue;
@@ -107,22 +82,22 @@ static void emit_node_metrics(struct out *o, const struct agent *a)
             escape_label(n->spec.cluster, cluster, sizeof(cluster));
             escape_label(n->spec.shard, shard, sizeof(shard));
             escape_label(n->spec.id, id, sizeof(id));
-            emit(o, "%s{cluster=\"%s\",shard=\"%s\",node=\"%s\",role=\"%s\",az=\"%s\",host=\"%s\"} %lld\n", nm->name,
+            textbuf_printf(o, "%s{cluster=\"%s\",shard=\"%s\",node=\"%s\",role=\"%s\",az=\"%s\",host=\"%s\"} %lld\n", nm->name,
                  cluster, shard, id, spec_role_name(n->spec.role), az, host, v);
         }
     }
 }
 
-static void agent_metric(struct out *o, const char *labels, const char *name, const char *type, const char *help,
+static void agent_metric(struct textbuf *o, const char *labels, const char *name, const char *type, const char *help,
                          unsigned long long v)
 {
-    emit(o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", name, help, name, type, name, labels, v);
+    textbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %llu\n", name, help, name, type, name, labels, v);
 }
 
 char *metrics_render(struct agent *a)
 {
-    struct out o = {.buf = malloc(16384), .cap = 16384};
-    if (o.buf == NULL) return NULL;
+    struct textbuf o;
+    if (textbuf_init(&o, 16384) != 0) return NULL;
     char labels[400], host[160], az[160];
     pthread_mutex_lock(&a->lock);
     emit_node_metrics(&o, a);
@@ -145,6 +120,5 @@ char *metrics_render(struct agent *a)
     agent_metric(&o, labels, "cachefleet_agent_memory_capacity_bytes", "gauge", "Memory offered to nodes (--memory-mb).", (unsigned long long)a->cfg.memory_mb * 1048576ULL);
     agent_metric(&o, labels, "cachefleet_agent_memory_reserved_bytes", "gauge", "Memory promised to nodes.", (unsigned long long)agent_memory_reserved_mb(a, NULL) * 1048576ULL);
     pthread_mutex_unlock(&a->lock);
-    if (o.failed) { free(o.buf); return NULL; }
-    return o.buf;
+    return textbuf_finish(&o);
 }

@@ -2,11 +2,11 @@
  * (clusters, nodes, hosts, operations) is counted from the database at
  * scrape time, so it survives restarts; request and agent-call counters
  * are in memory since start. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "textbuf.h"
 #include "ctl.h"
 #include "store.h"
 
@@ -33,48 +33,23 @@ void metrics_count_agent_call(struct ctl *c, int failed)
     pthread_mutex_unlock(&c->lock);
 }
 
-struct out {
-    char *buf;
-    size_t len, cap;
-    int failed;
-};
-
-static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void emit(struct out *o, const char *fmt, ...)
-{
-    if (o->failed) return;
-    for (int tries = 0; tries < 2; tries++) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) { o->failed = 1; return; }
-        if ((size_t)n < o->cap - o->len) { o->len += (size_t)n; return; }
-        size_t cap = o->cap * 2 + (size_t)n + 1;
-        char *nb = realloc(o->buf, cap);
-        if (nb == NULL) { o->failed = 1; return; }
-        o->buf = nb;
-        o->cap = cap;
-    }
-}
-
 /* One gauge family with a `status` label, every listed status present. */
-static void by_status(struct out *o, sqlite3 *db, const char *name, const char *help, const char *sql,
+static void by_status(struct textbuf *o, sqlite3 *db, const char *name, const char *help, const char *sql,
                       const char *const *statuses)
 {
-    emit(o, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    textbuf_printf(o, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
     json_t *rows = db_rows(db, sql, "");
     for (const char *const *s = statuses; *s; s++) {
         long long n = 0;
         size_t i;
         json_t *r;
         json_array_foreach(rows, i, r) if (strcmp(row_str(r, "status"), *s) == 0) n = row_int(r, "n");
-        emit(o, "%s{status=\"%s\"} %lld\n", name, *s, n);
+        textbuf_printf(o, "%s{status=\"%s\"} %lld\n", name, *s, n);
     }
     json_decref(rows);
 }
 
-static void state_metrics(struct out *o, struct ctl *c, sqlite3 *db)
+static void state_metrics(struct textbuf *o, struct ctl *c, sqlite3 *db)
 {
     static const char *const cluster_st[] = {"creating", "available", "modifying", "degraded", "deleting", "create-failed", NULL};
     static const char *const node_st[] = {"creating", "available", "failed", "deleting", NULL};
@@ -84,83 +59,81 @@ static void state_metrics(struct out *o, struct ctl *c, sqlite3 *db)
               node_st);
     json_t *h = db_row(db, "SELECT sum(? - last_seen_ms <= ?) AS up, sum(? - last_seen_ms > ?) AS down FROM hosts", "IIII",
                        ctl_wall_ms(), c->cfg.agent_timeout_ms, ctl_wall_ms(), c->cfg.agent_timeout_ms);
-    emit(o, "# HELP cachefleet_hosts Registered hosts (agents) by status.\n# TYPE cachefleet_hosts gauge\n");
-    emit(o, "cachefleet_hosts{status=\"up\"} %lld\ncachefleet_hosts{status=\"down\"} %lld\n", row_int(h, "up"),
+    textbuf_printf(o, "# HELP cachefleet_hosts Registered hosts (agents) by status.\n# TYPE cachefleet_hosts gauge\n");
+    textbuf_printf(o, "cachefleet_hosts{status=\"up\"} %lld\ncachefleet_hosts{status=\"down\"} %lld\n", row_int(h, "up"),
          row_int(h, "down"));
     json_decref(h);
-    emit(o, "# HELP cachefleet_operations Operations by kind and status (finished ones are results).\n"
+    textbuf_printf(o, "# HELP cachefleet_operations Operations by kind and status (finished ones are results).\n"
             "# TYPE cachefleet_operations gauge\n");
     json_t *ops = db_rows(db, "SELECT kind, status, count(*) AS n FROM operations GROUP BY kind, status ORDER BY kind, status", "");
     size_t i;
     json_t *r;
     json_array_foreach(ops, i, r)
-        emit(o, "cachefleet_operations{kind=\"%s\",status=\"%s\"} %lld\n", row_str(r, "kind"), row_str(r, "status"),
+        textbuf_printf(o, "cachefleet_operations{kind=\"%s\",status=\"%s\"} %lld\n", row_str(r, "kind"), row_str(r, "status"),
              row_int(r, "n"));
     json_decref(ops);
 }
 
-static void counter_metrics(struct out *o, struct ctl *c)
+static void counter_metrics(struct textbuf *o, struct ctl *c)
 {
     struct ctl_counters k;
     pthread_mutex_lock(&c->lock);
     k = c->count;
     pthread_mutex_unlock(&c->lock);
-    emit(o, "# HELP cachefleet_api_requests_total API requests by status class.\n# TYPE cachefleet_api_requests_total counter\n");
-    for (int i = 1; i <= 5; i++) emit(o, "cachefleet_api_requests_total{code=\"%dxx\"} %llu\n", i, k.api_requests[i]);
-    emit(o, "# HELP cachefleet_api_request_duration_seconds API request latency.\n"
+    textbuf_printf(o, "# HELP cachefleet_api_requests_total API requests by status class.\n# TYPE cachefleet_api_requests_total counter\n");
+    for (int i = 1; i <= 5; i++) textbuf_printf(o, "cachefleet_api_requests_total{code=\"%dxx\"} %llu\n", i, k.api_requests[i]);
+    textbuf_printf(o, "# HELP cachefleet_api_request_duration_seconds API request latency.\n"
             "# TYPE cachefleet_api_request_duration_seconds histogram\n");
     unsigned long long cumulative = 0;
     for (int i = 0; i < CTL_LATENCY_BUCKETS; i++) {
         cumulative += k.latency_buckets[i];
-        emit(o, "cachefleet_api_request_duration_seconds_bucket{le=\"%g\"} %llu\n", latency_bounds[i], cumulative);
+        textbuf_printf(o, "cachefleet_api_request_duration_seconds_bucket{le=\"%g\"} %llu\n", latency_bounds[i], cumulative);
     }
-    emit(o, "cachefleet_api_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", k.latency_count);
-    emit(o, "cachefleet_api_request_duration_seconds_sum %.6f\n", k.latency_sum_s);
-    emit(o, "cachefleet_api_request_duration_seconds_count %llu\n", k.latency_count);
-    emit(o, "# HELP cachefleet_agent_calls_total Calls from the controller to agents.\n# TYPE cachefleet_agent_calls_total counter\n");
-    emit(o, "cachefleet_agent_calls_total %llu\n", k.agent_calls);
-    emit(o, "# HELP cachefleet_agent_call_failures_total Agent calls with no answer or a 5xx.\n"
+    textbuf_printf(o, "cachefleet_api_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n", k.latency_count);
+    textbuf_printf(o, "cachefleet_api_request_duration_seconds_sum %.6f\n", k.latency_sum_s);
+    textbuf_printf(o, "cachefleet_api_request_duration_seconds_count %llu\n", k.latency_count);
+    textbuf_printf(o, "# HELP cachefleet_agent_calls_total Calls from the controller to agents.\n# TYPE cachefleet_agent_calls_total counter\n");
+    textbuf_printf(o, "cachefleet_agent_calls_total %llu\n", k.agent_calls);
+    textbuf_printf(o, "# HELP cachefleet_agent_call_failures_total Agent calls with no answer or a 5xx.\n"
             "# TYPE cachefleet_agent_call_failures_total counter\n");
-    emit(o, "cachefleet_agent_call_failures_total %llu\n", k.agent_call_failures);
-    emit(o, "# HELP cachefleet_agent_heartbeats_total Heartbeats received.\n# TYPE cachefleet_agent_heartbeats_total counter\n");
-    emit(o, "cachefleet_agent_heartbeats_total %llu\n", k.heartbeats);
+    textbuf_printf(o, "cachefleet_agent_call_failures_total %llu\n", k.agent_call_failures);
+    textbuf_printf(o, "# HELP cachefleet_agent_heartbeats_total Heartbeats received.\n# TYPE cachefleet_agent_heartbeats_total counter\n");
+    textbuf_printf(o, "cachefleet_agent_heartbeats_total %llu\n", k.heartbeats);
 }
 
 /* Failovers by cluster, cause and outcome, and the time from detection to
  * the new primary taking its spec (the failovers table, so it survives a
  * restart). */
-static void failover_metrics(struct out *o, sqlite3 *db)
+static void failover_metrics(struct textbuf *o, sqlite3 *db)
 {
-    emit(o, "# HELP cachefleet_failovers_total Failovers by cluster, cause (node_down, host_silent, planned) and outcome.\n"
+    textbuf_printf(o, "# HELP cachefleet_failovers_total Failovers by cluster, cause (node_down, host_silent, planned) and outcome.\n"
             "# TYPE cachefleet_failovers_total counter\n");
     json_t *rows = db_rows(db, "SELECT cluster, cause, outcome, count(*) AS n FROM failovers"
                                " GROUP BY cluster, cause, outcome ORDER BY cluster, cause, outcome", "");
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r)
-        emit(o, "cachefleet_failovers_total{cluster=\"%s\",cause=\"%s\",outcome=\"%s\"} %lld\n", row_str(r, "cluster"),
+        textbuf_printf(o, "cachefleet_failovers_total{cluster=\"%s\",cause=\"%s\",outcome=\"%s\"} %lld\n", row_str(r, "cluster"),
              row_str(r, "cause"), row_str(r, "outcome"), row_int(r, "n"));
     json_decref(rows);
-    emit(o, "# HELP cachefleet_failover_recovery_seconds Detection to the new primary taking writes, per cluster.\n"
+    textbuf_printf(o, "# HELP cachefleet_failover_recovery_seconds Detection to the new primary taking writes, per cluster.\n"
             "# TYPE cachefleet_failover_recovery_seconds summary\n");
     rows = db_rows(db, "SELECT cluster, count(*) AS n, sum(recovered_ms - started_ms) AS ms FROM failovers"
                        " WHERE recovered_ms IS NOT NULL GROUP BY cluster ORDER BY cluster", "");
     json_array_foreach(rows, i, r) {
-        emit(o, "cachefleet_failover_recovery_seconds_sum{cluster=\"%s\"} %.3f\n", row_str(r, "cluster"),
+        textbuf_printf(o, "cachefleet_failover_recovery_seconds_sum{cluster=\"%s\"} %.3f\n", row_str(r, "cluster"),
              (double)row_int(r, "ms") / 1000.0);
-        emit(o, "cachefleet_failover_recovery_seconds_count{cluster=\"%s\"} %lld\n", row_str(r, "cluster"), row_int(r, "n"));
+        textbuf_printf(o, "cachefleet_failover_recovery_seconds_count{cluster=\"%s\"} %lld\n", row_str(r, "cluster"), row_int(r, "n"));
     }
     json_decref(rows);
 }
 
 char *metrics_render(struct ctl *c, sqlite3 *db)
 {
-    struct out o = {.buf = malloc(8192), .len = 0, .cap = 8192, .failed = 0};
-    if (o.buf == NULL) return NULL;
-    o.buf[0] = '\0';
+    struct textbuf o;
+    if (textbuf_init(&o, 8192) != 0) return NULL;
     state_metrics(&o, c, db);
     failover_metrics(&o, db);
     counter_metrics(&o, c);
-    if (o.failed) { free(o.buf); return NULL; }
-    return o.buf;
+    return textbuf_finish(&o);
 }
