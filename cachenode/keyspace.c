@@ -270,6 +270,12 @@ int db_rehash(db *d, int steps)
     return 1;
 }
 
+void db_expand(db *d, size_t keys)
+{
+    if (db_size(d) != 0 || d->t[0].size != 0 || db_is_rehashing(d)) return;
+    start_rehash(d, keys);
+}
+
 static void expand_if_needed(db *d)
 {
     if (db_is_rehashing(d)) return;

@@ -85,6 +85,9 @@ int db_is_rehashing(const db *d);
 int db_rehash(db *d, int steps);
 /* Shrinks or grows the table when the load factor calls for it. */
 void db_resize_if_needed(db *d);
+/* Sizes an empty database's table for `keys` keys up front (loading a
+ * snapshot), so that filling it needs no rehashing. No-op otherwise. */
+void db_expand(db *d, size_t keys);
 
 /* Plain lookup: no expiry, no LRU update. */
 entry *db_find(db *d, const char *key, size_t len);

@@ -601,21 +601,6 @@ static void release_dbs(db **dbs)
     }
 }
 
-/* Gives a fresh, still private database its final table size up front, so
- * that loading a million keys does no incremental rehashing at all.
- * keyspace.h has no call for this (see the report: db_expand would do), so
- * it sets up t[0] the way keyspace.c's table_alloc does; it touches only a
- * database that is empty and has never had a table. */
-static void presize_fresh_db(db *d, size_t keys)
-{
-    if (keys < 64 || d->t[0].size != 0 || d->t[1].size != 0 || db_size(d) != 0) return;
-    size_t size = 4;
-    while (size < keys) size <<= 1;
-    d->t[0].buckets = zcalloc(size * sizeof(entry *));
-    d->t[0].size = size;
-    d->t[0].used = 0;
-}
-
 static int load_selectdb(struct reader *r, struct load_state *st)
 {
     uint64_t id, keys, vol;
@@ -625,7 +610,8 @@ static int load_selectdb(struct reader *r, struct load_state *st)
     st->cur = st->dbs[id];
     /* the hint is untrusted: no key record is shorter than 3 bytes */
     uint64_t most = (uint64_t)(r->end - r->p) / 3;
-    presize_fresh_db(st->cur, keys < most ? (size_t)keys : (size_t)most);
+    size_t hint = keys < most ? (size_t)keys : (size_t)most;
+    if (hint >= 64) db_expand(st->cur, hint);
     return 0;
 }
 

@@ -313,10 +313,29 @@ static void test_random_entry(void **state)
     db_release(d);
 }
 
+static void test_expand_sizes_an_empty_table_up_front(void **state)
+{
+    (void)state;
+    db *d = db_create(0);
+    db_expand(d, 1000);
+    assert_true(db_buckets(d) >= 1000);
+    char key[32];
+    for (int i = 0; i < 1000; i++) {
+        int n = snprintf(key, sizeof(key), "k%d", i);
+        db_add_string(d, key, (size_t)n, "v", 1);
+        assert_false(db_is_rehashing(d)); /* no growth needed while filling */
+    }
+    size_t buckets = db_buckets(d);
+    db_expand(d, 100000); /* not empty any more: no effect */
+    assert_int_equal(db_buckets(d), buckets);
+    db_release(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_find_delete),
+        cmocka_unit_test(test_expand_sizes_an_empty_table_up_front),
         cmocka_unit_test(test_growth_with_incremental_rehash),
         cmocka_unit_test(test_scan_covers_every_key_across_resize),
         cmocka_unit_test(test_scan_exactly_once_without_changes),
