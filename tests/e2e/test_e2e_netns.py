@@ -25,7 +25,6 @@ import glob
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from nodeutil import Suite, wait_until  # noqa: E402
-from test_controller import AGENT_TOKEN, USER_TOKEN, Process, http, is_cachenode  # noqa: E402
+from fleetutil import (AGENT_TOKEN, USER_TOKEN, FleetApi, Process, agent_argv, controller_argv, http,  # noqa: E402
+                       is_cachenode, kill_cachenodes, pid_files, write_token)
 
 import redis  # noqa: E402
 
@@ -121,7 +121,9 @@ class Net:
         assert not leftover, f"namespaces left: {leftover}"
 
 
-class MultiHost:
+class MultiHost(FleetApi):
+    status_interval, status_timeout = 0.05, 30
+
     def __init__(self, bindir):
         self.bindir = bindir
         self.root = tempfile.mkdtemp(prefix="netns-test-")
@@ -129,26 +131,22 @@ class MultiHost:
         self.procs = []
         self.pids = set()
         self.url = f"http://{CONTROLLER_IP}:8700"
-        for name, tok in (("user.token", USER_TOKEN), ("agent.token", AGENT_TOKEN)):
-            with open(os.path.join(self.root, name), "w") as f:
-                f.write(tok + "\n")
+        write_token(os.path.join(self.root, "user.token"), USER_TOKEN)
+        write_token(os.path.join(self.root, "agent.token"), AGENT_TOKEN)
 
     def start(self):
         self.net.build([("ctl", CONTROLLER_IP), ("cli", CLIENT_IP)] + [(h, a) for h, a, _ in HOSTS])
         self.net.enter("cli")
-        argv = [os.path.join(self.bindir, "cachefleet-controller"), "--listen", f"{CONTROLLER_IP}:8700",
-                "--db", os.path.join(self.root, "controller.db"), "--token-file", os.path.join(self.root, "user.token"),
-                "--agent-token-file", os.path.join(self.root, "agent.token"), "--agent-timeout-ms", "1500"]
+        argv = controller_argv(self.bindir, f"{CONTROLLER_IP}:8700", os.path.join(self.root, "controller.db"),
+                               os.path.join(self.root, "user.token"), os.path.join(self.root, "agent.token"), 1500)
         self.controller = self.spawn("ctl", "controller", argv)
         wait_until(lambda: http("GET", self.url + "/healthz", timeout=2)[0] == 200, 15, what="controller in its namespace")
         self.agents = {}
         for host, addr, az in HOSTS:
-            self.agents[host] = (self.spawn(host, "agent-" + host, [
-                os.path.join(self.bindir, "cachefleet-agent"), "--listen", f"{addr}:8701",
-                "--controller", self.url, "--host-id", host, "--az", az,
-                "--data-dir", os.path.join(self.root, host), "--token-file", os.path.join(self.root, "agent.token"),
-                "--ports", "7000-7020", "--memory-mb", "256",
-                "--node-binary", os.path.join(self.bindir, "cachenode")]), addr)
+            self.agents[host] = (self.spawn(host, "agent-" + host, agent_argv(
+                self.bindir, f"{addr}:8701", self.url, host, az, os.path.join(self.root, host),
+                os.path.join(self.root, "agent.token"), (7000, 7020), 256, os.path.join(self.bindir, "cachenode"))),
+                addr)
         wait_until(lambda: sorted(h["id"] for h in self.hosts() if h["status"] == "up") == ["h1", "h2", "h3"],
                    15, what="three hosts up across namespaces")
         return self
@@ -162,31 +160,15 @@ class MultiHost:
     def api(self, method, path, body=None):
         return http(method, self.url + path, body, token=USER_TOKEN, timeout=5)
 
-    def hosts(self):
-        status, doc = self.api("GET", "/v1/hosts")
-        assert status == 200, (status, doc)
-        return doc["hosts"]
-
     def cluster(self, name):
-        status, doc = self.api("GET", f"/v1/clusters/{name}")
-        assert status == 200, (status, doc)
+        doc = super().cluster(name)
         for n in doc["nodes"]:
             if n.get("pid"):
                 self.pids.add(n["pid"])
         return doc
 
-    def wait_status(self, name, want, timeout=30):
-        wait_until(lambda: self.cluster(name)["status"] == want, timeout, 0.05, f"cluster {name} {want}")
-        return self.cluster(name)
-
     def node_pids(self):
-        pids = set(self.pids)
-        for f in glob.glob(os.path.join(self.root, "h*", "nodes", "*", "pid")):
-            try:
-                pids.add(int(open(f).read().strip()))
-            except (OSError, ValueError):
-                pass
-        return pids
+        return self.pids | pid_files(glob.glob(os.path.join(self.root, "h*")))
 
     def dump_logs(self):
         for p in self.procs:
@@ -196,12 +178,7 @@ class MultiHost:
         try:
             for p in self.procs:
                 p.terminate(timeout=10)
-            for pid in self.node_pids():
-                if is_cachenode(pid):
-                    try:
-                        os.kill(pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
+            kill_cachenodes(self.node_pids())
             wait_until(lambda: not [p for p in self.node_pids() if is_cachenode(p)], 10, what="nodes gone")
         finally:
             self.net.cleanup()

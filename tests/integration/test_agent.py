@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nodeutil import Suite, free_port, wait_until  # noqa: E402
+from fleetutil import agent_argv, http, is_cachenode, kill_cachenodes, pid_files, sanitizer_lines, write_token  # noqa: E402
 
 import redis  # noqa: E402
 
@@ -73,13 +74,12 @@ class FakeController:
 
 class Agent:
     def __init__(self, cachenode, controller_url, data_dir=None, memory_mb=512, extra=()):
-        self.binary = os.path.join(os.path.dirname(os.path.abspath(cachenode)), "cachefleet-agent")
+        self.bindir = os.path.dirname(os.path.abspath(cachenode))
         self.cachenode = os.path.abspath(cachenode)
         self.root = data_dir or tempfile.mkdtemp(prefix="agent-test-")
         self.data = os.path.join(self.root, "data")
         self.token_file = os.path.join(self.root, "token")
-        with open(self.token_file, "w") as f:
-            f.write(TOKEN + "\n")
+        write_token(self.token_file, TOKEN)
         self.controller_url = controller_url
         self.memory_mb = memory_mb
         self.extra = list(extra)
@@ -94,10 +94,9 @@ class Agent:
             self.port = free_port()
             log = open(os.path.join(self.root, "agent.log"), "ab")
             self.proc = subprocess.Popen(
-                [self.binary, "--listen", f"127.0.0.1:{self.port}", "--controller", self.controller_url,
-                 "--host-id", "h1", "--az", "az-a", "--advertise", "127.0.0.1", "--data-dir", self.data,
-                 "--token-file", self.token_file, "--ports", f"{self.ports[0]}-{self.ports[1]}",
-                 "--memory-mb", str(self.memory_mb), "--node-binary", self.cachenode] + self.extra,
+                agent_argv(self.bindir, f"127.0.0.1:{self.port}", self.controller_url, "h1", "az-a", self.data,
+                           self.token_file, self.ports, self.memory_mb, self.cachenode,
+                           "--advertise", "127.0.0.1", *self.extra),
                 stdout=log, stderr=subprocess.STDOUT)
             log.close()
             try:
@@ -114,21 +113,8 @@ class Agent:
         return self.call("GET", "/healthz", auth=False)[0] == 200
 
     def call(self, method, path, body=None, auth=True, token=TOKEN, raw=None):
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method)
-        if auth:
-            req.add_header("Authorization", f"Bearer {token}")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(req, timeout=15) as r:
-                status, text = r.status, r.read().decode()
-        except urllib.error.HTTPError as e:
-            status, text = e.code, e.read().decode()
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            doc = text
+        status, doc = http(method, f"http://127.0.0.1:{self.port}{path}", body, token=token if auth else None,
+                           raw=raw)
         if isinstance(doc, dict) and doc.get("pid"):
             self.known_pids.add(doc["pid"])
         if isinstance(doc, dict):
@@ -159,17 +145,11 @@ class Agent:
         return self.proc.wait(timeout=timeout)
 
     def node_pids(self):
-        pids = set(self.known_pids)
-        for f in glob.glob(os.path.join(self.data, "nodes", "*", "pid")):
-            try:
-                pids.add(int(open(f).read().strip()))
-            except (OSError, ValueError):
-                pass
-        return pids
+        return self.known_pids | pid_files([self.data])
 
     def sanitizer_reports(self):
         text = self.log_tail(100000)
-        return [l for l in text.splitlines() if "Sanitizer" in l or "runtime error:" in l]
+        return sanitizer_lines(text)
 
     def cleanup(self):
         if self.proc and self.proc.poll() is None:
@@ -180,26 +160,8 @@ class Agent:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.reports = self.sanitizer_reports()
-        for pid in self.node_pids():
-            if is_cachenode(pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        kill_cachenodes(self.node_pids())
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def is_cachenode(pid):
-    """True for a live (not zombie) cachenode process with this pid."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmd = f.read()
-    except OSError:
-        return False
-    state = stat[stat.rindex(")") + 2]
-    return state not in "ZX" and b"cachenode" in cmd.split(b"\0")[0]
 
 
 def spec(**kw):

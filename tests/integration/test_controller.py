@@ -9,108 +9,28 @@ agents by design; their pids come from the API and from DATA/nodes/*/pid).
 
 Other test_controller_*.py files and tests/bench/create-cluster.py import
 Fleet from here."""
-import glob
 import json
 import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nodeutil import Suite, free_port, wait_until  # noqa: E402
+from fleetutil import (AGENT_TOKEN, USER_TOKEN, FleetApi, Process, agent_argv, controller_argv, http,  # noqa: E402,F401
+                       is_cachenode, kill_cachenodes, live_cachenodes, pid_files, sanitizer_lines, write_token)
 
 import redis  # noqa: E402
 
-USER_TOKEN = "user-token-0123456789abcdef"
-AGENT_TOKEN = "agent-token-0123456789abcdef"
 CLUSTER_AUTH = "cluster-auth-secret-0123456789"
 ZONES = [("h1", "127.0.0.2", "az-a"), ("h2", "127.0.0.3", "az-b"), ("h3", "127.0.0.4", "az-c")]
 
 
-def http(method, url, body=None, token=None, raw=None, headers=None, timeout=15):
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(url, data=data, method=method)
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            status, text = r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        status, text = e.code, e.read().decode()
-    try:
-        return status, json.loads(text)
-    except ValueError:
-        return status, text
-
-
-def is_cachenode(pid):
-    """True for a live (not zombie) cachenode process with this pid."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            stat = f.read()
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmd = f.read()
-    except OSError:
-        return False
-    state = stat[stat.rindex(")") + 2]
-    return state not in "ZX" and b"cachenode" in cmd.split(b"\0")[0]
-
-
-def kill_pid(proc):
-    if proc and proc.poll() is None:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-class Process:
-    """A program started with its output in root/NAME.log."""
-
-    def __init__(self, root, name, argv):
-        self.root, self.name, self.argv = root, name, argv
-        self.proc = None
-
-    def start(self):
-        log = open(self.log_path(), "ab")
-        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        return self
-
-    def log_path(self):
-        return os.path.join(self.root, self.name + ".log")
-
-    def log_text(self):
-        try:
-            with open(self.log_path(), "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def terminate(self, timeout=15):
-        if self.alive():
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                kill_pid(self.proc)
-                return None
-        return self.proc.returncode if self.proc else None
-
-
-class Fleet:
+class Fleet(FleetApi):
     """A controller and three agents in three zones."""
 
     def __init__(self, cachenode, agent_memory_mb=256, agents=ZONES):
@@ -119,9 +39,8 @@ class Fleet:
         self.root = tempfile.mkdtemp(prefix="controller-test-")
         self.user_token_file = os.path.join(self.root, "user.token")
         self.agent_token_file = os.path.join(self.root, "agent.token")
-        for path, tok in ((self.user_token_file, USER_TOKEN), (self.agent_token_file, AGENT_TOKEN)):
-            with open(path, "w") as f:
-                f.write(tok + "\n")
+        write_token(self.user_token_file, USER_TOKEN)
+        write_token(self.agent_token_file, AGENT_TOKEN)
         self.db = os.path.join(self.root, "controller.db")
         self.port = None
         self.controller = None
@@ -136,18 +55,24 @@ class Fleet:
     def start_controller(self):
         for _ in range(5):
             self.port = self.port or free_port()
-            self.controller = Process(self.root, "controller", [
-                os.path.join(self.bindir, "cachefleet-controller"), "--listen", f"127.0.0.1:{self.port}",
-                "--db", self.db, "--token-file", self.user_token_file, "--agent-token-file", self.agent_token_file,
-                "--agent-timeout-ms", "3000", "--loglevel", "verbose"]).start()
+            self.controller = Process(self.root, "controller", controller_argv(
+                self.bindir, f"127.0.0.1:{self.port}", self.db, self.user_token_file, self.agent_token_file, 3000,
+                *self.controller_options(), "--loglevel", "verbose")).start()
             try:
                 wait_until(self._controller_healthy, 10, what="controller /healthz")
                 return
             except AssertionError:
                 if self.controller.alive():
                     raise
-                self.port = None  # lost the port race
+                self.lost_port_race()
         raise AssertionError("controller did not start:\n" + self.controller.log_text()[-3000:])
+
+    def controller_options(self):
+        """More controller options (a subclass's)."""
+        return ()
+
+    def lost_port_race(self):
+        self.port = None
 
     def _controller_healthy(self):
         if not self.controller.alive():
@@ -160,11 +85,9 @@ class Fleet:
             port = free_port()
             # a restarted agent keeps its node port range: it adopts its nodes
             base = self.port_bases.setdefault(host_id, random.randrange(20000, 40000))
-            agent = Process(self.root, "agent-" + host_id, [
-                os.path.join(self.bindir, "cachefleet-agent"), "--listen", f"{address}:{port}",
-                "--controller", f"http://127.0.0.1:{self.port}", "--host-id", host_id, "--az", az,
-                "--data-dir", data, "--token-file", self.agent_token_file, "--ports", f"{base}-{base + 30}",
-                "--memory-mb", str(self.agent_memory_mb), "--node-binary", self.cachenode]).start()
+            agent = Process(self.root, "agent-" + host_id, agent_argv(
+                self.bindir, f"{address}:{port}", f"http://127.0.0.1:{self.port}", host_id, az, data,
+                self.agent_token_file, (base, base + 30), self.agent_memory_mb, self.cachenode)).start()
             agent.host_id, agent.address, agent.az, agent.port, agent.data = host_id, address, az, port, data
             try:
                 wait_until(lambda: agent.alive() and http("GET", f"http://{address}:{port}/healthz")[0] == 200,
@@ -186,20 +109,13 @@ class Fleet:
         return self
 
     def node_pids(self):
-        pids = set(self.known_pids)
-        for a in self.agents:
-            for f in glob.glob(os.path.join(a.data, "nodes", "*", "pid")):
-                try:
-                    pids.add(int(open(f).read().strip()))
-                except (OSError, ValueError):
-                    pass
-        return pids
+        return self.known_pids | pid_files(a.data for a in self.agents)
 
     def sanitizer_reports(self):
         out = []
         for p in [self.controller] + self.agents:
             if p:
-                out += [l for l in p.log_text().splitlines() if "Sanitizer" in l or "runtime error:" in l]
+                out += sanitizer_lines(p.log_text())
         return out
 
     def cleanup(self):
@@ -207,12 +123,7 @@ class Fleet:
             self.controller.terminate()
         for a in self.agents:
             a.terminate()
-        for pid in self.node_pids():
-            if is_cachenode(pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        kill_cachenodes(self.node_pids())
         shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self):
@@ -231,7 +142,7 @@ class Fleet:
             rc = self.controller.terminate()
             if rc != 0:
                 reports.append(f"controller exited with {rc} on SIGTERM")
-            reports += [l for l in self.controller.log_text().splitlines() if "Sanitizer" in l or "runtime error:" in l]
+            reports += sanitizer_lines(self.controller.log_text())
         self.cleanup()
         if reports:
             raise AssertionError("problems at shutdown:\n" + "\n".join(reports[:20]))
@@ -256,26 +167,12 @@ class Fleet:
                     self.known_pids.add(n["pid"])
         return status, doc
 
-    def hosts(self):
-        status, doc = self.api("GET", "/v1/hosts")
-        assert status == 200, (status, doc)
-        return doc["hosts"]
-
-    def cluster(self, name):
-        status, doc = self.api("GET", f"/v1/clusters/{name}")
-        assert status == 200, (status, doc)
-        return doc
-
     def create(self, name, **kw):
         body = {"name": name, "engine": "redis", "replicas": 2, "node_memory_mb": 32}
         body.update(kw)
         status, doc = self.api("POST", "/v1/clusters", body)
         assert status == 202, (status, doc)
         return doc
-
-    def wait_status(self, name, status, timeout=20):
-        wait_until(lambda: self.cluster(name)["status"] == status, timeout, 0.005, f"cluster {name} {status}")
-        return self.cluster(name)
 
     def wait_gone(self, name, timeout=30):
         wait_until(lambda: self.api("GET", f"/v1/clusters/{name}")[0] == 404, timeout, 0.02, f"{name} deleted")
@@ -302,10 +199,6 @@ def endpoint_client(ep, **kw):
     host, port = ep.rsplit(":", 1)
     kw.setdefault("socket_timeout", 5)
     return redis.Redis(host=host, port=int(port), **kw)
-
-
-def live_cachenodes(pids):
-    return {p for p in pids if is_cachenode(p)}
 
 
 # ---- tests -------------------------------------------------------------------

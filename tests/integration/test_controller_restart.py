@@ -7,7 +7,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nodeutil import Suite, wait_until  # noqa: E402
-from test_controller import Fleet, endpoint_client, live_cachenodes  # noqa: E402
+from fleetutil import live_cachenodes  # noqa: E402
+from test_controller import Fleet, endpoint_client  # noqa: E402
 
 
 def kill9_and_restart(f):

@@ -17,7 +17,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nodeutil import Suite, free_port, wait_until  # noqa: E402
-from test_controller import Fleet, Process, http, is_cachenode  # noqa: E402
+from fleetutil import USER_TOKEN, http  # noqa: E402
+from test_controller import Fleet  # noqa: E402
 
 import redis  # noqa: E402
 from redis.sentinel import Sentinel  # noqa: E402
@@ -30,21 +31,13 @@ class FoFleet(Fleet):
 
     def start_controller(self):
         self.sentinel_port = free_port()
-        for _ in range(5):
-            self.port = self.port or free_port()
-            self.controller = Process(self.root, "controller", [
-                os.path.join(self.bindir, "cachefleet-controller"), "--listen", f"127.0.0.1:{self.port}",
-                "--db", self.db, "--token-file", self.user_token_file, "--agent-token-file", self.agent_token_file,
-                "--agent-timeout-ms", "3000", "--sentinel-listen", f"127.0.0.1:{self.sentinel_port}",
-                "--loglevel", "verbose"]).start()
-            try:
-                wait_until(self._controller_healthy, 10, what="controller /healthz")
-                return
-            except AssertionError:
-                if self.controller.alive():
-                    raise
-                self.port, self.sentinel_port = None, free_port()
-        raise AssertionError("controller did not start:\n" + self.controller.log_text()[-3000:])
+        super().start_controller()
+
+    def controller_options(self):
+        return ("--sentinel-listen", f"127.0.0.1:{self.sentinel_port}")
+
+    def lost_port_race(self):
+        self.port, self.sentinel_port = None, free_port()
 
     def sentinel(self):
         return Sentinel([("127.0.0.1", self.sentinel_port)], socket_timeout=0.5)
@@ -207,7 +200,7 @@ def test_kill_primary_under_load(suite):
         c = wait_whole(f, "fo")
         assert [n["role"] for n in c["nodes"] if n["id"] == old["id"]] == ["replica"]
         assert all_present([n for n in c["nodes"] if n["id"] == old["id"]][0], acked) == []
-        status, text = http("GET", f.url("/metrics"), token="user-token-0123456789abcdef")
+        status, text = http("GET", f.url("/metrics"), token=USER_TOKEN)
         assert 'cachefleet_failovers_total{cluster="fo",cause="node_down",outcome="succeeded"} 1' in text, text[-2000:]
 
 
@@ -322,7 +315,7 @@ def test_planned_failover(suite):
         assert client_for(old).info("replication")["role"] == "slave"
         # the curl example switches back, the token never on a command line
         examples = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "api", "examples")
-        env = dict(os.environ, CACHEFLEET_URL=f.url(""), CACHEFLEET_TOKEN="user-token-0123456789abcdef")
+        env = dict(os.environ, CACHEFLEET_URL=f.url(""), CACHEFLEET_TOKEN=USER_TOKEN)
         out = subprocess.run(["bash", os.path.join(examples, "failover.sh"), "plan"], env=env, capture_output=True,
                              timeout=120)
         text = out.stdout.decode() + out.stderr.decode()
