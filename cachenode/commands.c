@@ -157,7 +157,8 @@ static void lookup_check_and_call(client *c)
 
     long long errors_before = server.stat_total_error_replies;
     long long dirty_before = server.dirty;
-    long long start = ustime();
+    /* the reading at the top of this function, unless eviction ran since */
+    long long start = server.maxmemory > 0 ? ustime() : server.now_us;
     c->cmd = cmd;
     cmd->proc(c);
     long long duration = ustime() - start;

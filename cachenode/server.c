@@ -27,7 +27,8 @@ static void notice_stall(void)
 
 void update_cached_time(void)
 {
-    server.now_ms = mstime();
+    server.now_us = ustime();
+    server.now_ms = server.now_us / 1000;
     server.unixtime = (time_t)(server.now_ms / 1000);
     update_new_entry_lru();
     notice_stall();

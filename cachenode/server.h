@@ -215,7 +215,8 @@ struct server {
     char run_id[41];
     pid_t pid;
     long long start_time_ms;
-    long long now_ms;   /* cached per event-loop turn */
+    long long now_ms;   /* cached per event-loop turn and per command */
+    long long now_us;   /* the same reading in microseconds */
     time_t unixtime;
     uint32_t lru_clock;
     volatile int shutdown_asap;

@@ -112,17 +112,18 @@ static json_t *service_primary(sqlite3 *db, const char *name)
                   "s", name);
 }
 
-static const int MASTER_FIELDS = 20;
+/* The fields every instance reply starts with: 14 pairs. */
+#define INSTANCE_FIELDS 14
 
-static void out_master(struct sn_client *cl, const char *name, const json_t *p)
+static void out_instance(struct sn_client *cl, const char *name, const json_t *n, const char *role, int down)
 {
-    int down = strcmp(row_str(p, "status"), "failed") == 0;
-    outf(cl, "*%d\r\n", MASTER_FIELDS * 2);
+    char flags[32];
+    snprintf(flags, sizeof(flags), "%s%s", role, down ? ",s_down" : "");
     out_pair(cl, "name", name);
-    out_pair(cl, "ip", row_str(p, "address"));
-    out_pair_ll(cl, "port", row_int(p, "port"));
-    out_pair(cl, "runid", row_str(p, "id"));
-    out_pair(cl, "flags", down ? "master,s_down" : "master");
+    out_pair(cl, "ip", row_str(n, "address"));
+    out_pair_ll(cl, "port", row_int(n, "port"));
+    out_pair(cl, "runid", row_str(n, "id"));
+    out_pair(cl, "flags", flags);
     out_pair_ll(cl, "link-pending-commands", 0);
     out_pair_ll(cl, "link-refcount", 1);
     out_pair_ll(cl, "last-ping-sent", 0);
@@ -130,8 +131,14 @@ static void out_master(struct sn_client *cl, const char *name, const json_t *p)
     out_pair_ll(cl, "last-ping-reply", 0);
     out_pair_ll(cl, "down-after-milliseconds", 300);
     out_pair_ll(cl, "info-refresh", 0);
-    out_pair(cl, "role-reported", "master");
+    out_pair(cl, "role-reported", role);
     out_pair_ll(cl, "role-reported-time", 0);
+}
+
+static void out_master(struct sn_client *cl, const char *name, const json_t *p)
+{
+    outf(cl, "*%d\r\n", (INSTANCE_FIELDS + 6) * 2);
+    out_instance(cl, name, p, "master", strcmp(row_str(p, "status"), "failed") == 0);
     out_pair_ll(cl, "config-epoch", row_int(p, "epoch"));
     out_pair_ll(cl, "num-slaves", row_int(p, "replicas"));
     out_pair_ll(cl, "num-other-sentinels", 0);
@@ -159,8 +166,6 @@ static void masters(struct sentinel *s, struct sn_client *cl)
     json_decref(names);
 }
 
-static const int REPLICA_FIELDS = 21;
-
 static void out_replica(struct sn_client *cl, const json_t *r, const json_t *p)
 {
     int down = strcmp(row_str(r, "status"), "available") != 0;
@@ -168,21 +173,8 @@ static void out_replica(struct sn_client *cl, const json_t *r, const json_t *p)
     int link_ok = !down && strcmp(row_str(r, "link"), "down") != 0;
     char name[320];
     snprintf(name, sizeof(name), "%s:%lld", row_str(r, "address"), row_int(r, "port"));
-    outf(cl, "*%d\r\n", REPLICA_FIELDS * 2);
-    out_pair(cl, "name", name);
-    out_pair(cl, "ip", row_str(r, "address"));
-    out_pair_ll(cl, "port", row_int(r, "port"));
-    out_pair(cl, "runid", row_str(r, "id"));
-    out_pair(cl, "flags", down ? "slave,s_down" : "slave");
-    out_pair_ll(cl, "link-pending-commands", 0);
-    out_pair_ll(cl, "link-refcount", 1);
-    out_pair_ll(cl, "last-ping-sent", 0);
-    out_pair_ll(cl, "last-ok-ping-reply", 0);
-    out_pair_ll(cl, "last-ping-reply", 0);
-    out_pair_ll(cl, "down-after-milliseconds", 300);
-    out_pair_ll(cl, "info-refresh", 0);
-    out_pair(cl, "role-reported", "slave");
-    out_pair_ll(cl, "role-reported-time", 0);
+    outf(cl, "*%d\r\n", (INSTANCE_FIELDS + 7) * 2);
+    out_instance(cl, name, r, "slave", down);
     out_pair_ll(cl, "master-link-down-time", 0);
     out_pair(cl, "master-link-status", link_ok ? "ok" : "err");
     out_pair(cl, "master-host", row_str(p, "address"));
