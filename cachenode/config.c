@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "eventloop.h"
 #include "log.h"
 #include "server.h"
 #include "slowlog.h"
@@ -163,6 +164,8 @@ static void apply_logfile(void)
 
 static void apply_slowlog(void) { slowlog_trim(); }
 
+static void apply_busy_poll(void) { el_set_busy_poll(server.busy_poll_us); }
+
 /* ---- the table ----------------------------------------------------------- */
 
 static struct config configs[] = {
@@ -180,6 +183,7 @@ static struct config configs[] = {
     {"logfile", CFG_STRING, CFG_IMMUTABLE, &server.logfile, 0, 0, "", NULL, NULL, NULL, apply_logfile},
     {"loglevel", CFG_ENUM, 0, &server.loglevel, 0, 0, "notice", loglevel_enum, NULL, NULL, apply_loglevel},
     {"hz", CFG_INT, 0, &server.hz, 1, 500, "10", NULL, NULL, NULL, NULL},
+    {"busy-poll-us", CFG_INT, 0, &server.busy_poll_us, 0, 10000, "200", NULL, NULL, NULL, apply_busy_poll},
     {"node-id", CFG_STRING, CFG_IMMUTABLE, &server.node_id, 0, 0, "", NULL, NULL, NULL, NULL},
     {"protocol", CFG_ENUM, CFG_IMMUTABLE, &server.protocol_mode, 0, 0, "resp", protocol_enum, NULL, NULL, NULL},
     {"cluster-enabled", CFG_BOOL, CFG_IMMUTABLE, &server.cluster_enabled, 0, 1, "no", NULL, NULL, NULL, NULL},

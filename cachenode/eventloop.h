@@ -17,6 +17,12 @@ void el_del(int fd, int mask);
 int el_mask(int fd);
 void el_set_timer(int period_ms, el_hook_fn fn);
 void el_set_before_sleep(el_hook_fn fn);
+/* Lets the loop poll for up to max_us before it blocks (0 = never); see
+ * eventloop.c for how the window adapts. */
+void el_set_busy_poll(long long max_us);
+/* Time spent polling so far (part of the process's CPU time) and how many
+ * polls found an event before the loop would have slept. */
+void el_busy_poll_stats(long long *time_us, long long *hits);
 /* Runs until el_stop(); returns then. */
 void el_run(void);
 void el_stop(void);

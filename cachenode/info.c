@@ -12,6 +12,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "eventloop.h"
 #include "server.h"
 #include "snapshot.h"
 
@@ -296,6 +297,10 @@ static void section_cpu(struct text *t)
     add_rusage(t, "", RUSAGE_SELF);
     add_rusage(t, "_children", RUSAGE_CHILDREN);
     add_rusage(t, "_main_thread", RUSAGE_THREAD);
+    long long poll_us, poll_hits;
+    el_busy_poll_stats(&poll_us, &poll_hits);
+    text_addf(t, "busy_poll_time:%lld.%06lld\r\nbusy_poll_hits:%lld\r\n", poll_us / 1000000,
+              poll_us % 1000000, poll_hits);
 }
 
 static void section_modules(struct text *t) { text_addf(t, "# Modules\r\n"); }

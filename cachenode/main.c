@@ -67,6 +67,7 @@ int main(int argc, char **argv)
         return 1;
     }
     el_set_timer(1000 / server.hz, server_cron);
+    el_set_busy_poll(server.busy_poll_us);
     /* the dataset is loaded whole, or the node does not start at all */
     if (snapshot_load_at_startup() == -1) return 1;
     if (server_listen() == -1) return 1;

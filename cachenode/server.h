@@ -182,6 +182,7 @@ struct server {
     char *dir, *dbfilename, *logfile;
     int loglevel;
     int hz;
+    int busy_poll_us; /* the event loop's longest poll before it sleeps */
     char *node_id;
     int protocol_mode; /* 0 resp, 1 memcached */
     int cluster_enabled;

@@ -31,7 +31,7 @@ CACHENODE="${CACHENODE:-${REPO_ROOT}/build/bin/cachenode}"
 PEER="${PEER:-redis-server}"
 CACHENODE_ARGS="${CACHENODE_ARGS:-}"   # extra flags for cachenode, split on blanks
 PEER_ARGS="${PEER_ARGS:-}"             # extra flags for the peer, split on blanks
-BENCH_ROUNDS="${BENCH_ROUNDS:-4}"
+BENCH_ROUNDS="${BENCH_ROUNDS:-12}"
 BENCH_CLIENTS="${BENCH_CLIENTS:-50}"
 BENCH_TESTS="${BENCH_TESTS:-SET GET INCR MSET}"
 BENCH_PIPELINES="${BENCH_PIPELINES:-1 16}"
@@ -115,10 +115,10 @@ requests_for() { # TEST P
     var="BENCH_N_P${p}"
     if [ -n "${!var:-}" ]; then n="${!var}"
     elif [ "$test" = MSET ]; then
-      if [ "$p" -le 1 ]; then n=50000; else n=100000; fi
+      if [ "$p" -le 1 ]; then n=25000; else n=40000; fi
       [ "$QUICK" -eq 0 ] || n=$((n / 10))
     else
-      if [ "$p" -le 1 ]; then n=100000; else n=500000; fi
+      if [ "$p" -le 1 ]; then n=50000; else n=200000; fi
       [ "$QUICK" -eq 0 ] || n=$((n / 10))
     fi
   fi

@@ -11,8 +11,11 @@ import resource
 import select
 import signal
 import socket
+import subprocess
 import sys
 import time
+
+import redis
 
 from nodeutil import Suite, free_port
 
@@ -249,6 +252,57 @@ def test_config_file_port(suite):
     return "listening on %d from the file" % port
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time of a process, from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def benchmark_burst(node, requests=20000):
+    """50 clients of redis-benchmark SET at -P 1: enough to load a node."""
+    subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(node.port), "-c", "50",
+                    "-n", str(requests), "-P", "1", "-r", "1000", "-t", "set", "-q"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=True)
+
+
+def busy_poll_hits(node):
+    return int(node.r.info("cpu")["busy_poll_hits"])
+
+
+def test_busy_poll_only_under_load(suite):
+    """A loaded node polls before it sleeps; an idle one sleeps and costs no
+    CPU; busy-poll-us 0 turns polling off; bad values are refused."""
+    node = start(suite)
+    assert node.r.config_get("busy-poll-us") == {"busy-poll-us": "200"}
+    for bad in ("-1", "10001", "abc"):
+        try:
+            node.r.config_set("busy-poll-us", bad)
+            raise AssertionError("busy-poll-us %s was accepted" % bad)
+        except redis.ResponseError:
+            pass
+    assert node.r.config_get("busy-poll-us") == {"busy-poll-us": "200"}
+    # load until a poll has found work (a loaded node is busy >= half the time)
+    deadline = time.monotonic() + 60
+    bursts = 0
+    while busy_poll_hits(node) == 0:
+        assert time.monotonic() < deadline, "no poll found work in %d bursts of load" % bursts
+        benchmark_burst(node)
+        bursts += 1
+    hits = busy_poll_hits(node)
+    # idle now: over the next two seconds the node must sleep, not poll
+    before, t0 = cpu_seconds(node.pid), time.monotonic()
+    time.sleep(2.0)
+    idle_share = (cpu_seconds(node.pid) - before) / (time.monotonic() - t0)
+    assert idle_share < 0.1, "an idle node used %.0f%% of a CPU" % (idle_share * 100)
+    # turned off, no poll finds work however loaded the node is
+    node.r.config_set("busy-poll-us", "0")
+    hits_off = busy_poll_hits(node)
+    benchmark_burst(node)
+    assert busy_poll_hits(node) == hits_off, "polled with busy-poll-us 0"
+    return "%d polls found work after %d burst(s); idle CPU %.1f%%" % (hits, bursts, idle_share * 100)
+
+
 def raise_nofile(want):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < want:
@@ -266,7 +320,7 @@ def main():
     shared = [test_pipeline_10k_in_one_write, test_10mb_value_round_trip, test_2000_connections,
               test_inline_commands, test_protocol_errors_close, test_query_buffer_limit,
               test_output_buffer_limit]
-    own = [test_sigterm_exits_zero, test_config_file_port]
+    own = [test_sigterm_exits_zero, test_config_file_port, test_busy_poll_only_under_load]
     node = []
 
     def setup(s):
