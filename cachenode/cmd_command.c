@@ -1,40 +1,39 @@
 /* cmd_command.c: the COMMAND command: introspection of the command table
  * (COMMAND, COUNT, INFO, DOCS, LIST, GETKEYS, GETKEYSANDFLAGS). Replies have
- * Redis 7.0's shapes; what our table does not record (ACL categories, key
- * specs) is derived from a command's flags, group and key positions. */
+ * Redis 7.0's shapes; flags, ACL categories, key specs and tips come from
+ * each command's table entry (see struct command). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "server.h"
 
-/* Flag names in the order Redis lists them. */
-static const struct {
-    uint32_t flag;
+/* A flag or ACL category bit and its name. */
+struct bit_name {
+    uint32_t bit;
     const char *name;
-} flag_names[] = {
+};
+
+/* Flag names in the order Redis lists them. */
+static const struct bit_name flag_names[] = {
     {CMD_WRITE, "write"},           {CMD_READONLY, "readonly"},     {CMD_DENYOOM, "denyoom"},
     {CMD_ADMIN, "admin"},           {CMD_PUBSUB, "pubsub"},         {CMD_NOSCRIPT, "noscript"},
     {CMD_BLOCKING, "blocking"},     {CMD_LOADING, "loading"},       {CMD_STALE, "stale"},
     {CMD_SKIP_MONITOR, "skip_monitor"}, {CMD_SKIP_SLOWLOG, "skip_slowlog"}, {CMD_FAST, "fast"},
-    {CMD_NO_AUTH, "no_auth"},       {CMD_MAY_REPLICATE, "may_replicate"}, {CMD_NO_MULTI, "no_multi"},
+    {CMD_NO_AUTH, "no_auth"},       {CMD_MAY_REPLICATE, "may_replicate"},
+    {CMD_NO_ASYNC_LOADING, "no_async_loading"}, {CMD_NO_MULTI, "no_multi"},
     {CMD_MOVABLE_KEYS, "movablekeys"}, {CMD_ALLOW_BUSY, "allow_busy"},
 };
 #define FLAG_NAMES_COUNT (sizeof(flag_names) / sizeof(flag_names[0]))
 
-/* The data-type ACL category of a command group, or NULL. */
-static const char *group_category(const char *group)
-{
-    static const struct { const char *group, *category; } map[] = {
-        {"generic", "@keyspace"}, {"keyspace", "@keyspace"}, {"string", "@string"},
-        {"list", "@list"},        {"set", "@set"},           {"sorted-set", "@sortedset"},
-        {"hash", "@hash"},        {"bitmap", "@bitmap"},     {"hyperloglog", "@hyperloglog"},
-        {"geo", "@geo"},          {"stream", "@stream"},     {"pubsub", "@pubsub"},
-        {"transactions", "@transaction"}, {"scripting", "@scripting"}};
-    if (group == NULL) return NULL;
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(map[i].group, group) == 0) return map[i].category;
-    return NULL;
-}
+/* ACL category names in the order Redis lists them. */
+static const struct bit_name acl_names[] = {
+    {ACL_KEYSPACE, "@keyspace"}, {ACL_READ, "@read"},           {ACL_WRITE, "@write"},
+    {ACL_STRING, "@string"},     {ACL_ADMIN, "@admin"},         {ACL_FAST, "@fast"},
+    {ACL_SLOW, "@slow"},         {ACL_BLOCKING, "@blocking"},   {ACL_DANGEROUS, "@dangerous"},
+    {ACL_CONNECTION, "@connection"},
+};
+#define ACL_NAMES_COUNT (sizeof(acl_names) / sizeof(acl_names[0]))
 
 /* Redis's documented group name: our "keyspace" group is Redis's "generic". */
 static const char *doc_group(const struct command *cmd)
@@ -43,40 +42,129 @@ static const char *doc_group(const struct command *cmd)
     return strcmp(cmd->group, "keyspace") == 0 ? "generic" : cmd->group;
 }
 
-/* Fills cats with the command's ACL categories, in Redis's order. */
-static int acl_categories(const struct command *cmd, const char **cats, int max)
+/* The command's ACL categories: its table's, plus those its flags imply. */
+static uint32_t acl_categories(const struct command *cmd)
+{
+    uint32_t acl = cmd->acl;
+    if (cmd->flags & CMD_READONLY) acl |= ACL_READ;
+    if (cmd->flags & CMD_WRITE) acl |= ACL_WRITE;
+    if (cmd->flags & CMD_ADMIN) acl |= ACL_ADMIN | ACL_DANGEROUS;
+    acl |= (cmd->flags & CMD_FAST) ? ACL_FAST : ACL_SLOW;
+    if (cmd->flags & CMD_BLOCKING) acl |= ACL_BLOCKING;
+    return acl;
+}
+
+/* The names of the bits set in v, as a set of status replies. */
+static void reply_bit_names(client *c, uint32_t v, const struct bit_name *names, size_t n)
+{
+    int count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v & names[i].bit) count++;
+    reply_set(c, count);
+    for (size_t i = 0; i < n; i++)
+        if (v & names[i].bit) reply_status(c, names[i].name);
+}
+
+/* ---- key specs and tips ------------------------------------------------------- */
+
+/* One spec of a command's key_specs string (see struct command). */
+struct key_spec {
+    const char *flags; /* space-separated words */
+    size_t flags_len;
+    const char *notes; /* NULL if none */
+    size_t notes_len;
+    int index;              /* begin_search index */
+    int last_key, key_step; /* find_keys range, last_key relative to index */
+};
+
+/* Parses the spec at *cursor into ks and moves the cursor past it; returns
+ * 0 when there are no more. */
+static int next_key_spec(const struct command *cmd, const char **cursor, struct key_spec *ks)
+{
+    const char *p = *cursor;
+    if (p == NULL) return 0;
+    while (*p == ' ') p++;
+    if (*p == '\0') return 0;
+    const char *end = strchr(p, ';');
+    if (end == NULL) end = p + strlen(p);
+    *cursor = *end ? end + 1 : end;
+    const char *note = memchr(p, '(', (size_t)(end - p));
+    const char *at = memchr(p, '@', (size_t)((note ? note : end) - p));
+    const char *flags_end = at ? at : note ? note : end;
+    while (flags_end > p && flags_end[-1] == ' ') flags_end--;
+    ks->flags = p;
+    ks->flags_len = (size_t)(flags_end - p);
+    ks->notes = note ? note + 1 : NULL;
+    ks->notes_len = 0;
+    if (note) {
+        const char *close = end;
+        while (close > note && close[-1] != ')') close--;
+        ks->notes_len = close > ks->notes ? (size_t)(close - 1 - ks->notes) : 0;
+    }
+    if (at) {
+        ks->index = atoi(at + 1);
+        ks->last_key = 0;
+        ks->key_step = 1;
+    } else {
+        ks->index = cmd->first_key;
+        ks->last_key = cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key;
+        ks->key_step = cmd->key_step;
+    }
+    return 1;
+}
+
+/* Calls fn on each space-separated word of s[0..len); returns the count. */
+static int for_each_word(const char *s, size_t len, void (*fn)(client *, const char *, size_t), client *c)
 {
     int n = 0;
-    const char *type_cat = group_category(cmd->group);
-    int keyspace = type_cat && strcmp(type_cat, "@keyspace") == 0;
-#define ADD(s) do { if (n < max) cats[n++] = (s); } while (0)
-    if (keyspace) ADD("@keyspace");
-    if (cmd->flags & CMD_READONLY) ADD("@read");
-    if (cmd->flags & CMD_WRITE) ADD("@write");
-    if (type_cat && !keyspace) ADD(type_cat);
-    if (cmd->flags & CMD_ADMIN) ADD("@admin");
-    if (cmd->flags & CMD_FAST) ADD("@fast");
-    else ADD("@slow");
-    if (cmd->flags & CMD_BLOCKING) ADD("@blocking");
-    if (cmd->flags & CMD_ADMIN) ADD("@dangerous");
-    if (cmd->group && strcmp(cmd->group, "connection") == 0) ADD("@connection");
-#undef ADD
+    for (size_t i = 0; i < len;) {
+        if (s[i] == ' ') {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && s[j] != ' ') j++;
+        if (fn) fn(c, s + i, j - i);
+        n++;
+        i = j;
+    }
     return n;
 }
 
-static void reply_key_spec(client *c, const struct command *cmd)
+static void reply_status_word(client *c, const char *w, size_t len)
 {
-    reply_map(c, 3);
-    reply_bulk_cstr(c, "flags");
-    if (cmd->flags & CMD_WRITE) {
-        reply_set(c, 2);
-        reply_status(c, "RW");
-        reply_status(c, "update");
-    } else {
-        reply_set(c, 2);
-        reply_status(c, "RO");
-        reply_status(c, "access");
+    char buf[64];
+    if (len >= sizeof(buf)) len = sizeof(buf) - 1;
+    memcpy(buf, w, len);
+    buf[len] = '\0';
+    reply_status(c, buf);
+}
+
+static void reply_bulk_word(client *c, const char *w, size_t len) { reply_bulk(c, w, len); }
+
+/* The words of s[0..len) as a set: key-spec flags are status replies. */
+static void reply_flag_words(client *c, const char *s, size_t len)
+{
+    reply_set(c, for_each_word(s, len, NULL, c));
+    for_each_word(s, len, reply_status_word, c);
+}
+
+static void reply_tips(client *c, const struct command *cmd)
+{
+    size_t len = cmd->tips ? strlen(cmd->tips) : 0;
+    reply_set(c, for_each_word(cmd->tips, len, NULL, c));
+    for_each_word(cmd->tips, len, reply_bulk_word, c);
+}
+
+static void reply_key_spec(client *c, const struct key_spec *ks)
+{
+    reply_map(c, ks->notes ? 4 : 3);
+    if (ks->notes) {
+        reply_bulk_cstr(c, "notes");
+        reply_bulk(c, ks->notes, ks->notes_len);
     }
+    reply_bulk_cstr(c, "flags");
+    reply_flag_words(c, ks->flags, ks->flags_len);
     reply_bulk_cstr(c, "begin_search");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
@@ -84,7 +172,7 @@ static void reply_key_spec(client *c, const struct command *cmd)
     reply_bulk_cstr(c, "spec");
     reply_map(c, 1);
     reply_bulk_cstr(c, "index");
-    reply_int(c, cmd->first_key);
+    reply_int(c, ks->index);
     reply_bulk_cstr(c, "find_keys");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
@@ -92,12 +180,23 @@ static void reply_key_spec(client *c, const struct command *cmd)
     reply_bulk_cstr(c, "spec");
     reply_map(c, 3);
     reply_bulk_cstr(c, "lastkey");
-    reply_int(c, cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key);
+    reply_int(c, ks->last_key);
     reply_bulk_cstr(c, "keystep");
-    reply_int(c, cmd->key_step);
+    reply_int(c, ks->key_step);
     reply_bulk_cstr(c, "limit");
     reply_int(c, 0);
 }
+
+static void reply_key_specs(client *c, const struct command *cmd)
+{
+    struct key_spec ks;
+    long n = 0;
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);) n++;
+    reply_set(c, n);
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);) reply_key_spec(c, &ks);
+}
+
+/* ---- COMMAND INFO and DOCS ------------------------------------------------------- */
 
 static long subcommand_count(const struct command *cmd)
 {
@@ -112,28 +211,14 @@ static void reply_command_info(client *c, const struct command *cmd)
     reply_array(c, 10);
     reply_bulk_cstr(c, cmd->name);
     reply_int(c, cmd->arity);
-    int nflags = 0;
-    for (size_t i = 0; i < FLAG_NAMES_COUNT; i++)
-        if (cmd->flags & flag_names[i].flag) nflags++;
-    reply_set(c, nflags);
-    for (size_t i = 0; i < FLAG_NAMES_COUNT; i++)
-        if (cmd->flags & flag_names[i].flag) reply_status(c, flag_names[i].name);
+    reply_bit_names(c, cmd->flags, flag_names, FLAG_NAMES_COUNT);
     reply_int(c, cmd->first_key);
     reply_int(c, cmd->last_key);
     reply_int(c, cmd->key_step);
-    const char *cats[16];
-    int ncats = acl_categories(cmd, cats, 16);
-    reply_set(c, ncats);
-    for (int i = 0; i < ncats; i++) reply_status(c, cats[i]);
-    reply_set(c, 0); /* tips */
-    /* Redis's shapes: key specs are a set; subcommands an array, but an
-     * empty set when there are none */
-    if (cmd->first_key > 0) {
-        reply_set(c, 1);
-        reply_key_spec(c, cmd);
-    } else {
-        reply_set(c, 0);
-    }
+    reply_bit_names(c, acl_categories(cmd), acl_names, ACL_NAMES_COUNT);
+    reply_tips(c, cmd);
+    reply_key_specs(c, cmd);
+    /* Redis's shape: subcommands are an array, but an empty set if none */
     long nsub = subcommand_count(cmd);
     if (nsub > 0) reply_array(c, nsub);
     else reply_set(c, 0);
@@ -235,10 +320,9 @@ static int list_filter_matches(enum list_filter f, const arg *v, const struct co
     if (f == FILTER_NONE) return 1;
     if (f == FILTER_MODULE) return 0; /* no modules */
     if (f == FILTER_PATTERN) return glob_match(v->p, v->len, cmd->name, strlen(cmd->name), 1);
-    const char *cats[16];
-    int n = acl_categories(cmd, cats, 16);
-    for (int i = 0; i < n; i++)
-        if (arg_is(v->p, v->len, cats[i] + 1)) return 1;
+    uint32_t acl = acl_categories(cmd);
+    for (size_t i = 0; i < ACL_NAMES_COUNT; i++)
+        if ((acl & acl_names[i].bit) && arg_is(v->p, v->len, acl_names[i].name + 1)) return 1;
     return 0;
 }
 
@@ -306,28 +390,55 @@ static struct command *getkeys_target(client *c)
     return cmd;
 }
 
+/* Key flags that depend on the arguments (specs marked variable_flags): with
+ * the option among the arguments from first_option on, with_option apply. */
+static const struct {
+    const char *command;
+    int first_option;
+    const char *option, *with_option, *without_option;
+} variable_key_flags[] = {
+    {"set", 3, "get", "RW access update", "OW update"},
+};
+
+/* The flags GETKEYSANDFLAGS reports for keys of spec ks in argv. */
+static void resolve_key_flags(const struct command *cmd, const arg *argv, int argc,
+                              struct key_spec *ks)
+{
+    for (size_t i = 0; i < sizeof(variable_key_flags) / sizeof(variable_key_flags[0]); i++) {
+        if (strcmp(variable_key_flags[i].command, cmd->name) != 0) continue;
+        const char *flags = variable_key_flags[i].without_option;
+        for (int a = variable_key_flags[i].first_option; a < argc; a++)
+            if (arg_is(argv[a].p, argv[a].len, variable_key_flags[i].option))
+                flags = variable_key_flags[i].with_option;
+        ks->flags = flags;
+        ks->flags_len = strlen(flags);
+    }
+}
+
+/* GETKEYS and GETKEYSANDFLAGS: the keys each key spec finds in the command. */
 static void getkeys(client *c, int with_flags)
 {
     struct command *cmd = getkeys_target(c);
     if (cmd == NULL) return;
     int argc = c->argc - 2;
     const arg *argv = c->argv + 2;
-    int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
-    if (last >= argc) last = argc - 1;
-    int step = cmd->key_step > 0 ? cmd->key_step : 1;
     void *len = reply_deferred(c);
     long n = 0;
-    for (int i = cmd->first_key; i <= last; i += step) {
-        if (with_flags) {
+    struct key_spec ks;
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);) {
+        resolve_key_flags(cmd, argv, argc, &ks);
+        int last = ks.last_key < 0 ? argc + ks.last_key : ks.index + ks.last_key;
+        if (last >= argc) last = argc - 1;
+        int step = ks.key_step > 0 ? ks.key_step : 1;
+        for (int i = ks.index; i <= last; i += step, n++) {
+            if (!with_flags) {
+                reply_bulk(c, argv[i].p, argv[i].len);
+                continue;
+            }
             reply_array(c, 2);
             reply_bulk(c, argv[i].p, argv[i].len);
-            reply_set(c, 2);
-            reply_status(c, (cmd->flags & CMD_WRITE) ? "RW" : "RO");
-            reply_status(c, (cmd->flags & CMD_WRITE) ? "update" : "access");
-        } else {
-            reply_bulk(c, argv[i].p, argv[i].len);
+            reply_flag_words(c, ks.flags, ks.flags_len);
         }
-        n++;
     }
     reply_set_deferred_array(c, len, n);
 }
@@ -364,16 +475,16 @@ static void command_help_command(client *c)
 }
 
 #define CMD_INTRO (CMD_LOADING | CMD_STALE)
-#define SUB(name, proc, arity, summary, since, cx) \
-    {name, proc, arity, CMD_INTRO, 0, 0, 0, "server", summary, since, cx, NULL, 0, 0, 0, 0}
+#define SUB(name, proc, arity, tips, summary, since, cx) \
+    {name, proc, arity, CMD_INTRO, ACL_CONNECTION, 0, 0, 0, NULL, tips, "server", summary, since, cx, NULL, 0, 0, 0, 0}
 
 struct command command_subcommands[] = {
-    SUB("command|count", command_count_command, 2, "Returns a count of commands.", "2.8.13", "O(1)"),
-    SUB("command|info", command_info_command, -2, "Returns information about one, multiple or all commands.", "2.8.13", "O(N) where N is the number of commands to look up"),
-    SUB("command|docs", command_docs_command, -2, "Returns documentary information about one, multiple or all commands.", "7.0.0", "O(N) where N is the number of commands to look up"),
-    SUB("command|list", command_list_command, -2, "Returns a list of command names.", "7.0.0", "O(N) where N is the total number of Redis commands"),
-    SUB("command|getkeys", command_getkeys_command, -3, "Extracts the key names from an arbitrary command.", "2.8.13", "O(N) where N is the number of arguments to the command"),
-    SUB("command|getkeysandflags", command_getkeysandflags_command, -3, "Extracts the key names and access flags for an arbitrary command.", "7.0.0", "O(N) where N is the number of arguments to the command"),
-    SUB("command|help", command_help_command, 2, "Returns helpful text about the different subcommands.", "5.0.0", "O(1)"),
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    SUB("command|count", command_count_command, 2, NULL, "Returns a count of commands.", "2.8.13", "O(1)"),
+    SUB("command|info", command_info_command, -2, "nondeterministic_output_order", "Returns information about one, multiple or all commands.", "2.8.13", "O(N) where N is the number of commands to look up"),
+    SUB("command|docs", command_docs_command, -2, "nondeterministic_output_order", "Returns documentary information about one, multiple or all commands.", "7.0.0", "O(N) where N is the number of commands to look up"),
+    SUB("command|list", command_list_command, -2, "nondeterministic_output_order", "Returns a list of command names.", "7.0.0", "O(N) where N is the total number of Redis commands"),
+    SUB("command|getkeys", command_getkeys_command, -4, NULL, "Extracts the key names from an arbitrary command.", "2.8.13", "O(N) where N is the number of arguments to the command"),
+    SUB("command|getkeysandflags", command_getkeysandflags_command, -4, NULL, "Extracts the key names and access flags for an arbitrary command.", "7.0.0", "O(N) where N is the number of arguments to the command"),
+    SUB("command|help", command_help_command, 2, NULL, "Returns helpful text about the different subcommands.", "5.0.0", "O(1)"),
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

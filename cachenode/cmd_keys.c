@@ -675,12 +675,12 @@ static void object_help_command(client *c)
 }
 
 static struct command object_subcommands[] = {
-    {"object|encoding", object_encoding_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the internal encoding of a Redis object.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
-    {"object|freq", object_freq_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the logarithmic access frequency counter of a Redis object.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"object|help", object_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "generic", "Returns helpful text about the different subcommands.", "6.2.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"object|idletime", object_idletime_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the time since the last access to a Redis object.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
-    {"object|refcount", object_refcount_command, 3, CMD_READONLY, 2, 2, 1, "generic", "Returns the reference count of a value of a key.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    {"object|encoding", object_encoding_command, 3, CMD_READONLY, ACL_KEYSPACE, 2, 2, 1, "RO", "nondeterministic_output", "generic", "Returns the internal encoding of a Redis object.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
+    {"object|freq", object_freq_command, 3, CMD_READONLY, ACL_KEYSPACE, 2, 2, 1, "RO", "nondeterministic_output", "generic", "Returns the logarithmic access frequency counter of a Redis object.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"object|help", object_help_command, 2, CMD_LOADING | CMD_STALE, ACL_KEYSPACE, 0, 0, 0, NULL, NULL, "generic", "Returns helpful text about the different subcommands.", "6.2.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"object|idletime", object_idletime_command, 3, CMD_READONLY, ACL_KEYSPACE, 2, 2, 1, "RO", "nondeterministic_output", "generic", "Returns the time since the last access to a Redis object.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
+    {"object|refcount", object_refcount_command, 3, CMD_READONLY, ACL_KEYSPACE, 2, 2, 1, "RO", "nondeterministic_output", "generic", "Returns the reference count of a value of a key.", "2.2.3", "O(1)", NULL, 0, 0, 0, 0},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
 
 /* ---- MEMORY ------------------------------------------------------------------------ */
@@ -840,34 +840,34 @@ static void memory_help_command(client *c)
 }
 
 static struct command memory_subcommands[] = {
-    {"memory|doctor", memory_doctor_command, 2, 0, 0, 0, 0, "server", "Outputs a memory problems report.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"memory|help", memory_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, "server", "Returns helpful text about the different subcommands.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"memory|malloc-stats", memory_malloc_stats_command, 2, 0, 0, 0, 0, "server", "Returns the allocator statistics.", "4.0.0", "Depends on how much memory is allocated, could be slow", NULL, 0, 0, 0, 0},
-    {"memory|purge", memory_purge_command, 2, 0, 0, 0, 0, "server", "Asks the allocator to release memory.", "4.0.0", "Depends on how much memory is allocated, could be slow", NULL, 0, 0, 0, 0},
-    {"memory|stats", memory_stats_command, 2, 0, 0, 0, 0, "server", "Returns details about memory usage.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"memory|usage", memory_usage_command, -3, CMD_READONLY, 2, 2, 1, "server", "Estimates the memory usage of a key.", "4.0.0", "O(N) where N is the number of samples.", NULL, 0, 0, 0, 0},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    {"memory|doctor", memory_doctor_command, 2, 0, 0, 0, 0, 0, NULL, "nondeterministic_output request_policy:all_shards response_policy:special", "server", "Outputs a memory problems report.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"memory|help", memory_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, 0, NULL, NULL, "server", "Returns helpful text about the different subcommands.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"memory|malloc-stats", memory_malloc_stats_command, 2, 0, 0, 0, 0, 0, NULL, "nondeterministic_output request_policy:all_shards response_policy:special", "server", "Returns the allocator statistics.", "4.0.0", "Depends on how much memory is allocated, could be slow", NULL, 0, 0, 0, 0},
+    {"memory|purge", memory_purge_command, 2, 0, 0, 0, 0, 0, NULL, "request_policy:all_shards response_policy:all_succeeded", "server", "Asks the allocator to release memory.", "4.0.0", "Depends on how much memory is allocated, could be slow", NULL, 0, 0, 0, 0},
+    {"memory|stats", memory_stats_command, 2, 0, 0, 0, 0, 0, NULL, "nondeterministic_output request_policy:all_shards response_policy:special", "server", "Returns details about memory usage.", "4.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"memory|usage", memory_usage_command, -3, CMD_READONLY, 0, 2, 2, 1, "RO", NULL, "server", "Estimates the memory usage of a key.", "4.0.0", "O(N) where N is the number of samples.", NULL, 0, 0, 0, 0},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
 
 /* ---- the table ------------------------------------------------------------------------- */
 
 struct command keyspace_commands[] = {
-    {"del", del_command, -2, CMD_WRITE, 1, -1, 1, "generic", "Deletes one or more keys.", "1.0.0", "O(N) for N keys; O(M) for a key holding M elements.", NULL, 0, 0, 0, 0},
-    {"unlink", del_command, -2, CMD_WRITE | CMD_FAST, 1, -1, 1, "generic", "Asynchronously deletes one or more keys.", "4.0.0", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", NULL, 0, 0, 0, 0},
-    {"exists", exists_command, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "generic", "Determines whether one or more keys exist.", "1.0.0", "O(N) where N is the number of keys to check.", NULL, 0, 0, 0, 0},
-    {"type", type_command, 2, CMD_READONLY | CMD_FAST, 1, 1, 1, "generic", "Determines the type of value stored at a key.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"touch", touch_command, -2, CMD_READONLY | CMD_FAST, 1, -1, 1, "generic", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", "O(N) where N is the number of keys that will be touched.", NULL, 0, 0, 0, 0},
-    {"rename", rename_command, 3, CMD_WRITE, 1, 2, 1, "generic", "Renames a key and overwrites the destination.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"renamenx", renamenx_command, 3, CMD_WRITE | CMD_FAST, 1, 2, 1, "generic", "Renames a key only when the target key name doesn't exist.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"copy", copy_command, -3, CMD_WRITE | CMD_DENYOOM, 1, 2, 1, "generic", "Copies the value of a key to a new key.", "6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", NULL, 0, 0, 0, 0},
-    {"move", move_command, 3, CMD_WRITE | CMD_FAST, 1, 1, 1, "generic", "Moves a key to another database.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"keys", keys_command, 2, CMD_READONLY, 0, 0, 0, "generic", "Returns all key names that match a pattern.", "1.0.0", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", NULL, 0, 0, 0, 0},
-    {"scan", scan_command, -2, CMD_READONLY, 0, 0, 0, "generic", "Iterates over the key names in the database.", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", NULL, 0, 0, 0, 0},
-    {"randomkey", randomkey_command, 1, CMD_READONLY, 0, 0, 0, "generic", "Returns a random key name from the database.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"dbsize", dbsize_command, 1, CMD_READONLY | CMD_FAST, 0, 0, 0, "server", "Returns the number of keys in the database.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"flushdb", flushdb_command, -1, CMD_WRITE, 0, 0, 0, "server", "Removes all keys from the current database.", "1.0.0", "O(N) where N is the number of keys in the selected database", NULL, 0, 0, 0, 0},
-    {"flushall", flushall_command, -1, CMD_WRITE, 0, 0, 0, "server", "Removes all keys from all databases.", "1.0.0", "O(N) where N is the total number of keys in all databases", NULL, 0, 0, 0, 0},
-    {"object", container_command, -2, 0, 0, 0, 0, "generic", "A container for object introspection commands.", "2.2.3", "Depends on subcommand.", object_subcommands, 0, 0, 0, 0},
-    {"memory", container_command, -2, 0, 0, 0, 0, "server", "A container for memory diagnostics commands.", "4.0.0", "Depends on subcommand.", memory_subcommands, 0, 0, 0, 0},
-    {NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
+    {"del", del_command, -2, CMD_WRITE, ACL_KEYSPACE, 1, -1, 1, "RM delete", "request_policy:multi_shard response_policy:agg_sum", "generic", "Deletes one or more keys.", "1.0.0", "O(N) for N keys; O(M) for a key holding M elements.", NULL, 0, 0, 0, 0},
+    {"unlink", del_command, -2, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, -1, 1, "RM delete", "request_policy:multi_shard response_policy:agg_sum", "generic", "Asynchronously deletes one or more keys.", "4.0.0", "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.", NULL, 0, 0, 0, 0},
+    {"exists", exists_command, -2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, -1, 1, "RO", "request_policy:multi_shard response_policy:agg_sum", "generic", "Determines whether one or more keys exist.", "1.0.0", "O(N) where N is the number of keys to check.", NULL, 0, 0, 0, 0},
+    {"type", type_command, 2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RO", NULL, "generic", "Determines the type of value stored at a key.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"touch", touch_command, -2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, -1, 1, "RO", "request_policy:multi_shard response_policy:agg_sum", "generic", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", "O(N) where N is the number of keys that will be touched.", NULL, 0, 0, 0, 0},
+    {"rename", rename_command, 3, CMD_WRITE, ACL_KEYSPACE, 1, 2, 1, "RW access delete @1; OW update @2", NULL, "generic", "Renames a key and overwrites the destination.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"renamenx", renamenx_command, 3, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 2, 1, "RW access delete @1; OW insert @2", NULL, "generic", "Renames a key only when the target key name doesn't exist.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"copy", copy_command, -3, CMD_WRITE | CMD_DENYOOM, ACL_KEYSPACE, 1, 2, 1, "RO access @1; OW update @2", NULL, "generic", "Copies the value of a key to a new key.", "6.2.0", "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.", NULL, 0, 0, 0, 0},
+    {"move", move_command, 3, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW access update", NULL, "generic", "Moves a key to another database.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"keys", keys_command, 2, CMD_READONLY, ACL_KEYSPACE | ACL_DANGEROUS, 0, 0, 0, NULL, "request_policy:all_shards nondeterministic_output_order", "generic", "Returns all key names that match a pattern.", "1.0.0", "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.", NULL, 0, 0, 0, 0},
+    {"scan", scan_command, -2, CMD_READONLY, ACL_KEYSPACE, 0, 0, 0, NULL, "nondeterministic_output request_policy:special", "generic", "Iterates over the key names in the database.", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", NULL, 0, 0, 0, 0},
+    {"randomkey", randomkey_command, 1, CMD_READONLY, ACL_KEYSPACE, 0, 0, 0, NULL, "request_policy:all_shards nondeterministic_output", "generic", "Returns a random key name from the database.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"dbsize", dbsize_command, 1, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 0, 0, 0, NULL, "request_policy:all_shards response_policy:agg_sum", "server", "Returns the number of keys in the database.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"flushdb", flushdb_command, -1, CMD_WRITE, ACL_KEYSPACE | ACL_DANGEROUS, 0, 0, 0, NULL, "request_policy:all_shards response_policy:all_succeeded", "server", "Removes all keys from the current database.", "1.0.0", "O(N) where N is the number of keys in the selected database", NULL, 0, 0, 0, 0},
+    {"flushall", flushall_command, -1, CMD_WRITE, ACL_KEYSPACE | ACL_DANGEROUS, 0, 0, 0, NULL, "request_policy:all_shards response_policy:all_succeeded", "server", "Removes all keys from all databases.", "1.0.0", "O(N) where N is the total number of keys in all databases", NULL, 0, 0, 0, 0},
+    {"object", container_command, -2, 0, 0, 0, 0, 0, NULL, NULL, "generic", "A container for object introspection commands.", "2.2.3", "Depends on subcommand.", object_subcommands, 0, 0, 0, 0},
+    {"memory", container_command, -2, 0, 0, 0, 0, 0, NULL, NULL, "server", "A container for memory diagnostics commands.", "4.0.0", "Depends on subcommand.", memory_subcommands, 0, 0, 0, 0},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

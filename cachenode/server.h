@@ -122,6 +122,21 @@ typedef struct client {
 #define CMD_NO_MULTI (1u << 14)
 #define CMD_MOVABLE_KEYS (1u << 15)
 #define CMD_ALLOW_BUSY (1u << 16)
+#define CMD_NO_ASYNC_LOADING (1u << 17)
+
+/* ACL categories, in the order Redis lists them. A table entry names those
+ * its flags do not imply: flags give @read, @write, @admin and @dangerous,
+ * @fast or @slow, and @blocking. */
+#define ACL_KEYSPACE (1u << 0)
+#define ACL_READ (1u << 1)
+#define ACL_WRITE (1u << 2)
+#define ACL_STRING (1u << 3)
+#define ACL_ADMIN (1u << 4)
+#define ACL_FAST (1u << 5)
+#define ACL_SLOW (1u << 6)
+#define ACL_BLOCKING (1u << 7)
+#define ACL_DANGEROUS (1u << 8)
+#define ACL_CONNECTION (1u << 9)
 
 typedef void (*command_proc)(client *c);
 
@@ -130,7 +145,14 @@ struct command {
     command_proc proc;
     int arity;         /* > 0 exact, < 0 at least -arity */
     uint32_t flags;
+    uint32_t acl;      /* ACL_* categories beyond those the flags imply */
     int first_key, last_key, key_step; /* as COMMAND INFO reports them */
+    /* Redis's key specifications, ';'-separated, or NULL. A spec is its flags
+     * (RW RO OW RM access update insert delete variable_flags ...), then
+     * "@N" if it covers the one key at argument N (else the key positions
+     * above), then an optional note in parentheses. */
+    const char *key_specs;
+    const char *tips;  /* Redis's command tips, space-separated, or NULL */
     const char *group;   /* "string", "keyspace", "server", "connection", ... */
     const char *summary;
     const char *since;
