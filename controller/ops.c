@@ -642,6 +642,18 @@ static enum step_result step_wait(struct ctl *c, sqlite3 *db, struct step *s, in
     return ready ? STEP_DONE : STEP_WAIT;
 }
 
+/* Gives up on stopping a node whose host cannot be reached: the node is
+ * remembered so that it is stopped once the host is back (reconcile.c).
+ * Runs in the step's transaction. */
+static void abandon_node(sqlite3 *db, struct step *s, const char *why)
+{
+    db_run(db,
+           "INSERT OR REPLACE INTO abandoned_nodes(id, host, cluster, abandoned_ms)"
+           " SELECT id, host, cluster, ? FROM nodes WHERE id = ?",
+           "Is", ctl_wall_ms(), s->node);
+    store_event(db, s->cluster, s->node, "node_abandoned", why);
+}
+
 static enum step_result step_delete(struct ctl *c, sqlite3 *db, struct step *s)
 {
     json_t *h = db_row(db, "SELECT h.agent_url, ? - h.last_seen_ms > ? AS host_down FROM nodes n JOIN hosts h"
@@ -651,7 +663,7 @@ static enum step_result step_delete(struct ctl *c, sqlite3 *db, struct step *s)
         /* the replacement is synced; a host that is gone cannot be asked */
         json_decref(h);
         if (step_tx(db, s) != 0) return STEP_WAIT;
-        store_event(db, s->cluster, s->node, "node_abandoned", "its host is down; the node was replaced");
+        abandon_node(db, s, "its host is down; the node was replaced");
         return STEP_DONE;
     }
     char path[160];
@@ -864,7 +876,7 @@ static int advance(struct ctl *c, sqlite3 *db, struct step *s)
     if (r == STEP_WAIT && deadline_passed(s)) {
         if (strcmp(s->action, "delete") == 0) {
             r = STEP_DONE;
-            if (step_tx(db, s) == 0) store_event(db, s->cluster, s->node, "node_abandoned", s->error);
+            if (step_tx(db, s) == 0) abandon_node(db, s, s->error);
         } else {
             r = STEP_FAIL;
         }

@@ -79,6 +79,43 @@ static void fail_nodes_of_silent_hosts(struct ctl *c, sqlite3 *db)
     json_decref(lost);
 }
 
+/* A node given up on while its host was unreachable (ops.c) may still run
+ * there: an old primary that clients could reach directly. Once the host
+ * sends heartbeats again, its agent is told to stop the node; a failed call
+ * is tried again after a second. */
+static void stop_abandoned_nodes(struct ctl *c, sqlite3 *db)
+{
+    long long now = ctl_wall_ms();
+    json_t *rows = db_rows(db,
+                           "SELECT a.id, a.cluster, h.agent_url FROM abandoned_nodes a JOIN hosts h ON h.id = a.host"
+                           " WHERE ? - h.last_seen_ms <= ? AND ? - a.tried_ms >= 1000"
+                           " AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = a.id)",
+                           "III", now, c->cfg.agent_timeout_ms, now);
+    size_t i;
+    json_t *a;
+    json_array_foreach(rows, i, a) {
+        const char *id = row_str(a, "id"), *cluster = row_str(a, "cluster");
+        char path[160];
+        snprintf(path, sizeof(path), "/v1/nodes/%s", id);
+        long status = 0;
+        json_t *reply = NULL;
+        agent_call(c, row_str(a, "agent_url"), "DELETE", path, NULL, &status, &reply);
+        json_decref(reply);
+        if (status != 200 && status != 404) {
+            db_run(db, "UPDATE abandoned_nodes SET tried_ms = ? WHERE id = ?", "Is", now, id);
+            continue;
+        }
+        if (db_begin(db) != 0) continue;
+        db_run(db, "DELETE FROM abandoned_nodes WHERE id = ?", "s", id);
+        if (status == 200)
+            store_event(db, *cluster ? cluster : NULL, id, "abandoned_node_stopped",
+                        "its host is back; the node it no longer needs was stopped");
+        if (db_commit(db) != 0) db_rollback(db);
+        else if (status == 200) log_msg(LOG_NOTICE, "stopped abandoned node %s", id);
+    }
+    json_decref(rows);
+}
+
 /* Keeps the history bounded: the newest events, idempotency keys for a day. */
 static void prune(sqlite3 *db)
 {
@@ -106,6 +143,7 @@ void *worker_thread(void *arg)
         }
         if (now >= next_liveness) {
             fail_nodes_of_silent_hosts(c, db);
+            stop_abandoned_nodes(c, db);
             next_liveness = now + 250;
         }
         if (now >= next_prune) {

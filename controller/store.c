@@ -64,6 +64,11 @@ static const char *const migrations[] = {
     "  cause TEXT NOT NULL, outcome TEXT NOT NULL, old_primary TEXT, new_primary TEXT,"
     "  started_ms INTEGER NOT NULL, recovered_ms INTEGER);"
     "CREATE INDEX failovers_by_op ON failovers(op);",
+    /* 3: nodes given up on while their host was unreachable, so that they
+     * are stopped when the host comes back (reconcile.c) */
+    "CREATE TABLE abandoned_nodes("
+    "  id TEXT PRIMARY KEY, host TEXT NOT NULL, cluster TEXT, abandoned_ms INTEGER NOT NULL,"
+    "  tried_ms INTEGER NOT NULL DEFAULT 0);",
 };
 #define MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

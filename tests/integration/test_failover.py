@@ -255,6 +255,47 @@ def test_host_lost_failover_and_replacement(suite):
         assert "node_replacing" in types and "replica_synced" in types, types
 
 
+def pid_alive(pid):
+    """The process exists and has not ended (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_returning_host_stops_abandoned_node(suite):
+    """A host frozen until its primary is replaced comes back: the controller
+    has its agent stop the node it gave up on, and nothing else changes."""
+    with FoFleet(suite.args.cachenode) as f:
+        f.create("orphan", replicas=2)
+        f.wait_status("orphan", "available")
+        f.start_agent("h4", "127.0.0.5", "az-a")
+        wait_until(lambda: any(h["id"] == "h4" and h["status"] == "up" for h in f.hosts()), 10, 0.02, "h4 up")
+        old = f.primary("orphan")
+        pid = f.node_pid(old["id"])
+        frozen = [f.agent_of(old["host"]).proc.pid, pid]
+        for p in frozen:
+            os.kill(p, signal.SIGSTOP)
+        try:
+            new_primary_after(f, "orphan", old["id"], 5)
+            wait_until(lambda: "node_abandoned" in [e["type"] for e in f.events("orphan")], 30, 0.05,
+                       "the old primary abandoned once replaced")
+            assert old["id"] not in [n["id"] for n in f.cluster("orphan")["nodes"]]
+            assert pid_alive(pid)
+        finally:
+            for p in frozen:
+                os.kill(p, signal.SIGCONT)
+        thawed = time.monotonic()
+        wait_until(lambda: not pid_alive(pid), 15, 0.02, "the abandoned node stopped by its agent")
+        print(f"    host back -> abandoned node stopped in {(time.monotonic() - thawed) * 1000:.0f} ms")
+        wait_until(lambda: "abandoned_node_stopped" in [e["type"] for e in f.events("orphan")], 10, 0.05,
+                   "the abandoned_node_stopped event")
+        c = wait_whole(f, "orphan", timeout=30)
+        assert old["id"] not in [n["id"] for n in c["nodes"]]
+        assert f.primary("orphan")["id"] != old["id"]
+
+
 def test_sigstop_primary_is_fenced(suite):
     with FoFleet(suite.args.cachenode) as f:
         f.create("fence", replicas=2)
@@ -333,6 +374,7 @@ if __name__ == "__main__":
         test_kill_primary_under_load,
         test_agent_killed_node_healthy_no_failover,
         test_host_lost_failover_and_replacement,
+        test_returning_host_stops_abandoned_node,
         test_sigstop_primary_is_fenced,
         test_planned_failover,
     ]))
