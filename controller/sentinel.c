@@ -4,13 +4,21 @@
  * find a cluster's current primary and replicas without a human. A cluster
  * (cluster mode off) is a Sentinel service of the same name. Answers:
  *   PING, QUIT, SENTINEL MASTERS | MASTER name | REPLICAS name | SLAVES name
- *   | GET-MASTER-ADDR-BY-NAME name | SENTINELS name | MYID
+ *   | GET-MASTER-ADDR-BY-NAME name | SENTINELS name | MYID,
+ *   SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE
  * with the fields clients parse (name, ip, port, runid, flags,
  * num-other-sentinels, quorum, role-reported, master-link-status, ...).
  * Every answer is read from the database at that moment: a failover is
- * visible as soon as its transaction commits. Nothing here writes. */
+ * visible as soon as its transaction commits. Nothing here writes.
+ *
+ * Pub/sub: the thread watches every service's primary (SN_WATCH_MS) and
+ * publishes "+switch-master <name> <old-ip> <old-port> <new-ip> <new-port>"
+ * when it moves, as Sentinel does; Jedis, Lettuce and ioredis listen for it
+ * to follow a failover at once instead of at their next error. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -30,7 +38,14 @@
 #define SN_MAX_CLIENTS 128
 #define SN_MAX_ARGS 8
 #define SN_INBUF 16384
-#define SN_POLL_MS 200
+#define SN_WATCH_MS 50 /* how often the primaries are compared for +switch-master */
+#define SN_MAX_SUBS 16
+#define SN_SUB_LEN 128
+
+struct sn_subscription {
+    char name[SN_SUB_LEN];
+    int pattern; /* PSUBSCRIBE: name is a glob */
+};
 
 struct sn_client {
     int fd;
@@ -39,6 +54,8 @@ struct sn_client {
     char *out;
     size_t outlen, outcap;
     int closing;
+    int nsubs;
+    struct sn_subscription subs[SN_MAX_SUBS];
 };
 
 struct sentinel {
@@ -46,6 +63,8 @@ struct sentinel {
     sqlite3 *db;
     int listen_fd;
     struct sn_client clients[SN_MAX_CLIENTS];
+    json_t *primaries; /* service name -> "ip port", as last seen */
+    long long next_watch_ms;
 };
 
 /* ---- replies ------------------------------------------------------------------ */
@@ -228,10 +247,153 @@ static void sentinel_cmd(struct sentinel *s, struct sn_client *cl, int argc, cha
     json_decref(p);
 }
 
+/* ---- pub/sub ------------------------------------------------------------------- */
+
+static int find_sub(const struct sn_client *cl, const char *name, int pattern)
+{
+    for (int i = 0; i < cl->nsubs; i++)
+        if (cl->subs[i].pattern == pattern && strcmp(cl->subs[i].name, name) == 0) return i;
+    return -1;
+}
+
+/* One (un)subscribe confirmation: [kind, name or nil, subscriptions left]. */
+static void out_sub_reply(struct sn_client *cl, const char *kind, const char *name, int count)
+{
+    out_raw(cl, "*3\r\n", 4);
+    out_bulk(cl, kind);
+    if (name) out_bulk(cl, name);
+    else out_raw(cl, "$-1\r\n", 5);
+    outf(cl, ":%d\r\n", count);
+}
+
+static void subscribe(struct sn_client *cl, int argc, char **argv, int pattern)
+{
+    const char *kind = pattern ? "psubscribe" : "subscribe";
+    if (argc < 2) { outf(cl, "-ERR wrong number of arguments for '%s' command\r\n", kind); return; }
+    for (int i = 1; i < argc; i++) {
+        if (find_sub(cl, argv[i], pattern) < 0) {
+            if (cl->nsubs == SN_MAX_SUBS || strlen(argv[i]) >= SN_SUB_LEN) {
+                outf(cl, "-ERR at most %d subscriptions of up to %d bytes\r\n", SN_MAX_SUBS, SN_SUB_LEN - 1);
+                continue;
+            }
+            struct sn_subscription *sub = &cl->subs[cl->nsubs++];
+            snprintf(sub->name, sizeof(sub->name), "%s", argv[i]);
+            sub->pattern = pattern;
+        }
+        out_sub_reply(cl, kind, argv[i], cl->nsubs);
+    }
+}
+
+static void remove_sub(struct sn_client *cl, int i)
+{
+    cl->subs[i] = cl->subs[--cl->nsubs];
+}
+
+/* With no names: every subscription of that kind, or a nil reply if none. */
+static void unsubscribe(struct sn_client *cl, int argc, char **argv, int pattern)
+{
+    const char *kind = pattern ? "punsubscribe" : "unsubscribe";
+    int replied = 0;
+    if (argc > 1) {
+        for (int i = 1; i < argc; i++) {
+            int at = find_sub(cl, argv[i], pattern);
+            if (at >= 0) remove_sub(cl, at);
+            out_sub_reply(cl, kind, argv[i], cl->nsubs);
+        }
+        return;
+    }
+    for (int i = cl->nsubs - 1; i >= 0; i--) {
+        if (cl->subs[i].pattern != pattern) continue;
+        char name[SN_SUB_LEN];
+        memcpy(name, cl->subs[i].name, sizeof(name));
+        remove_sub(cl, i);
+        out_sub_reply(cl, kind, name, cl->nsubs);
+        replied = 1;
+    }
+    if (!replied) out_sub_reply(cl, kind, NULL, cl->nsubs);
+}
+
+static void publish(struct sentinel *s, const char *channel, const char *payload)
+{
+    for (int i = 0; i < SN_MAX_CLIENTS; i++) {
+        struct sn_client *cl = &s->clients[i];
+        if (cl->fd < 0) continue;
+        for (int k = 0; k < cl->nsubs; k++) {
+            const struct sn_subscription *sub = &cl->subs[k];
+            if (!sub->pattern && strcmp(sub->name, channel) == 0) {
+                out_raw(cl, "*3\r\n$7\r\nmessage\r\n", 17);
+            } else if (sub->pattern && fnmatch(sub->name, channel, 0) == 0) {
+                out_raw(cl, "*4\r\n$8\r\npmessage\r\n", 18);
+                out_bulk(cl, sub->name);
+            } else {
+                continue;
+            }
+            out_bulk(cl, channel);
+            out_bulk(cl, payload);
+        }
+    }
+}
+
+/* Compares every service's primary with the last look and publishes
+ * +switch-master for each that moved. */
+static void watch_primaries(struct sentinel *s)
+{
+    long long now = ctl_mono_ms();
+    if (now < s->next_watch_ms) return;
+    s->next_watch_ms = now + SN_WATCH_MS;
+    json_t *names = db_rows(s->db, "SELECT name FROM clusters ORDER BY name", "");
+    if (names == NULL) return;
+    json_t *seen = json_object();
+    size_t i;
+    json_t *r;
+    json_array_foreach(names, i, r) {
+        const char *name = row_str(r, "name");
+        json_t *p = service_primary(s->db, name);
+        if (p == NULL) continue;
+        char addr[300];
+        snprintf(addr, sizeof(addr), "%s %lld", row_str(p, "address"), row_int(p, "port"));
+        json_decref(p);
+        const char *before = json_string_value(json_object_get(s->primaries, name));
+        if (before && strcmp(before, addr) != 0) {
+            char payload[700];
+            snprintf(payload, sizeof(payload), "%s %s %s", name, before, addr);
+            publish(s, "+switch-master", payload);
+            log_msg(LOG_NOTICE, "sentinel: +switch-master %s", payload);
+        }
+        json_object_set_new(seen, name, json_string(addr));
+    }
+    json_decref(names);
+    json_decref(s->primaries);
+    s->primaries = seen;
+}
+
+static int pubsub_allowed(const char *cmd)
+{
+    static const char *const ok[] = {"subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ping", "quit", "reset"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (strcasecmp(cmd, ok[i]) == 0) return 1;
+    return 0;
+}
+
 static void dispatch(struct sentinel *s, struct sn_client *cl, int argc, char **argv)
 {
     if (argc == 0) return;
-    if (strcasecmp(argv[0], "ping") == 0) out_raw(cl, "+PONG\r\n", 7);
+    if (cl->nsubs > 0 && !pubsub_allowed(argv[0])) {
+        char name[65];
+        size_t n = 0;
+        for (; argv[0][n] && n < sizeof(name) - 1; n++) name[n] = (char)tolower((unsigned char)argv[0][n]);
+        name[n] = '\0';
+        outf(cl, "-ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+                 "allowed in this context\r\n", name);
+        return;
+    }
+    if (strcasecmp(argv[0], "ping") == 0 && cl->nsubs > 0) out_raw(cl, "*2\r\n$4\r\npong\r\n$0\r\n\r\n", 20);
+    else if (strcasecmp(argv[0], "ping") == 0) out_raw(cl, "+PONG\r\n", 7);
+    else if (strcasecmp(argv[0], "subscribe") == 0) subscribe(cl, argc, argv, 0);
+    else if (strcasecmp(argv[0], "psubscribe") == 0) subscribe(cl, argc, argv, 1);
+    else if (strcasecmp(argv[0], "unsubscribe") == 0) unsubscribe(cl, argc, argv, 0);
+    else if (strcasecmp(argv[0], "punsubscribe") == 0) unsubscribe(cl, argc, argv, 1);
+    else if (strcasecmp(argv[0], "reset") == 0) { cl->nsubs = 0; out_raw(cl, "+RESET\r\n", 8); }
     else if (strcasecmp(argv[0], "sentinel") == 0) sentinel_cmd(s, cl, argc, argv);
     else if (strcasecmp(argv[0], "quit") == 0) { out_raw(cl, "+OK\r\n", 5); cl->closing = 2; }
     else if (strcasecmp(argv[0], "client") == 0) out_raw(cl, "+OK\r\n", 5); /* SETNAME and friends */
@@ -343,7 +505,8 @@ static void loop(struct sentinel *s)
             pfd[n] = (struct pollfd){.fd = cl->fd, .events = (short)(cl->outlen ? POLLOUT : POLLIN)};
             idx[n++] = i;
         }
-        if (poll(pfd, (nfds_t)n, SN_POLL_MS) < 0 && errno != EINTR) break;
+        if (poll(pfd, (nfds_t)n, SN_WATCH_MS) < 0 && errno != EINTR) break;
+        watch_primaries(s);
         for (int k = 0; k < n; k++) {
             if (pfd[k].revents == 0) continue;
             if (idx[k] < 0) { accept_one(s); continue; }
@@ -403,6 +566,7 @@ void *sentinel_thread(void *arg)
     for (int i = 0; i < SN_MAX_CLIENTS; i++)
         if (s->clients[i].fd >= 0) drop(&s->clients[i]);
     close(s->listen_fd);
+    json_decref(s->primaries);
     store_close(s->db);
     return NULL;
 }

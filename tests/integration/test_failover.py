@@ -42,6 +42,11 @@ class FoFleet(Fleet):
     def sentinel(self):
         return Sentinel([("127.0.0.1", self.sentinel_port)], socket_timeout=0.5)
 
+    def sentinel_raw(self):
+        """A plain TCP connection to the Sentinel port."""
+        import socket
+        return socket.create_connection(("127.0.0.1", self.sentinel_port), timeout=5)
+
     def primary(self, name):
         c = self.cluster(name)
         pid = c["shards"][0]["primary"]
@@ -169,6 +174,51 @@ def test_sentinel_discovery(suite):
         assert sorted(sent.discover_slaves("disc")) == want
         m = sent.master_for("disc", socket_timeout=2)
         assert m.set("x", "1") and m.get("x") == b"1"
+        switch_master_published(f, "disc", p)
+
+
+def next_message(ps, timeout):
+    """The next pub/sub message (not a subscribe confirmation), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = ps.get_message(ignore_subscribe_messages=True, timeout=0.05)
+        if m is not None:
+            return m
+    return None
+
+
+def switch_master_published(f, name, old):
+    """A planned failover is announced on the Sentinel port as +switch-master,
+    to subscribers of the channel and of a matching pattern."""
+    s = redis.Redis(host="127.0.0.1", port=f.sentinel_port, socket_timeout=2, decode_responses=True)
+    ps = s.pubsub()
+    ps.subscribe("+switch-master")
+    ps.psubscribe("+switch-*")
+    assert [ps.get_message(timeout=2)["type"] for _ in range(2)] == ["subscribe", "psubscribe"]
+    raw = f.sentinel_raw()
+    raw.sendall(b"SUBSCRIBE +switch-master\r\nSENTINEL MASTERS\r\nPING\r\nUNSUBSCRIBE\r\nUNSUBSCRIBE\r\nPING\r\n")
+    want = (b"*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n"
+            b"-ERR Can't execute 'sentinel': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
+            b"allowed in this context\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+            b"*3\r\n$11\r\nunsubscribe\r\n$14\r\n+switch-master\r\n:0\r\n"
+            b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n+PONG\r\n")
+    got = b""
+    deadline = time.monotonic() + 5
+    while len(got) < len(want) and time.monotonic() < deadline:
+        got += raw.recv(4096)
+    raw.close()
+    assert got == want, got
+    assert next_message(ps, 0.3) is None  # nothing moved yet
+    status, doc = f.api("POST", f"/v1/clusters/{name}/failover", {"shard": "0001"})
+    assert status == 202, (status, doc)
+    m1, m2 = next_message(ps, 10), next_message(ps, 2)
+    new = f.primary(name)
+    payload = f"{name} {old['address']} {old['port']} {new['address']} {new['port']}"
+    assert new["id"] != old["id"]
+    got = sorted([(m1["type"], m1["channel"], m1["data"]), (m2["type"], m2["channel"], m2["data"])])
+    assert got == [("message", "+switch-master", payload), ("pmessage", "+switch-master", payload)], got
+    assert next_message(ps, 0.3) is None  # once per switch
+    ps.close()
 
 
 def test_kill_primary_under_load(suite):
