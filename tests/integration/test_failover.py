@@ -331,7 +331,8 @@ def test_returning_host_stops_abandoned_node(suite):
             new_primary_after(f, "orphan", old["id"], 5)
             wait_until(lambda: "node_abandoned" in [e["type"] for e in f.events("orphan")], 30, 0.05,
                        "the old primary abandoned once replaced")
-            assert old["id"] not in [n["id"] for n in f.cluster("orphan")["nodes"]]
+            wait_until(lambda: old["id"] not in [n["id"] for n in f.cluster("orphan")["nodes"]], 30, 0.05,
+                       "the old primary forgotten")
             assert pid_alive(pid)
         finally:
             for p in frozen:
