@@ -81,6 +81,7 @@ struct agent {
     struct node *nodes[AGENT_MAX_NODES];
     size_t nnodes;
     json_t *events;                    /* queued for the controller */
+    long long event_seq;               /* the last event's number (see agent_event) */
     int report_now;
     int registered;
     long long last_heartbeat_ok_ms;    /* wall clock, 0 never */

@@ -220,6 +220,9 @@ static int agent_init(struct agent *a)
     if (pthread_condattr_init(&ca) != 0 || pthread_cond_init(&a->wake, &ca) != 0) return -1;
     pthread_condattr_destroy(&ca);
     a->events = json_array();
+    /* event numbers keep growing across restarts, so the controller can
+     * drop an event it already has (report.c sends a failed batch again) */
+    a->event_seq = wall_ms() * 1000;
     return a->events ? 0 : -1;
 }
 

@@ -97,7 +97,8 @@ void agent_event(struct agent *a, const struct node *n, const char *type, const 
     va_end(ap);
     log_msg(LOG_NOTICE, "event %s node %s: %s", type, n ? n->spec.id : "-", msg);
     if (json_array_size(a->events) >= AGENT_MAX_EVENTS) json_array_remove(a->events, 0); /* oldest goes */
-    json_t *e = json_pack("{s:I,s:s,s:s,s:s,s:s,s:s}", "time_ms", (json_int_t)wall_ms(), "type", type,
+    json_t *e = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s}", "seq", (json_int_t)++a->event_seq,
+                          "time_ms", (json_int_t)wall_ms(), "type", type,
                           "node", n ? n->spec.id : "", "cluster", n ? n->spec.cluster : "",
                           "shard", n ? n->spec.shard : "", "message", msg);
     if (e && n) json_object_set_new(e, "node_state", node_to_json(a, n));

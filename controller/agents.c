@@ -122,11 +122,18 @@ static int observe_node(sqlite3 *db, const char *host, const json_t *o)
     return lost_primary;
 }
 
-/* Agent events worth keeping: ours are derived above, these add detail. */
-static void record_agent_event(sqlite3 *db, const json_t *e)
+/* Agent events worth keeping: ours are derived above, these add detail.
+ * An event numbered at or below the host's newest stored one is a resend. */
+static void record_agent_event(sqlite3 *db, const json_t *e, long long stored_seq, long long *newest_seq)
 {
     const char *type = field(e, "type"), *node = field(e, "node"), *msg = field(e, "message");
     if (type == NULL || msg == NULL) return;
+    json_t *seq = json_object_get(e, "seq");
+    if (json_is_integer(seq)) {
+        long long n = (long long)json_integer_value(seq);
+        if (n <= stored_seq) return;
+        if (n > *newest_seq) *newest_seq = n;
+    }
     const char *cluster = field(e, "cluster");
     if (cluster && *cluster == '\0') cluster = NULL;
     char t[96];
@@ -143,7 +150,9 @@ int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t 
     json_t *o;
     int lost_primary = 0;
     json_array_foreach(json_object_get(beat, "nodes"), i, o) lost_primary |= observe_node(db, host, o);
-    json_array_foreach(json_object_get(beat, "events"), i, o) if (i < 1000) record_agent_event(db, o);
+    long long stored_seq = db_int(db, 0, "SELECT events_seq FROM hosts WHERE id = ?", "s", host), newest_seq = stored_seq;
+    json_array_foreach(json_object_get(beat, "events"), i, o) if (i < 1000) record_agent_event(db, o, stored_seq, &newest_seq);
+    if (newest_seq > stored_seq) db_run(db, "UPDATE hosts SET events_seq = ? WHERE id = ?", "Is", newest_seq, host);
     if (rc != 0 || db_commit(db) != 0) {
         db_rollback(db);
         return -1;

@@ -69,6 +69,9 @@ static const char *const migrations[] = {
     "CREATE TABLE abandoned_nodes("
     "  id TEXT PRIMARY KEY, host TEXT NOT NULL, cluster TEXT, abandoned_ms INTEGER NOT NULL,"
     "  tried_ms INTEGER NOT NULL DEFAULT 0);",
+    /* 4: the newest agent event stored per host, so that a batch the agent
+     * sends again (its heartbeat failed after we stored it) is not stored twice */
+    "ALTER TABLE hosts ADD COLUMN events_seq INTEGER NOT NULL DEFAULT 0;",
 };
 #define MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -452,6 +452,28 @@ def test_idempotency_events_hosts(suite):
         wait_until(lambda: {h["id"]: h["status"] for h in f.hosts()}["h3"] == "down", 8, 0.1, "h3 down")
         status, doc = f.api("POST", "/v1/clusters", {"name": "three", "replicas": 2, "node_memory_mb": 16})
         assert status == 422, (status, doc)  # two hosts up cannot hold three nodes
+        resent_agent_events_stored_once(f)
+
+
+def resent_agent_events_stored_once(f):
+    """An agent sends a failed heartbeat's events again; each is stored once."""
+    hello = {"host_id": "h9", "az": "az-z", "address": "127.0.0.9", "agent_url": "http://127.0.0.9:1",
+             "time_ms": 0, "capacity": {"memory_mb": 64, "memory_used_mb": 0, "port_first": 1000,
+                                        "port_last": 1001, "nodes": 0}}
+    assert http("POST", f.url("/v1/agents/register"), hello, token=AGENT_TOKEN)[0] == 200
+
+    def beat(*seqs):
+        events = [{"seq": n, "time_ms": n, "type": "node_down", "node": "x", "cluster": "dupe", "shard": "0001",
+                   "message": f"event {n}"} for n in seqs]
+        assert http("POST", f.url("/v1/agents/h9/heartbeat"), dict(hello, nodes=[], events=events),
+                    token=AGENT_TOKEN)[0] == 200
+
+    beat(5, 6)
+    beat(5, 6, 7)  # the first batch again, with one new event
+    beat(4)        # older than what is stored
+    beat(8)
+    got = [e["message"] for e in f.api("GET", "/v1/events?cluster=dupe")[1]["events"]]
+    assert got == ["event 5", "event 6", "event 7", "event 8"], got
 
 
 def test_metrics_and_healthz(suite):
