@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include "clock.h"
 #include "ports.h"
 #include "spec.h"
 
@@ -132,7 +133,5 @@ struct http_request;
 struct http_response;
 void api_handle(const struct http_request *req, struct http_response *res, void *ctx);
 
-long long wall_ms(void);
-long long mono_ms(void);
 
 #endif

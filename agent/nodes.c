@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,14 +17,6 @@
 
 #define LIVE_TIMEOUT_MS 2000
 
-long long wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-long long mono_ms(void) { return resp_now_ms(); }
 
 const char *health_name(enum node_health h)
 {
@@ -113,7 +104,8 @@ void node_set_health(struct agent *a, struct node *n, enum node_health h, const 
     enum node_health was = n->obs.health;
     n->obs.health = h;
     n->obs.since_ms = wall_ms();
-    if (why) snprintf(n->obs.last_error, sizeof(n->obs.last_error), "%s", why);
+    /* a long reason is cut to fit, on purpose */
+    if (why) snprintf(n->obs.last_error, sizeof(n->obs.last_error), "%.*s", (int)sizeof(n->obs.last_error) - 1, why);
     if (h == HEALTH_DOWN) agent_event(a, n, "node_down", "%s is down: %s", n->spec.id, why ? why : "");
     else if (h == HEALTH_UP)
         agent_event(a, n, "node_up", "%s is up (was %s)", n->spec.id, health_name(was));

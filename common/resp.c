@@ -1,6 +1,7 @@
 /* resp.c: RESP2 client with deadlines (see resp.h). One socket, one growing
  * input buffer, a parser that returns "need more" until a whole reply is in. */
 #include "resp.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,13 +26,6 @@ struct resp_conn {
     size_t len, cap;
 };
 
-long long resp_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void set_err(char *err, size_t errlen, const char *msg)
 {
     if (err && errlen) snprintf(err, errlen, "%s", msg);
@@ -41,7 +35,7 @@ static void set_err(char *err, size_t errlen, const char *msg)
 static int wait_fd(int fd, short events, long long deadline_ms)
 {
     for (;;) {
-        long long left = deadline_ms - resp_now_ms();
+        long long left = deadline_ms - mono_ms();
         if (left <= 0) return 0;
         struct pollfd p = {.fd = fd, .events = events};
         int rc = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
@@ -78,7 +72,7 @@ struct resp_conn *resp_connect(const char *host, int port, int timeout_ms, char 
     hints.ai_flags = AI_NUMERICSERV;
     int rc = getaddrinfo(host, portstr, &hints, &res);
     if (rc != 0) { set_err(err, errlen, gai_strerror(rc)); return NULL; }
-    long long deadline = resp_now_ms() + timeout_ms;
+    long long deadline = mono_ms() + timeout_ms;
     int fd = -1;
     for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) fd = connect_one(ai, deadline, err, errlen);
     freeaddrinfo(res);
@@ -129,7 +123,7 @@ int resp_send(struct resp_conn *c, int argc, const char **argv, int timeout_ms)
         memcpy(out + n, "\r\n", 2);
         n += 2;
     }
-    int rc = write_all(c->fd, out, n, resp_now_ms() + timeout_ms);
+    int rc = write_all(c->fd, out, n, mono_ms() + timeout_ms);
     free(out);
     return rc;
 }
@@ -246,14 +240,14 @@ struct resp_reply *resp_read(struct resp_conn *c, long long deadline_ms)
 
 struct resp_reply *resp_command(struct resp_conn *c, int timeout_ms, int argc, const char **argv)
 {
-    long long deadline = resp_now_ms() + timeout_ms;
+    long long deadline = mono_ms() + timeout_ms;
     if (resp_send(c, argc, argv, timeout_ms) != 0) return NULL;
     return resp_read(c, deadline);
 }
 
 int resp_raw_line(struct resp_conn *c, const char *line, char *buf, size_t buflen, int timeout_ms)
 {
-    long long deadline = resp_now_ms() + timeout_ms;
+    long long deadline = mono_ms() + timeout_ms;
     if (write_all(c->fd, line, strlen(line), deadline) != 0) return -1;
     size_t n = 0;
     while (n + 1 < buflen) {

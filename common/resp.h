@@ -28,7 +28,7 @@ void resp_close(struct resp_conn *c);
 
 /* Sends one command (an argument vector, binary safe by argvlen or strlen). */
 int resp_send(struct resp_conn *c, int argc, const char **argv, int timeout_ms);
-/* Reads one reply by the absolute monotonic deadline (ms, see resp_now_ms).
+/* Reads one reply by the absolute monotonic deadline (ms, see mono_ms in clock.h).
  * Returns NULL on timeout, EOF, or a protocol error. */
 struct resp_reply *resp_read(struct resp_conn *c, long long deadline_ms);
 /* send + read in one call. */
@@ -38,9 +38,6 @@ void resp_reply_free(struct resp_reply *r);
 /* Sends a raw line (memcached text protocol) and reads one line back into
  * buf. Returns the line length or -1. */
 int resp_raw_line(struct resp_conn *c, const char *line, char *buf, size_t buflen, int timeout_ms);
-
-/* Monotonic clock in milliseconds. */
-long long resp_now_ms(void);
 
 /* Finds "field:" in an INFO text and copies its value; returns 0 when found. */
 int resp_info_field(const char *info, const char *field, char *out, size_t outlen);

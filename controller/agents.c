@@ -40,7 +40,7 @@ static int upsert_host(sqlite3 *db, const json_t *hello, const char *host_id)
     json_t *cap = json_object_get(hello, "capacity");
     if (az == NULL || address == NULL || url == NULL || strncmp(url, "http://", 7) != 0 || !json_is_object(cap))
         return -1;
-    long long now = ctl_wall_ms();
+    long long now = wall_ms();
     return db_run(db,
                   "INSERT INTO hosts(id, az, address, agent_url, memory_mb, memory_used_mb, port_first, port_last,"
                   " registered_ms, last_seen_ms) VALUES(?,?,?,?,?,?,?,?,?,?)"
@@ -81,7 +81,7 @@ static void recheck_cluster(sqlite3 *db, const char *cluster)
     long long failed = db_int(db, 0, "SELECT count(*) FROM nodes WHERE cluster = ? AND status = 'failed'", "s", cluster);
     const char *to = failed ? "degraded" : "available", *from = failed ? "available" : "degraded";
     if (db_int(db, 0, "SELECT count(*) FROM clusters WHERE name = ? AND status = ?", "ss", cluster, from) == 0) return;
-    db_run(db, "UPDATE clusters SET status = ?, updated_ms = ? WHERE name = ?", "sIs", to, ctl_wall_ms(), cluster);
+    db_run(db, "UPDATE clusters SET status = ?, updated_ms = ? WHERE name = ?", "sIs", to, wall_ms(), cluster);
     store_event(db, cluster, NULL, failed ? "cluster_degraded" : "cluster_recovered",
                 failed ? "a node has failed" : "every node is available again");
 }
@@ -102,7 +102,7 @@ static int observe_node(sqlite3 *db, const char *host, const json_t *o)
            " WHERE id = ?",
            "zzzIIIs", health, field(o, "observed_role"), link,
            (long long)json_integer_value(json_object_get(o, "repl_offset")),
-           (long long)(json_is_integer(pid) ? json_integer_value(pid) : 0), ctl_wall_ms(), id);
+           (long long)(json_is_integer(pid) ? json_integer_value(pid) : 0), wall_ms(), id);
     if (json_is_integer(gen))
         db_run(db, "UPDATE nodes SET obs_generation = ? WHERE id = ?", "Is", (long long)json_integer_value(gen), id);
     const char *status = row_str(row, "status");

@@ -111,7 +111,7 @@ static void idempotent_store(struct ctl *c, const struct http_request *req, cons
     const char *key = http_request_header(req, "Idempotency-Key");
     if (key == NULL || route == NULL || response == NULL) return;
     if (db_run(c->api_db, "INSERT OR IGNORE INTO idempotency(key, route, request, status, response, created_ms) VALUES(?,?,?,?,?,?)",
-               "sssdsI", key, route, req->body, status, response, ctl_wall_ms()) != 0)
+               "sssdsI", key, route, req->body, status, response, wall_ms()) != 0)
         log_msg(LOG_WARNING, "cannot store an idempotency key");
 }
 
@@ -259,7 +259,7 @@ static void user_routes(struct ctl *c, const struct http_request *req, struct ht
         if (method_is(req, "GET")) get_events(c, req, res);
         else method_not_allowed(res, "GET");
     } else if (strcmp(p, "/v1/hosts") == 0) {
-        if (method_is(req, "GET")) reply_json(res, 200, store_hosts_json(c->api_db, ctl_wall_ms(), c->cfg.agent_timeout_ms));
+        if (method_is(req, "GET")) reply_json(res, 200, store_hosts_json(c->api_db, wall_ms(), c->cfg.agent_timeout_ms));
         else method_not_allowed(res, "GET");
     } else {
         http_respond_error(res, 404, "NotFound", "no such route");
@@ -292,10 +292,10 @@ static void route(struct ctl *c, const struct http_request *req, struct http_res
 void api_handle(const struct http_request *req, struct http_response *res, void *ctx)
 {
     struct ctl *c = ctx;
-    long long start = ctl_mono_ms();
+    long long start = mono_ms();
     route(c, req, res);
     if (res->body == NULL) http_respond_error(res, 500, "InternalError", "no reply");
-    metrics_count_request(c, res->status, (double)(ctl_mono_ms() - start) / 1000.0);
+    metrics_count_request(c, res->status, (double)(mono_ms() - start) / 1000.0);
     if (strncmp(req->path, "/v1/agents/", 11) != 0)
         log_msg(LOG_VERBOSE, "%s %s -> %d", req->method, req->path, res->status);
 }

@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include "clock.h"
+
 #define CTL_NAME_MAX 40
 #define CTL_TOKEN_MAX 256
 #define CTL_MAX_REPLICAS 5
@@ -54,8 +56,6 @@ struct ctl {
 };
 
 /* util */
-long long ctl_wall_ms(void);
-long long ctl_mono_ms(void);
 void ctl_wake_worker(struct ctl *c);
 
 /* api.c */

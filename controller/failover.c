@@ -112,7 +112,7 @@ static struct {
 
 static int backing_off(const char *key)
 {
-    long long now = ctl_mono_ms();
+    long long now = mono_ms();
     for (int i = 0; i < BACKOFF_SLOTS; i++)
         if (strcmp(backoff[i].key, key) == 0 && backoff[i].until_ms > now) return 1;
     return 0;
@@ -126,7 +126,7 @@ static void back_off(const char *key, long long ms)
         if (backoff[i].until_ms < backoff[slot].until_ms) slot = i;
     }
     snprintf(backoff[slot].key, sizeof(backoff[slot].key), "%s", key);
-    backoff[slot].until_ms = ctl_mono_ms() + ms;
+    backoff[slot].until_ms = mono_ms() + ms;
 }
 
 /* ---- failover -------------------------------------------------------------------- */
@@ -175,7 +175,7 @@ static int plan_failover(struct ctl *c, sqlite3 *db, const json_t *p, const stru
     rc |= db_run(db, "UPDATE nodes SET role = 'primary' WHERE id = ?", "s", to->id);
     rc |= db_run(db, "UPDATE nodes SET role = 'replica', status = 'failed' WHERE id = ?", "s", old);
     rc |= db_run(db, "UPDATE clusters SET status = 'degraded', updated_ms = ? WHERE name = ? AND status = 'available'",
-                 "Is", ctl_wall_ms(), cluster);
+                 "Is", wall_ms(), cluster);
     rc |= ops_insert(db, op, cluster, "failover");
     rc |= ops_add_step(db, op, &seq, "put", to->id);
     json_t *others = db_rows(db, "SELECT id FROM nodes WHERE cluster = ? AND shard = ? AND role = 'replica'"
@@ -187,7 +187,7 @@ static int plan_failover(struct ctl *c, sqlite3 *db, const json_t *p, const stru
     rc |= ops_add_step(db, op, &seq, "guard", to->id);
     rc |= ops_add_step(db, op, &seq, "finish", NULL);
     rc |= db_run(db, "INSERT INTO failovers(cluster, shard, op, cause, outcome, old_primary, new_primary, started_ms)"
-                     " VALUES(?,?,?,?,'running',?,?,?)", "ssssssI", cluster, shard, op, cause, old, to->id, ctl_wall_ms());
+                     " VALUES(?,?,?,?,'running',?,?,?)", "ssssssI", cluster, shard, op, cause, old, to->id, wall_ms());
     char msg[256];
     snprintf(msg, sizeof(msg), "primary %s lost (%s; it does not answer PING either); promoting %s (offset %lld, %s zone)",
              old, cause, to->id, to->offset, to->other_zone ? "another" : "the same");
@@ -207,14 +207,14 @@ static void failover_impossible(sqlite3 *db, const json_t *p, const char *why)
     int rc = store_event(db, row_str(p, "cluster"), row_str(p, "id"), "failover_blocked", why);
     rc |= db_run(db, "INSERT INTO failovers(cluster, shard, cause, outcome, old_primary, started_ms)"
                      " VALUES(?,?,'node_down','no_candidate',?,?)",
-                 "sssI", row_str(p, "cluster"), row_str(p, "shard"), row_str(p, "id"), ctl_wall_ms());
+                 "sssI", row_str(p, "cluster"), row_str(p, "shard"), row_str(p, "id"), wall_ms());
     if (rc != 0 || db_commit(db) != 0) db_rollback(db);
     log_msg(LOG_WARNING, "cluster %s: primary %s lost: %s", row_str(p, "cluster"), row_str(p, "id"), why);
 }
 
 static int failover_scan(struct ctl *c, sqlite3 *db)
 {
-    long long now = ctl_wall_ms();
+    long long now = wall_ms();
     json_t *lost = db_rows(db,
                            "SELECT n.id, n.cluster, n.shard, n.status, h.az, ? - h.last_seen_ms AS silent_ms"
                            " FROM nodes n JOIN hosts h ON h.id = n.host JOIN clusters c ON c.name = n.cluster"
@@ -257,7 +257,7 @@ static int resend_stale_specs(struct ctl *c, sqlite3 *db)
                             " WHERE n.obs_generation IS NOT NULL AND n.obs_generation < n.generation"
                             " AND n.status IN ('available', 'failed') AND ? - h.last_seen_ms <= ?"
                             " AND (n.obs_health = 'up' OR coalesce(n.obs_pid, 0) = 0)",
-                            "II", ctl_wall_ms(), c->cfg.agent_timeout_ms);
+                            "II", wall_ms(), c->cfg.agent_timeout_ms);
     size_t i;
     json_t *n;
     int acted = 0;
@@ -289,7 +289,7 @@ static int replace_lost_nodes(struct ctl *c, sqlite3 *db)
                            " AND c.status IN ('available', 'degraded')"
                            " AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.cluster = n.cluster"
                            "   AND o.status IN ('pending', 'running'))",
-                           "II", ctl_wall_ms(), c->cfg.agent_timeout_ms);
+                           "II", wall_ms(), c->cfg.agent_timeout_ms);
     size_t i;
     json_t *n;
     int acted = 0;

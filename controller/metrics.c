@@ -58,7 +58,7 @@ static void state_metrics(struct textbuf *o, struct ctl *c, sqlite3 *db)
     by_status(o, db, "cachefleet_nodes", "Cache nodes by status.", "SELECT status, count(*) AS n FROM nodes GROUP BY status",
               node_st);
     json_t *h = db_row(db, "SELECT sum(? - last_seen_ms <= ?) AS up, sum(? - last_seen_ms > ?) AS down FROM hosts", "IIII",
-                       ctl_wall_ms(), c->cfg.agent_timeout_ms, ctl_wall_ms(), c->cfg.agent_timeout_ms);
+                       wall_ms(), c->cfg.agent_timeout_ms, wall_ms(), c->cfg.agent_timeout_ms);
     textbuf_printf(o, "# HELP cachefleet_hosts Registered hosts (agents) by status.\n# TYPE cachefleet_hosts gauge\n");
     textbuf_printf(o, "cachefleet_hosts{status=\"up\"} %lld\ncachefleet_hosts{status=\"down\"} %lld\n", row_int(h, "up"),
          row_int(h, "down"));

@@ -64,7 +64,7 @@ static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const 
                            " (SELECT count(*) FROM nodes n WHERE n.host = hosts.id AND n.role = 'primary') AS primaries,"
                            " (SELECT count(*) FROM nodes n WHERE n.host = hosts.id AND n.cluster = ? AND n.shard = ?) AS mine"
                            " FROM hosts ORDER BY id",
-                           "IIss", ctl_wall_ms(), c->cfg.agent_timeout_ms, cluster, shard);
+                           "IIss", wall_ms(), c->cfg.agent_timeout_ms, cluster, shard);
     size_t n = 0, i;
     json_t *r;
     json_array_foreach(rows, i, r) {
@@ -85,7 +85,7 @@ static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const 
 
 int ops_insert(sqlite3 *db, const char *op_id, const char *cluster, const char *kind)
 {
-    long long now = ctl_wall_ms();
+    long long now = wall_ms();
     return db_run(db, "INSERT INTO operations(id, cluster, kind, status, created_ms, updated_ms) VALUES(?,?,?,'pending',?,?)",
                   "sssII", op_id, cluster, kind, now, now);
 }
@@ -110,7 +110,7 @@ static int insert_node(sqlite3 *db, const char *id, const char *cluster, const c
     return db_run(db,
                   "INSERT INTO nodes(id, cluster, shard, role, host, memory_mb, generation, status, created_ms)"
                   " VALUES(?,?,?,?,?,?,1,'creating',?)",
-                  "sssssII", id, cluster, shard, role, host, memory_mb, ctl_wall_ms());
+                  "sssssII", id, cluster, shard, role, host, memory_mb, wall_ms());
 }
 
 /* Places and inserts `count` new nodes of a shard, with put (and wait)
@@ -143,7 +143,7 @@ static int plan_new_nodes(struct ctl *c, sqlite3 *db, const char *cluster, const
 
 static int create_rows(struct ctl *c, sqlite3 *db, const struct create_request *r, const char *op_id, struct op_error *e)
 {
-    long long now = ctl_wall_ms();
+    long long now = wall_ms();
     if (db_int(db, 0, "SELECT count(*) FROM clusters WHERE name = ?", "s", r->name) > 0)
         return set_error(e, 409, "ClusterAlreadyExists", "a cluster with this name exists");
     if (db_run(db,
@@ -196,7 +196,7 @@ static int supersede_ops(sqlite3 *db, const char *name)
     return db_run(db,
                   "UPDATE operations SET status = 'failed', error = 'superseded by a delete', updated_ms = ?"
                   " WHERE cluster = ? AND status IN ('pending', 'running')",
-                  "Is", ctl_wall_ms(), name);
+                  "Is", wall_ms(), name);
 }
 
 static int delete_rows(sqlite3 *db, const char *name, const char *op_id, struct op_error *e)
@@ -215,7 +215,7 @@ static int delete_rows(sqlite3 *db, const char *name, const char *op_id, struct 
     json_array_foreach(nodes, i, n) rc |= ops_add_step(db, op_id, &seq, "delete", row_str(n, "id"));
     json_decref(nodes);
     rc |= ops_add_step(db, op_id, &seq, "forget_cluster", NULL);
-    rc |= db_run(db, "UPDATE clusters SET status = 'deleting', updated_ms = ? WHERE name = ?", "Is", ctl_wall_ms(), name);
+    rc |= db_run(db, "UPDATE clusters SET status = 'deleting', updated_ms = ? WHERE name = ?", "Is", wall_ms(), name);
     rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE cluster = ?", "s", name);
     rc |= store_event(db, name, NULL, "cluster_deleting", "deleting every node");
     return rc ? set_error(e, 500, "InternalError", "cannot store the delete") : 202;
@@ -278,7 +278,7 @@ static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas
     json_decref(primary);
     rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
     rc |= db_run(db, "UPDATE clusters SET status = 'modifying', replicas = ?, updated_ms = ? WHERE name = ?", "dIs",
-                 replicas, ctl_wall_ms(), name);
+                 replicas, wall_ms(), name);
     rc |= store_event(db, name, NULL, "cluster_modifying", msg);
     return rc ? set_error(e, 500, "InternalError", "cannot store the change") : 202;
 }
@@ -324,7 +324,7 @@ static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long m
     json_decref(nodes);
     rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
     rc |= db_run(db, "UPDATE clusters SET status = 'modifying', node_memory_mb = ?, updated_ms = ? WHERE name = ?",
-                 "IIs", memory_mb, ctl_wall_ms(), name);
+                 "IIs", memory_mb, wall_ms(), name);
     char msg[96];
     snprintf(msg, sizeof(msg), "resizing every node to %lld MB", memory_mb);
     rc |= store_event(db, name, NULL, "cluster_modifying", msg);
@@ -379,8 +379,8 @@ static int planned_rows(sqlite3 *db, const char *name, const char *shard, const 
     rc |= ops_add_step(db, op_id, &seq, "guard", new_primary);
     rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
     rc |= db_run(db, "INSERT INTO failovers(cluster, shard, op, cause, outcome, old_primary, new_primary, started_ms)"
-                     " VALUES(?,?,?,'planned','running',?,?,?)", "sssssI", name, shard, op_id, old, new_primary, ctl_wall_ms());
-    rc |= db_run(db, "UPDATE clusters SET status = 'modifying', updated_ms = ? WHERE name = ?", "Is", ctl_wall_ms(), name);
+                     " VALUES(?,?,?,'planned','running',?,?,?)", "sssssI", name, shard, op_id, old, new_primary, wall_ms());
+    rc |= db_run(db, "UPDATE clusters SET status = 'modifying', updated_ms = ? WHERE name = ?", "Is", wall_ms(), name);
     char msg[256];
     snprintf(msg, sizeof(msg), "planned failover of shard %s: %s to %s", shard, old, new_primary);
     rc |= store_event(db, name, old, "failover_started", msg);
@@ -539,8 +539,8 @@ static void failover_recovered(sqlite3 *db, struct step *s)
     if (strcmp(s->kind, "failover") != 0 && strcmp(s->kind, "planned_failover") != 0) return;
     if (db_int(db, 0, "SELECT role = 'primary' FROM nodes WHERE id = ?", "s", s->node) != 1) return;
     db_run(db, "UPDATE failovers SET outcome = 'succeeded', recovered_ms = ? WHERE op = ? AND recovered_ms IS NULL",
-           "Is", ctl_wall_ms(), s->op);
-    long long took = ctl_wall_ms() - db_int(db, 0, "SELECT started_ms FROM failovers WHERE op = ?", "s", s->op);
+           "Is", wall_ms(), s->op);
+    long long took = wall_ms() - db_int(db, 0, "SELECT started_ms FROM failovers WHERE op = ?", "s", s->op);
     char msg[160];
     snprintf(msg, sizeof(msg), "%s is the primary and takes writes (%lld ms after detection)", s->node, took);
     store_event(db, s->cluster, s->node, "replica_promoted", msg);
@@ -631,7 +631,7 @@ static enum step_result step_wait(struct ctl *c, sqlite3 *db, struct step *s, in
     if (ready && step_tx(db, s) != 0) ready = 0;
     if (ready) {
         db_run(db, "UPDATE nodes SET status = 'available', obs_health = 'up', obs_pid = ?, obs_ms = ? WHERE id = ?",
-               "IIs", (long long)json_integer_value(json_object_get(o, "pid")), ctl_wall_ms(), s->node);
+               "IIs", (long long)json_integer_value(json_object_get(o, "pid")), wall_ms(), s->node);
         store_event(db, s->cluster, s->node, synced ? "replica_synced" : "node_available",
                     synced ? "the replica is linked to its primary and in sync" : "the node is up");
     } else {
@@ -650,14 +650,14 @@ static void abandon_node(sqlite3 *db, struct step *s, const char *why)
     db_run(db,
            "INSERT OR REPLACE INTO abandoned_nodes(id, host, cluster, abandoned_ms)"
            " SELECT id, host, cluster, ? FROM nodes WHERE id = ?",
-           "Is", ctl_wall_ms(), s->node);
+           "Is", wall_ms(), s->node);
     store_event(db, s->cluster, s->node, "node_abandoned", why);
 }
 
 static enum step_result step_delete(struct ctl *c, sqlite3 *db, struct step *s)
 {
     json_t *h = db_row(db, "SELECT h.agent_url, ? - h.last_seen_ms > ? AS host_down FROM nodes n JOIN hosts h"
-                           " ON h.id = n.host WHERE n.id = ?", "IIs", ctl_wall_ms(), c->cfg.agent_timeout_ms, s->node);
+                           " ON h.id = n.host WHERE n.id = ?", "IIs", wall_ms(), c->cfg.agent_timeout_ms, s->node);
     if (h == NULL) return STEP_DONE; /* already forgotten */
     if (strcmp(s->kind, "replace_node") == 0 && row_int(h, "host_down")) {
         /* the replacement is synced; a host that is gone cannot be asked */
@@ -685,7 +685,7 @@ static void settle_cluster(sqlite3 *db, const char *cluster)
 {
     long long failed = db_int(db, 0, "SELECT count(*) FROM nodes WHERE cluster = ? AND status = 'failed'", "s", cluster);
     db_run(db, "UPDATE clusters SET status = ?, updated_ms = ? WHERE name = ?", "sIs", failed ? "degraded" : "available",
-           ctl_wall_ms(), cluster);
+           wall_ms(), cluster);
 }
 
 static enum step_result step_finish(sqlite3 *db, struct step *s)
@@ -695,10 +695,10 @@ static enum step_result step_finish(sqlite3 *db, struct step *s)
     if (step_tx(db, s) != 0) return STEP_WAIT;
     settle_cluster(db, s->cluster);
     if (db_int(db, 1, "SELECT count(*) FROM op_steps WHERE op = ? AND seq > ?", "sI", s->op, s->seq) == 0)
-        db_run(db, "UPDATE operations SET status = 'succeeded', updated_ms = ? WHERE id = ?", "Is", ctl_wall_ms(), s->op);
+        db_run(db, "UPDATE operations SET status = 'succeeded', updated_ms = ? WHERE id = ?", "Is", wall_ms(), s->op);
     long long created = db_int(db, 0, "SELECT created_ms FROM operations WHERE id = ?", "s", s->op);
     char msg[160];
-    snprintf(msg, sizeof(msg), "%s finished in %lld ms", s->kind, ctl_wall_ms() - created);
+    snprintf(msg, sizeof(msg), "%s finished in %lld ms", s->kind, wall_ms() - created);
     const char *type = strcmp(s->kind, "create") == 0                                                ? "cluster_available"
                        : strstr(s->kind, "failover") != NULL || strcmp(s->kind, "replace_node") == 0 ? "failover_completed"
                                                                                                     : "cluster_modified";
@@ -716,7 +716,7 @@ static enum step_result step_fence(struct ctl *c, sqlite3 *db, struct step *s)
     json_t *n = db_row(db,
                        "SELECT coalesce(n.obs_health, '') AS health, coalesce(n.obs_pid, 0) AS pid,"
                        " ? - h.last_seen_ms <= ? AS host_up FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.id = ?",
-                       "IIs", ctl_wall_ms(), c->cfg.agent_timeout_ms, s->node);
+                       "IIs", wall_ms(), c->cfg.agent_timeout_ms, s->node);
     if (n == NULL) return STEP_DONE; /* gone */
     int reachable = row_int(n, "host_up") && (strcmp(row_str(n, "health"), "up") == 0 || row_int(n, "pid") == 0);
     json_decref(n);
@@ -736,7 +736,7 @@ static enum step_result step_guard(sqlite3 *db, struct step *s)
         snprintf(s->error, sizeof(s->error), "%s does not answer INFO", s->node);
         return STEP_WAIT;
     }
-    if (replicas > 0 && ri.connected < 1 && ctl_wall_ms() - s->started_ms < FO_GUARD_GRACE_MS) {
+    if (replicas > 0 && ri.connected < 1 && wall_ms() - s->started_ms < FO_GUARD_GRACE_MS) {
         snprintf(s->error, sizeof(s->error), "%s: waiting for a replica to connect", s->node);
         return STEP_WAIT;
     }
@@ -841,9 +841,9 @@ static void unpause_primary(sqlite3 *db, const char *cluster, const char *node)
 static void fail_op(sqlite3 *db, struct step *s)
 {
     db_run(db, "UPDATE operations SET status = 'failed', error = ?, updated_ms = ? WHERE id = ?", "sIs", s->error,
-           ctl_wall_ms(), s->op);
+           wall_ms(), s->op);
     if (strcmp(s->kind, "create") == 0)
-        db_run(db, "UPDATE clusters SET status = 'create-failed', updated_ms = ? WHERE name = ?", "Is", ctl_wall_ms(),
+        db_run(db, "UPDATE clusters SET status = 'create-failed', updated_ms = ? WHERE name = ?", "Is", wall_ms(),
                s->cluster);
     else if (strcmp(s->kind, "delete") != 0)
         settle_cluster(db, s->cluster);
@@ -860,17 +860,17 @@ static void fail_op(sqlite3 *db, struct step *s)
  * host is gone or unreachable and the delete must still finish. */
 static int deadline_passed(const struct step *s)
 {
-    return s->started_ms > 0 && ctl_wall_ms() - s->started_ms > CTL_STEP_DEADLINE_MS;
+    return s->started_ms > 0 && wall_ms() - s->started_ms > CTL_STEP_DEADLINE_MS;
 }
 
 /* Runs one step in a transaction with its "done" mark. 1 = go on, 0 = stop. */
 static int advance(struct ctl *c, sqlite3 *db, struct step *s)
 {
     if (s->started_ms == 0) {
-        s->started_ms = ctl_wall_ms();
+        s->started_ms = wall_ms();
         db_run(db, "UPDATE op_steps SET started_ms = ? WHERE op = ? AND seq = ?", "IsI", s->started_ms, s->op, s->seq);
         db_run(db, "UPDATE operations SET status = 'running', updated_ms = ? WHERE id = ? AND status = 'pending'", "Is",
-               ctl_wall_ms(), s->op);
+               wall_ms(), s->op);
     }
     enum step_result r = run_step(c, db, s);
     if (r == STEP_WAIT && deadline_passed(s)) {
@@ -902,7 +902,7 @@ static int run_op(struct ctl *c, sqlite3 *db, const json_t *op)
                                  " WHERE op = ? AND status != 'done' ORDER BY seq",
                              "s", row_str(op, "id"));
         if (row == NULL) {
-            db_run(db, "UPDATE operations SET status = 'succeeded', updated_ms = ? WHERE id = ?", "Is", ctl_wall_ms(),
+            db_run(db, "UPDATE operations SET status = 'succeeded', updated_ms = ? WHERE id = ?", "Is", wall_ms(),
                    row_str(op, "id"));
             return done;
         }

@@ -5,7 +5,6 @@
  * between passes, or until the API queues work. */
 #include <errno.h>
 #include <stdio.h>
-#include <sys/time.h>
 #include <time.h>
 
 #include "ctl.h"
@@ -17,14 +16,6 @@
 
 #define FAILOVER_PASS_MS 50
 
-long long ctl_wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
-long long ctl_mono_ms(void) { return resp_now_ms(); }
 
 void ctl_wake_worker(struct ctl *c)
 {
@@ -59,7 +50,7 @@ static void fail_nodes_of_silent_hosts(struct ctl *c, sqlite3 *db)
     json_t *lost = db_rows(db,
                            "SELECT n.id, n.cluster, n.host FROM nodes n JOIN hosts h ON h.id = n.host"
                            " WHERE n.status = 'available' AND ? - h.last_seen_ms > ?",
-                           "II", ctl_wall_ms(), c->cfg.agent_timeout_ms);
+                           "II", wall_ms(), c->cfg.agent_timeout_ms);
     if (json_array_size(lost) == 0 || db_begin(db) != 0) { json_decref(lost); return; }
     size_t i;
     json_t *n;
@@ -69,7 +60,7 @@ static void fail_nodes_of_silent_hosts(struct ctl *c, sqlite3 *db)
         db_run(db, "UPDATE nodes SET status = 'failed' WHERE id = ?", "s", row_str(n, "id"));
         store_event(db, row_str(n, "cluster"), row_str(n, "id"), "node_failed", msg);
         if (db_int(db, 0, "SELECT count(*) FROM clusters WHERE name = ? AND status = 'available'", "s", row_str(n, "cluster"))) {
-            db_run(db, "UPDATE clusters SET status = 'degraded', updated_ms = ? WHERE name = ?", "Is", ctl_wall_ms(),
+            db_run(db, "UPDATE clusters SET status = 'degraded', updated_ms = ? WHERE name = ?", "Is", wall_ms(),
                    row_str(n, "cluster"));
             store_event(db, row_str(n, "cluster"), NULL, "cluster_degraded", "a node has failed");
         }
@@ -85,7 +76,7 @@ static void fail_nodes_of_silent_hosts(struct ctl *c, sqlite3 *db)
  * is tried again after a second. */
 static void stop_abandoned_nodes(struct ctl *c, sqlite3 *db)
 {
-    long long now = ctl_wall_ms();
+    long long now = wall_ms();
     json_t *rows = db_rows(db,
                            "SELECT a.id, a.cluster, h.agent_url FROM abandoned_nodes a JOIN hosts h ON h.id = a.host"
                            " WHERE ? - h.last_seen_ms <= ? AND ? - a.tried_ms >= 1000"
@@ -120,7 +111,7 @@ static void stop_abandoned_nodes(struct ctl *c, sqlite3 *db)
 static void prune(sqlite3 *db)
 {
     db_run(db, "DELETE FROM events WHERE id <= (SELECT max(id) FROM events) - ?", "d", CTL_EVENTS_KEPT);
-    db_run(db, "DELETE FROM idempotency WHERE created_ms < ?", "I", ctl_wall_ms() - CTL_IDEMPOTENCY_KEEP_MS);
+    db_run(db, "DELETE FROM idempotency WHERE created_ms < ?", "I", wall_ms() - CTL_IDEMPOTENCY_KEEP_MS);
 }
 
 void *worker_thread(void *arg)
@@ -136,7 +127,7 @@ void *worker_thread(void *arg)
     long long next_liveness = 0, next_prune = 0, next_failover = 0;
     while (!c->stopping) {
         int progressed = ops_run(c, db);
-        long long now = ctl_mono_ms();
+        long long now = mono_ms();
         if (now >= next_failover) {
             progressed += failover_pass(c, db);
             next_failover = now + FAILOVER_PASS_MS;

@@ -11,8 +11,8 @@
  * Every answer is read from the database at that moment: a failover is
  * visible as soon as its transaction commits. Nothing here writes.
  *
- * Pub/sub: the thread watches every service's primary (SN_WATCH_MS) and
- * publishes "+switch-master <name> <old-ip> <old-port> <new-ip> <new-port>"
+ * Pub/sub: while a client is subscribed, the thread watches every
+ * service's primary (SN_WATCH_MS) and publishes "+switch-master <name> <old-ip> <old-port> <new-ip> <new-port>"
  * when it moves, as Sentinel does; Jedis, Lettuce and ioredis listen for it
  * to follow a failover at once instead of at their next error. */
 #include <ctype.h>
@@ -334,13 +334,26 @@ static void publish(struct sentinel *s, const char *channel, const char *payload
     }
 }
 
+static int any_subscriber(const struct sentinel *s)
+{
+    for (int i = 0; i < SN_MAX_CLIENTS; i++)
+        if (s->clients[i].fd >= 0 && s->clients[i].nsubs > 0) return 1;
+    return 0;
+}
+
 /* Compares every service's primary with the last look and publishes
- * +switch-master for each that moved. */
+ * +switch-master for each that moved. Only while someone listens: the
+ * first look after that only takes note, so no old switch is announced. */
 static void watch_primaries(struct sentinel *s)
 {
-    long long now = ctl_mono_ms();
+    long long now = mono_ms();
     if (now < s->next_watch_ms) return;
     s->next_watch_ms = now + SN_WATCH_MS;
+    if (!any_subscriber(s)) {
+        json_decref(s->primaries);
+        s->primaries = NULL;
+        return;
+    }
     json_t *names = db_rows(s->db, "SELECT name FROM clusters ORDER BY name", "");
     if (names == NULL) return;
     json_t *seen = json_object();
