@@ -44,6 +44,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "server.h"
 #include "snapshot.h"
@@ -417,7 +418,9 @@ int snapshot_default_path(char *buf, size_t size)
 
 static void note_save_success(long long dirty_then)
 {
-    snap.lastsave = (long long)time(NULL);
+    /* wall_ms(), like the start time LASTSAVE reports before any save:
+     * time() reads the coarse clock, which can lag a tick behind it */
+    snap.lastsave = wall_ms() / 1000;
     snap.dirty_at_save = dirty_then;
     snap.last_bgsave_ok = 1;
 }
