@@ -36,7 +36,7 @@
 #include "store.h"
 
 #define SN_MAX_CLIENTS 128
-#define SN_MAX_ARGS 8
+#define SN_MAX_ARGS 64 /* more than any SENTINEL or (P)SUBSCRIBE a client sends */
 #define SN_INBUF 16384
 #define SN_WATCH_MS 50 /* how often the primaries are compared for +switch-master */
 #define SN_MAX_SUBS 16
@@ -454,6 +454,7 @@ static void serve_input(struct sentinel *s, struct sn_client *cl)
         int argc = 0;
         char *argv[SN_MAX_ARGS];
         long used = parse_command(cl, &argc, argv);
+        if (used == 0 && cl->inlen == SN_INBUF) used = -1; /* a command larger than the buffer */
         if (used < 0) { out_raw(cl, "-ERR Protocol error\r\n", 21); cl->closing = 2; return; }
         if (used == 0) return;
         dispatch(s, cl, argc, argv);

@@ -187,6 +187,21 @@ def next_message(ps, timeout):
     return None
 
 
+def many_channels_in_one_command(f):
+    """One SUBSCRIBE may name many channels (the port once parsed only 8 arguments)."""
+    raw = f.sentinel_raw()
+    names = [b"ch%d" % i for i in range(12)]
+    raw.sendall(b"*13\r\n$9\r\nSUBSCRIBE\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(n), n) for n in names))
+    want = b"".join(b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:%d\r\n" % (len(n), n, i + 1)
+                    for i, n in enumerate(names))
+    got = b""
+    deadline = time.monotonic() + 5
+    while len(got) < len(want) and time.monotonic() < deadline:
+        got += raw.recv(4096)
+    raw.close()
+    assert got == want, got
+
+
 def switch_master_published(f, name, old):
     """A planned failover is announced on the Sentinel port as +switch-master,
     to subscribers of the channel and of a matching pattern."""
@@ -208,6 +223,7 @@ def switch_master_published(f, name, old):
         got += raw.recv(4096)
     raw.close()
     assert got == want, got
+    many_channels_in_one_command(f)
     assert next_message(ps, 0.3) is None  # nothing moved yet
     status, doc = f.api("POST", f"/v1/clusters/{name}/failover", {"shard": "0001"})
     assert status == 202, (status, doc)
