@@ -120,23 +120,12 @@ static void touch_command(client *c)
 /* ---- RENAME RENAMENX COPY MOVE ---------------------------------------------- */
 
 /* Gives the value of `e` (linked in `d`) the key `newkey`, which must be free
- * in `d`, keeping TTL and LRU data; `e` is freed. A collection moves by
- * pointer; a string is copied into the new entry, since an entry's key and
- * value share one allocation. */
+ * in `d`, keeping TTL and LRU data; `e` is freed. The value is not copied:
+ * only the entry, which holds the key, is made anew. */
 static entry *rekey_entry(db *d, entry *e, const arg *newkey)
 {
-    entry *n;
-    if (e->enc == ENC_OBJECT) {
-        n = db_add_object(d, newkey->p, newkey->len, (enum value_type)e->type, entry_object(e));
-        if (e->has_expire) n = db_set_expire(d, n, entry_expire(e));
-        n->lru = e->lru;
-        db_unlink_entry(d, e);
-        zfree(e); /* the value now belongs to n */
-        return n;
-    }
-    n = entry_dup(e, newkey->p, newkey->len);
     db_unlink_entry(d, e);
-    entry_free(e);
+    entry *n = entry_rename(e, newkey->p, newkey->len);
     db_link_entry(d, n);
     return n;
 }

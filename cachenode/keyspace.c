@@ -517,13 +517,13 @@ entry *db_make_raw(db *d, entry *e, size_t cap)
     return e;
 }
 
-entry *entry_dup(const entry *e, const char *key, size_t klen)
+/* A new entry under `key` with e's TTL, LRU data and value bytes: for a raw
+ * string or an object, the value's pointer, still owned by `e`. */
+static entry *entry_clone_shell(const entry *e, const char *key, size_t klen)
 {
-    size_t vsize;
     const unsigned char *v = value_ptr(e);
-    if (e->enc == ENC_EMBSTR) vsize = 1 + v[0];
-    else vsize = 8;
-    entry *n = entry_alloc(key, klen, 12 + vsize);
+    size_t vsize = e->enc == ENC_EMBSTR ? 1 + (size_t)v[0] : 8;
+    entry *n = entry_alloc(key, klen, prefix_len(e) + vsize);
     n->lru = e->lru;
     n->type = e->type;
     n->enc = e->enc;
@@ -533,11 +533,24 @@ entry *entry_dup(const entry *e, const char *key, size_t klen)
         n->has_expire = 1;
     }
     memcpy(value_ptr(n), v, vsize);
+    return n;
+}
+
+entry *entry_dup(const entry *e, const char *key, size_t klen)
+{
+    entry *n = entry_clone_shell(e, key, klen);
     if (e->enc == ENC_RAW) {
         rawstr *r = entry_rawstr(e);
         rawstr *copy = rawstr_new(r->buf, r->len, r->len);
         memcpy(value_ptr(n), &copy, sizeof(copy));
     }
+    return n;
+}
+
+entry *entry_rename(entry *e, const char *key, size_t klen)
+{
+    entry *n = entry_clone_shell(e, key, klen);
+    zfree(e); /* its value, if it points elsewhere, now belongs to n */
     return n;
 }
 

@@ -111,11 +111,14 @@ int db_delete(db *d, const char *key, size_t len);
 void db_delete_entry(db *d, entry *e);
 /* Unlinks `e` without freeing it (for MOVE and RENAME). */
 void db_unlink_entry(db *d, entry *e);
-/* Links an entry produced by db_unlink_entry or entry_dup into `d` under
+/* Links an entry produced by db_unlink_entry, entry_dup or entry_rename into `d` under
  * its own key, which must not exist in `d`. */
 void db_link_entry(db *d, entry *e);
 /* Copies `e` with a new key, keeping value, TTL and LRU. Not linked. */
 entry *entry_dup(const entry *e, const char *key, size_t klen);
+/* Moves an unlinked `e`'s value, TTL and LRU to a new entry with a new key
+ * and frees `e`: no copy of the value. Not linked. */
+entry *entry_rename(entry *e, const char *key, size_t klen);
 /* Copy the entry's value into a new, unlinked entry with the given key. */
 void entry_free(entry *e);
 

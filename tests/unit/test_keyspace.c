@@ -1,7 +1,7 @@
 /* test_keyspace.c: unit tests for keyspace.c: adding, finding and deleting
  * keys, growth with incremental rehash, SCAN coverage across a resize, the
  * volatile set's consistency, entries that move when their TTL changes, and
- * entry_dup. */
+ * entry_dup and entry_rename. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -298,6 +298,37 @@ static void test_entry_dup(void **state)
     db_release(other);
 }
 
+/* RENAME: the value moves to the new entry, TTL and all, without a copy */
+static void test_entry_rename(void **state)
+{
+    (void)state;
+    db *d = db_create(0);
+    const char *text = "a raw string value that is longer than forty-four bytes";
+    entry *raw = db_add_string(d, "raw", 3, text, strlen(text));
+    raw = db_set_expire(d, raw, 4242);
+    rawstr *value = entry_rawstr(raw);
+    entry *emb = db_add_string(d, "emb", 3, "short", 5);
+
+    db_unlink_entry(d, raw);
+    entry *moved = entry_rename(raw, "renamed-key", 11);
+    db_link_entry(d, moved);
+    assert_ptr_equal(entry_rawstr(moved), value); /* the same buffer */
+    assert_int_equal(entry_expire(moved), 4242);
+    assert_string_value(moved, text);
+    assert_null(db_find(d, "raw", 3));
+    assert_ptr_equal(db_find(d, "renamed-key", 11), moved);
+
+    db_unlink_entry(d, emb);
+    entry *e2 = entry_rename(emb, "e", 1);
+    db_link_entry(d, e2);
+    assert_string_value(e2, "short");
+    assert_int_equal(entry_expire(e2), -1);
+    assert_int_equal(db_size(d), 2);
+    assert_int_equal(db_expires(d), 1);
+    assert_volatile_consistent(d);
+    db_release(d);
+}
+
 static void test_random_entry(void **state)
 {
     (void)state;
@@ -342,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_volatile_set),
         cmocka_unit_test(test_expire_moves_entries),
         cmocka_unit_test(test_entry_dup),
+        cmocka_unit_test(test_entry_rename),
         cmocka_unit_test(test_random_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
