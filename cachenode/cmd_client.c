@@ -362,16 +362,16 @@ static void client_help_command(client *c)
     {name, proc, arity, flags, ACL_CONNECTION, 0, 0, 0, NULL, tips, "connection", summary, since, cx, NULL, 0, 0, 0, 0}
 
 struct command client_subcommands[] = {
-    SUB("client|id", client_id_command, 2, CLIENT_CONN, NULL, "Returns the unique client ID of the connection.", "5.0.0", "O(1)"),
-    SUB("client|getname", client_getname_command, 2, CLIENT_CONN, NULL, "Returns the name of the connection.", "2.6.9", "O(1)"),
-    SUB("client|setname", client_setname_command, 3, CLIENT_CONN, NULL, "Sets the connection name.", "2.6.9", "O(1)"),
+    SUB("client|id", client_id_command, 2, CLIENT_CONN, NULL, "Returns the client ID for the current connection", "5.0.0", "O(1)"),
+    SUB("client|getname", client_getname_command, 2, CLIENT_CONN, NULL, "Get the current connection name", "2.6.9", "O(1)"),
+    SUB("client|setname", client_setname_command, 3, CLIENT_CONN, NULL, "Set the current connection name", "2.6.9", "O(1)"),
     SUB("client|setinfo", client_setinfo_command, 4, CLIENT_CONN, "request_policy:all_nodes response_policy:all_succeeded", "Sets information specific to the client or connection.", "7.2.0", "O(1)"),
-    SUB("client|info", client_info_command, 2, CLIENT_CONN, "nondeterministic_output", "Returns information about the connection.", "6.2.0", "O(1)"),
-    SUB("client|list", client_list_command, -2, CLIENT_ADMIN, "nondeterministic_output", "Lists open connections.", "2.4.0", "O(N) where N is the number of client connections"),
-    SUB("client|kill", client_kill_command, -3, CLIENT_ADMIN, NULL, "Terminates open connections.", "2.4.0", "O(N) where N is the number of client connections"),
-    SUB("client|reply", client_reply_command, 3, CLIENT_CONN, NULL, "Instructs the server whether to reply to commands.", "3.2.0", "O(1)"),
-    SUB("client|no-evict", client_no_evict_command, 3, CLIENT_ADMIN, NULL, "Sets the client eviction mode of the connection.", "7.0.0", "O(1)"),
-    SUB("client|getredir", client_getredir_command, 2, CLIENT_CONN, NULL, "Returns the client ID to which the connection's tracking notifications are redirected.", "6.0.0", "O(1)"),
-    SUB("client|help", client_help_command, 2, CMD_LOADING | CMD_STALE, NULL, "Returns helpful text about the different subcommands.", "5.0.0", "O(1)"),
+    SUB("client|info", client_info_command, 2, CLIENT_CONN, "nondeterministic_output", "Returns information about the current client connection.", "6.2.0", "O(1)"),
+    SUB("client|list", client_list_command, -2, CLIENT_ADMIN, "nondeterministic_output", "Get the list of client connections", "2.4.0", "O(N) where N is the number of client connections"),
+    SUB("client|kill", client_kill_command, -3, CLIENT_ADMIN, NULL, "Kill the connection of a client", "2.4.0", "O(N) where N is the number of client connections"),
+    SUB("client|reply", client_reply_command, 3, CLIENT_CONN, NULL, "Instruct the server whether to reply to commands", "3.2.0", "O(1)"),
+    SUB("client|no-evict", client_no_evict_command, 3, CLIENT_ADMIN, NULL, "Set client eviction mode for the current connection", "7.0.0", "O(1)"),
+    SUB("client|getredir", client_getredir_command, 2, CLIENT_CONN, NULL, "Get tracking notifications redirection client ID if any", "6.0.0", "O(1)"),
+    SUB("client|help", client_help_command, 2, CMD_LOADING | CMD_STALE, NULL, "Show helpful text about the different subcommands", "5.0.0", "O(1)"),
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

@@ -1,11 +1,13 @@
 /* cmd_command.c: the COMMAND command: introspection of the command table
  * (COMMAND, COUNT, INFO, DOCS, LIST, GETKEYS, GETKEYSANDFLAGS). Replies have
  * Redis 7.0's shapes; flags, ACL categories, key specs and tips come from
- * each command's table entry (see struct command). */
+ * each command's table entry (see struct command), the argument trees and
+ * history of COMMAND DOCS from command_docs.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "command_docs.h"
 #include "server.h"
 
 /* A flag or ACL category bit and its name. */
@@ -228,15 +230,21 @@ static void reply_command_info(client *c, const struct command *cmd)
 static void reply_command_docs(client *c, const struct command *cmd)
 {
     long nsub = subcommand_count(cmd);
-    reply_map(c, nsub ? 5 : 4);
+    struct doc_reply extra;
+    int nextra = doc_reply_load(cmd->name, &extra);
+    reply_map(c, 3 + (cmd->complexity != NULL) + nextra + (nsub > 0));
     reply_bulk_cstr(c, "summary");
     reply_bulk_cstr(c, cmd->summary ? cmd->summary : "");
     reply_bulk_cstr(c, "since");
     reply_bulk_cstr(c, cmd->since ? cmd->since : "1.0.0");
     reply_bulk_cstr(c, "group");
     reply_bulk_cstr(c, doc_group(cmd));
-    reply_bulk_cstr(c, "complexity");
-    reply_bulk_cstr(c, cmd->complexity ? cmd->complexity : "O(1)");
+    /* internal commands (PSYNC, SYNC) have no documented complexity */
+    if (cmd->complexity) {
+        reply_bulk_cstr(c, "complexity");
+        reply_bulk_cstr(c, cmd->complexity);
+    }
+    reply_doc_fields(c, &extra);
     if (nsub == 0) return;
     reply_bulk_cstr(c, "subcommands");
     reply_map(c, nsub);
@@ -479,12 +487,12 @@ static void command_help_command(client *c)
     {name, proc, arity, CMD_INTRO, ACL_CONNECTION, 0, 0, 0, NULL, tips, "server", summary, since, cx, NULL, 0, 0, 0, 0}
 
 struct command command_subcommands[] = {
-    SUB("command|count", command_count_command, 2, NULL, "Returns a count of commands.", "2.8.13", "O(1)"),
-    SUB("command|info", command_info_command, -2, "nondeterministic_output_order", "Returns information about one, multiple or all commands.", "2.8.13", "O(N) where N is the number of commands to look up"),
-    SUB("command|docs", command_docs_command, -2, "nondeterministic_output_order", "Returns documentary information about one, multiple or all commands.", "7.0.0", "O(N) where N is the number of commands to look up"),
-    SUB("command|list", command_list_command, -2, "nondeterministic_output_order", "Returns a list of command names.", "7.0.0", "O(N) where N is the total number of Redis commands"),
-    SUB("command|getkeys", command_getkeys_command, -4, NULL, "Extracts the key names from an arbitrary command.", "2.8.13", "O(N) where N is the number of arguments to the command"),
-    SUB("command|getkeysandflags", command_getkeysandflags_command, -4, NULL, "Extracts the key names and access flags for an arbitrary command.", "7.0.0", "O(N) where N is the number of arguments to the command"),
-    SUB("command|help", command_help_command, 2, NULL, "Returns helpful text about the different subcommands.", "5.0.0", "O(1)"),
+    SUB("command|count", command_count_command, 2, NULL, "Get total number of Redis commands", "2.8.13", "O(1)"),
+    SUB("command|info", command_info_command, -2, "nondeterministic_output_order", "Get array of specific Redis command details, or all when no argument is given.", "2.8.13", "O(N) where N is the number of commands to look up"),
+    SUB("command|docs", command_docs_command, -2, "nondeterministic_output_order", "Get array of specific Redis command documentation", "7.0.0", "O(N) where N is the number of commands to look up"),
+    SUB("command|list", command_list_command, -2, "nondeterministic_output_order", "Get an array of Redis command names", "7.0.0", "O(N) where N is the total number of Redis commands"),
+    SUB("command|getkeys", command_getkeys_command, -4, NULL, "Extract keys given a full Redis command", "2.8.13", "O(N) where N is the number of arguments to the command"),
+    SUB("command|getkeysandflags", command_getkeysandflags_command, -4, NULL, "Extract keys and access flags given a full Redis command", "7.0.0", "O(N) where N is the number of arguments to the command"),
+    SUB("command|help", command_help_command, 2, NULL, "Show helpful text about the different subcommands", "5.0.0", "O(1)"),
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

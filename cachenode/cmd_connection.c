@@ -161,12 +161,12 @@ static void reset_command(client *c)
 }
 
 struct command connection_commands[] = {
-    {"ping", ping_command, -1, CMD_FAST, ACL_CONNECTION, 0, 0, 0, NULL, "request_policy:all_shards response_policy:all_succeeded", "connection", "Returns the server's liveliness response.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"echo", echo_command, 2, CMD_LOADING | CMD_STALE | CMD_FAST, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Returns the given string.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"select", select_command, 2, CMD_LOADING | CMD_STALE | CMD_FAST, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Changes the selected database.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"hello", hello_command, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Handshakes with the Redis server.", "6.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"auth", auth_command, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Authenticates the connection.", "1.0.0", "O(N) where N is the number of passwords defined for the user", NULL, 0, 0, 0, 0},
-    {"quit", quit_command, -1, CMD_ALLOW_BUSY | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Closes the connection.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"reset", reset_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Resets the connection.", "6.2.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"ping", ping_command, -1, CMD_FAST, ACL_CONNECTION, 0, 0, 0, NULL, "request_policy:all_shards response_policy:all_succeeded", "connection", "Ping the server", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"echo", echo_command, 2, CMD_LOADING | CMD_STALE | CMD_FAST, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Echo the given string", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"select", select_command, 2, CMD_LOADING | CMD_STALE | CMD_FAST, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Change the selected database for the current connection", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"hello", hello_command, -1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Handshake with Redis", "6.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"auth", auth_command, -2, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Authenticate to the server", "1.0.0", "O(N) where N is the number of passwords defined for the user", NULL, 0, 0, 0, 0},
+    {"quit", quit_command, -1, CMD_ALLOW_BUSY | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Close the connection", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"reset", reset_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY, ACL_CONNECTION, 0, 0, 0, NULL, NULL, "connection", "Reset the connection", "6.2.0", "O(1)", NULL, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

@@ -117,11 +117,11 @@ static void debug_command(client *c)
 /* CONFIG's subcommands all run command_config, which dispatches itself;
  * the entries give each its arity, documentation and statistics. */
 static struct command config_subcommands[] = {
-    CONFIG_SUB("config|get", -3, NULL, "Returns the effective values of configuration parameters.", "2.0.0", "O(N) when N is the number of configuration parameters provided"),
-    CONFIG_SUB("config|set", -4, "request_policy:all_nodes response_policy:all_succeeded", "Sets configuration parameters in-flight.", "2.0.0", "O(N) when N is the number of configuration parameters provided"),
-    CONFIG_SUB("config|resetstat", 2, NULL, "Resets the server's statistics.", "2.0.0", "O(1)"),
-    CONFIG_SUB("config|rewrite", 2, NULL, "Persists the effective configuration to file.", "2.8.0", "O(1)"),
-    {"config|help", command_config, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, 0, NULL, NULL, "server", "Returns helpful text about the different subcommands.", "5.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    CONFIG_SUB("config|get", -3, NULL, "Get the values of configuration parameters", "2.0.0", "O(N) when N is the number of configuration parameters provided"),
+    CONFIG_SUB("config|set", -4, "request_policy:all_nodes response_policy:all_succeeded", "Set configuration parameters to the given values", "2.0.0", "O(N) when N is the number of configuration parameters provided"),
+    CONFIG_SUB("config|resetstat", 2, NULL, "Reset the stats returned by INFO", "2.0.0", "O(1)"),
+    CONFIG_SUB("config|rewrite", 2, NULL, "Rewrite the configuration file with the in memory configuration", "2.8.0", "O(1)"),
+    {"config|help", command_config, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, 0, NULL, NULL, "server", "Show helpful text about the different subcommands", "5.0.0", "O(1)", NULL, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
 
@@ -129,9 +129,9 @@ static struct command config_subcommands[] = {
     {name, proc, arity, CMD_ADMIN | CMD_LOADING | CMD_STALE, 0, 0, 0, 0, NULL, tips, "server", summary, since, cx, NULL, 0, 0, 0, 0}
 
 static struct command slowlog_subcommands[] = {
-    SLOWLOG_SUB("slowlog|get", slowlog_get_command, -2, "request_policy:all_nodes nondeterministic_output", "Returns the slow log's entries.", "2.2.12", "O(N) where N is the number of entries returned"),
-    SLOWLOG_SUB("slowlog|len", slowlog_len_command, 2, "request_policy:all_nodes response_policy:agg_sum nondeterministic_output", "Returns the number of entries in the slow log.", "2.2.12", "O(1)"),
-    SLOWLOG_SUB("slowlog|reset", slowlog_reset_command, 2, "request_policy:all_nodes response_policy:all_succeeded", "Clears all entries from the slow log.", "2.2.12", "O(N) where N is the number of entries in the slowlog"),
+    SLOWLOG_SUB("slowlog|get", slowlog_get_command, -2, "request_policy:all_nodes nondeterministic_output", "Get the slow log's entries", "2.2.12", "O(N) where N is the number of entries returned"),
+    SLOWLOG_SUB("slowlog|len", slowlog_len_command, 2, "request_policy:all_nodes response_policy:agg_sum nondeterministic_output", "Get the slow log's length", "2.2.12", "O(1)"),
+    SLOWLOG_SUB("slowlog|reset", slowlog_reset_command, 2, "request_policy:all_nodes response_policy:all_succeeded", "Clear all entries from the slow log", "2.2.12", "O(N) where N is the number of entries in the slowlog"),
     {"slowlog|help", slowlog_help_command, 2, CMD_LOADING | CMD_STALE, 0, 0, 0, 0, NULL, NULL, "server", "Show helpful text about the different subcommands", "6.2.0", "O(1)", NULL, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
@@ -141,14 +141,14 @@ static struct command slowlog_subcommands[] = {
 static void container_command(client *c) { reply_arity_error(c); }
 
 struct command server_commands[] = {
-    {"config", container_command, -2, 0, 0, 0, 0, 0, NULL, NULL, "server", "A container for server configuration commands.", "2.0.0", "Depends on subcommand.", config_subcommands, 0, 0, 0, 0},
-    {"info", info_command, -1, CMD_LOADING | CMD_STALE, ACL_DANGEROUS, 0, 0, 0, NULL, "nondeterministic_output request_policy:all_shards response_policy:special", "server", "Returns information and statistics about the server.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"client", container_command, -2, 0, 0, 0, 0, 0, NULL, NULL, "connection", "A container for client connection commands.", "2.4.0", "Depends on subcommand.", client_subcommands, 0, 0, 0, 0},
-    {"command", command_command, -1, CMD_LOADING | CMD_STALE, ACL_CONNECTION, 0, 0, 0, NULL, "nondeterministic_output_order", "server", "Returns detailed information about all commands.", "2.8.13", "O(N) where N is the total number of Redis commands", command_subcommands, 0, 0, 0, 0},
-    {"slowlog", container_command, -2, 0, 0, 0, 0, 0, NULL, NULL, "server", "A container for slow log commands.", "2.2.12", "Depends on subcommand.", slowlog_subcommands, 0, 0, 0, 0},
-    {"time", time_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, 0, NULL, "nondeterministic_output", "server", "Returns the server time.", "2.6.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"lastsave", lastsave_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST, ACL_ADMIN | ACL_DANGEROUS, 0, 0, 0, NULL, "nondeterministic_output", "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"shutdown", shutdown_command, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, 0, NULL, NULL, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", NULL, 0, 0, 0, 0},
-    {"debug", debug_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, 0, NULL, NULL, "server", "A container for debugging commands.", "1.0.0", "Depends on subcommand.", NULL, 0, 0, 0, 0},
+    {"config", container_command, -2, 0, 0, 0, 0, 0, NULL, NULL, "server", "A container for server configuration commands", "2.0.0", "Depends on subcommand.", config_subcommands, 0, 0, 0, 0},
+    {"info", info_command, -1, CMD_LOADING | CMD_STALE, ACL_DANGEROUS, 0, 0, 0, NULL, "nondeterministic_output request_policy:all_shards response_policy:special", "server", "Get information and statistics about the server", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"client", container_command, -2, 0, 0, 0, 0, 0, NULL, NULL, "connection", "A container for client connection commands", "2.4.0", "Depends on subcommand.", client_subcommands, 0, 0, 0, 0},
+    {"command", command_command, -1, CMD_LOADING | CMD_STALE, ACL_CONNECTION, 0, 0, 0, NULL, "nondeterministic_output_order", "server", "Get array of Redis command details", "2.8.13", "O(N) where N is the total number of Redis commands", command_subcommands, 0, 0, 0, 0},
+    {"slowlog", container_command, -2, 0, 0, 0, 0, 0, NULL, NULL, "server", "A container for slow log commands", "2.2.12", "Depends on subcommand.", slowlog_subcommands, 0, 0, 0, 0},
+    {"time", time_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST, 0, 0, 0, 0, NULL, "nondeterministic_output", "server", "Return the current server time", "2.6.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"lastsave", lastsave_command, 1, CMD_LOADING | CMD_STALE | CMD_FAST, ACL_ADMIN | ACL_DANGEROUS, 0, 0, 0, NULL, "nondeterministic_output", "server", "Get the UNIX time stamp of the last successful save to disk", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"shutdown", shutdown_command, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI | CMD_ALLOW_BUSY, 0, 0, 0, 0, NULL, NULL, "server", "Synchronously save the dataset to disk and then shut down the server", "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", NULL, 0, 0, 0, 0},
+    {"debug", debug_command, -2, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE, 0, 0, 0, 0, NULL, NULL, "server", "A container for debugging commands", "1.0.0", "Depends on subcommand.", NULL, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

@@ -307,14 +307,14 @@ void active_expire_cycle(int fast)
 /* ---- the table ------------------------------------------------------------------ */
 
 struct command expire_commands[] = {
-    {"expire", expire_command, -3, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW update", NULL, "generic", "Sets the expiration time of a key in seconds.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"pexpire", pexpire_command, -3, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW update", NULL, "generic", "Sets the expiration time of a key in milliseconds.", "2.6.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"expireat", expireat_command, -3, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW update", NULL, "generic", "Sets the expiration time of a key to a Unix timestamp.", "1.2.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"pexpireat", pexpireat_command, -3, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW update", NULL, "generic", "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"ttl", ttl_command, 2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RO access", "nondeterministic_output", "generic", "Returns the expiration time in seconds of a key.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"pttl", pttl_command, 2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RO access", "nondeterministic_output", "generic", "Returns the expiration time in milliseconds of a key.", "2.6.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"expiretime", expiretime_command, 2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RO access", NULL, "generic", "Returns the expiration time of a key as a Unix timestamp.", "7.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"pexpiretime", pexpiretime_command, 2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RO access", NULL, "generic", "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"persist", persist_command, 2, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW update", NULL, "generic", "Removes the expiration time of a key.", "2.2.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"expire", expire_command, -3, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW update", NULL, "generic", "Set a key's time to live in seconds", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"pexpire", pexpire_command, -3, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW update", NULL, "generic", "Set a key's time to live in milliseconds", "2.6.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"expireat", expireat_command, -3, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW update", NULL, "generic", "Set the expiration for a key as a UNIX timestamp", "1.2.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"pexpireat", pexpireat_command, -3, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW update", NULL, "generic", "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"ttl", ttl_command, 2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RO access", "nondeterministic_output", "generic", "Get the time to live for a key in seconds", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"pttl", pttl_command, 2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RO access", "nondeterministic_output", "generic", "Get the time to live for a key in milliseconds", "2.6.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"expiretime", expiretime_command, 2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RO access", NULL, "generic", "Get the expiration Unix timestamp for a key", "7.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"pexpiretime", pexpiretime_command, 2, CMD_READONLY | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RO access", NULL, "generic", "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"persist", persist_command, 2, CMD_WRITE | CMD_FAST, ACL_KEYSPACE, 1, 1, 1, "RW update", NULL, "generic", "Remove the expiration from a key", "2.2.0", "O(1)", NULL, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

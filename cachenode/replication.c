@@ -1212,12 +1212,12 @@ size_t replication_output_bytes(void)
 }
 
 struct command replication_commands[] = {
-    {"psync", psync_command, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_NO_MULTI, 0, 0, 0, 0, NULL, NULL, "server", "An internal command used in replication.", "2.8.0", NULL, NULL, 0, 0, 0, 0},
-    {"sync", psync_command, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_NO_MULTI, 0, 0, 0, 0, NULL, NULL, "server", "An internal command used in replication.", "1.0.0", NULL, NULL, 0, 0, 0, 0},
-    {"replconf", replconf_command, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_ALLOW_BUSY, 0, 0, 0, 0, NULL, NULL, "server", "An internal command for configuring the replication stream.", "3.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"replicaof", replicaof_command, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE | CMD_NO_ASYNC_LOADING, 0, 0, 0, 0, NULL, NULL, "server", "Configures a server as replica of another, or promotes it to a master.", "5.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"slaveof", replicaof_command, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE | CMD_NO_ASYNC_LOADING, 0, 0, 0, 0, NULL, NULL, "server", "Sets a Redis server as a replica of another, or promotes it to being a master.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"role", role_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, ACL_ADMIN | ACL_DANGEROUS, 0, 0, 0, NULL, NULL, "server", "Returns the replication role.", "2.8.12", "O(1)", NULL, 0, 0, 0, 0},
-    {"wait", wait_command, 3, CMD_NOSCRIPT, ACL_CONNECTION, 0, 0, 0, NULL, "request_policy:all_shards response_policy:agg_min", "generic", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", "3.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"psync", psync_command, -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_NO_MULTI, 0, 0, 0, 0, NULL, NULL, "server", "Internal command used for replication", "2.8.0", NULL, NULL, 0, 0, 0, 0},
+    {"sync", psync_command, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_NO_MULTI, 0, 0, 0, 0, NULL, NULL, "server", "Internal command used for replication", "1.0.0", NULL, NULL, 0, 0, 0, 0},
+    {"replconf", replconf_command, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_ALLOW_BUSY, 0, 0, 0, 0, NULL, NULL, "server", "An internal command for configuring the replication stream", "3.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"replicaof", replicaof_command, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE | CMD_NO_ASYNC_LOADING, 0, 0, 0, 0, NULL, NULL, "server", "Make the server a replica of another instance, or promote it as master.", "5.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"slaveof", replicaof_command, 3, CMD_ADMIN | CMD_NOSCRIPT | CMD_STALE | CMD_NO_ASYNC_LOADING, 0, 0, 0, 0, NULL, NULL, "server", "Make the server a replica of another instance, or promote it as master.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"role", role_command, 1, CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST, ACL_ADMIN | ACL_DANGEROUS, 0, 0, 0, NULL, NULL, "server", "Return the role of the instance in the context of replication", "2.8.12", "O(1)", NULL, 0, 0, 0, 0},
+    {"wait", wait_command, 3, CMD_NOSCRIPT, ACL_CONNECTION, 0, 0, 0, NULL, "request_policy:all_shards response_policy:agg_min", "generic", "Wait for the synchronous replication of all the write commands sent in the context of the current connection", "3.0.0", "O(1)", NULL, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

@@ -156,7 +156,7 @@ struct command {
     const char *group;   /* "string", "keyspace", "server", "connection", ... */
     const char *summary;
     const char *since;
-    const char *complexity;
+    const char *complexity; /* NULL: none documented (internal commands) */
     struct command *subcommands; /* NULL-name terminated, or NULL */
     /* statistics (INFO commandstats) */
     long long calls, usec, rejected_calls, failed_calls;

@@ -1065,7 +1065,7 @@ int snapshot_debug_command(client *c)
  * snapshot_lastsave() and its DEBUG hands DIGEST, DIGEST-VALUE and RELOAD to
  * snapshot_debug_command() (one command-table entry each). */
 struct command persistence_commands[] = {
-    {"save", save_command, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_NO_MULTI, 0, 0, 0, 0, NULL, NULL, "server", "Synchronously saves the database(s) to disk.", "1.0.0", "O(N) where N is the total number of keys in all databases", NULL, 0, 0, 0, 0},
-    {"bgsave", bgsave_command, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING, 0, 0, 0, 0, NULL, NULL, "server", "Asynchronously saves the database(s) to disk.", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
+    {"save", save_command, 1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING | CMD_NO_MULTI, 0, 0, 0, 0, NULL, NULL, "server", "Synchronously save the dataset to disk", "1.0.0", "O(N) where N is the total number of keys in all databases", NULL, 0, 0, 0, 0},
+    {"bgsave", bgsave_command, -1, CMD_ADMIN | CMD_NOSCRIPT | CMD_NO_ASYNC_LOADING, 0, 0, 0, 0, NULL, NULL, "server", "Asynchronously save the dataset to disk", "1.0.0", "O(1)", NULL, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

@@ -586,8 +586,15 @@ def _subdir(workdir, name):
     return path
 
 
+def _program_path(binary):
+    """A path given relative to our directory, made absolute: servers run in
+    their own work directory."""
+    return os.path.abspath(binary) if os.sep in binary else binary
+
+
 def redis_server(binary, workdir, name):
     workdir = _subdir(workdir, name)
+    binary = _program_path(binary)
     return Server(name, lambda port: [
         binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
         "--appendonly", "no", "--dir", workdir, "--daemonize", "no",
@@ -596,6 +603,7 @@ def redis_server(binary, workdir, name):
 
 def cachenode_server(binary, workdir):
     workdir = _subdir(workdir, "cachenode")
+    binary = _program_path(binary)
     return Server("cachenode", lambda port: [
         binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir],
         workdir)
