@@ -866,8 +866,6 @@ def main():
     args = p.parse_args()
     if not args.against_redis and not args.cachenode:
         p.error("give --cachenode PATH or --against-redis")
-    if args.cachenode:
-        args.cachenode = os.path.abspath(args.cachenode)  # the servers run in a scratch directory
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _on_signal)
