@@ -187,19 +187,24 @@ def next_message(ps, timeout):
     return None
 
 
-def many_channels_in_one_command(f):
-    """One SUBSCRIBE may name many channels (the port once parsed only 8 arguments)."""
+def raw_exchange(f, request, want):
+    """Sends raw bytes to the Sentinel port and checks the exact bytes back."""
     raw = f.sentinel_raw()
-    names = [b"ch%d" % i for i in range(12)]
-    raw.sendall(b"*13\r\n$9\r\nSUBSCRIBE\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(n), n) for n in names))
-    want = b"".join(b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:%d\r\n" % (len(n), n, i + 1)
-                    for i, n in enumerate(names))
+    raw.sendall(request)
     got = b""
     deadline = time.monotonic() + 5
     while len(got) < len(want) and time.monotonic() < deadline:
         got += raw.recv(4096)
     raw.close()
     assert got == want, got
+
+
+def many_channels_in_one_command(f):
+    """One SUBSCRIBE may name many channels (the port once parsed only 8 arguments)."""
+    names = [b"ch%d" % i for i in range(12)]
+    raw_exchange(f, b"*13\r\n$9\r\nSUBSCRIBE\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(n), n) for n in names),
+                 b"".join(b"*3\r\n$9\r\nsubscribe\r\n$%d\r\n%s\r\n:%d\r\n" % (len(n), n, i + 1)
+                          for i, n in enumerate(names)))
 
 
 def switch_master_published(f, name, old):
@@ -210,19 +215,12 @@ def switch_master_published(f, name, old):
     ps.subscribe("+switch-master")
     ps.psubscribe("+switch-*")
     assert [ps.get_message(timeout=2)["type"] for _ in range(2)] == ["subscribe", "psubscribe"]
-    raw = f.sentinel_raw()
-    raw.sendall(b"SUBSCRIBE +switch-master\r\nSENTINEL MASTERS\r\nPING\r\nUNSUBSCRIBE\r\nUNSUBSCRIBE\r\nPING\r\n")
-    want = (b"*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n"
-            b"-ERR Can't execute 'sentinel': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are "
-            b"allowed in this context\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n"
-            b"*3\r\n$11\r\nunsubscribe\r\n$14\r\n+switch-master\r\n:0\r\n"
-            b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n+PONG\r\n")
-    got = b""
-    deadline = time.monotonic() + 5
-    while len(got) < len(want) and time.monotonic() < deadline:
-        got += raw.recv(4096)
-    raw.close()
-    assert got == want, got
+    raw_exchange(f, b"SUBSCRIBE +switch-master\r\nSENTINEL MASTERS\r\nPING\r\nUNSUBSCRIBE\r\nUNSUBSCRIBE\r\nPING\r\n",
+                 b"*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n"
+                 b"-ERR Can't execute 'sentinel': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+                 b"are allowed in this context\r\n*2\r\n$4\r\npong\r\n$0\r\n\r\n"
+                 b"*3\r\n$11\r\nunsubscribe\r\n$14\r\n+switch-master\r\n:0\r\n"
+                 b"*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n+PONG\r\n")
     many_channels_in_one_command(f)
     assert next_message(ps, 0.3) is None  # nothing moved yet
     status, doc = f.api("POST", f"/v1/clusters/{name}/failover", {"shard": "0001"})
