@@ -29,8 +29,9 @@ struct agent_config {
     char host_id[SPEC_NAME_MAX + 1];
     char az[SPEC_NAME_MAX + 1];
     char advertise[SPEC_HOST_MAX + 1]; /* nodes bind here; reported to the controller */
+    char agent_url[SPEC_HOST_MAX + 32]; /* where the controller calls this agent */
     char data_dir[1024];
-    char token_file[1024];
+    char token_file[1200];             /* the file the token came from (logged, the token never) */
     char node_binary[1024];
     struct port_range ports;
     long long memory_mb;

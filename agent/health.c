@@ -183,12 +183,6 @@ static void ping_send(struct agent *a, struct target *t)
     int timeout = a->cfg.health_interval_ms;
     if (s->conn == NULL) s->conn = open_authed(a->cfg.advertise, t->spec.port, t->spec.auth_token, timeout, t->why, sizeof(t->why));
     if (s->conn == NULL) return;
-    if (t->spec.engine == ENGINE_MEMCACHED) { /* text protocol: "version" */
-        char line[128];
-        t->ok = resp_raw_line(s->conn, "version\r\n", line, sizeof(line), timeout) > 0 && strncmp(line, "VERSION", 7) == 0;
-        if (!t->ok) { snprintf(t->why, sizeof(t->why), "no answer to version"); slot_close(s); }
-        return;
-    }
     const char *ping[] = {"PING"};
     if (resp_send(s->conn, 1, ping, timeout) != 0) {
         snprintf(t->why, sizeof(t->why), "cannot send PING");
@@ -292,7 +286,6 @@ static void read_stats(struct agent *a, struct target *t)
     o->ops_per_sec = o->connected_clients = o->keys = -1;
     o->keyspace_hits = o->keyspace_misses = o->evicted_keys = o->expired_keys = -1;
     t->have_stats = 1;
-    if (t->spec.engine == ENGINE_MEMCACHED) return;
     const char *info[] = {"INFO", "everything"};
     struct resp_reply *r = stats_cmd(&t->slot->conn, 2, info);
     if (r && r->type == RESP_BULK) parse_info(r->str, o);

@@ -3,7 +3,7 @@
  * that leaves every node running. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +60,62 @@ static int default_node_binary(char *buf, size_t len)
     self[n] = '\0';
     int w = snprintf(buf, len, "%s/cachenode", dirname(self));
     return w > 0 && (size_t)w < len ? 0 : -1;
+}
+
+/* 1 for 0.0.0.0 and :: (any spelling): addresses to listen on, never to
+ * connect to. */
+static int is_wildcard(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1) return a4.s_addr == htonl(INADDR_ANY);
+    return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6);
+}
+
+/* Splits --listen ("ADDR:PORT", "[ADDR6]:PORT") into its host, without
+ * brackets, and its port. */
+static int split_listen(const char *listen, char *host, size_t len, const char **port)
+{
+    const char *colon = strrchr(listen, ':');
+    if (colon == NULL || colon[1] == '\0') return -1;
+    const char *h = listen;
+    size_t hl = (size_t)(colon - listen);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { h++; hl -= 2; }
+    if (hl == 0 || hl >= len) return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *port = colon + 1;
+    return 0;
+}
+
+/* Fills --advertise (default: --listen's host) and the agent_url reported
+ * to the controller. A wildcard listen address reaches nobody, so the URL
+ * then uses the advertised address, which the listening socket covers. */
+static int set_addresses(struct agent_config *c)
+{
+    char host[SPEC_HOST_MAX + 1];
+    const char *port;
+    if (split_listen(c->listen, host, sizeof(host), &port) != 0) {
+        fprintf(stderr, "--listen %s: want ADDR:PORT, or [ADDR]:PORT for IPv6\n", c->listen);
+        return -1;
+    }
+    if (!c->advertise[0] && is_wildcard(host)) {
+        fprintf(stderr, "--listen %s is a wildcard address that nobody can connect to: give --advertise "
+                        "with this host's address on the cache network (the controller calls the agent "
+                        "there and the nodes bind to it)\n", c->listen);
+        return -1;
+    }
+    if (!c->advertise[0]) snprintf(c->advertise, sizeof(c->advertise), "%s", host);
+    if (!spec_valid_host(c->advertise) || is_wildcard(c->advertise)) {
+        fprintf(stderr, "--advertise %s: want this host's address (not a wildcard)\n", c->advertise);
+        return -1;
+    }
+    const char *url_host = is_wildcard(host) ? c->advertise : host;
+    int v6 = strchr(url_host, ':') != NULL;
+    int w = snprintf(c->agent_url, sizeof(c->agent_url), "http://%s%s%s:%s", v6 ? "[" : "", url_host,
+                     v6 ? "]" : "", port);
+    if (w < 0 || (size_t)w >= sizeof(c->agent_url)) { fprintf(stderr, "--listen: too long\n"); return -1; }
+    return 0;
 }
 
 enum { O_LISTEN = 1, O_CONTROLLER, O_HOST, O_AZ, O_ADVERTISE, O_DATA, O_TOKEN, O_BINARY, O_PORTS, O_MEMORY,
@@ -131,17 +186,7 @@ static int parse_flags(int argc, char **argv, struct agent_config *c)
     }
     size_t cl = strlen(c->controller);
     while (cl > 0 && c->controller[cl - 1] == '/') c->controller[--cl] = '\0';
-    if (!c->advertise[0]) { /* the host part of --listen */
-        const char *colon = strrchr(c->listen, ':');
-        size_t hl = colon ? (size_t)(colon - c->listen) : 0;
-        if (hl == 0 || hl >= sizeof(c->advertise) || strncmp(c->listen, "0.0.0.0", hl) == 0) {
-            fprintf(stderr, "--advertise is needed when --listen has no specific address\n");
-            return -1;
-        }
-        memcpy(c->advertise, c->listen, hl);
-        c->advertise[hl] = '\0';
-    }
-    if (!spec_valid_host(c->advertise)) { fprintf(stderr, "--advertise: bad address\n"); return -1; }
+    if (set_addresses(c) != 0) return -1;
     if (!c->node_binary[0] && default_node_binary(c->node_binary, sizeof(c->node_binary)) != 0) {
         fprintf(stderr, "cannot find cachenode next to this program; give --node-binary\n");
         return -1;
@@ -178,38 +223,36 @@ static int make_data_dirs(const struct agent_config *c)
     return make_dir(path);
 }
 
-/* Reads the token, or (without --token-file) DATA/agent.token, creating it
- * with 32 random hex digits the first time. The token is never logged. */
+/* Reads the agent token from --token-file, or else DATA/agent.token. The
+ * token is the controller's agent token (README: copy the controller's
+ * agent.token to each agent host): the controller checks it on every call
+ * from the agent and sends it on every call to the agent, so a token made up
+ * here could never match and the agent would retry forever. Without one the
+ * agent refuses to start. The token is never logged; its file is. */
 static int load_token(struct agent_config *c)
 {
-    char path[1100];
-    int generated = 0;
-    if (c->token_file[0]) snprintf(path, sizeof(path), "%s", c->token_file);
-    else {
-        snprintf(path, sizeof(path), "%s/agent.token", c->data_dir);
-        if (access(path, F_OK) != 0) {
-            unsigned char raw[16];
-            char hex[40];
-            if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) return -1;
-            for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", raw[i]);
-            int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-            if (fd < 0 || write(fd, hex, 32) != 32 || close(fd) != 0) {
-                fprintf(stderr, "cannot create %s\n", path);
-                return -1;
-            }
-            generated = 1;
-        }
+    const char *path = c->token_file;
+    int defaulted = !path[0];
+    if (defaulted) {
+        int w = snprintf(c->token_file, sizeof(c->token_file), "%s/agent.token", c->data_dir);
+        if (w < 0 || (size_t)w >= sizeof(c->token_file)) { fprintf(stderr, "--data-dir: too long\n"); return -1; }
     }
     FILE *f = fopen(path, "re");
-    if (f == NULL) { fprintf(stderr, "cannot read token file %s: %s\n", path, strerror(errno)); return -1; }
+    if (f == NULL) {
+        fprintf(stderr, "%scannot read the agent token from %s: %s; give --token-file FILE with a copy of the "
+                        "controller's agent token (its --agent-token-file, or agent.token next to its database)\n",
+                defaulted ? "no --token-file, and " : "", path, strerror(errno));
+        return -1;
+    }
     size_t n = fread(c->token, 1, sizeof(c->token) - 1, f);
-    fclose(f);
+    int failed = ferror(f);
+    if (fclose(f) != 0 || failed) { fprintf(stderr, "cannot read the agent token from %s\n", path); return -1; }
     c->token[n] = '\0';
     while (n > 0 && strchr(" \t\r\n", c->token[n - 1])) c->token[--n] = '\0';
     if (n == 0 || n >= sizeof(c->token) - 1) { fprintf(stderr, "token file %s: empty or too long\n", path); return -1; }
     for (size_t i = 0; i < n; i++)
         if (c->token[i] <= ' ' || c->token[i] >= 127) { fprintf(stderr, "token file %s: bad characters\n", path); return -1; }
-    log_msg(LOG_NOTICE, "API token %s %s", generated ? "generated in" : "read from", path);
+    log_msg(LOG_NOTICE, "agent token read from %s", path);
     return 0;
 }
 

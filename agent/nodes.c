@@ -133,13 +133,6 @@ static int live_cmd(struct resp_conn *c, int argc, const char **argv, char *err,
 static int live_apply(const struct agent *a, const struct node_spec *have, const struct node_spec *want,
                       char *err, size_t errlen)
 {
-    if (want->engine == ENGINE_MEMCACHED) {
-        if (have->memory_mb != want->memory_mb || strcmp(have->eviction_policy, want->eviction_policy) != 0) {
-            snprintf(err, errlen, "a memcached node cannot change memory or policy live");
-            return -1;
-        }
-        return 0;
-    }
     struct resp_conn *c = resp_connect(a->cfg.advertise, have->port, LIVE_TIMEOUT_MS, err, errlen);
     if (c == NULL) return -1;
     int rc = 0;

@@ -20,6 +20,9 @@
 #include "log.h"
 
 #define ARGV_MAX 32
+/* Given to the node explicitly, so that the file remove_snapshot() deletes is
+ * the one the node would load, whatever cachenode's default becomes. */
+#define NODE_DBFILENAME "dump.cfs"
 
 int node_dir(const struct agent *a, const char *id, char *buf, size_t len)
 {
@@ -68,18 +71,33 @@ static void build_argv(const struct agent *a, const struct node *n, struct launc
     l->argv[i++] = "--port";             l->argv[i++] = l->port;
     l->argv[i++] = "--bind";             l->argv[i++] = a->cfg.advertise;
     l->argv[i++] = "--dir";              l->argv[i++] = l->dir;
+    l->argv[i++] = "--dbfilename";       l->argv[i++] = NODE_DBFILENAME;
     l->argv[i++] = "--logfile";          l->argv[i++] = l->logfile;
     l->argv[i++] = "--maxmemory";        l->argv[i++] = l->maxmem;
     l->argv[i++] = "--maxmemory-policy"; l->argv[i++] = n->spec.eviction_policy;
     l->argv[i++] = "--node-id";          l->argv[i++] = n->spec.id;
-    if (n->spec.engine == ENGINE_MEMCACHED) {
-        l->argv[i++] = "--protocol";     l->argv[i++] = "memcached";
-    }
     if (n->spec.role == ROLE_REPLICA) {
         snprintf(l->primary_port, sizeof(l->primary_port), "%d", n->spec.primary_port);
         l->argv[i++] = "--replicaof"; l->argv[i++] = n->spec.primary_host; l->argv[i++] = l->primary_port;
     }
     l->argv[i] = NULL;
+}
+
+/* design.md: "A crashed node restarts empty". cachenode loads its snapshot
+ * at start-up, so one left in the node's dir (a user's SAVE or BGSAVE, or an
+ * earlier node with this id) would bring stale data back, and a replica
+ * would serve it until it resyncs: every launch removes it first. */
+static int remove_snapshot(const char *dir, const char *id, char *err, size_t errlen)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/%s", dir, NODE_DBFILENAME);
+    if (unlink(path) == 0) {
+        log_msg(LOG_NOTICE, "node %s: removed %s left by an earlier run; the node starts empty", id, path);
+        return 0;
+    }
+    if (errno == ENOENT) return 0;
+    snprintf(err, errlen, "cannot remove the stale snapshot %s: %s", path, strerror(errno));
+    return -1;
 }
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
@@ -118,6 +136,7 @@ int proc_launch(struct agent *a, struct node *n, char *err, size_t errlen)
     snprintf(l.logfile, sizeof(l.logfile), "%s/cachenode.log", dir);
     snprintf(l.out, sizeof(l.out), "%s/stdout.log", dir);
     if (write_node_conf(n, l.conf) != 0) { snprintf(err, errlen, "cannot write %s", l.conf); return -1; }
+    if (remove_snapshot(dir, n->spec.id, err, errlen) != 0) return -1;
     build_argv(a, n, &l);
     pid_t pid = fork();
     if (pid < 0) { snprintf(err, errlen, "fork: %s", strerror(errno)); return -1; }

@@ -4,7 +4,9 @@
  * queued events. agent_event() wakes it, so a node going down is reported at
  * once rather than at the next beat. While the controller is unreachable it
  * backs off (0.5 s doubling to 10 s) but still tries at once for new events;
- * events wait in a bounded queue, and the nodes keep running regardless. */
+ * events wait in a bounded queue, and the nodes keep running regardless.
+ * A failure that lasts is logged when it starts and then once a minute, and
+ * a refused token says which file it came from (never the token). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,17 +21,23 @@
 #define REPORT_TIMEOUT_MS 2000
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 10000
+#define FAILURE_LOG_MS 60000
+
+/* What the reporter last logged about the link (reporter thread only). */
+struct link_log {
+    int failing;
+    long status;                       /* of the failure logged; 0: no answer */
+    long long logged_ms;               /* monotonic */
+};
 
 void report_wake(struct agent *a) { pthread_cond_signal(&a->wake); }
 
 /* Common part of both bodies (agent.lock held). */
 static json_t *describe_host(struct agent *a)
 {
-    char url[192];
-    snprintf(url, sizeof(url), "http://%s", a->cfg.listen);
     long long used = agent_memory_reserved_mb(a, NULL);
     return json_pack("{s:s,s:s,s:s,s:s,s:I,s:{s:I,s:I,s:i,s:i,s:i}}", "host_id", a->cfg.host_id, "az", a->cfg.az,
-                     "address", a->cfg.advertise, "agent_url", url, "time_ms", (json_int_t)wall_ms(),
+                     "address", a->cfg.advertise, "agent_url", a->cfg.agent_url, "time_ms", (json_int_t)wall_ms(),
                      "capacity", "memory_mb", (json_int_t)a->cfg.memory_mb, "memory_used_mb", (json_int_t)used,
                      "port_first", a->cfg.ports.first, "port_last", a->cfg.ports.last, "nodes", (int)a->nnodes);
 }
@@ -61,13 +69,12 @@ static int post(struct agent *a, const char *path, json_t *body, long *status)
     return rc == 0 && res.status >= 200 && res.status < 300 ? 0 : -1;
 }
 
-static int do_register(struct agent *a)
+static int do_register(struct agent *a, long *status)
 {
     pthread_mutex_lock(&a->lock);
     json_t *body = describe_host(a);
     pthread_mutex_unlock(&a->lock);
-    long status = 0;
-    int rc = body ? post(a, "/v1/agents/register", body, &status) : -1;
+    int rc = body ? post(a, "/v1/agents/register", body, status) : -1;
     json_decref(body);
     pthread_mutex_lock(&a->lock);
     if (rc == 0) {
@@ -76,11 +83,10 @@ static int do_register(struct agent *a)
         log_msg(LOG_NOTICE, "registered with the controller %s as %s", a->cfg.controller, a->cfg.host_id);
     }
     pthread_mutex_unlock(&a->lock);
-    if (rc != 0 && status) log_msg(LOG_WARNING, "registration refused with HTTP %ld", status);
     return rc;
 }
 
-static int do_heartbeat(struct agent *a)
+static int do_heartbeat(struct agent *a, long *status)
 {
     pthread_mutex_lock(&a->lock);
     json_t *body = describe_host(a);
@@ -93,8 +99,7 @@ static int do_heartbeat(struct agent *a)
     pthread_mutex_unlock(&a->lock);
     char path[256];
     snprintf(path, sizeof(path), "/v1/agents/%s/heartbeat", a->cfg.host_id);
-    long status = 0;
-    int rc = body ? post(a, path, body, &status) : -1;
+    int rc = body ? post(a, path, body, status) : -1;
     json_decref(body);
     pthread_mutex_lock(&a->lock);
     a->count.heartbeats++;
@@ -104,7 +109,7 @@ static int do_heartbeat(struct agent *a)
     } else {
         a->count.heartbeat_failures++;
         events_put_back(a, events);
-        if (status == 404 || status == 401 || status == 403) a->registered = 0; /* the controller forgot us */
+        if (*status == 404 || *status == 401 || *status == 403) a->registered = 0; /* the controller forgot us */
     }
     pthread_mutex_unlock(&a->lock);
     json_decref(events);
@@ -130,25 +135,46 @@ static void wait_for_work(struct agent *a, long long due)
     pthread_mutex_unlock(&a->lock);
 }
 
+/* Logs a failed exchange: a new kind of failure at once, a lasting one once
+ * every FAILURE_LOG_MS. status 0: the controller did not answer. */
+static void log_failure(const struct agent *a, struct link_log *l, long status)
+{
+    long long now = mono_ms();
+    if (l->failing && l->status == status && now - l->logged_ms < FAILURE_LOG_MS) return;
+    *l = (struct link_log){.failing = 1, .status = status, .logged_ms = now};
+    if (status == 401 || status == 403)
+        log_msg(LOG_WARNING, "the controller at %s rejected this agent's token (HTTP %ld): the token in %s is not "
+                "the controller's agent token; copy the controller's agent.token (its --agent-token-file) to "
+                "that file and restart the agent", a->cfg.controller, status, a->cfg.token_file);
+    else if (status != 0)
+        log_msg(LOG_WARNING, "the controller at %s refused this agent with HTTP %ld; retrying with backoff",
+                a->cfg.controller, status);
+    else
+        log_msg(LOG_WARNING, "cannot reach the controller at %s; retrying with backoff", a->cfg.controller);
+}
+
 void *report_thread(void *arg)
 {
     struct agent *a = arg;
     int backoff = 0;
     long long due = 0;
+    struct link_log link = {0};
     while (!a->stopping) {
         wait_for_work(a, due);
         if (a->stopping) break;
         pthread_mutex_lock(&a->lock);
         int registered = a->registered;
         pthread_mutex_unlock(&a->lock);
-        int rc = registered ? do_heartbeat(a) : do_register(a);
-        if (rc == 0 && !registered) rc = do_heartbeat(a); /* report the nodes right away */
+        long status = 0;
+        int rc = registered ? do_heartbeat(a, &status) : do_register(a, &status);
+        if (rc == 0 && !registered) rc = do_heartbeat(a, &status); /* report the nodes right away */
         if (rc == 0) {
-            if (backoff) log_msg(LOG_NOTICE, "controller reachable again");
+            if (link.failing) log_msg(LOG_NOTICE, "the controller at %s accepts this agent again", a->cfg.controller);
+            link.failing = 0;
             backoff = 0;
             due = mono_ms() + AGENT_HEARTBEAT_INTERVAL_MS;
         } else {
-            if (backoff == 0) log_msg(LOG_WARNING, "cannot reach the controller at %s; retrying with backoff", a->cfg.controller);
+            log_failure(a, &link, status);
             backoff = backoff ? backoff * 2 : BACKOFF_MIN_MS;
             if (backoff > BACKOFF_MAX_MS) backoff = BACKOFF_MAX_MS;
             due = mono_ms() + backoff;

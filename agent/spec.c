@@ -172,8 +172,10 @@ int spec_parse(const char *id, const json_t *body, struct node_spec *out, char *
     out->role = (enum node_role)role;
     out->engine = (enum node_engine)engine;
     out->port = (int)port;
-    if (out->engine == ENGINE_MEMCACHED && out->role == ROLE_REPLICA)
-        return fail(err, errlen, "%s", "a memcached node cannot be a replica");
+    /* cachenode has no memcached protocol yet: such a node would never pass
+     * its health check. Same words as the controller's refusal. */
+    if (out->engine == ENGINE_MEMCACHED)
+        return fail(err, errlen, "%s", "engine 'memcached' is not supported yet; use 'redis'");
     if (parse_primary(body, out, err, errlen) || parse_policy(body, out, err, errlen) ||
         parse_token(body, out, err, errlen))
         return -1;

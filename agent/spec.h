@@ -14,6 +14,7 @@
 #define SPEC_POLICY_MAX 32
 
 enum node_role { ROLE_PRIMARY = 0, ROLE_REPLICA };
+/* ENGINE_MEMCACHED is recognised only to be refused (not supported yet). */
 enum node_engine { ENGINE_REDIS = 0, ENGINE_MEMCACHED };
 
 struct node_spec {

@@ -4,8 +4,9 @@ cachefleet-agent, and the token files they create.
 A config file holds the long options as `name value` lines; flags on the
 command line override it; an unknown name, a missing value or a missing file
 is refused with the file and line. Without --token-file the controller
-creates DBDIR/api.token and DBDIR/agent.token, the agent DATA/agent.token,
-all mode 0600. The example configs in deploy/ must parse."""
+creates DBDIR/api.token and DBDIR/agent.token, mode 0600; the agent makes
+up no token (it could never match the controller's) and refuses to start
+without one. The example configs in deploy/ must parse."""
 import os
 import shutil
 import stat
@@ -144,14 +145,13 @@ health-interval-ms 50
                 [("cfg-host", "az-z", "up", 512)]
         wait_until(registered, 10, what="the agent from --config registered")
         assert a.alive() and c.alive()
-        # without --token-file an agent creates DATA/agent.token, mode 0600
+        # without --token-file (and no DATA/agent.token) an agent refuses to start
         data2 = os.path.join(d.path, "agent2-data")
-        a2 = d.start("agent2", [agent, "--config", conf, "--listen", f"127.0.0.3:{free_port()}",
-                                "--host-id", "cfg-host2", "--data-dir", data2, "--token-file", ""])
-        tok = os.path.join(data2, "agent.token")
-        wait_until(lambda: os.path.exists(tok) and "API token generated in" in a2.log_text(), 10,
-                   what="agent token generated")
-        assert mode(tok) == 0o600 and len(open(tok).read().strip()) == 32
+        out = subprocess.run([agent, "--config", conf, "--listen", f"127.0.0.3:{free_port()}",
+                              "--host-id", "cfg-host2", "--data-dir", data2, "--token-file", ""],
+                             capture_output=True, timeout=10)
+        assert out.returncode != 0 and "--token-file" in out.stderr.decode(), out.stderr.decode()
+        assert not os.path.exists(os.path.join(data2, "agent.token"))
     finally:
         d.cleanup()
 

@@ -30,11 +30,13 @@ TOKEN = "test-agent-token-0123456789"
 
 
 class FakeController:
-    """Records POSTs to /v1/agents/register and /v1/agents/{host}/heartbeat."""
+    """Records POSTs to /v1/agents/register and /v1/agents/{host}/heartbeat,
+    and answers them with self.status (401: a controller with another token)."""
 
     def __init__(self, port=None):
         self.port = port or free_port()
         self.requests = []  # (monotonic time, path, auth header, body)
+        self.status = 200
         self.lock = threading.Lock()
         outer = self
 
@@ -44,7 +46,7 @@ class FakeController:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with outer.lock:
                     outer.requests.append((time.monotonic(), self.path, self.headers.get("Authorization"), body))
-                self.send_response(200)
+                self.send_response(outer.status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(b"{}")
@@ -73,7 +75,7 @@ class FakeController:
 
 
 class Agent:
-    def __init__(self, cachenode, controller_url, data_dir=None, memory_mb=512, extra=()):
+    def __init__(self, cachenode, controller_url, data_dir=None, memory_mb=512, extra=(), listen_host="127.0.0.1"):
         self.bindir = os.path.dirname(os.path.abspath(cachenode))
         self.cachenode = os.path.abspath(cachenode)
         self.root = data_dir or tempfile.mkdtemp(prefix="agent-test-")
@@ -83,6 +85,7 @@ class Agent:
         self.controller_url = controller_url
         self.memory_mb = memory_mb
         self.extra = list(extra)
+        self.listen_host = listen_host
         base = random.randrange(20000, 40000)
         self.ports = (base, base + 40)
         self.port = None
@@ -94,7 +97,7 @@ class Agent:
             self.port = free_port()
             log = open(os.path.join(self.root, "agent.log"), "ab")
             self.proc = subprocess.Popen(
-                agent_argv(self.bindir, f"127.0.0.1:{self.port}", self.controller_url, "h1", "az-a", self.data,
+                agent_argv(self.bindir, f"{self.listen_host}:{self.port}", self.controller_url, "h1", "az-a", self.data,
                            self.token_file, self.ports, self.memory_mb, self.cachenode,
                            "--advertise", "127.0.0.1", *self.extra),
                 stdout=log, stderr=subprocess.STDOUT)
@@ -173,12 +176,14 @@ def spec(**kw):
 class Fixture:
     """One fake controller + one agent per test, always cleaned up."""
 
-    def __init__(self, suite, **kw):
+    def __init__(self, suite, controller_status=200, **kw):
         self.suite = suite
+        self.controller_status = controller_status
         self.kw = kw
 
     def __enter__(self):
         self.controller = FakeController()
+        self.controller.status = self.controller_status
         self.agent = Agent(self.suite.args.cachenode, self.controller.url(), **self.kw)
         self.extra_agents = []
         try:
@@ -302,6 +307,11 @@ def test_bad_and_overcapacity_specs_refused(suite):
         status, body = a.call("PUT", "/v1/nodes/n1", raw=b"{not json")
         assert status == 400 and body["error"]["code"] == "InvalidParameterValue", body
         assert not os.path.exists(marker), "a shell ran"
+        # cachenode has no memcached protocol yet: refused, nothing launched.
+        status, body = a.call("PUT", "/v1/nodes/m1", spec(engine="memcached"))
+        assert status == 400 and body["error"]["code"] == "InvalidParameterValue", (status, body)
+        assert body["error"]["message"] == "engine 'memcached' is not supported yet; use 'redis'", body
+        assert not os.path.exists(os.path.join(a.data, "nodes", "m1")), "a memcached node was launched"
         assert a.call("GET", "/v1/nodes")[1]["nodes"] == []
         # Capacity: 100 MB on this host.
         status, body = a.call("PUT", "/v1/nodes/big", spec(memory_mb=101))
@@ -345,6 +355,123 @@ def test_replica_replicates_from_primary(suite):
         status, r2 = a.call("PUT", "/v1/nodes/r1", spec(generation=2))
         assert status == 200 and r2["pid"] == r["pid"], r2
         assert client(r2).execute_command("ROLE")[0] in (b"master", "master")
+
+
+def test_restarted_replica_starts_empty(suite):
+    """design.md: a crashed node restarts empty. A snapshot in a replica's
+    dir (a user's SAVE there) must not be loaded when the agent relaunches it."""
+    # The snapshot holds one key. Restarting the node that wrote it shows that
+    # the file loads and how a load shows in the log, so the absence checked
+    # below is the agent's doing, not a file cachenode would skip anyway.
+    src = suite.node()
+    src.r.set("stale", "from-the-snapshot")
+    assert src.r.save()
+    src.terminate()
+    src.start()
+    assert src.r.get("stale") == b"from-the-snapshot" and "DB loaded from disk" in src.log_text(), src.log_tail()
+    with open(src.dump, "rb") as fh:
+        snapshot = fh.read()
+    src.stop()
+    with Fixture(suite) as f:
+        a = f.agent
+        p = a.call("PUT", "/v1/nodes/p1", spec())[1]
+        p = a.wait_health("p1", "up")
+        status, r = a.call("PUT", "/v1/nodes/r1", spec(role="replica", primary={"host": "127.0.0.1", "port": p["port"]}))
+        assert status == 201, r
+        r = a.wait_health("r1", "up")
+        rdir = os.path.join(a.data, "nodes", "r1")
+        with open(os.path.join(rdir, "dump.cfs"), "wb") as fh:
+            fh.write(snapshot)
+        log_path = os.path.join(rdir, "cachenode.log")
+        offset = os.path.getsize(log_path)
+        os.kill(r["pid"], signal.SIGKILL)
+        wait_until(lambda: a.node("r1")["pid"] not in (None, r["pid"]), 10, 0.01, "the replica to be restarted")
+        r2 = a.wait_health("r1", "up")
+
+        def since_kill():
+            with open(log_path, "rb") as fh:
+                fh.seek(offset)
+                return fh.read().decode(errors="replace")
+        # the line after the load phase, from the new process
+        wait_until(lambda: f"pid={r2['pid']}" in since_kill() and "Ready to accept" in since_kill(), 5,
+                   what="the restarted replica's start-up lines")
+        assert "DB loaded from disk" not in since_kill(), since_kill()
+        assert client(r2).get("stale") is None
+        assert "left by an earlier run" in a.log_tail(100000)
+
+
+def test_rejected_token_logged_with_its_file(suite):
+    """A controller that refuses the agent's token (HTTP 401): the agent's log
+    says so, names the token file, never shows the token, and does not repeat
+    itself at every retry; once the token is accepted the agent registers."""
+    with Fixture(suite, controller_status=401) as f:
+        a = f.agent
+        wait_until(lambda: f.controller.paths().count("/v1/agents/register") >= 3, 10,
+                   what="3 refused registrations")
+        log = a.log_tail(100000)
+        lines = [line for line in log.splitlines() if "rejected this agent's token" in line]
+        assert len(lines) == 1, lines
+        assert "HTTP 401" in lines[0] and a.token_file in lines[0], lines
+        assert TOKEN not in log
+        assert "cannot reach" not in log, log  # it was reached; it said no
+        f.controller.status = 200
+        wait_until(lambda: "/v1/agents/h1/heartbeat" in f.controller.paths(), 15, what="heartbeats once accepted")
+        assert "accepts this agent again" in a.log_tail(100000)
+
+
+def test_wildcard_listen_reports_the_advertised_url(suite):
+    """--listen 0.0.0.0:P --advertise 127.0.0.1: the controller is told
+    http://127.0.0.1:P, where the agent answers, and not 0.0.0.0."""
+    with Fixture(suite, listen_host="0.0.0.0") as f:
+        a = f.agent
+        wait_until(lambda: "/v1/agents/register" in f.controller.paths(), 5, what="registration")
+        with f.controller.lock:
+            body = next(r[3] for r in f.controller.requests if r[1] == "/v1/agents/register")
+        assert body["agent_url"] == f"http://127.0.0.1:{a.port}" and body["address"] == "127.0.0.1", body
+        status, doc = http("GET", body["agent_url"] + "/v1/nodes", token=TOKEN)
+        assert status == 200 and doc["nodes"] == [], (status, doc)
+
+
+def test_token_from_data_dir(suite):
+    """Without --token-file the agent uses DATA/agent.token when it is there."""
+    root = tempfile.mkdtemp(prefix="agent-test-")
+    os.makedirs(os.path.join(root, "data"))
+    write_token(os.path.join(root, "data", "agent.token"), TOKEN)
+    with Fixture(suite, data_dir=root, extra=("--token-file", "")) as f:
+        a = f.agent
+        assert a.call("GET", "/v1/nodes")[0] == 200
+        wait_until(lambda: "/v1/agents/register" in f.controller.paths(), 5, what="registration")
+        with f.controller.lock:
+            assert f.controller.requests[0][2] == f"Bearer {TOKEN}"
+        assert "agent token read from " + os.path.join(root, "data", "agent.token") in a.log_tail(100000)
+
+
+def test_unusable_settings_refused_at_start(suite):
+    """Settings that could never work stop the agent at once with a reason: a
+    wildcard --listen without --advertise (nobody can connect to 0.0.0.0), a
+    wildcard --advertise, and no agent token (one made up here could never
+    match the controller's)."""
+    bindir = os.path.dirname(os.path.abspath(suite.args.cachenode))
+    root = tempfile.mkdtemp(prefix="agent-test-")
+    data, token = os.path.join(root, "data"), os.path.join(root, "token")
+    write_token(token, TOKEN)
+
+    def run(listen, token_file, *extra):
+        argv = agent_argv(bindir, listen, "http://127.0.0.1:1", "h1", "az-a", data, token_file, (30000, 30010), 64,
+                          os.path.abspath(suite.args.cachenode), *extra)
+        out = subprocess.run(argv, capture_output=True, timeout=10)  # killed by run() if it hangs
+        return out.returncode, out.stderr.decode()
+    try:
+        for listen in ("0.0.0.0", "[::]"):
+            rc, err = run(f"{listen}:{free_port()}", token)
+            assert rc != 0 and "wildcard" in err and "--advertise" in err, (listen, rc, err)
+        rc, err = run(f"127.0.0.1:{free_port()}", token, "--advertise", "0.0.0.0")
+        assert rc != 0 and "--advertise 0.0.0.0" in err, (rc, err)
+        rc, err = run(f"127.0.0.1:{free_port()}", "")
+        assert rc != 0 and "--token-file" in err and "controller's agent token" in err, (rc, err)
+        assert not os.path.exists(os.path.join(data, "agent.token")), "the agent made up a token"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_kill9_seen_down_fast(suite):
@@ -460,6 +587,7 @@ def test_heartbeats_and_controller_outage(suite):
         assert reg[2] == f"Bearer {TOKEN}" and beat[2] == f"Bearer {TOKEN}"
         body = beat[3]
         assert body["host_id"] == "h1" and body["az"] == "az-a" and body["address"] == "127.0.0.1", body
+        assert body["agent_url"] == f"http://127.0.0.1:{a.port}", body
         assert body["capacity"]["memory_mb"] == 512 and body["capacity"]["memory_used_mb"] == 32, body
         assert [n["id"] for n in body["nodes"]] == ["p1"] and body["nodes"][0]["health"] == "up", body
         assert "auth_token" not in json.dumps(body)
@@ -503,6 +631,11 @@ if __name__ == "__main__":
         test_replica_replicates_from_primary,
         test_kill9_seen_down_fast,
         test_hung_node_seen_down_and_replica_restarted,
+        test_restarted_replica_starts_empty,
+        test_rejected_token_logged_with_its_file,
+        test_wildcard_listen_reports_the_advertised_url,
+        test_token_from_data_dir,
+        test_unusable_settings_refused_at_start,
         test_agent_restart_adopts_running_nodes,
         test_metrics_labelled_and_promtool_clean,
         test_heartbeats_and_controller_outage,

@@ -95,6 +95,9 @@ static void test_refusals(void **state)
         if (parse("n1", bad[i], &s, err) != -1) fail_msg("accepted: %s", bad[i]);
         assert_true(strlen(err) > 0);
     }
+    /* cachenode has no memcached protocol yet: refused in the controller's words */
+    assert_int_equal(parse("m1", PRIMARY ",\"engine\":\"memcached\"}", &s, err), -1);
+    assert_string_equal(err, "engine 'memcached' is not supported yet; use 'redis'");
     assert_int_equal(parse("bad id", PRIMARY "}", &s, err), -1);
     assert_int_equal(parse("../../x", PRIMARY "}", &s, err), -1);
     assert_int_equal(parse("", PRIMARY "}", &s, err), -1);
