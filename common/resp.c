@@ -245,24 +245,6 @@ struct resp_reply *resp_command(struct resp_conn *c, int timeout_ms, int argc, c
     return resp_read(c, deadline);
 }
 
-int resp_raw_line(struct resp_conn *c, const char *line, char *buf, size_t buflen, int timeout_ms)
-{
-    long long deadline = mono_ms() + timeout_ms;
-    if (write_all(c->fd, line, strlen(line), deadline) != 0) return -1;
-    size_t n = 0;
-    while (n + 1 < buflen) {
-        if (n > 0 && buf[n - 1] == '\n') break;
-        ssize_t got = recv(c->fd, buf + n, 1, 0); /* byte-wise: lines are tiny */
-        if (got == 1) { n++; continue; }
-        if (got == 0) return -1;
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-        if (wait_fd(c->fd, POLLIN, deadline) != 1) return -1;
-    }
-    buf[n] = '\0';
-    return (int)n;
-}
-
 int resp_info_field(const char *info, const char *field, char *out, size_t outlen)
 {
     size_t flen = strlen(field);

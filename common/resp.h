@@ -35,10 +35,6 @@ struct resp_reply *resp_read(struct resp_conn *c, long long deadline_ms);
 struct resp_reply *resp_command(struct resp_conn *c, int timeout_ms, int argc, const char **argv);
 void resp_reply_free(struct resp_reply *r);
 
-/* Sends a raw line (memcached text protocol) and reads one line back into
- * buf. Returns the line length or -1. */
-int resp_raw_line(struct resp_conn *c, const char *line, char *buf, size_t buflen, int timeout_ms);
-
 /* Finds "field:" in an INFO text and copies its value; returns 0 when found. */
 int resp_info_field(const char *info, const char *field, char *out, size_t outlen);
 /* Same, parsed as a long long; returns 0 when found and numeric. */
