@@ -137,7 +137,7 @@ static void hello_command(client *c)
     reply_bulk_cstr(c, "mode");
     reply_bulk_cstr(c, server.cluster_enabled ? "cluster" : "standalone");
     reply_bulk_cstr(c, "role");
-    reply_bulk_cstr(c, server.replicaof ? "replica" : "master");
+    reply_bulk_cstr(c, server_is_replica() ? "replica" : "master"); /* what ROLE says */
     reply_bulk_cstr(c, "modules");
     reply_array(c, 0);
 }

@@ -1,12 +1,16 @@
 /* config.c: every configuration parameter in one table. The same setters
  * serve the command line (--name value), the config file (name value), and
- * CONFIG GET/SET/RESETSTAT, so an option behaves the same everywhere. */
+ * CONFIG GET/SET/RESETSTAT, so an option behaves the same everywhere;
+ * CONFIG REWRITE writes the current values back to the config file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "eventloop.h"
@@ -54,8 +58,6 @@ static const struct enum_value policy_enum[] = {
 static const struct enum_value loglevel_enum[] = {
     {"debug", LOG_DEBUG}, {"verbose", LOG_VERBOSE}, {"notice", LOG_NOTICE}, {"warning", LOG_WARNING},
     {NULL, 0}};
-
-static const struct enum_value protocol_enum[] = {{"resp", 0}, {"memcached", 1}, {NULL, 0}};
 
 /* ---- special parameters ------------------------------------------------- */
 
@@ -132,34 +134,76 @@ static void get_obuf_limit(char *buf, size_t size)
              server.obuf_replica_hard, server.obuf_replica_soft, server.obuf_replica_seconds);
 }
 
-static int set_save(char **w, int n, const char **err)
+/* An option of which one value is implemented and another is known but not
+ * yet: asking for the latter is refused with `why`, so that the node never
+ * reports a mode it does not run in. */
+static int only_value(char **w, int n, const char **err, const char *ok, const char *later,
+                      const char *why, const char *usage)
 {
-    (void)w;
-    (void)n;
-    (void)err;
-    return 0; /* snapshots on a schedule arrive with persistence */
+    if (n == 1 && strcasecmp(w[0], ok) == 0) return 0;
+    *err = n == 1 && strcasecmp(w[0], later) == 0 ? why : usage;
+    return -1;
 }
-
-static void get_save(char *buf, size_t size) { snprintf(buf, size, "%s", ""); }
 
 /* There is no append-only file; the parameter exists because tools read it
  * (redis-benchmark fetches "save" and "appendonly" and warns without them). */
 static int set_appendonly(char **w, int n, const char **err)
 {
-    if (n == 1 && strcasecmp(w[0], "no") == 0) return 0;
-    *err = n == 1 && strcasecmp(w[0], "yes") == 0 ? "append-only persistence is not supported"
-                                                  : "argument must be 'yes' or 'no'";
-    return -1;
+    return only_value(w, n, err, "no", "yes", "append-only persistence is not supported",
+                      "argument must be 'yes' or 'no'");
 }
 
 static void get_appendonly(char *buf, size_t size) { snprintf(buf, size, "%s", "no"); }
 
+static int set_cluster_enabled(char **w, int n, const char **err)
+{
+    server.cluster_enabled = 0;
+    return only_value(w, n, err, "no", "yes", "cluster mode is not supported yet",
+                      "argument must be 'yes' or 'no'");
+}
+
+static void get_cluster_enabled(char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", server.cluster_enabled ? "yes" : "no");
+}
+
+static int set_protocol(char **w, int n, const char **err)
+{
+    server.protocol_mode = PROTOCOL_RESP;
+    return only_value(w, n, err, "resp", "memcached",
+                      "memcached protocol is not supported yet; use --protocol resp",
+                      "argument must be 'resp' or 'memcached'");
+}
+
+static void get_protocol(char *buf, size_t size)
+{
+    snprintf(buf, size, "%s", server.protocol_mode == PROTOCOL_MEMCACHED ? "memcached" : "resp");
+}
+
+/* No automatic save points: a crashed node must restart empty (design.md),
+ * and a snapshot written on a schedule would be loaded at its next start.
+ * SAVE and BGSAVE remain for whoever wants a file. */
+static int set_save(char **w, int n, const char **err)
+{
+    if (n == 1 && w[0][0] == '\0') return 0;
+    *err = "automatic save points are not supported (save must be \"\"); use BGSAVE";
+    return -1;
+}
+
+static void get_save(char *buf, size_t size) { snprintf(buf, size, "%s", ""); }
+
 static void apply_loglevel(void) { log_set_level((enum log_level)server.loglevel); }
+
+/* Whether log lines go to a file rather than stderr: start-up errors must
+ * reach stderr either way. */
+static int logging_to_file;
 
 static void apply_logfile(void)
 {
     if (log_set_file(server.logfile) == -1)
         log_msg(LOG_WARNING, "Can't open the log file: %s", strerror(errno));
+    else
+        logging_to_file = server.logfile && server.logfile[0];
 }
 
 static void apply_slowlog(void) { slowlog_trim(); }
@@ -185,9 +229,10 @@ static struct config configs[] = {
     {"hz", CFG_INT, 0, &server.hz, 1, 500, "10", NULL, NULL, NULL, NULL},
     {"busy-poll-us", CFG_INT, 0, &server.busy_poll_us, 0, 10000, "200", NULL, NULL, NULL, apply_busy_poll},
     {"node-id", CFG_STRING, CFG_IMMUTABLE, &server.node_id, 0, 0, "", NULL, NULL, NULL, NULL},
-    {"protocol", CFG_ENUM, CFG_IMMUTABLE, &server.protocol_mode, 0, 0, "resp", protocol_enum, NULL, NULL, NULL},
-    {"cluster-enabled", CFG_BOOL, CFG_IMMUTABLE, &server.cluster_enabled, 0, 1, "no", NULL, NULL, NULL, NULL},
-    {"replicaof", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_replicaof, get_replicaof, NULL},
+    {"protocol", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "resp", NULL, set_protocol, get_protocol, NULL},
+    {"cluster-enabled", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "no", NULL, set_cluster_enabled, get_cluster_enabled, NULL},
+    /* REPLICAOF is the live way: it connects; the parameter only records it */
+    {"replicaof", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "", NULL, set_replicaof, get_replicaof, NULL},
     {"maxclients", CFG_INT, 0, &server.maxclients, 1, INT_MAX, "10000", NULL, NULL, NULL, NULL},
     {"timeout", CFG_INT, 0, &server.timeout, 0, INT_MAX, "0", NULL, NULL, NULL, NULL},
     {"tcp-keepalive", CFG_INT, 0, &server.tcp_keepalive, 0, INT_MAX, "300", NULL, NULL, NULL, NULL},
@@ -359,10 +404,30 @@ static int split_words(char *s, char **words, int max)
     return n;
 }
 
+#define CONFIG_COUNT (sizeof(configs) / sizeof(configs[0]))
+/* Long enough for any value, `dir` included. */
+#define CONFIG_VALUE_MAX (PATH_MAX + 256)
+
+/* Each parameter's value as rendered right after the defaults were set:
+ * CONFIG REWRITE adds the parameters whose value differs from it. */
+static char *default_values[CONFIG_COUNT];
+
+static void remember_defaults(void)
+{
+    for (size_t i = 0; configs[i].name; i++) {
+        char value[CONFIG_VALUE_MAX];
+        get_value(&configs[i], value, sizeof(value));
+        zfree(default_values[i]);
+        default_values[i] = zstrndup(value, strlen(value));
+    }
+}
+
 void config_set_defaults(void)
 {
     char cwd[PATH_MAX];
-    server.dir = zstrndup(getcwd(cwd, sizeof(cwd)) ? cwd : ".", strlen(getcwd(cwd, sizeof(cwd)) ? cwd : "."));
+    const char *here = getcwd(cwd, sizeof(cwd)) ? cwd : ".";
+    zfree(server.dir);
+    server.dir = zstrndup(here, strlen(here));
     for (struct config *c = configs; c->name; c++) {
         if (c->default_value == NULL) continue;
         char value[256];
@@ -375,30 +440,71 @@ void config_set_defaults(void)
             exit(1);
         }
     }
+    remember_defaults();
 }
 
-/* Applies one `name words...` setting at start-up; logs and fails on error. */
+/* A configuration error that stops the node: whoever started it reads
+ * stderr, an operator tailing the log reads the log; both must see why. */
+static void startup_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void startup_error(const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_msg(LOG_WARNING, "Fatal config error %s", msg);
+    if (logging_to_file) fprintf(stderr, "cachenode: fatal config error %s\n", msg);
+}
+
+/* Applies one `name words...` setting at start-up; reports and fails on error. */
 static int apply_startup_setting(const char *name, char **words, int n, const char *where)
 {
     struct config *cfg = find_config(name);
     if (cfg == NULL) {
-        log_msg(LOG_WARNING, "Bad directive or wrong number of arguments at %s: '%s'", where, name);
+        startup_error("%s: bad directive or wrong number of arguments: '%s'", where, name);
         return -1;
     }
     const char *err = NULL;
     if (set_value(cfg, words, n, &err) == -1) {
-        log_msg(LOG_WARNING, "Invalid value for '%s' at %s: %s", cfg->name, where, err);
+        startup_error("%s: invalid value for '%s': %s", where, cfg->name, err);
         return -1;
     }
     if (cfg->after_set) cfg->after_set();
     return 0;
 }
 
+/* Strips simple quotes around a word: "value" or 'value'. */
+static void unquote_words(char **words, int n)
+{
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(words[i]);
+        if (len >= 2 && (words[i][0] == '"' || words[i][0] == '\'') && words[i][len - 1] == words[i][0]) {
+            words[i][len - 1] = '\0';
+            words[i]++;
+        }
+    }
+}
+
+/* Keeps the file's absolute path: `dir` changes the working directory, and
+ * INFO and CONFIG REWRITE need the file afterwards. */
+static int remember_config_file(const char *path)
+{
+    static char resolved[PATH_MAX];
+    if (realpath(path, resolved) == NULL) {
+        startup_error("in '%s': can't open the config file: %s", path, strerror(errno));
+        return -1;
+    }
+    server.config_file = resolved;
+    return 0;
+}
+
 int config_load_file(const char *path)
 {
-    FILE *f = fopen(path, "r");
+    if (remember_config_file(path) == -1) return -1;
+    FILE *f = fopen(server.config_file, "r");
     if (f == NULL) {
-        log_msg(LOG_WARNING, "Fatal error, can't open config file '%s': %s", path, strerror(errno));
+        startup_error("in '%s': can't open the config file: %s", path, strerror(errno));
         return -1;
     }
     char line[4096];
@@ -411,18 +517,16 @@ int config_load_file(const char *path)
         if (*p == '\0' || *p == '#') continue;
         char *words[64];
         int n = split_words(p, words, 64);
-        for (int i = 0; i < n; i++) { /* strip simple quotes: "value" */
-            size_t len = strlen(words[i]);
-            if (len >= 2 && (words[i][0] == '"' || words[i][0] == '\'') && words[i][len - 1] == words[i][0]) {
-                words[i][len - 1] = '\0';
-                words[i]++;
-            }
-        }
-        char where[64];
-        snprintf(where, sizeof(where), "line %d", lineno);
+        unquote_words(words, n);
+        char where[PATH_MAX + 32];
+        snprintf(where, sizeof(where), "in '%s' at line %d", path, lineno);
         rc = apply_startup_setting(words[0], words + 1, n - 1, where);
     }
-    fclose(f);
+    if (rc == 0 && ferror(f)) {
+        startup_error("in '%s': can't read the config file: %s", path, strerror(errno));
+        rc = -1;
+    }
+    (void)fclose(f); /* read only: nothing to lose */
     return rc;
 }
 
@@ -431,7 +535,7 @@ int config_load_args(int argc, char **argv)
     int i = 0;
     while (i < argc) {
         if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
-            log_msg(LOG_WARNING, "Unexpected argument '%s': options look like --name value", argv[i]);
+            startup_error("on the command line: unexpected argument '%s': options look like --name value", argv[i]);
             return -1;
         }
         const char *name = argv[i] + 2;
@@ -440,7 +544,7 @@ int config_load_args(int argc, char **argv)
         char *empty[1] = {""};
         char **words = i > start ? argv + start : empty;
         int n = i > start ? i - start : 1;
-        if (apply_startup_setting(name, words, n, "command line") == -1) return -1;
+        if (apply_startup_setting(name, words, n, "on the command line") == -1) return -1;
     }
     return 0;
 }
@@ -478,7 +582,7 @@ static void config_get(client *c)
     }
     reply_map(c, n);
     for (int i = 0; i < n; i++) {
-        char value[1024];
+        char value[CONFIG_VALUE_MAX];
         get_value(matched[i].cfg, value, sizeof(value));
         if (matched[i].spelled) reply_bulk(c, matched[i].spelled->p, matched[i].spelled->len);
         else reply_bulk_cstr(c, matched[i].cfg->name);
@@ -510,13 +614,14 @@ static void config_set(client *c)
             reply_errorf(c, "ERR Unknown option or number of arguments for CONFIG SET - '%s'", name);
             return;
         }
+        /* these two name the argument as the caller spelled it, as Redis does */
         if (cfgs[i]->flags & CFG_IMMUTABLE) {
-            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", cfgs[i]->name);
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", name);
             return;
         }
         for (int j = 0; j < i; j++) {
             if (cfgs[j] == cfgs[i]) {
-                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter", cfgs[i]->name);
+                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - duplicate parameter", name);
                 return;
             }
         }
@@ -551,6 +656,161 @@ static void config_set(client *c)
     reply_ok(c);
 }
 
+/* ---- CONFIG REWRITE ------------------------------------------------------- */
+
+#define REWRITE_SIGNATURE "# Generated by CONFIG REWRITE"
+
+struct rewrite {
+    FILE *out;
+    unsigned char written[CONFIG_COUNT]; /* the new file has its line */
+    int signed_;                         /* ... and the signature line */
+    char err[256];
+};
+
+static int rewrite_io_error(struct rewrite *rw)
+{
+    if (rw->err[0] == '\0') snprintf(rw->err, sizeof(rw->err), "%s", strerror(errno));
+    return -1;
+}
+
+/* Writes `name value` so that the loader reads the same value back, or
+ * fails: quotes and control characters do not survive the loader, nor do
+ * spaces except in the parameters that take several words. */
+static int rewrite_option(struct rewrite *rw, const struct config *cfg, const char *value)
+{
+    size_t len = strlen(value);
+    int ok = len < CONFIG_VALUE_MAX - 1;
+    for (size_t i = 0; ok && i < len; i++) {
+        unsigned char ch = (unsigned char)value[i];
+        ok = ch >= 0x20 && ch != 0x7f && ch != '"' && ch != '\'' && (ch != ' ' || cfg->set_special);
+    }
+    if (!ok) {
+        snprintf(rw->err, sizeof(rw->err), "the value of '%s' has spaces, quotes or control characters, "
+                 "which the config file cannot hold", cfg->name);
+        return -1;
+    }
+    rw->written[cfg - configs] = 1;
+    return fprintf(rw->out, "%s %s\n", cfg->name, len ? value : "\"\"") < 0 ? rewrite_io_error(rw) : 0;
+}
+
+/* The parameter a config-file line sets, or NULL (comment, blank, unknown). */
+static struct config *line_option(const char *line)
+{
+    const char *p = line + strspn(line, " \t");
+    size_t n = strcspn(p, " \t\r\n");
+    if (n == 0 || n >= 128 || p[0] == '#') return NULL;
+    char name[128];
+    memcpy(name, p, n);
+    name[n] = '\0';
+    return find_config(name);
+}
+
+/* The old file's first line of each parameter takes its current value;
+ * later lines of it go (on loading they would override it); comments,
+ * blank lines and lines the loader does not know stay as they are. */
+static int rewrite_old_lines(struct rewrite *rw, FILE *in)
+{
+    char line[4096], value[CONFIG_VALUE_MAX];
+    for (int lineno = 1; fgets(line, sizeof(line), in); lineno++) {
+        size_t len = strlen(line);
+        if (len == 0) continue; /* a NUL byte: the loader saw an empty line */
+        if (line[len - 1] != '\n' && !feof(in)) {
+            snprintf(rw->err, sizeof(rw->err), "line %d is longer than %zu bytes", lineno, sizeof(line) - 2);
+            return -1;
+        }
+        if (strncmp(line, REWRITE_SIGNATURE, strlen(REWRITE_SIGNATURE)) == 0) rw->signed_ = 1;
+        struct config *cfg = line_option(line);
+        if (cfg == NULL) {
+            if (fputs(line, rw->out) == EOF || (line[len - 1] != '\n' && fputc('\n', rw->out) == EOF))
+                return rewrite_io_error(rw);
+        } else if (!rw->written[cfg - configs]) {
+            get_value(cfg, value, sizeof(value));
+            if (rewrite_option(rw, cfg, value) == -1) return -1;
+        }
+    }
+    return ferror(in) ? rewrite_io_error(rw) : 0;
+}
+
+/* Parameters the old file does not set go at the end, when they differ
+ * from their defaults. */
+static int rewrite_changed(struct rewrite *rw)
+{
+    char value[CONFIG_VALUE_MAX];
+    for (size_t i = 0; configs[i].name; i++) {
+        get_value(&configs[i], value, sizeof(value));
+        if (rw->written[i] || (default_values[i] && strcmp(value, default_values[i]) == 0)) continue;
+        if (!rw->signed_ && fprintf(rw->out, "%s\n", REWRITE_SIGNATURE) < 0) return rewrite_io_error(rw);
+        rw->signed_ = 1;
+        if (rewrite_option(rw, &configs[i], value) == -1) return -1;
+    }
+    return 0;
+}
+
+/* Fills rw->out from the old file (none yet is an empty one). */
+static int rewrite_contents(struct rewrite *rw, const char *path)
+{
+    FILE *in = fopen(path, "r");
+    if (in == NULL && errno != ENOENT) return rewrite_io_error(rw);
+    int rc = in ? rewrite_old_lines(rw, in) : 0;
+    if (in) (void)fclose(in); /* read only: nothing to lose */
+    return rc == 0 ? rewrite_changed(rw) : -1;
+}
+
+/* Flushes, fsyncs and closes the new file, with the old file's mode. */
+static int rewrite_finish(struct rewrite *rw, int rc, const struct stat *old)
+{
+    int fd = fileno(rw->out);
+    if (rc == 0 && (fflush(rw->out) == EOF || (old && fchmod(fd, old->st_mode & 07777) == -1) ||
+                    fsync(fd) == -1))
+        rc = rewrite_io_error(rw);
+    if (fclose(rw->out) == EOF && rc == 0) rc = rewrite_io_error(rw);
+    return rc;
+}
+
+/* Writes the new file beside the old one and renames it into place: a
+ * crash leaves one or the other, whole. */
+static int config_rewrite(struct rewrite *rw)
+{
+    const char *path = server.config_file;
+    char tmp[PATH_MAX + 32];
+    if (snprintf(tmp, sizeof(tmp), "%s.rewrite-%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
+        snprintf(rw->err, sizeof(rw->err), "%s", "the config file's path is too long");
+        return -1;
+    }
+    struct stat st;
+    int have_old = stat(path, &st) == 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd == -1) return rewrite_io_error(rw);
+    rw->out = fdopen(fd, "w");
+    if (rw->out == NULL) {
+        rewrite_io_error(rw);
+        (void)close(fd); /* nothing written yet */
+        (void)unlink(tmp);
+        return -1;
+    }
+    int rc = rewrite_finish(rw, rewrite_contents(rw, path), have_old ? &st : NULL);
+    if (rc == 0 && rename(tmp, path) == -1) rc = rewrite_io_error(rw);
+    if (rc == -1) (void)unlink(tmp); /* the old file is untouched */
+    else if (fsync_parent_dir(path) == -1) rc = rewrite_io_error(rw);
+    return rc;
+}
+
+static void config_rewrite_command(client *c)
+{
+    if (server.config_file == NULL) {
+        reply_error(c, "ERR The server is running without a config file");
+        return;
+    }
+    struct rewrite rw;
+    memset(&rw, 0, sizeof(rw));
+    if (config_rewrite(&rw) == -1) {
+        log_msg(LOG_WARNING, "CONFIG REWRITE failed: %s", rw.err);
+        reply_errorf(c, "ERR Rewriting config file: %s", rw.err);
+        return;
+    }
+    log_msg(LOG_NOTICE, "CONFIG REWRITE executed with success.");
+    reply_ok(c);
+}
 
 void command_config(client *c)
 {
@@ -571,14 +831,19 @@ void command_config(client *c)
         config_reset_stats();
         reply_ok(c);
     } else if (arg_is(sub->p, sub->len, "rewrite")) {
-        reply_error(c, "ERR The server is running without a config file");
+        if (c->argc != 2) {
+            reply_error(c, "ERR wrong number of arguments for 'config|rewrite' command");
+            return;
+        }
+        config_rewrite_command(c);
     } else if (arg_is(sub->p, sub->len, "help")) {
         static const char *help[] = {
             "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
             "GET <pattern>", "    Return parameters matching the glob-like <pattern> and their values.",
             "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
             "RESETSTAT", "    Reset statistics reported by the INFO command.",
-            "HELP", "    Print this help."};
+            "REWRITE", "    Rewrite the configuration file.",
+            "HELP", "    Prints this help."};
         reply_help(c, help, sizeof(help) / sizeof(help[0]));
     } else {
         reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CONFIG HELP.", (int)(sub->len > 128 ? 128 : sub->len), sub->p);

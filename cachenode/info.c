@@ -76,9 +76,8 @@ static void section_server(struct text *t)
     char exe[PATH_MAX] = "";
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     exe[n > 0 ? n : 0] = '\0';
-    char config_path[PATH_MAX] = "";
-    if (server.config_file && realpath(server.config_file, config_path) == NULL)
-        snprintf(config_path, sizeof(config_path), "%s", server.config_file);
+    /* absolute since start-up (config.c), whatever `dir` did to the cwd */
+    const char *config_path = server.config_file ? server.config_file : "";
     long long uptime = (server.now_ms - server.start_time_ms) / 1000;
     text_addf(t,
               "# Server\r\n"

@@ -31,12 +31,15 @@ static void adjust_open_files_limit(void)
 static void usage(void)
 {
     fprintf(stderr,
-            "Usage: cachenode [CONFIG_FILE] [--port 6379] [--bind 127.0.0.1] [--maxmemory 64mb]\n"
-            "                 [--maxmemory-policy allkeys-lru] [--requirepass PW] [--masterauth PW]\n"
+            "Usage: cachenode [CONFIG_FILE] [--port 6379] [--bind 127.0.0.1] [--maxmemory 0]\n"
+            "                 [--maxmemory-policy noeviction] [--requirepass PW] [--masterauth PW]\n"
             "                 [--dir DIR] [--dbfilename dump.cfs] [--replicaof HOST PORT]\n"
-            "                 [--cluster-enabled yes|no] [--protocol resp|memcached]\n"
+            "                 [--cluster-enabled no] [--protocol resp]\n"
             "                 [--node-id ID] [--logfile FILE] [--loglevel notice]\n"
-            "       cachenode --version\n");
+            "       cachenode --version\n"
+            "Values shown are the defaults (maxmemory 0: no limit). Every parameter that\n"
+            "CONFIG GET lists is also an option. Not supported yet: --cluster-enabled yes,\n"
+            "--protocol memcached, automatic save points (--save is \"\").\n");
 }
 
 int main(int argc, char **argv)
@@ -52,7 +55,6 @@ int main(int argc, char **argv)
     config_set_defaults();
     int first_option = 1;
     if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
-        server.config_file = argv[1];
         if (config_load_file(argv[1]) == -1) return 1;
         first_option = 2;
     }

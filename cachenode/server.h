@@ -191,6 +191,8 @@ enum maxmemory_policy {
     MAXMEMORY_VOLATILE_TTL,
 };
 
+enum { PROTOCOL_RESP = 0, PROTOCOL_MEMCACHED };
+
 struct server {
     /* configuration (see config.c for names and defaults) */
     char *config_file;
@@ -206,8 +208,8 @@ struct server {
     int hz;
     int busy_poll_us; /* the event loop's longest poll before it sleeps */
     char *node_id;
-    int protocol_mode; /* 0 resp, 1 memcached */
-    int cluster_enabled;
+    int protocol_mode; /* PROTOCOL_*; memcached is refused until implemented */
+    int cluster_enabled; /* refused at start-up until cluster mode exists */
     char *replicaof;
     int maxclients;
     int timeout;

@@ -338,30 +338,6 @@ int snapshot_write_fd(int fd)
     return rc;
 }
 
-/* fsyncs the directory holding `path`, so that the rename is durable. */
-static int fsync_parent_dir(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else {
-        size_t n = slash == path ? 1 : (size_t)(slash - path);
-        if (n >= sizeof(dir)) return -1;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd == -1) return -1;
-    int rc = fsync(fd);
-    /* some file systems cannot fsync a directory; the data is safe anyway */
-    if (rc == -1 && (errno == EINVAL || errno == EBADF || errno == EROFS)) rc = 0;
-    int saved = errno;
-    if (close(fd) == -1 && rc == 0) return -1;
-    errno = saved;
-    return rc;
-}
-
 static int temp_path_for(const char *path, pid_t pid, char *buf, size_t size)
 {
     int n = snprintf(buf, size, "%s.tmp-%d", path, (int)pid);

@@ -1,8 +1,10 @@
-/* util.c: number parsing and formatting, glob matching, randomness, time. */
+/* util.c: number parsing and formatting, glob matching, randomness, time,
+ * and making a renamed file durable. */
 #include "util.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +13,7 @@
 #include <strings.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 int string2ll(const char *s, size_t len, long long *out)
 {
@@ -265,4 +268,28 @@ long long monotonic_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* fsyncs the directory holding `path`, so that the rename is durable. */
+int fsync_parent_dir(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL) {
+        strcpy(dir, ".");
+    } else {
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        if (n >= sizeof(dir)) return -1;
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd == -1) return -1;
+    int rc = fsync(fd);
+    /* some file systems cannot fsync a directory; the data is safe anyway */
+    if (rc == -1 && (errno == EINVAL || errno == EBADF || errno == EROFS)) rc = 0;
+    int saved = errno;
+    if (close(fd) == -1 && rc == 0) return -1;
+    errno = saved;
+    return rc;
 }

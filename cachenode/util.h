@@ -37,4 +37,8 @@ long long ustime(void); /* wall clock, microseconds */
 long long mstime(void); /* wall clock, milliseconds */
 long long monotonic_us(void);
 
+/* fsyncs the directory holding `path`, so that a rename into it survives a
+ * crash. Returns 0, or -1 with errno set. */
+int fsync_parent_dir(const char *path);
+
 #endif

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Process-level test of cachenode's server commands: INFO, CLIENT, SLOWLOG,
-CONFIG, COMMAND DOCS (through redis-cli), SHUTDOWN and SIGTERM.
+CONFIG (GET, SET, REWRITE), COMMAND DOCS (through redis-cli), SHUTDOWN and
+SIGTERM; and the start-up options and config files CONFIG reflects: values
+cachenode does not implement are refused, and the reason reaches stderr.
 
     test_server_commands.py --cachenode build/bin/cachenode
 
@@ -10,6 +12,7 @@ done. Exit status 0 when every check passed; the last line is
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,7 +21,7 @@ import time
 
 import redis
 
-from nodeutil import Suite
+from nodeutil import Suite, free_port
 
 START_DEADLINE = 10.0
 EXIT_DEADLINE = 5.0
@@ -232,10 +235,175 @@ def check_config(node):
     assert r.info("memory")["maxmemory_policy"] == "allkeys-lru"
     assert r.config_get("appendonly") == {"appendonly": "no"}
     assert r.config_get("save") == {"save": ""}
+    # no automatic save points (a crashed node restarts empty): refused, not dropped
+    expect_error(lambda: r.config_set("save", "100 1"), "automatic save points are not supported")
+    assert r.config_get("save") == {"save": ""}
+    assert r.config_set("save", "")
+    # REPLICAOF is the live way; the parameter is what it recorded, as in Redis
+    for name in ("replicaof", "slaveof"):
+        expect_error(lambda: r.config_set(name, "127.0.0.1 1"), "can't set immutable config")
+    assert r.config_get("replicaof") == {"replicaof": ""}
+    assert r.execute_command("ROLE")[0] == "master"
+    assert hello(r)["role"] == "master"
+    expect_error(lambda: r.config_rewrite(), "running without a config file")
     r.config_set("maxmemory", 0)
     r.config_set("maxmemory-policy", "noeviction")
     r.config_resetstat()
     assert r.info("stats")["total_error_replies"] == 0
+
+
+def expect_error(call, text):
+    try:
+        call()
+    except redis.exceptions.ResponseError as e:
+        assert text in str(e), str(e)
+        return
+    raise AssertionError("no error containing %r" % text)
+
+
+def hello(r):
+    reply = r.execute_command("HELLO", "2")
+    return dict(zip(reply[0::2], reply[1::2]))
+
+
+def check_role_follows_replicaof(suite):
+    """HELLO's role is the replication role (what ROLE says), before, during
+    and after REPLICAOF."""
+    node = start(suite)
+    r = node.client(decode_responses=True)
+    assert hello(r)["role"] == "master" and hello(r)["mode"] == "standalone"
+    nobody = free_port()  # a primary that is not there: the replica keeps trying
+    assert r.execute_command("REPLICAOF", "127.0.0.1", str(nobody)) == "OK"
+    assert r.execute_command("ROLE")[0] == "slave"
+    assert hello(r)["role"] == "replica"
+    assert r.config_get("replicaof") == {"replicaof": "127.0.0.1 %d" % nobody}
+    assert r.info("replication")["role"] == "slave"
+    assert r.execute_command("REPLICAOF", "NO", "ONE") == "OK"
+    assert r.execute_command("ROLE")[0] == "master"
+    assert hello(r)["role"] == "master"
+    assert r.config_get("replicaof") == {"replicaof": ""}
+
+
+# what each refused start-up value must say, on stderr and in the log
+REFUSED = [
+    (("protocol", "memcached"), "memcached protocol is not supported yet; use --protocol resp"),
+    (("cluster-enabled", "yes"), "cluster mode is not supported yet"),
+    (("save", "100 1"), "automatic save points are not supported"),
+    (("no-such-option", "1"), "bad directive or wrong number of arguments: 'no-such-option'"),
+]
+
+
+def read_in(node, name):
+    try:
+        with open(os.path.join(node.dir, name), errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def refusal_problem(node, reason, where):
+    """Why the node's start does not count as refused with `reason`, or None.
+    The node logs to DIR/cachenode.log."""
+    rc = node.start_expecting_exit(EXIT_DEADLINE)
+    if rc is None or rc == 0:
+        return "started anyway (status %s)" % rc
+    # nodeutil sends stderr to DIR/node.log
+    for name, text in (("stderr", read_in(node, "node.log")), ("log", read_in(node, "cachenode.log"))):
+        if reason not in text or where not in text:
+            return "%s lacks %r %s:\n%s" % (name, reason, where, text)
+    return None
+
+
+def check_refused_options(suite):
+    """Values cachenode does not implement stop it at start-up, from the
+    command line and from a config file, and the reason reaches stderr even
+    when a log file is already open."""
+    problems = []
+    for (name, value), reason in REFUSED:
+        node = suite.node("--logfile", "cachenode.log", "--" + name, *value.split(), start=False)
+        problems.append(("--%s %s" % (name, value), refusal_problem(node, reason, "on the command line")))
+        port = free_port()
+        config = "bind 127.0.0.1\nport %d\nlogfile cachenode.log\n%s %s\n" % (port, name, value)
+        node = suite.node(start=False, port=port, config=config)
+        problems.append(("file: %s %s" % (name, value), refusal_problem(node, reason, "at line 4")))
+    problems = ["%s: %s" % (case, p) for case, p in problems if p]
+    assert not problems, "\n".join(problems)
+
+
+def check_accepted_options(suite):
+    """The implemented values start a node that reports them, and INFO and
+    HELLO read the mode from the configuration."""
+    node = suite.node("--logfile", "cachenode.log", "--protocol", "resp", "--cluster-enabled", "no",
+                      "--save", "", "--appendonly", "no", timeout=START_DEADLINE)
+    r = node.client(decode_responses=True)
+    got = r.config_get("*")
+    assert (got["protocol"], got["cluster-enabled"], got["save"]) == ("resp", "no", ""), got
+    assert r.info("server")["redis_mode"] == "standalone"
+    assert r.info("cluster")["cluster_enabled"] == 0
+    assert hello(r)["mode"] == "standalone"
+    for name, value in (("protocol", "resp"), ("cluster-enabled", "no")):
+        expect_error(lambda: r.config_set(name, value), "can't set immutable config")
+
+
+def check_usage_shows_defaults(suite):
+    """--help names the real defaults: what a node started without those
+    options reports through CONFIG GET."""
+    out = subprocess.run([suite.binary, "--help"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out
+    shown = dict(re.findall(r"\[--([a-z-]+) ([^\]\s]+)\]", out.stderr))
+    node = start(suite)
+    actual = node.client(decode_responses=True).config_get("*")
+    checked = [n for n in ("maxmemory", "maxmemory-policy", "dbfilename", "cluster-enabled",
+                           "protocol", "loglevel") if n in shown]
+    assert len(checked) == 6, shown
+    for name in checked:
+        assert shown[name] == actual[name], "usage says %s %s, the default is %s" % (
+            name, shown[name], actual[name])
+
+
+REWRITE_CONFIG = """# a comment that stays
+bind 127.0.0.1
+port {port}
+
+maxmemory 10mb
+maxmemory 20mb
+slaveof ""
+"""
+
+
+def check_config_rewrite(suite):
+    """CONFIG REWRITE of a node started from a file: comments stay, each
+    parameter's first line takes its current value and later ones go, changed
+    parameters are added; the node restarts with the rewritten values, and a
+    value the file cannot hold fails the rewrite and leaves the file as it was."""
+    port = free_port()
+    node = suite.node(port=port, config=REWRITE_CONFIG.format(port=port), timeout=START_DEADLINE)
+    conf = os.path.join(node.dir, "node.conf")
+    r = node.client(decode_responses=True)
+    assert r.info("server")["config_file"] == os.path.realpath(conf)
+    assert r.config_set("maxmemory", "5mb") and r.config_set("maxmemory-policy", "allkeys-lru")
+    assert r.config_rewrite()
+    with open(conf) as f:
+        lines = f.read().splitlines()
+    assert lines[:6] == ["# a comment that stays", "bind 127.0.0.1", "port %d" % port, "",
+                         "maxmemory %d" % (5 << 20), 'replicaof ""'], lines
+    assert "# Generated by CONFIG REWRITE" in lines and "maxmemory-policy allkeys-lru" in lines, lines
+    assert sorted(os.listdir(node.dir)) == ["node.conf", "node.log"], os.listdir(node.dir)
+
+    assert r.config_set("requirepass", "two words")
+    r = node.client(decode_responses=True, password="two words")
+    expect_error(lambda: r.config_rewrite(), "'requirepass' has spaces")
+    with open(conf) as f:
+        assert f.read().splitlines() == lines
+    assert r.config_set("requirepass", "")
+
+    node.terminate(check=True)
+    with open(conf) as f:
+        node.config = f.read()  # nodeutil writes node.config to the file at each start
+    node.start(START_DEADLINE)
+    r = node.client(decode_responses=True)
+    assert r.config_get("maxmemory") == {"maxmemory": str(5 << 20)}
+    assert r.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
 
 
 def check_command(node):
@@ -292,6 +460,11 @@ def main():
         ("slowlog", lambda s: check_slowlog(shared[0])),
         ("config", lambda s: check_config(shared[0])),
         ("command", lambda s: check_command(shared[0])),
+        ("role follows replicaof", check_role_follows_replicaof),
+        ("refused options", check_refused_options),
+        ("accepted options", check_accepted_options),
+        ("usage shows defaults", check_usage_shows_defaults),
+        ("config rewrite", check_config_rewrite),
         ("shutdown", check_shutdown),
         ("sigterm", check_sigterm),
     ]
