@@ -24,6 +24,10 @@ enum cfg_type { CFG_BOOL, CFG_INT, CFG_LL, CFG_MEMORY, CFG_STRING, CFG_ENUM, CFG
 
 #define CFG_IMMUTABLE 1
 #define CFG_SENSITIVE 2 /* never echoed in logs */
+/* Not settable through CONFIG SET, as with Redis 7's default
+ * enable-protected-configs no: with dir, dbfilename and SAVE a client could
+ * otherwise write a file anywhere the node may. */
+#define CFG_PROTECTED 4
 
 struct enum_value {
     const char *name;
@@ -222,8 +226,8 @@ static struct config configs[] = {
     {"maxmemory-samples", CFG_INT, 0, &server.maxmemory_samples, 1, 64, "5", NULL, NULL, NULL, NULL},
     {"lfu-log-factor", CFG_INT, 0, &server.lfu_log_factor, 0, INT_MAX, "10", NULL, NULL, NULL, NULL},
     {"lfu-decay-time", CFG_INT, 0, &server.lfu_decay_time, 0, INT_MAX, "1", NULL, NULL, NULL, NULL},
-    {"dir", CFG_SPECIAL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
-    {"dbfilename", CFG_STRING, 0, &server.dbfilename, 0, 0, "dump.cfs", NULL, NULL, NULL, NULL},
+    {"dir", CFG_SPECIAL, CFG_PROTECTED, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
+    {"dbfilename", CFG_STRING, CFG_PROTECTED, &server.dbfilename, 0, 0, "dump.cfs", NULL, NULL, NULL, NULL},
     {"logfile", CFG_STRING, CFG_IMMUTABLE, &server.logfile, 0, 0, "", NULL, NULL, NULL, apply_logfile},
     {"loglevel", CFG_ENUM, 0, &server.loglevel, 0, 0, "notice", loglevel_enum, NULL, NULL, apply_loglevel},
     {"hz", CFG_INT, 0, &server.hz, 1, 500, "10", NULL, NULL, NULL, NULL},
@@ -305,6 +309,10 @@ static int set_value(struct config *cfg, char **words, int n, const char **err)
         return -1;
     }
     const char *v = words[0];
+    if (cfg->ptr == &server.dbfilename && (strchr(v, '/') || !v[0] || !strcmp(v, ".") || !strcmp(v, ".."))) {
+        *err = "dbfilename can't be a path, just a filename";
+        return -1;
+    }
     char *end;
     long long ll;
     switch (cfg->type) {
@@ -615,8 +623,9 @@ static void config_set(client *c)
             return;
         }
         /* these two name the argument as the caller spelled it, as Redis does */
-        if (cfgs[i]->flags & CFG_IMMUTABLE) {
-            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", name);
+        if (cfgs[i]->flags & (CFG_IMMUTABLE | CFG_PROTECTED)) {
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument '%s') - can't set %s config", name,
+                         cfgs[i]->flags & CFG_IMMUTABLE ? "immutable" : "protected");
             return;
         }
         for (int j = 0; j < i; j++) {

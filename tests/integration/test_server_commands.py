@@ -289,6 +289,7 @@ REFUSED = [
     (("protocol", "memcached"), "memcached protocol is not supported yet; use --protocol resp"),
     (("cluster-enabled", "yes"), "cluster mode is not supported yet"),
     (("save", "100 1"), "automatic save points are not supported"),
+    (("dbfilename", "../elsewhere.cfs"), "dbfilename can't be a path, just a filename"),
     (("no-such-option", "1"), "bad directive or wrong number of arguments: 'no-such-option'"),
 ]
 
