@@ -202,13 +202,27 @@ static void apply_loglevel(void) { log_set_level((enum log_level)server.loglevel
  * reach stderr either way. */
 static int logging_to_file;
 
-static void apply_logfile(void)
+/* Redis refuses to start when it cannot open its log file: a node whose
+ * lines went nowhere would be hard to run. */
+static int set_logfile(char **w, int n, const char **err)
 {
-    if (log_set_file(server.logfile) == -1)
-        log_msg(LOG_WARNING, "Can't open the log file: %s", strerror(errno));
-    else
-        logging_to_file = server.logfile && server.logfile[0];
+    if (n != 1) {
+        *err = "wrong number of arguments";
+        return -1;
+    }
+    if (log_set_file(w[0]) == -1) {
+        static char why[160];
+        snprintf(why, sizeof(why), "can't open the log file: %s", strerror(errno));
+        *err = why;
+        return -1;
+    }
+    zfree(server.logfile);
+    server.logfile = zstrndup(w[0], strlen(w[0]));
+    logging_to_file = w[0][0] != '\0';
+    return 0;
 }
+
+static void get_logfile(char *buf, size_t size) { snprintf(buf, size, "%s", server.logfile ? server.logfile : ""); }
 
 static void apply_slowlog(void) { slowlog_trim(); }
 
@@ -228,7 +242,7 @@ static struct config configs[] = {
     {"lfu-decay-time", CFG_INT, 0, &server.lfu_decay_time, 0, INT_MAX, "1", NULL, NULL, NULL, NULL},
     {"dir", CFG_SPECIAL, CFG_PROTECTED, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
     {"dbfilename", CFG_STRING, CFG_PROTECTED, &server.dbfilename, 0, 0, "dump.cfs", NULL, NULL, NULL, NULL},
-    {"logfile", CFG_STRING, CFG_IMMUTABLE, &server.logfile, 0, 0, "", NULL, NULL, NULL, apply_logfile},
+    {"logfile", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "", NULL, set_logfile, get_logfile, NULL},
     {"loglevel", CFG_ENUM, 0, &server.loglevel, 0, 0, "notice", loglevel_enum, NULL, NULL, apply_loglevel},
     {"hz", CFG_INT, 0, &server.hz, 1, 500, "10", NULL, NULL, NULL, NULL},
     {"busy-poll-us", CFG_INT, 0, &server.busy_poll_us, 0, 10000, "200", NULL, NULL, NULL, apply_busy_poll},

@@ -290,6 +290,7 @@ REFUSED = [
     (("cluster-enabled", "yes"), "cluster mode is not supported yet"),
     (("save", "100 1"), "automatic save points are not supported"),
     (("dbfilename", "../elsewhere.cfs"), "dbfilename can't be a path, just a filename"),
+    (("logfile", "/nonexistent-dir/node.log"), "can't open the log file: No such file or directory"),
     (("no-such-option", "1"), "bad directive or wrong number of arguments: 'no-such-option'"),
 ]
 
