@@ -15,6 +15,7 @@
 #include "store.h"
 
 #define AGENT_FIELD_MAX 256
+#define HELLO_REQUIRED "'az', 'address', 'agent_url' (http://...) and 'capacity' are required"
 
 static int valid_host_id(const char *s)
 {
@@ -34,12 +35,18 @@ static const char *field(const json_t *o, const char *key)
     return s && strlen(s) <= AGENT_FIELD_MAX ? s : NULL;
 }
 
+/* What a registration or heartbeat must carry about its host. */
+static int hello_valid(const json_t *hello)
+{
+    const char *url = field(hello, "agent_url");
+    return field(hello, "az") != NULL && field(hello, "address") != NULL && url != NULL &&
+           strncmp(url, "http://", 7) == 0 && json_is_object(json_object_get(hello, "capacity"));
+}
+
+/* hello must be hello_valid. */
 static int upsert_host(sqlite3 *db, const json_t *hello, const char *host_id)
 {
-    const char *az = field(hello, "az"), *address = field(hello, "address"), *url = field(hello, "agent_url");
     json_t *cap = json_object_get(hello, "capacity");
-    if (az == NULL || address == NULL || url == NULL || strncmp(url, "http://", 7) != 0 || !json_is_object(cap))
-        return -1;
     long long now = wall_ms();
     return db_run(db,
                   "INSERT INTO hosts(id, az, address, agent_url, memory_mb, memory_used_mb, port_first, port_last,"
@@ -48,7 +55,8 @@ static int upsert_host(sqlite3 *db, const json_t *hello, const char *host_id)
                   " agent_url = excluded.agent_url, memory_mb = excluded.memory_mb,"
                   " memory_used_mb = excluded.memory_used_mb, port_first = excluded.port_first,"
                   " port_last = excluded.port_last, last_seen_ms = excluded.last_seen_ms",
-                  "ssssIIIIII", host_id, az, address, url, (long long)json_integer_value(json_object_get(cap, "memory_mb")),
+                  "ssssIIIIII", host_id, field(hello, "az"), field(hello, "address"), field(hello, "agent_url"),
+                  (long long)json_integer_value(json_object_get(cap, "memory_mb")),
                   (long long)json_integer_value(json_object_get(cap, "memory_used_mb")),
                   (long long)json_integer_value(json_object_get(cap, "port_first")),
                   (long long)json_integer_value(json_object_get(cap, "port_last")), now, now);
@@ -59,20 +67,24 @@ int agents_register(sqlite3 *db, const json_t *hello, char *err, size_t errlen)
     const char *id = field(hello, "host_id");
     if (id == NULL || !valid_host_id(id)) {
         snprintf(err, errlen, "'host_id' is missing or not allowed");
-        return -1;
+        return 400;
+    }
+    if (!hello_valid(hello)) {
+        snprintf(err, errlen, "%s", HELLO_REQUIRED);
+        return 400;
     }
     int known = db_int(db, 0, "SELECT count(*) FROM hosts WHERE id = ?", "s", id) > 0;
-    if (db_begin(db) != 0) { snprintf(err, errlen, "the database is busy"); return -1; }
+    snprintf(err, errlen, "the database is busy; register again");
+    if (db_begin(db) != 0) return 503;
     int rc = upsert_host(db, hello, id);
     if (rc == 0) rc = store_event(db, NULL, NULL, known ? "host_reregistered" : "host_registered", id);
     if (rc != 0 || db_commit(db) != 0) {
         db_rollback(db);
-        snprintf(err, errlen, "'az', 'address', 'agent_url' (http://...) and 'capacity' are required");
-        return -1;
+        return 503;
     }
     log_msg(LOG_NOTICE, "agent %s %s (az %s, %s)", id, known ? "registered again" : "registered", field(hello, "az"),
             field(hello, "agent_url"));
-    return 0;
+    return 200;
 }
 
 /* The cluster's status after one of its nodes changed health. */
@@ -122,12 +134,23 @@ static int observe_node(sqlite3 *db, const char *host, const json_t *o)
     return lost_primary;
 }
 
+/* An agent's event type becomes agent_<type>: [a-z0-9_]{1,64}, as the API
+ * documents it. */
+static int valid_event_type(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    return n > 0 && n <= 64 && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
+}
+
 /* Agent events worth keeping: ours are derived above, these add detail.
  * An event numbered at or below the host's newest stored one is a resend. */
 static void record_agent_event(sqlite3 *db, const json_t *e, long long stored_seq, long long *newest_seq)
 {
     const char *type = field(e, "type"), *node = field(e, "node"), *msg = field(e, "message");
-    if (type == NULL || msg == NULL) return;
+    if (!valid_event_type(type) || msg == NULL) {
+        log_msg(LOG_VERBOSE, "an agent event without a valid type or message was not stored");
+        return;
+    }
     json_t *seq = json_object_get(e, "seq");
     if (json_is_integer(seq)) {
         long long n = (long long)json_integer_value(seq);
@@ -141,10 +164,14 @@ static void record_agent_event(sqlite3 *db, const json_t *e, long long stored_se
     store_event(db, cluster, node && *node ? node : NULL, t, msg);
 }
 
-int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t *beat)
+int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t *beat, char *err, size_t errlen)
 {
+    snprintf(err, errlen, "unknown host; register first");
     if (!valid_host_id(host) || db_int(db, 0, "SELECT count(*) FROM hosts WHERE id = ?", "s", host) == 0) return 404;
-    if (db_begin(db) != 0) return -1;
+    snprintf(err, errlen, "%s", HELLO_REQUIRED);
+    if (!hello_valid(beat)) return 400;
+    snprintf(err, errlen, "the database is busy; send the heartbeat again");
+    if (db_begin(db) != 0) return 503;
     int rc = upsert_host(db, beat, host);
     size_t i;
     json_t *o;
@@ -155,13 +182,13 @@ int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t 
     if (newest_seq > stored_seq) db_run(db, "UPDATE hosts SET events_seq = ? WHERE id = ?", "Is", newest_seq, host);
     if (rc != 0 || db_commit(db) != 0) {
         db_rollback(db);
-        return -1;
+        return 503;
     }
     pthread_mutex_lock(&c->lock);
     c->count.heartbeats++;
     pthread_mutex_unlock(&c->lock);
     if (lost_primary) ctl_wake_worker(c); /* the failover pass runs now, not at its next tick */
-    return 0;
+    return 200;
 }
 
 int agent_call(struct ctl *c, const char *agent_url, const char *method, const char *path, const json_t *body,

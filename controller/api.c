@@ -8,6 +8,8 @@
  *   POST /v1/clusters/{name}/failover   {"shard":"0001"}: planned failover
  *   GET  /v1/operations/{id}, /v1/events, /v1/hosts
  *   POST /v1/agents/register, /v1/agents/{host}/heartbeat  (agent token) */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +53,29 @@ static json_t *parse_body(const struct http_request *req)
     return json_loads(req->body, JSON_REJECT_DUPLICATES, NULL);
 }
 
+/* An agent route's error reply from its status (err says why). */
+static void agent_error(struct http_response *res, int status, const char *err)
+{
+    const char *code = status == 400 ? "InvalidParameterValue" : status == 404 ? "HostNotFound" : "ServiceUnavailable";
+    http_respond_error(res, status, code, err);
+}
+
+static void heartbeat(struct ctl *c, const char *rest, const json_t *doc, struct http_response *res)
+{
+    char host[80], err[160];
+    const char *slash = strchr(rest, '/');
+    size_t n = slash ? (size_t)(slash - rest) : 0;
+    if (slash == NULL || strcmp(slash, "/heartbeat") != 0 || n == 0 || n >= sizeof(host)) {
+        http_respond_error(res, 404, "NotFound", "no such route");
+        return;
+    }
+    memcpy(host, rest, n);
+    host[n] = '\0';
+    int status = agents_heartbeat(c, c->api_db, host, doc, err, sizeof(err));
+    if (status == 200) http_respond(res, 200, strdup("{\"ok\":true}"));
+    else agent_error(res, status, err);
+}
+
 static void agent_routes(struct ctl *c, const struct http_request *req, struct http_response *res)
 {
     if (!token_ok(req, c->cfg.agent_token)) { http_respond_error(res, 401, "Unauthorized", "missing or wrong agent token"); return; }
@@ -62,24 +87,13 @@ static void agent_routes(struct ctl *c, const struct http_request *req, struct h
         return;
     }
     const char *rest = req->path + strlen("/v1/agents/");
-    char err[160];
     if (strcmp(rest, "register") == 0) {
-        if (agents_register(c->api_db, doc, err, sizeof(err)) == 0) http_respond(res, 200, strdup("{\"registered\":true}"));
-        else http_respond_error(res, 400, "InvalidParameterValue", err);
+        char err[160];
+        int status = agents_register(c->api_db, doc, err, sizeof(err));
+        if (status == 200) http_respond(res, 200, strdup("{\"registered\":true}"));
+        else agent_error(res, status, err);
     } else {
-        char host[80];
-        const char *slash = strchr(rest, '/');
-        size_t n = slash ? (size_t)(slash - rest) : 0;
-        if (slash == NULL || strcmp(slash, "/heartbeat") != 0 || n == 0 || n >= sizeof(host)) {
-            http_respond_error(res, 404, "NotFound", "no such route");
-        } else {
-            memcpy(host, rest, n);
-            host[n] = '\0';
-            int rc = agents_heartbeat(c, c->api_db, host, doc);
-            if (rc == 0) http_respond(res, 200, strdup("{\"ok\":true}"));
-            else if (rc == 404) http_respond_error(res, 404, "HostNotFound", "unknown host; register first");
-            else http_respond_error(res, 503, "ServiceUnavailable", "cannot record the heartbeat");
-        }
+        heartbeat(c, rest, doc, res);
     }
     json_decref(doc);
 }
@@ -117,15 +131,19 @@ static void idempotent_store(struct ctl *c, const struct http_request *req, cons
 
 /* ---- clusters ------------------------------------------------------------- */
 
+/* The reply to a change: 202 {"cluster", "operation"}, or 200 with
+ * "operation": null when there was nothing to change (op_id NULL). Either
+ * is what a retry with the same Idempotency-Key gets back. */
 static void accepted(struct ctl *c, const struct http_request *req, const char *route, const char *name,
                      const char *op_id, struct http_response *res)
 {
     json_t *cluster = store_cluster_json(c->api_db, name);
-    json_t *op = store_operation_json(c->api_db, op_id);
+    json_t *op = op_id ? store_operation_json(c->api_db, op_id) : NULL;
     json_t *doc = json_pack("{s:o,s:o}", "cluster", cluster ? cluster : json_null(), "operation", op ? op : json_null());
     char *text = json_dump_and_free(doc);
-    idempotent_store(c, req, route, 202, text);
-    if (text) http_respond(res, 202, text);
+    int status = op_id ? 202 : 200;
+    idempotent_store(c, req, route, status, text);
+    if (text) http_respond(res, status, text);
     else http_respond_error(res, 500, "InternalError", "cannot build the reply");
 }
 
@@ -159,6 +177,7 @@ static void modify_cluster(struct ctl *c, const struct http_request *req, const 
     struct op_error e;
     int status = m.replicas >= 0 ? ops_scale_replicas(c, c->api_db, name, m.replicas, op_id, &e)
                                  : ops_resize_memory(c, c->api_db, name, m.node_memory_mb, op_id, &e);
+    if (status == OPS_NO_CHANGE) { accepted(c, req, route, name, NULL, res); return; }
     if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
     log_msg(LOG_NOTICE, "cluster %s: change accepted (operation %s)", name, op_id);
     accepted(c, req, route, name, op_id, res);
@@ -214,16 +233,36 @@ static void cluster_route(struct ctl *c, const struct http_request *req, const c
 
 /* ---- the rest --------------------------------------------------------------- */
 
+/* A query parameter that must be a whole number in [min, max]; an absent or
+ * empty one is dflt. Digits only: strtoll alone would take "-1", " 7" and
+ * "+7", and saturate a number too large for a long long. */
+static int query_count(const char *text, long long min, long long max, long long dflt, long long *out)
+{
+    *out = dflt;
+    if (text == NULL || *text == '\0') return 0;
+    size_t n = strlen(text);
+    if (n > 19 || strspn(text, "0123456789") != n) return -1;
+    errno = 0;
+    long long v = strtoll(text, NULL, 10);
+    if (errno != 0 || v < min || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
 static void get_events(struct ctl *c, const struct http_request *req, struct http_response *res)
 {
     const char *cluster = http_request_arg(req, "cluster");
-    const char *since = http_request_arg(req, "since");
-    const char *limit = http_request_arg(req, "limit");
-    char *end = NULL;
-    long long since_id = since && *since ? strtoll(since, &end, 10) : 0;
-    long long max = limit && *limit ? strtoll(limit, &end, 10) : 1000;
-    if ((end && *end) || since_id < 0 || max < 1 || max > 1000 || (cluster && *cluster && !valid_cluster_name(cluster))) {
-        http_respond_error(res, 400, "InvalidParameterValue", "since: an event id >= 0; limit: 1..1000; cluster: a name");
+    long long since_id, max;
+    if (query_count(http_request_arg(req, "since"), 0, LLONG_MAX, 0, &since_id) != 0) {
+        http_respond_error(res, 400, "InvalidParameterValue", "since: an event id, a whole number >= 0");
+        return;
+    }
+    if (query_count(http_request_arg(req, "limit"), 1, 1000, 1000, &max) != 0) {
+        http_respond_error(res, 400, "InvalidParameterValue", "limit: a whole number from 1 to 1000");
+        return;
+    }
+    if (cluster && *cluster && !valid_cluster_name(cluster)) {
+        http_respond_error(res, 400, "InvalidParameterValue", "cluster: a cluster name ([a-z0-9-]{1,40})");
         return;
     }
     reply_json(res, 200, store_events_json(c->api_db, cluster && *cluster ? cluster : NULL, since_id, (int)max));

@@ -64,9 +64,10 @@ struct http_response;
 void api_handle(const struct http_request *req, struct http_response *res, void *ctx);
 
 /* agents.c: the agent link, both directions. */
+/* Both return an HTTP status: 200 done; 400 a bad body, 404 an unknown
+ * host (heartbeat), 503 the database is busy; err says why. */
 int agents_register(sqlite3 *db, const json_t *hello, char *err, size_t errlen);
-/* 0 ok, 404 unknown host, -1 error */
-int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t *beat);
+int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t *beat, char *err, size_t errlen);
 /* Calls an agent: method path [body] -> *status and parsed *reply (may be
  * NULL). Returns 0 when a response arrived. */
 int agent_call(struct ctl *c, const char *agent_url, const char *method, const char *path, const json_t *body,

@@ -198,7 +198,7 @@ static int plan_failover(struct ctl *c, sqlite3 *db, const json_t *p, const stru
     return 0;
 }
 
-static void failover_impossible(sqlite3 *db, const json_t *p, const char *why)
+static void failover_impossible(sqlite3 *db, const json_t *p, const char *cause, const char *why)
 {
     char key[128];
     snprintf(key, sizeof(key), "fo:%s", row_str(p, "id"));
@@ -206,8 +206,8 @@ static void failover_impossible(sqlite3 *db, const json_t *p, const char *why)
     if (db_begin(db) != 0) return;
     int rc = store_event(db, row_str(p, "cluster"), row_str(p, "id"), "failover_blocked", why);
     rc |= db_run(db, "INSERT INTO failovers(cluster, shard, cause, outcome, old_primary, started_ms)"
-                     " VALUES(?,?,'node_down','no_candidate',?,?)",
-                 "sssI", row_str(p, "cluster"), row_str(p, "shard"), row_str(p, "id"), wall_ms());
+                     " VALUES(?,?,?,'no_candidate',?,?)",
+                 "ssssI", row_str(p, "cluster"), row_str(p, "shard"), cause, row_str(p, "id"), wall_ms());
     if (rc != 0 || db_commit(db) != 0) db_rollback(db);
     log_msg(LOG_WARNING, "cluster %s: primary %s lost: %s", row_str(p, "cluster"), row_str(p, "id"), why);
 }
@@ -238,7 +238,8 @@ static int failover_scan(struct ctl *c, sqlite3 *db)
         struct candidate to;
         memset(&to, 0, sizeof(to));
         if (choose_replica(db, p, &to) != 0) {
-            failover_impossible(db, p, "no available replica answers; the shard waits for its primary or a new replica");
+            failover_impossible(db, p, cause,
+                                "no available replica answers; the shard waits for its primary or a new replica");
             continue;
         }
         if (plan_failover(c, db, p, &to, cause) == 0) acted++;

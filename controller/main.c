@@ -25,10 +25,10 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: cachefleet-controller --listen ADDR:PORT --db DIR/controller.db [--token-file FILE]\n"
+    fprintf(out, "Usage: cachefleet-controller --db DIR/controller.db [--listen 127.0.0.1:8700] [--token-file FILE]\n"
                  "                             [--agent-token-file FILE] [--agent-timeout-ms 3000]\n"
-                 "                             [--sentinel-listen 127.0.0.1:26379]\n"
-                 "                             [--logfile FILE] [--loglevel notice] [--config FILE]\n"
+                 "                             [--sentinel-listen ADDR:PORT (default: none)]\n"
+                 "                             [--logfile FILE (default: stderr)] [--loglevel notice] [--config FILE]\n"
                  "--config FILE: lines `name value` with these option names; flags override them.\n"
                  "Without --token-file (--agent-token-file) the token is read from, or first\n"
                  "generated in, DIR/api.token (DIR/agent.token).\n");

@@ -101,25 +101,42 @@ static void counter_metrics(struct textbuf *o, struct ctl *c)
     textbuf_printf(o, "cachefleet_agent_heartbeats_total %llu\n", k.heartbeats);
 }
 
-/* Failovers by cluster, cause and outcome, and the time from detection to
- * the new primary taking its spec (the failovers table, so it survives a
- * restart). */
-static void failover_metrics(struct textbuf *o, sqlite3 *db)
+/* Finished failovers by cluster, cause and outcome, the ones in progress,
+ * and the time from detection to the new primary taking its spec (the
+ * failovers table, so it survives a restart). A running failover is left out
+ * of the counter: its row changes outcome when it ends, and a series that
+ * went down would read as a counter reset. */
+static void failover_counts(struct textbuf *o, sqlite3 *db)
 {
-    textbuf_printf(o, "# HELP cachefleet_failovers_total Failovers by cluster, cause (node_down, host_silent, planned) and outcome.\n"
-            "# TYPE cachefleet_failovers_total counter\n");
-    json_t *rows = db_rows(db, "SELECT cluster, cause, outcome, count(*) AS n FROM failovers"
+    textbuf_printf(o, "# HELP cachefleet_failovers_total Finished failovers by cluster, cause (node_down, host_silent,"
+                      " planned) and outcome (succeeded, failed, no_candidate).\n"
+                      "# TYPE cachefleet_failovers_total counter\n");
+    json_t *rows = db_rows(db, "SELECT cluster, cause, outcome, count(*) AS n FROM failovers WHERE outcome != 'running'"
                                " GROUP BY cluster, cause, outcome ORDER BY cluster, cause, outcome", "");
     size_t i;
     json_t *r;
     json_array_foreach(rows, i, r)
-        textbuf_printf(o, "cachefleet_failovers_total{cluster=\"%s\",cause=\"%s\",outcome=\"%s\"} %lld\n", row_str(r, "cluster"),
-             row_str(r, "cause"), row_str(r, "outcome"), row_int(r, "n"));
+        textbuf_printf(o, "cachefleet_failovers_total{cluster=\"%s\",cause=\"%s\",outcome=\"%s\"} %lld\n",
+                       row_str(r, "cluster"), row_str(r, "cause"), row_str(r, "outcome"), row_int(r, "n"));
     json_decref(rows);
+    textbuf_printf(o, "# HELP cachefleet_failovers_in_progress Failovers under way, per cluster that has had one.\n"
+                      "# TYPE cachefleet_failovers_in_progress gauge\n");
+    rows = db_rows(db, "SELECT cluster, sum(outcome = 'running') AS n FROM failovers GROUP BY cluster ORDER BY cluster", "");
+    json_array_foreach(rows, i, r)
+        textbuf_printf(o, "cachefleet_failovers_in_progress{cluster=\"%s\"} %lld\n", row_str(r, "cluster"),
+                       row_int(r, "n"));
+    json_decref(rows);
+}
+
+static void failover_metrics(struct textbuf *o, sqlite3 *db)
+{
+    failover_counts(o, db);
     textbuf_printf(o, "# HELP cachefleet_failover_recovery_seconds Detection to the new primary taking writes, per cluster.\n"
             "# TYPE cachefleet_failover_recovery_seconds summary\n");
-    rows = db_rows(db, "SELECT cluster, count(*) AS n, sum(recovered_ms - started_ms) AS ms FROM failovers"
-                       " WHERE recovered_ms IS NOT NULL GROUP BY cluster ORDER BY cluster", "");
+    json_t *rows = db_rows(db, "SELECT cluster, count(*) AS n, sum(recovered_ms - started_ms) AS ms FROM failovers"
+                               " WHERE recovered_ms IS NOT NULL GROUP BY cluster ORDER BY cluster", "");
+    size_t i;
+    json_t *r;
     json_array_foreach(rows, i, r) {
         textbuf_printf(o, "cachefleet_failover_recovery_seconds_sum{cluster=\"%s\"} %.3f\n", row_str(r, "cluster"),
              (double)row_int(r, "ms") / 1000.0);

@@ -17,7 +17,10 @@ struct ctl;
 #define OP_ID_MAX 40
 
 /* Each returns an HTTP status: 202 with op_id set, or an error status with
- * code and message set (nothing is written then). */
+ * code and message set (nothing is written then). A resize to what the
+ * cluster already has returns OPS_NO_CHANGE and writes nothing: no
+ * operation, the cluster stays as it is. */
+#define OPS_NO_CHANGE 200
 struct op_error {
     char code[48];
     char message[256];

@@ -20,6 +20,22 @@ cf() {
   echo
 }
 
+# idempotency_key WHAT: a key for one change. The controller keeps a key for
+# 24 h and answers a repeat of the same call with the first reply, so a call
+# sent again after a timeout or a lost connection (curl --retry below) is not
+# carried out twice. A fixed key would make a later, meant change a silent
+# replay (`scale-replicas.sh demo 3`, then 2, then 3 again), so every run
+# gets a new one: WHAT, the time and 64 random bits. To retry a run that
+# died, give it the key it printed: CACHEFLEET_IDEMPOTENCY_KEY=... script ...
+idempotency_key() {
+  local key=${CACHEFLEET_IDEMPOTENCY_KEY:-}
+  if [ -z "$key" ]; then
+    key="$1-$(date -u +%Y%m%dT%H%M%SZ)-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+  fi
+  echo "Idempotency-Key: $key" >&2
+  printf '%s' "$key"
+}
+
 # wait_status NAME STATUS [SECONDS]: polls until the cluster has STATUS.
 wait_status() {
   local name=$1 want=$2 deadline=$(( SECONDS + ${3:-60} ))

@@ -4,7 +4,9 @@
 # primary follows it; no acknowledged write is lost. Prints the new primary.
 here=$(dirname "$0"); . "$here/common.sh"
 name=${1:?cluster name}; shard=${2:-0001}
-op=$(cf POST "/v1/clusters/$name/failover" "{\"shard\":\"$shard\"}" |
+# curl retries a failed call with the same Idempotency-Key (see common.sh).
+key=$(idempotency_key "failover-$name-$shard")
+op=$(cf POST "/v1/clusters/$name/failover" "{\"shard\":\"$shard\"}" -H "Idempotency-Key: $key" --retry 3 |
      python3 -c 'import json, sys; print(json.load(sys.stdin)["operation"]["id"])')
 deadline=$(( SECONDS + 60 ))
 while :; do

@@ -316,6 +316,51 @@ def test_validation_errors(suite):
             assert status == 400 and doc["error"]["code"] == "InvalidParameterValue", (body, status, doc)
         assert f.cluster("dup")["status"] == "available"
         assert f.api("GET", "/v1/clusters")[1]["clusters"][0]["name"] == "dup"
+        patch_without_change(f, "dup")
+        agent_link_validation(f)
+
+
+def operation_count(f):
+    text = f.api("GET", "/metrics")[1]
+    return sum(int(m) for m in re.findall(r"^cachefleet_operations\{[^}]*\} (\d+)$", text, re.M))
+
+
+def patch_without_change(f, name):
+    """A PATCH to the values the cluster has: 200, the cluster as it is, no
+    operation, no event, the status unchanged; a real change still gets 202."""
+    c = f.cluster(name)
+    ops, events = operation_count(f), f.api("GET", f"/v1/events?cluster={name}")[1]["events"]
+    for body in ({"replicas": c["replicas"]}, {"node_memory_mb": c["node_memory_mb"]}):
+        status, doc = f.api("PATCH", f"/v1/clusters/{name}", body)
+        assert status == 200 and doc["operation"] is None, (body, status, doc)
+        assert doc["cluster"]["status"] == "available" and doc["cluster"]["nodes"] == c["nodes"], doc
+        assert f.cluster(name)["status"] == "available"
+    # a retry with a key gets the same 200 back
+    key = {"Idempotency-Key": "no-change-1"}
+    first = f.api("PATCH", f"/v1/clusters/{name}", {"replicas": c["replicas"]}, headers=key)
+    assert first == f.api("PATCH", f"/v1/clusters/{name}", {"replicas": c["replicas"]}, headers=key), first
+    assert operation_count(f) == ops, "a PATCH without a change started an operation"
+    assert f.api("GET", f"/v1/events?cluster={name}")[1]["events"] == events
+    status, doc = f.api("PATCH", f"/v1/clusters/{name}", {"node_memory_mb": c["node_memory_mb"] + 1})
+    assert status == 202 and doc["operation"]["kind"] == "resize_memory", (status, doc)
+    f.wait_status(name, "available")
+
+
+def agent_link_validation(f):
+    """A bad registration or heartbeat gets 400 with what is missing; nothing is stored."""
+    hello = {"host_id": "h7", "az": "az-z", "address": "127.0.0.7", "agent_url": "http://127.0.0.7:1",
+             "capacity": {"memory_mb": 64}}
+    for drop in ("host_id", "az", "address", "agent_url", "capacity"):
+        bad = {k: v for k, v in hello.items() if k != drop}
+        status, doc = http("POST", f.url("/v1/agents/register"), bad, token=AGENT_TOKEN)
+        assert status == 400 and doc["error"]["code"] == "InvalidParameterValue", (drop, status, doc)
+        assert drop in doc["error"]["message"], (drop, doc)
+    status, doc = http("POST", f.url("/v1/agents/register"), dict(hello, agent_url="ftp://x"), token=AGENT_TOKEN)
+    assert status == 400, (status, doc)
+    assert "h7" not in {h["id"] for h in f.hosts()}
+    status, doc = http("POST", f.url("/v1/agents/h1/heartbeat"), {"nodes": [], "events": []}, token=AGENT_TOKEN)
+    assert status == 400 and doc["error"]["code"] == "InvalidParameterValue", (status, doc)
+    assert {h["id"]: h["status"] for h in f.hosts()}["h1"] == "up"
 
 
 def test_unplaceable_and_over_memory_refused(suite):
@@ -438,7 +483,7 @@ def test_idempotency_events_hosts(suite):
         assert ids == sorted(ids)
         later = f.api("GET", f"/v1/events?cluster=idem&since={ids[2]}")[1]["events"]
         assert [e["id"] for e in later] == ids[3:]
-        assert f.api("GET", "/v1/events?since=abc")[0] == 400
+        events_query_validation(f, ids)
         assert f.api("GET", "/v1/events?cluster=other")[1]["events"] == []
 
         hosts = {h["id"]: h for h in f.hosts()}
@@ -453,6 +498,26 @@ def test_idempotency_events_hosts(suite):
         status, doc = f.api("POST", "/v1/clusters", {"name": "three", "replicas": 2, "node_memory_mb": 16})
         assert status == 422, (status, doc)  # two hosts up cannot hold three nodes
         resent_agent_events_stored_once(f)
+
+
+def events_query_validation(f, ids):
+    """since and limit: whole numbers in range, or 400 naming the parameter;
+    one bad parameter is not hidden by a good one after it."""
+    bad = [("since=abc", "since"), ("since=abc&limit=2", "since"), ("limit=2&since=abc", "since"),
+           ("since=-1", "since"), ("since=+5", "since"), ("since=5x", "since"), ("since=1.5", "since"),
+           ("since=%205", "since"), ("since=9223372036854775808", "since"),
+           ("since=99999999999999999999999", "since"), ("limit=0", "limit"), ("limit=1001", "limit"),
+           ("limit=abc", "limit"), ("since=1&limit=-2", "limit"), ("limit=99999999999999999999", "limit"),
+           ("cluster=Bad_Name", "cluster")]
+    for query, word in bad:
+        status, doc = f.api("GET", f"/v1/events?{query}")
+        assert status == 400 and doc["error"]["code"] == "InvalidParameterValue", (query, status, doc)
+        assert doc["error"]["message"].startswith(word), (query, doc)
+    now = [e["id"] for e in f.api("GET", "/v1/events?cluster=idem")[1]["events"]]
+    got = f.api("GET", "/v1/events?cluster=idem&since=0&limit=2")
+    assert got[0] == 200 and [e["id"] for e in got[1]["events"]] == now[-2:] and now[:len(ids)] == ids, got
+    assert f.api("GET", "/v1/events?since=9223372036854775807")[1]["events"] == []
+    assert len(f.api("GET", "/v1/events?since=&limit=")[1]["events"]) >= len(ids)
 
 
 def resent_agent_events_stored_once(f):
@@ -501,20 +566,30 @@ def test_api_examples_run(suite):
     with Fleet(suite.args.cachenode) as f:
         env = dict(os.environ, CACHEFLEET_URL=f.url(""), CACHEFLEET_TOKEN=USER_TOKEN)
 
-        def run(script, *args):
-            out = subprocess.run(["bash", os.path.join(examples, script)] + list(args), env=env,
+        def run(script, *args, key=None):
+            e = dict(env, CACHEFLEET_IDEMPOTENCY_KEY=key) if key else env
+            out = subprocess.run(["bash", os.path.join(examples, script)] + list(args), env=e,
                                  capture_output=True, timeout=120)
             text = out.stdout.decode() + out.stderr.decode()
             assert out.returncode == 0, (script, text)
             assert USER_TOKEN not in text
             return text
 
-        assert "primary: 127.0.0." in run("create.sh", "ex")
-        run("create.sh", "ex")  # a retry with the same Idempotency-Key is safe
+        text = run("create.sh", "ex")
+        assert "primary: 127.0.0." in text
+        key = re.search(r"Idempotency-Key: (\S+)", text).group(1)
+        # the same call again with its key is a replay; a new run is a new request
+        run("create.sh", "ex", key=key)
         assert len(f.agent_nodes()) == 3
+        again = subprocess.run(["bash", os.path.join(examples, "create.sh"), "ex"], env=env, capture_output=True,
+                               timeout=120)
+        assert again.returncode != 0 and b"ClusterAlreadyExists" in again.stdout, again
         assert '"name":"ex"' in run("describe.sh", "ex")
-        run("scale-replicas.sh", "ex", "1")
-        assert len(f.cluster("ex")["nodes"]) == 2
+        # every run is its own change: 1, 2, 1 within a day all happen
+        for count in (1, 2, 1):
+            run("scale-replicas.sh", "ex", str(count))
+            c = f.cluster("ex")
+            assert c["replicas"] == count and len(c["nodes"]) == count + 1, (count, c)
         run("resize-memory.sh", "ex", "80")
         assert f.cluster("ex")["node_memory_mb"] == 80
         assert "deleted ex" in run("delete.sh", "ex")

@@ -9,6 +9,8 @@ a deadline; every process is killed by pid at the end (Fleet.cleanup).
 
 Also used by tests/bench/failover.py (FoFleet, Writer)."""
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -266,6 +268,11 @@ def test_kill_primary_under_load(suite):
         assert all_present([n for n in c["nodes"] if n["id"] == old["id"]][0], acked) == []
         status, text = http("GET", f.url("/metrics"), token=USER_TOKEN)
         assert 'cachefleet_failovers_total{cluster="fo",cause="node_down",outcome="succeeded"} 1' in text, text[-2000:]
+        assert 'cachefleet_failovers_in_progress{cluster="fo"} 0' in text, text[-2000:]
+        promtool = shutil.which("promtool")
+        assert promtool, "promtool is missing (deploy/install-deps.sh installs the prometheus package)"
+        out = subprocess.run([promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=30)
+        assert out.returncode == 0, out.stdout.decode() + out.stderr.decode()
 
 
 def test_agent_killed_node_healthy_no_failover(suite):
@@ -427,9 +434,43 @@ def test_planned_failover(suite):
         text = out.stdout.decode() + out.stderr.decode()
         assert out.returncode == 0 and "primary: 127.0.0." in text, text
         assert f.primary("plan")["id"] != new["id"]
-        assert f.api("POST", "/v1/clusters/plan/failover", {"shard": "0009"})[0] == 404
+        status, doc = f.api("POST", "/v1/clusters/plan/failover", {"shard": "0009"})
+        assert status == 404 and doc["error"]["code"] == "ShardNotFound", (status, doc)
         assert f.api("POST", "/v1/clusters/plan/failover", {"nope": 1})[0] == 400
-        assert f.api("POST", "/v1/clusters/none/failover", {"shard": "0001"})[0] == 404
+        status, doc = f.api("POST", "/v1/clusters/none/failover", {"shard": "0001"})
+        assert status == 404 and doc["error"]["code"] == "ClusterNotFound", (status, doc)
+        failover_metrics_after_delete(f, "plan")
+
+
+def failover_metrics_after_delete(f, name):
+    """A failover counts once it ends, never as "running"; while it waits it
+    is in cachefleet_failovers_in_progress, and one that a delete supersedes
+    ends too (failed), so none stays in progress. The replicas are stopped
+    (SIGSTOP) so that the planned failover waits at its catch_up step."""
+    c = wait_whole(f, name)
+    pids = [f.node_pid(n["id"]) for n in c["nodes"] if n["role"] == "replica"]
+    before = http("GET", f.url("/metrics"), token=USER_TOKEN)[1]
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        status, doc = f.api("POST", f"/v1/clusters/{name}/failover", {"shard": "0001"})
+        assert status == 202, (status, doc)
+        op = doc["operation"]["id"]
+        wait_until(lambda: (f.api("GET", f"/v1/operations/{op}")[1]["current_step"] or {}).get("action") == "catch_up",
+                   10, 0.02, "the failover waiting for a stopped replica")
+        during = http("GET", f.url("/metrics"), token=USER_TOKEN)[1]
+        assert f'cachefleet_failovers_in_progress{{cluster="{name}"}} 1' in during, during
+        assert f.api("DELETE", f"/v1/clusters/{name}")[0] == 202
+        assert f.api("GET", f"/v1/operations/{op}")[1]["error"] == "superseded by a delete"
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: f.api("GET", f"/v1/clusters/{name}")[0] == 404, 30, 0.02, f"{name} deleted")
+    after = http("GET", f.url("/metrics"), token=USER_TOKEN)[1]
+    assert all('outcome="running"' not in t for t in (before, during, after)), during
+    assert f'cachefleet_failovers_in_progress{{cluster="{name}"}} 0' in after, after
+    line = 'cachefleet_failovers_total{cluster="%s",cause="planned",outcome="%s"} %d'
+    assert line % (name, "succeeded", 2) in after and line % (name, "failed", 1) in after, after
 
 
 if __name__ == "__main__":
