@@ -315,9 +315,10 @@ create_cluster() {
     log "cluster $cluster exists ($(cluster_status))"
   elif [ "$code" = 404 ]; then
     log "creating cluster $cluster (1 primary, 2 replicas, 64 MB each, one per zone)"
+    # a key per run: a fixed one would replay an old create for 24 h after a delete
     api POST /v1/clusters \
       "{\"name\":\"$cluster\",\"engine\":\"redis\",\"replicas\":2,\"node_memory_mb\":64,\"eviction_policy\":\"allkeys-lru\"}" \
-      -H "Idempotency-Key: quickstart-$cluster" >/dev/null || die "creating $cluster failed"
+      -H "Idempotency-Key: quickstart-$cluster-$(date -u +%s)-$$" >/dev/null || die "creating $cluster failed"
   else
     die "GET /v1/clusters/$cluster answered $code"
   fi
