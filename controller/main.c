@@ -166,6 +166,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (pthread_create(&worker, NULL, worker_thread, c) != 0) { log_msg(LOG_WARNING, "cannot start the worker"); return 1; }
+    /* read before the HTTP thread starts: from then on api_db is that thread's alone */
+    int schema = store_user_version(c->api_db);
     struct httpd *http = httpd_start(c->cfg.listen, api_handle, c, err, sizeof(err));
     if (http == NULL) {
         log_msg(LOG_WARNING, "%s", err);
@@ -177,7 +179,7 @@ int main(int argc, char **argv)
         return 1;
     }
     log_msg(LOG_NOTICE, "cachefleet-controller listening on %s, database %s (schema %d), agents down after %lld ms",
-            c->cfg.listen, c->cfg.db_path, store_user_version(c->api_db), c->cfg.agent_timeout_ms);
+            c->cfg.listen, c->cfg.db_path, schema, c->cfg.agent_timeout_ms);
 
     int sig = 0;
     while (sigwait(&stop_set, &sig) == 0 && sig == SIGHUP) log_msg(LOG_NOTICE, "SIGHUP ignored");

@@ -118,7 +118,9 @@ int store_migrate(sqlite3 *db, char *err, size_t errlen)
 sqlite3 *store_open(const char *path, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    /* Each thread opens its own connection; FULLMUTEX still serialises a
+     * connection that two threads ever touch, instead of corrupting it. */
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
     if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
