@@ -196,6 +196,20 @@ static int set_save(char **w, int n, const char **err)
 
 static void get_save(char *buf, size_t size) { snprintf(buf, size, "%s", ""); }
 
+/* A plain file name in `dir`, as Redis requires: snapshot.c relies on it. */
+static int set_dbfilename(char **w, int n, const char **err)
+{
+    if (n != 1 || strchr(w[0], '/') || !w[0][0] || !strcmp(w[0], ".") || !strcmp(w[0], "..")) {
+        *err = "dbfilename can't be a path, just a filename";
+        return -1;
+    }
+    zfree(server.dbfilename);
+    server.dbfilename = zstrndup(w[0], strlen(w[0]));
+    return 0;
+}
+
+static void get_dbfilename(char *buf, size_t size) { snprintf(buf, size, "%s", server.dbfilename); }
+
 static void apply_loglevel(void) { log_set_level((enum log_level)server.loglevel); }
 
 /* Whether log lines go to a file rather than stderr: start-up errors must
@@ -241,7 +255,7 @@ static struct config configs[] = {
     {"lfu-log-factor", CFG_INT, 0, &server.lfu_log_factor, 0, INT_MAX, "10", NULL, NULL, NULL, NULL},
     {"lfu-decay-time", CFG_INT, 0, &server.lfu_decay_time, 0, INT_MAX, "1", NULL, NULL, NULL, NULL},
     {"dir", CFG_SPECIAL, CFG_PROTECTED, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
-    {"dbfilename", CFG_STRING, CFG_PROTECTED, &server.dbfilename, 0, 0, "dump.cfs", NULL, NULL, NULL, NULL},
+    {"dbfilename", CFG_SPECIAL, CFG_PROTECTED, NULL, 0, 0, "dump.cfs", NULL, set_dbfilename, get_dbfilename, NULL},
     {"logfile", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "", NULL, set_logfile, get_logfile, NULL},
     {"loglevel", CFG_ENUM, 0, &server.loglevel, 0, 0, "notice", loglevel_enum, NULL, NULL, apply_loglevel},
     {"hz", CFG_INT, 0, &server.hz, 1, 500, "10", NULL, NULL, NULL, NULL},
@@ -323,10 +337,6 @@ static int set_value(struct config *cfg, char **words, int n, const char **err)
         return -1;
     }
     const char *v = words[0];
-    if (cfg->ptr == &server.dbfilename && (strchr(v, '/') || !v[0] || !strcmp(v, ".") || !strcmp(v, ".."))) {
-        *err = "dbfilename can't be a path, just a filename";
-        return -1;
-    }
     char *end;
     long long ll;
     switch (cfg->type) {

@@ -384,9 +384,8 @@ int snapshot_save(const char *path)
 
 int snapshot_default_path(char *buf, size_t size)
 {
+    /* config.c admits only a plain file name */
     const char *name = server.dbfilename ? server.dbfilename : "dump.cfs";
-    if (name[0] == '\0' || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-        return -1;
     const char *dir = server.dir && server.dir[0] ? server.dir : ".";
     int n = snprintf(buf, size, "%s/%s", dir, name);
     return n < 0 || (size_t)n >= size ? -1 : 0;

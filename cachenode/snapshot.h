@@ -52,8 +52,8 @@ int snapshot_write_fd(int fd);
  * replica). The buffer is only read. */
 int snapshot_load_buffer(const unsigned char *buf, size_t len, char *err, size_t errlen);
 
-/* "<dir>/<dbfilename>" into buf; -1 when it does not fit or dbfilename is
- * not a plain file name. */
+/* "<dir>/<dbfilename>" into buf; -1 when it does not fit (config.c admits
+ * only a plain file name as dbfilename). */
 int snapshot_default_path(char *buf, size_t size);
 
 /* Start-up: loads the default file when it exists. Returns 0 (loaded or
