@@ -7,7 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Atomic: the lazy-free thread frees too (object.c). Relaxed order is
+ * enough for a counter that is only ever summed. */
 static size_t used_memory;
+
+#define USED_ADD(n) __atomic_add_fetch(&used_memory, (n), __ATOMIC_RELAXED)
+#define USED_SUB(n) __atomic_sub_fetch(&used_memory, (n), __ATOMIC_RELAXED)
 
 static void out_of_memory(size_t size)
 {
@@ -19,7 +24,7 @@ void *zmalloc(size_t size)
 {
     void *p = malloc(size ? size : 1);
     if (p == NULL) out_of_memory(size);
-    used_memory += malloc_usable_size(p);
+    USED_ADD(malloc_usable_size(p));
     return p;
 }
 
@@ -27,7 +32,7 @@ void *zcalloc(size_t size)
 {
     void *p = calloc(1, size ? size : 1);
     if (p == NULL) out_of_memory(size);
-    used_memory += malloc_usable_size(p);
+    USED_ADD(malloc_usable_size(p));
     return p;
 }
 
@@ -37,14 +42,15 @@ void *zrealloc(void *ptr, size_t size)
     size_t old = malloc_usable_size(ptr);
     void *p = realloc(ptr, size ? size : 1);
     if (p == NULL) out_of_memory(size);
-    used_memory = used_memory - old + malloc_usable_size(p);
+    USED_SUB(old);
+    USED_ADD(malloc_usable_size(p));
     return p;
 }
 
 void zfree(void *ptr)
 {
     if (ptr == NULL) return;
-    used_memory -= malloc_usable_size(ptr);
+    USED_SUB(malloc_usable_size(ptr));
     free(ptr);
 }
 
@@ -61,7 +67,7 @@ size_t zmalloc_size(const void *ptr)
     return ptr ? malloc_usable_size((void *)ptr) : 0;
 }
 
-size_t zmalloc_used(void) { return used_memory; }
+size_t zmalloc_used(void) { return __atomic_load_n(&used_memory, __ATOMIC_RELAXED); }
 
 size_t zmalloc_rss(void)
 {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "object.h"
 #include "server.h"
 
 extern uint32_t keyspace_new_lru; /* keyspace.c: the lru of a fresh value */
@@ -14,12 +15,6 @@ extern uint32_t keyspace_new_lru; /* keyspace.c: the lru of a fresh value */
 #define LAZYFREE_MIN_KEYS 64    /* smaller databases are freed at once */
 #define LAZYFREE_CRON_PERC 10   /* share of the cron period a step may use */
 
-static const struct object_type_ops *type_ops[8];
-
-void keys_register_object_type(enum value_type type, const struct object_type_ops *ops)
-{
-    if ((unsigned)type < sizeof(type_ops) / sizeof(type_ops[0])) type_ops[type] = ops;
-}
 
 /* ---- shared helpers ---------------------------------------------------- */
 
@@ -33,8 +28,9 @@ entry *lookup_read_notouch(client *c, const arg *key)
 
 const char *entry_type_name(const entry *e)
 {
-    static const char *names[] = {"string", "list", "set", "zset", "hash", "stream"};
-    return e->type < sizeof(names) / sizeof(names[0]) ? names[e->type] : "unknown";
+    if (e->type == TYPE_STRING) return "string";
+    const struct object_type *type = object_type((enum value_type)e->type);
+    return type ? type->name : "unknown";
 }
 
 static int arg_eq(const arg *a, const arg *b)
@@ -164,8 +160,8 @@ static void renamenx_command(client *c) { rename_generic(c, 1); }
 static int can_copy(const entry *e)
 {
     if (e->enc != ENC_OBJECT) return 1;
-    const struct object_type_ops *ops = type_ops[e->type];
-    return ops && ops->dup;
+    const struct object_type *type = object_type((enum value_type)e->type);
+    return type && type->dup;
 }
 
 /* Adds an independent copy of `e` under `key` in `to`, with e's TTL and a
@@ -174,7 +170,7 @@ static void copy_entry(const entry *e, db *to, const arg *key)
 {
     entry *n;
     if (e->enc == ENC_OBJECT) {
-        void *obj = type_ops[e->type]->dup(entry_object(e));
+        void *obj = object_type((enum value_type)e->type)->dup(entry_object(e));
         n = db_add_object(to, key->p, key->len, (enum value_type)e->type, obj);
         if (e->has_expire) n = db_set_expire(to, n, entry_expire(e));
     } else {
@@ -581,10 +577,8 @@ static const char *encoding_name(const entry *e)
     case ENC_RAW: return "raw";
     default: break;
     }
-    const struct object_type_ops *ops = type_ops[e->type];
-    if (ops && ops->encoding) return ops->encoding(entry_object(e));
-    static const char *fallback[] = {"raw", "quicklist", "hashtable", "skiplist", "hashtable", "stream"};
-    return e->type < sizeof(fallback) / sizeof(fallback[0]) ? fallback[e->type] : "unknown";
+    const struct object_type *type = object_type((enum value_type)e->type);
+    return type && type->encoding ? type->encoding(entry_object(e)) : "unknown";
 }
 
 /* Redis shares the integers 0..9999 unless an LRU/LFU policy needs per-key
@@ -681,8 +675,8 @@ static size_t entry_memory_usage(const entry *e, long long samples)
     size_t n = entry_alloc_size(e) + sizeof(entry *);
     if (e->has_expire) n += sizeof(entry *);
     if (e->enc == ENC_OBJECT) {
-        const struct object_type_ops *ops = type_ops[e->type];
-        if (ops && ops->mem_usage) n += ops->mem_usage(entry_object(e), samples);
+        const struct object_type *type = object_type((enum value_type)e->type);
+        if (type && type->mem_usage) n += type->mem_usage(entry_object(e), samples);
     }
     return n;
 }

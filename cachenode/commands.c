@@ -34,7 +34,8 @@ void commands_init(void)
 {
     struct command *tables[] = {string_commands, keyspace_commands, expire_commands,
                                 connection_commands, server_commands, persistence_commands,
-                                replication_commands};
+                                replication_commands, hash_commands,
+                                list_commands, set_commands, zset_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)
@@ -154,11 +155,14 @@ static void lookup_check_and_call(client *c)
         cmd->rejected_calls++;
         return;
     }
+    /* the reading at the top of this function, unless eviction ran since */
+    command_call(c, cmd, server.maxmemory > 0 ? ustime() : server.now_us);
+}
 
+void command_call(client *c, struct command *cmd, long long start)
+{
     long long errors_before = server.stat_total_error_replies;
     long long dirty_before = server.dirty;
-    /* the reading at the top of this function, unless eviction ran since */
-    long long start = server.maxmemory > 0 ? ustime() : server.now_us;
     c->cmd = cmd;
     cmd->proc(c);
     long long duration = ustime() - start;
@@ -177,6 +181,7 @@ static void lookup_check_and_call(client *c)
 void command_execute(client *c)
 {
     lookup_check_and_call(c);
+    blocking_serve_ready();
     /* CLIENT REPLY SKIP silences the next command whatever becomes of it,
      * rejected commands included */
     if (c->reply_mode == REPLY_SKIP_NEXT) c->reply_mode = REPLY_SKIP;

@@ -281,6 +281,13 @@ static struct config configs[] = {
     {"min-replicas-max-lag", CFG_INT, 0, &server.min_replicas_max_lag, 0, INT_MAX, "10", NULL, NULL, NULL, NULL},
     {"active-expire-effort", CFG_INT, 0, &server.active_expire_effort, 1, 10, "1", NULL, NULL, NULL, NULL},
     {"databases", CFG_INT, CFG_IMMUTABLE, &server.databases, 1, DB_COUNT, "16", NULL, NULL, NULL, NULL},
+    {"hash-max-listpack-entries", CFG_LL, 0, &server.hash_max_listpack_entries, 0, LLONG_MAX, "128", NULL, NULL, NULL, NULL},
+    {"hash-max-listpack-value", CFG_LL, 0, &server.hash_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL, NULL},
+    {"list-max-listpack-size", CFG_INT, 0, &server.list_max_listpack_size, INT_MIN, INT_MAX, "-2", NULL, NULL, NULL, NULL},
+    {"list-compress-depth", CFG_INT, 0, &server.list_compress_depth, 0, INT_MAX, "0", NULL, NULL, NULL, NULL},
+    {"set-max-intset-entries", CFG_LL, 0, &server.set_max_intset_entries, 0, LLONG_MAX, "512", NULL, NULL, NULL, NULL},
+    {"zset-max-listpack-entries", CFG_LL, 0, &server.zset_max_listpack_entries, 0, LLONG_MAX, "128", NULL, NULL, NULL, NULL},
+    {"zset-max-listpack-value", CFG_LL, 0, &server.zset_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
     {"appendonly", CFG_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
@@ -410,9 +417,30 @@ static void get_value(const struct config *cfg, char *buf, size_t size)
     }
 }
 
+/* Older names Redis still accepts for a parameter. */
+static const struct {
+    const char *alias, *name;
+} config_aliases[] = {
+    {"slaveof", "replicaof"},
+    {"hash-max-ziplist-entries", "hash-max-listpack-entries"},
+    {"hash-max-ziplist-value", "hash-max-listpack-value"},
+    {"list-max-ziplist-size", "list-max-listpack-size"},
+    {"zset-max-ziplist-entries", "zset-max-listpack-entries"},
+    {"zset-max-ziplist-value", "zset-max-listpack-value"},
+};
+
+/* The canonical name for an alias, or NULL. */
+static const char *config_alias_of(const char *p, size_t len)
+{
+    for (size_t i = 0; i < sizeof(config_aliases) / sizeof(config_aliases[0]); i++)
+        if (arg_is(p, len, config_aliases[i].alias)) return config_aliases[i].name;
+    return NULL;
+}
+
 static struct config *find_config(const char *name)
 {
-    if (strcasecmp(name, "slaveof") == 0) name = "replicaof";
+    const char *canonical = config_alias_of(name, strlen(name));
+    if (canonical) name = canonical;
     for (struct config *c = configs; c->name; c++)
         if (strcasecmp(c->name, name) == 0) return c;
     return NULL;
@@ -601,8 +629,11 @@ static void config_get(client *c)
         for (struct config *cfg = configs; cfg->name && n < 128; cfg++) {
             int hit;
             if (has_glob_chars(a)) hit = glob_match(a->p, a->len, cfg->name, strlen(cfg->name), 1);
-            else hit = arg_is(a->p, a->len, cfg->name) ||
-                       (arg_is(a->p, a->len, "slaveof") && strcmp(cfg->name, "replicaof") == 0);
+            else {
+                const char *canonical = config_alias_of(a->p, a->len);
+                hit = arg_is(a->p, a->len, cfg->name) ||
+                      (canonical && strcmp(cfg->name, canonical) == 0);
+            }
             if (!hit) continue;
             int dup = 0;
             for (int j = 0; j < n; j++) dup |= matched[j].cfg == cfg;

@@ -128,6 +128,26 @@ entry *lookup_write(client *c, const arg *key)
     return e;
 }
 
+static int check_type(client *c, entry *e, enum value_type type, entry **out)
+{
+    if (e && e->type != type) {
+        reply_wrongtype(c);
+        return 0;
+    }
+    *out = e;
+    return 1;
+}
+
+int lookup_read_typed(client *c, const arg *key, enum value_type type, entry **out)
+{
+    return check_type(c, lookup_read(c, key), type, out);
+}
+
+int lookup_write_typed(client *c, const arg *key, enum value_type type, entry **out)
+{
+    return check_type(c, lookup_write(c, key), type, out);
+}
+
 entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_ttl)
 {
     entry *e = db_find(d, key->p, key->len);
@@ -144,8 +164,7 @@ entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_
 
 void key_modified(db *d, const arg *key)
 {
-    (void)d;
-    (void)key; /* WATCH hooks in here */
+    if (blocking_keys_count() > 0) blocking_key_modified(d, key);
     server.dirty++;
 }
 

@@ -91,13 +91,13 @@ static void expire_generic(client *c, long long basetime, enum time_unit unit)
          * replica keeps it until its primary's DEL, like lazy expiry) */
         db_delete_entry(c->db, e);
         arg del[2] = {{"DEL", 3}, *key};
-        propagate_rewrite(c, 2, del);
+        propagate_command(c, 2, del);
     } else {
         db_set_expire(c->db, e, when);
         /* replicas get the absolute time, whatever form the client used */
         char buf[32];
         arg abs[3] = {{"PEXPIREAT", 9}, *key, {buf, ll2str(buf, sizeof(buf), when)}};
-        propagate_rewrite(c, 3, abs);
+        propagate_command(c, 3, abs);
     }
     key_modified(c->db, key);
     reply_int(c, 1);

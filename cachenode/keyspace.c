@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "object.h"
 #include "util.h"
 
 uint32_t keyspace_new_lru; /* what a new entry's lru field starts at */
@@ -14,9 +15,6 @@ static uint64_t hash_seed = 0x2545F4914F6CDD1DULL;
 static grow_allowed_fn grow_allowed;
 /* Past this many keys per bucket the table grows whatever the hook says. */
 #define FORCE_GROW_RATIO 5
-static object_free_fn type_free[8];
-
-void keyspace_register_type(enum value_type type, object_free_fn fn) { type_free[type] = fn; }
 void keyspace_seed(uint64_t seed) { hash_seed = seed | 1; }
 void keyspace_set_grow_check(grow_allowed_fn fn) { grow_allowed = fn; }
 
@@ -102,6 +100,8 @@ void *entry_object(const entry *e)
     return o;
 }
 
+void entry_set_object(entry *e, void *obj) { memcpy(value_ptr(e), &obj, sizeof(obj)); }
+
 const char *entry_string(const entry *e, char *buf, size_t *len)
 {
     const unsigned char *v = value_ptr(e);
@@ -166,8 +166,8 @@ static void free_value(entry *e)
 {
     if (e->enc == ENC_RAW) {
         zfree(entry_rawstr(e));
-    } else if (e->enc == ENC_OBJECT && type_free[e->type]) {
-        type_free[e->type](entry_object(e));
+    } else if (e->enc == ENC_OBJECT) {
+        object_release((enum value_type)e->type, entry_object(e));
     }
 }
 
@@ -225,6 +225,8 @@ static void table_free(struct ktable *t)
     zfree(t->buckets);
     memset(t, 0, sizeof(*t));
 }
+
+int table_growth_allowed(size_t bytes) { return grow_allowed == NULL || grow_allowed(bytes); }
 
 static void start_rehash(db *d, size_t size)
 {
@@ -285,7 +287,7 @@ static void expand_if_needed(db *d)
     }
     if (d->t[0].used < d->t[0].size) return;
     int forced = d->t[0].used >= d->t[0].size * FORCE_GROW_RATIO;
-    if (!forced && grow_allowed && !grow_allowed(d->t[0].size * 2 * sizeof(entry *))) return;
+    if (!forced && !table_growth_allowed(d->t[0].size * 2 * sizeof(entry *))) return;
     start_rehash(d, d->t[0].used + 1);
 }
 

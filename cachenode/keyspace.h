@@ -61,16 +61,14 @@ typedef struct db {
     long long avg_ttl;
 } db;
 
-/* Value destructor for non-string types, set by the type's module. */
-typedef void (*object_free_fn)(void *obj);
-void keyspace_register_type(enum value_type type, object_free_fn fn);
-
 void keyspace_seed(uint64_t seed);
 /* Asked before the table grows by `bytes` (a new bucket array); returning 0
  * defers growth while chains are still short. The server uses it so that
  * growing the table never pushes memory past maxmemory. */
 typedef int (*grow_allowed_fn)(size_t bytes);
 void keyspace_set_grow_check(grow_allowed_fn fn);
+/* The same check, for the tables inside collections (dict.c). */
+int table_growth_allowed(size_t bytes);
 uint64_t key_hash(const char *key, size_t len);
 
 db *db_create(int id);
@@ -148,6 +146,9 @@ const char *entry_string(const entry *e, char *buf, size_t *len);
 long long entry_int(const entry *e);          /* ENC_INT only */
 rawstr *entry_rawstr(const entry *e);         /* ENC_RAW only */
 void *entry_object(const entry *e);           /* ENC_OBJECT only */
+/* Replaces an object value's pointer (a type that reallocates or converts
+ * its structure); the old one is not freed. */
+void entry_set_object(entry *e, void *obj);
 size_t entry_alloc_size(const entry *e);      /* for MEMORY USAGE */
 
 #endif

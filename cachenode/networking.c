@@ -180,6 +180,7 @@ void free_client(client *c)
     }
     if (server.current_client == c) server.current_client = NULL;
     replication_client_freed(c);
+    if (c->kblock) blocking_client_freed(c);
     if (c->fd >= 0) {
         el_del(c->fd, EL_READABLE | EL_WRITABLE);
         close(c->fd);

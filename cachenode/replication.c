@@ -256,14 +256,13 @@ void propagate_del(db *d, const char *key, size_t len)
     replication_feed(d->id, 2, argv);
 }
 
-void propagate_rewrite(client *c, int argc, const arg *argv)
+void propagate_command(client *c, int argc, const arg *argv)
 {
     struct encoding e;
     encode(&e, argc, argv);
-    zfree(c->prop);
-    c->prop = zmalloc(e.len);
-    memcpy(c->prop, e.p, e.len);
-    c->prop_len = e.len;
+    c->prop = zrealloc(c->prop, c->prop_len + e.len);
+    memcpy(c->prop + c->prop_len, e.p, e.len);
+    c->prop_len += e.len;
     encoding_free(&e);
 }
 

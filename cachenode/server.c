@@ -42,6 +42,7 @@ static void handle_sigterm(int sig)
 
 static void before_sleep(void)
 {
+    blocking_check_timeouts();
     replication_before_sleep();
     handle_pending_writes();
     update_cached_time();

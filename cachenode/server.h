@@ -99,6 +99,7 @@ typedef struct client {
     long long wait_offset;            /* WAIT: the offset to be acknowledged */
     long wait_replicas;
     long long block_deadline_ms;      /* 0: no timeout */
+    struct key_block *kblock;         /* blocked on keys: blocking.c's state */
     struct client *prev, *next;       /* all clients */
     struct client *pending_next;      /* clients with replies to write */
 } client;
@@ -170,6 +171,10 @@ extern struct command connection_commands[];
 extern struct command server_commands[];
 extern struct command persistence_commands[];
 extern struct command replication_commands[];
+extern struct command hash_commands[];    /* t_hash.c */
+extern struct command list_commands[];    /* t_list.c */
+extern struct command set_commands[];     /* t_set.c */
+extern struct command zset_commands[];    /* t_zset.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
@@ -177,6 +182,10 @@ struct command **command_all(void);
 void commands_init(void);
 /* Runs a parsed command on the client: lookup, checks, execution, stats. */
 void command_execute(client *c);
+/* Runs a command that passed the checks (command_execute, a blocked
+ * command run again): execution, propagation, statistics. `start` is the
+ * start time in microseconds. */
+void command_call(client *c, struct command *cmd, long long start);
 
 /* ---- server state ------------------------------------------------------- */
 
@@ -229,6 +238,12 @@ struct server {
     int slowlog_max_len;
     int active_expire_effort;
     int databases;
+    /* compact encodings: a collection converts to its big encoding past
+     * these (Redis's parameters, honoured with Redis's names) */
+    long long hash_max_listpack_entries, hash_max_listpack_value;
+    int list_max_listpack_size, list_compress_depth;
+    long long set_max_intset_entries;
+    long long zset_max_listpack_entries, zset_max_listpack_value;
 
     /* runtime */
     int listen_fd;
@@ -315,6 +330,11 @@ void reply_arity_error(client *c);
 entry *lookup_read(client *c, const arg *key);
 /* Lookup for writing: expires the key if due; no hit/miss accounting. */
 entry *lookup_write(client *c, const arg *key);
+/* Typed lookups, for the commands of one type: return 1 with *out set to
+ * the entry (NULL when the key is missing), or 0 after replying WRONGTYPE
+ * when the key holds another type. The read form counts hits and misses. */
+int lookup_read_typed(client *c, const arg *key, enum value_type type, entry **out);
+int lookup_write_typed(client *c, const arg *key, enum value_type type, entry **out);
 /* Lookup that neither counts nor touches (TYPE, OBJECT, TTL...). */
 entry *lookup_quiet(client *c, db *d, const arg *key);
 /* Deletes the key if its TTL has passed; returns 1 if it did. */
@@ -391,8 +411,10 @@ void replication_feed(int dbid, int argc, const arg *argv);
 void replication_feed_proxy(const char *bytes, size_t len);
 /* Propagates the deletion of a key (lazy/active expiry, eviction). */
 void propagate_del(db *d, const char *key, size_t len);
-/* A command replaces what it propagates (e.g. relative TTL -> absolute). */
-void propagate_rewrite(client *c, int argc, const arg *argv);
+/* A command propagates this instead of itself (relative TTL -> absolute,
+ * SPOP -> SREM, BLPOP -> LPOP). Each call adds one command; replicas get
+ * them in order, wrapped in nothing (each is a complete write). */
+void propagate_command(client *c, int argc, const arg *argv);
 int server_is_replica(void);
 /* Refuses writes on replicas and without enough good replicas: replies the
  * error and returns 0, or returns 1 when the write may go ahead. */
@@ -420,7 +442,34 @@ size_t replication_stats_info(char *buf, size_t size);
 /* Starts replicating when --replicaof was given; needs the event loop. */
 void replication_init(void);
 
-/* ---- blocking (networking.c) ------------------------------------------- */
+/* ---- blocking (networking.c; on keys: blocking.c) ------------------------ */
+
+/* Parses a blocking command's timeout (seconds, a float, 0 = forever) into
+ * an absolute deadline in ms (0 = none). Replies Redis's error and returns
+ * 0 when it is not a valid timeout. */
+int blocking_parse_timeout(client *c, const arg *a, long long *deadline_ms);
+/* Blocks the client on keys (BLPOP, BZPOPMIN, ...) until a command modifies
+ * one of them or the deadline passes. The blocked command then runs again,
+ * from the start, with its own copy of the arguments: it serves the client
+ * or, finding nothing, calls block_for_keys again, which keeps its place in
+ * the queue. Clients blocked on one key are served in arrival order. On
+ * timeout the client gets a null array, or a null bulk with null_bulk. */
+void block_for_keys(client *c, const arg *keys, int nkeys, long long deadline_ms, int null_bulk);
+/* Runs the blocked clients whose keys became ready (after each command). */
+void blocking_serve_ready(void);
+/* Times out blocked clients (each event-loop turn). */
+void blocking_check_timeouts(void);
+/* CLIENT UNBLOCK, REPLICAOF and disconnection: ends a key-blocked client's
+ * block; with an error text, replies it, else replies the timeout reply. */
+void blocking_unblock(client *c, const char *error);
+/* Unblocks every key-blocked client with the error (a primary became a replica). */
+void blocking_unblock_all(const char *error);
+/* A key-blocked client is being freed: forget it without a reply. */
+void blocking_client_freed(client *c);
+int blocking_client_waits_on_keys(const client *c);
+/* key_modified calls it: clients blocked on the key become ready. */
+void blocking_key_modified(db *d, const arg *key);
+size_t blocking_keys_count(void);
 
 void block_client(client *c, long long deadline_ms);
 /* Ends the block (the caller has replied) and resumes the client's input. */
@@ -460,14 +509,6 @@ entry *lookup_read_notouch(client *c, const arg *key);
 /* "string", "list", ... as TYPE replies. */
 const char *entry_type_name(const entry *e);
 
-/* What COPY, OBJECT ENCODING and MEMORY USAGE need from a non-string type;
- * each type module registers its operations once at start-up. */
-struct object_type_ops {
-    const char *(*encoding)(const void *obj);  /* OBJECT ENCODING's name */
-    void *(*dup)(const void *obj);              /* deep copy, for COPY */
-    size_t (*mem_usage)(const void *obj, long long samples); /* bytes */
-};
-void keys_register_object_type(enum value_type type, const struct object_type_ops *ops);
 
 /* FLUSHDB/FLUSHALL ASYNC hand the old tables to the cron, which frees them
  * in steps of at most `budget_us` microseconds (server_cron calls it; 0: a

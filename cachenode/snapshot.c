@@ -46,6 +46,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "object.h"
 #include "server.h"
 #include "snapshot.h"
 
@@ -144,10 +145,10 @@ uint64_t snapshot_crc64(uint64_t crc, const void *data, size_t len)
 
 /* ---- buffered writer --------------------------------------------------------- */
 
-struct writer {
-    int fd;
+struct snap_writer {
+    int fd;             /* -1: the bytes stay in buf, which grows (DUMP) */
     unsigned char *buf;
-    size_t used;
+    size_t used, cap;
     uint64_t crc; /* of every byte flushed so far */
     int err;      /* errno of the first failure, 0 while all is well */
 };
@@ -166,23 +167,28 @@ static int write_all(int fd, const unsigned char *p, size_t len)
     return 0;
 }
 
-static void w_flush(struct writer *w)
+static void w_flush(struct snap_writer *w)
 {
+    if (w->fd < 0) {
+        w->cap = w->cap < 64 ? 64 : w->cap * 2;
+        w->buf = zrealloc(w->buf, w->cap);
+        return;
+    }
     if (w->err || w->used == 0) return;
     w->crc = snapshot_crc64(w->crc, w->buf, w->used);
     if (write_all(w->fd, w->buf, w->used) == -1) w->err = errno ? errno : EIO;
     w->used = 0;
 }
 
-static void w_bytes(struct writer *w, const void *p, size_t len)
+static void w_bytes(struct snap_writer *w, const void *p, size_t len)
 {
     const unsigned char *s = p;
     while (len > 0) {
-        if (w->used == SNAP_BUF_SIZE) {
+        if (w->used == w->cap) {
             w_flush(w);
             if (w->err) return;
         }
-        size_t room = SNAP_BUF_SIZE - w->used;
+        size_t room = w->cap - w->used;
         size_t n = len < room ? len : room;
         memcpy(w->buf + w->used, s, n);
         w->used += n;
@@ -191,9 +197,9 @@ static void w_bytes(struct writer *w, const void *p, size_t len)
     }
 }
 
-static void w_byte(struct writer *w, unsigned char b) { w_bytes(w, &b, 1); }
+static void w_byte(struct snap_writer *w, unsigned char b) { w_bytes(w, &b, 1); }
 
-static void w_varint(struct writer *w, uint64_t v)
+static void w_varint(struct snap_writer *w, uint64_t v)
 {
     unsigned char tmp[10];
     size_t n = 0;
@@ -205,7 +211,7 @@ static void w_varint(struct writer *w, uint64_t v)
     w_bytes(w, tmp, n);
 }
 
-static void w_string(struct writer *w, const void *p, size_t len)
+static void w_string(struct snap_writer *w, const void *p, size_t len)
 {
     w_varint(w, len);
     w_bytes(w, p, len);
@@ -214,9 +220,24 @@ static void w_string(struct writer *w, const void *p, size_t len)
 static uint64_t zigzag(long long v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static long long unzigzag(uint64_t v) { return (long long)(v >> 1) ^ -(long long)(v & 1); }
 
+/* What value types write with (object.h). */
+void snapw_byte(struct snap_writer *w, unsigned char b) { w_byte(w, b); }
+void snapw_varint(struct snap_writer *w, uint64_t v) { w_varint(w, v); }
+void snapw_svarint(struct snap_writer *w, long long v) { w_varint(w, zigzag(v)); }
+void snapw_string(struct snap_writer *w, const void *p, size_t len) { w_string(w, p, len); }
+
+void snapw_double(struct snap_writer *w, double v)
+{
+    uint64_t bits;
+    unsigned char b[8];
+    memcpy(&bits, &v, 8);
+    store_le64(b, bits);
+    w_bytes(w, b, 8);
+}
+
 /* ---- writing the dataset ----------------------------------------------------- */
 
-static void write_aux(struct writer *w, const char *name, const char *value)
+static void write_aux(struct snap_writer *w, const char *name, const char *value)
 {
     w_byte(w, OP_AUX);
     w_string(w, name, strlen(name));
@@ -225,9 +246,10 @@ static void write_aux(struct writer *w, const char *name, const char *value)
 
 /* Writes one key; returns -1 for a value type this version cannot store,
  * so that a snapshot never silently drops data. */
-static int write_entry(struct writer *w, const entry *e)
+static int write_entry(struct snap_writer *w, const entry *e)
 {
-    if (e->type != TYPE_STRING) {
+    const struct object_type *type = object_type((enum value_type)e->type);
+    if (e->type != TYPE_STRING && (type == NULL || type->save == NULL)) {
         log_msg(LOG_WARNING, "Snapshot: cannot write keys of type %d yet", (int)e->type);
         return -1;
     }
@@ -237,7 +259,11 @@ static int write_entry(struct writer *w, const entry *e)
         w_byte(w, OP_EXPIRE_MS);
         w_bytes(w, when, 8);
     }
-    if (e->enc == ENC_INT) {
+    if (type) {
+        w_byte(w, type->snap_code);
+        w_string(w, entry_key(e), e->keylen);
+        type->save(entry_object(e), w);
+    } else if (e->enc == ENC_INT) {
         w_byte(w, VT_STRING_INT);
         w_string(w, entry_key(e), e->keylen);
         w_varint(w, zigzag(entry_int(e)));
@@ -287,11 +313,11 @@ static int walk_live(db *d, long long now, walk_fn fn, void *priv)
 
 static int write_entry_cb(void *priv, const entry *e)
 {
-    struct writer *w = priv;
+    struct snap_writer *w = priv;
     return write_entry(w, e) == -1 || w->err ? -1 : 0;
 }
 
-static int write_db(struct writer *w, db *d, long long now)
+static int write_db(struct snap_writer *w, db *d, long long now)
 {
     size_t keys, vol;
     count_live(d, now, &keys, &vol);
@@ -304,7 +330,7 @@ static int write_db(struct writer *w, db *d, long long now)
 }
 
 /* The whole stream: header, aux fields, databases, trailer. */
-static int write_snapshot(struct writer *w)
+static int write_snapshot(struct snap_writer *w)
 {
     long long now = mstime();
     char num[32];
@@ -331,7 +357,7 @@ static int write_snapshot(struct writer *w)
 
 int snapshot_write_fd(int fd)
 {
-    struct writer w = {.fd = fd, .buf = zmalloc(SNAP_BUF_SIZE)};
+    struct snap_writer w = {.fd = fd, .buf = zmalloc(SNAP_BUF_SIZE), .cap = SNAP_BUF_SIZE};
     int rc = write_snapshot(&w);
     if (rc == -1 && w.err) log_msg(LOG_WARNING, "Snapshot: write error: %s", strerror(w.err));
     zfree(w.buf);
@@ -518,25 +544,25 @@ void snapshot_kill_child(void)
 
 /* ---- reading ------------------------------------------------------------------- */
 
-struct reader {
+struct snap_reader {
     const unsigned char *p, *end;
     const char *err; /* first problem, NULL while all is well */
 };
 
-static int r_fail(struct reader *r, const char *why)
+static int r_fail(struct snap_reader *r, const char *why)
 {
     if (r->err == NULL) r->err = why;
     return -1;
 }
 
-static int r_byte(struct reader *r, unsigned char *out)
+static int r_byte(struct snap_reader *r, unsigned char *out)
 {
     if (r->p >= r->end) return r_fail(r, "truncated record");
     *out = *r->p++;
     return 0;
 }
 
-static int r_varint(struct reader *r, uint64_t *out)
+static int r_varint(struct snap_reader *r, uint64_t *out)
 {
     uint64_t v = 0;
     for (int shift = 0; shift < 70; shift += 7) {
@@ -553,7 +579,7 @@ static int r_varint(struct reader *r, uint64_t *out)
 }
 
 /* A length-prefixed string: points into the buffer, no copy. */
-static int r_string(struct reader *r, const char **s, size_t *len)
+static int r_string(struct snap_reader *r, const char **s, size_t *len)
 {
     uint64_t n;
     if (r_varint(r, &n) == -1) return -1;
@@ -561,6 +587,29 @@ static int r_string(struct reader *r, const char **s, size_t *len)
     *s = (const char *)r->p;
     *len = (size_t)n;
     r->p += n;
+    return 0;
+}
+
+int snapr_byte(struct snap_reader *r, unsigned char *out) { return r_byte(r, out); }
+int snapr_varint(struct snap_reader *r, uint64_t *out) { return r_varint(r, out); }
+int snapr_string(struct snap_reader *r, const char **p, size_t *len) { return r_string(r, p, len); }
+size_t snapr_remaining(const struct snap_reader *r) { return (size_t)(r->end - r->p); }
+int snapr_fail(struct snap_reader *r, const char *why) { return r_fail(r, why); }
+
+int snapr_svarint(struct snap_reader *r, long long *out)
+{
+    uint64_t v;
+    if (r_varint(r, &v) == -1) return -1;
+    *out = unzigzag(v);
+    return 0;
+}
+
+int snapr_double(struct snap_reader *r, double *out)
+{
+    if (r->end - r->p < 8) return r_fail(r, "truncated double");
+    uint64_t bits = load_le64(r->p);
+    r->p += 8;
+    memcpy(out, &bits, 8);
     return 0;
 }
 
@@ -579,7 +628,7 @@ static void release_dbs(db **dbs)
     }
 }
 
-static int load_selectdb(struct reader *r, struct load_state *st)
+static int load_selectdb(struct snap_reader *r, struct load_state *st)
 {
     uint64_t id, keys, vol;
     if (r_varint(r, &id) == -1 || r_varint(r, &keys) == -1 || r_varint(r, &vol) == -1) return -1;
@@ -593,35 +642,53 @@ static int load_selectdb(struct reader *r, struct load_state *st)
     return 0;
 }
 
-static int load_key(struct reader *r, struct load_state *st, unsigned char type, long long expire)
+/* Reads a string value (the string codes) or an object (a type's code):
+ * sets *obj for an object, and *val, *vlen or *as_int for a string. */
+static int load_value(struct snap_reader *r, unsigned char code, const struct object_type **type,
+                      enum value_type *t, void **obj, const char **val, size_t *vlen,
+                      long long *as_int)
+{
+    *type = NULL;
+    *obj = NULL;
+    if (code == VT_STRING) return r_string(r, val, vlen);
+    if (code == VT_STRING_INT) return snapr_svarint(r, as_int);
+    *type = object_type_by_code(code, t);
+    if (*type == NULL || (*type)->load == NULL) return r_fail(r, "unknown or unsupported value type");
+    *obj = (*type)->load(r);
+    if (*obj == NULL) return r_fail(r, "malformed value");
+    return 0;
+}
+
+static int load_key(struct snap_reader *r, struct load_state *st, unsigned char code, long long expire)
 {
     const char *key, *val = NULL;
     size_t klen, vlen = 0;
-    uint64_t zz = 0;
+    long long as_int = 0;
+    const struct object_type *type;
+    enum value_type t = TYPE_STRING;
+    void *obj;
     if (st->cur == NULL) return r_fail(r, "key before any database selector");
     if (r_string(r, &key, &klen) == -1) return -1;
     if (klen > UINT32_MAX) return r_fail(r, "key too long");
-    if (type == VT_STRING) {
-        if (r_string(r, &val, &vlen) == -1) return -1;
-    } else if (type == VT_STRING_INT) {
-        if (r_varint(r, &zz) == -1) return -1;
-    } else {
-        return r_fail(r, "unknown or unsupported value type");
+    if (load_value(r, code, &type, &t, &obj, &val, &vlen, &as_int) == -1) return -1;
+    if ((expire != -1 && expire <= st->now) || db_find(st->cur, key, klen)) {
+        if (obj) type->free(obj);
+        if (expire != -1 && expire <= st->now) {
+            st->expired++;
+            return 0;
+        }
+        return r_fail(r, "duplicate key");
     }
-    if (expire != -1 && expire <= st->now) {
-        st->expired++;
-        return 0;
-    }
-    if (db_find(st->cur, key, klen)) return r_fail(r, "duplicate key");
-    entry *e = type == VT_STRING ? db_add_string(st->cur, key, klen, val, vlen)
-                                 : db_add_int(st->cur, key, klen, unzigzag(zz));
+    entry *e = obj ? db_add_object(st->cur, key, klen, t, obj)
+               : code == VT_STRING ? db_add_string(st->cur, key, klen, val, vlen)
+                                   : db_add_int(st->cur, key, klen, as_int);
     if (expire != -1) db_set_expire(st->cur, e, expire);
     st->loaded++;
     return 0;
 }
 
 /* Parses the records between the header and the trailer into st->dbs. */
-static int load_records(struct reader *r, struct load_state *st)
+static int load_records(struct snap_reader *r, struct load_state *st)
 {
     long long expire = -1;
     while (r->p < r->end) {
@@ -713,7 +780,7 @@ int snapshot_load_buffer(const unsigned char *buf, size_t len, char *err, size_t
     if (check_envelope(buf, len, err, errlen) == -1) return -1;
     struct load_state st = {.now = mstime()};
     for (int i = 0; i < DB_COUNT; i++) st.dbs[i] = db_create(i);
-    struct reader r = {.p = buf + SNAP_HEADER_LEN, .end = buf + len - SNAP_TRAILER_LEN};
+    struct snap_reader r = {.p = buf + SNAP_HEADER_LEN, .end = buf + len - SNAP_TRAILER_LEN};
     snap.loading = 1;
     int rc = load_records(&r, &st);
     snap.loading = 0;
@@ -870,17 +937,49 @@ static uint64_t digest_bytes(uint64_t h, const void *data, size_t len)
     return dmix(h ^ tail ^ 0x2127599BF4325C37ULL, 0x94D049BB133111EBULL);
 }
 
-/* Hashes the value: its type and its bytes as a client would read them,
- * so that an integer and the same digits as a string digest alike. */
+/* A value's digest: ordered bytes chain through the lanes; the elements of
+ * an unordered collection are hashed each on their own and summed, so
+ * their order does not matter. */
+struct digest {
+    uint64_t lanes[DIGEST_LANES];
+    uint64_t unordered[DIGEST_LANES];
+};
+
+void digest_add(struct digest *d, const void *p, size_t len)
+{
+    for (int i = 0; i < DIGEST_LANES; i++) d->lanes[i] = digest_bytes(d->lanes[i], p, len);
+}
+
+void digest_add_element(struct digest *d, const void *a, size_t alen, const void *b, size_t blen)
+{
+    for (int i = 0; i < DIGEST_LANES; i++) {
+        uint64_t h = digest_bytes(digest_seed[i], a, alen);
+        d->unordered[i] += digest_bytes(h, b, blen);
+    }
+}
+
+/* Hashes the value: its type and its contents as a client would read
+ * them, so that an integer and the same digits as a string digest alike,
+ * and so do two encodings of one collection. */
 static void digest_value(uint64_t lanes[DIGEST_LANES], const entry *e)
 {
-    char tmp[24];
-    size_t len = 0;
-    const char *s = e->type == TYPE_STRING ? entry_string(e, tmp, &len) : "";
+    struct digest d = {.unordered = {0, 0, 0}};
     unsigned char type = (unsigned char)e->type;
+    memcpy(d.lanes, lanes, sizeof(d.lanes));
+    digest_add(&d, &type, 1);
+    const struct object_type *vt = object_type((enum value_type)e->type);
+    if (vt && vt->digest) {
+        vt->digest(entry_object(e), &d);
+    } else {
+        char tmp[24];
+        size_t len = 0;
+        const char *s = e->type == TYPE_STRING ? entry_string(e, tmp, &len) : "";
+        digest_add(&d, s, len);
+    }
+    unsigned char sum[8];
     for (int i = 0; i < DIGEST_LANES; i++) {
-        lanes[i] = digest_bytes(lanes[i], &type, 1);
-        lanes[i] = digest_bytes(lanes[i], s, len);
+        store_le64(sum, d.unordered[i]);
+        lanes[i] = digest_bytes(d.lanes[i], sum, 8);
     }
 }
 

@@ -184,7 +184,7 @@ static void propagate_set(client *c, const arg *key, const arg *val, long long w
         argv[3] = (arg){"KEEPTTL", 7};
         argc = 4;
     }
-    propagate_rewrite(c, argc, argv);
+    propagate_command(c, argc, argv);
 }
 
 static void propagate_key_command(client *c, const char *cmd, const arg *key, long long when_ms)
@@ -192,7 +192,7 @@ static void propagate_key_command(client *c, const char *cmd, const arg *key, lo
     char ms[24];
     arg argv[3] = {{cmd, strlen(cmd)}, *key, {ms, 0}};
     if (when_ms >= 0) argv[2].len = ll2str(ms, sizeof(ms), when_ms);
-    propagate_rewrite(c, when_ms >= 0 ? 3 : 2, argv);
+    propagate_command(c, when_ms >= 0 ? 3 : 2, argv);
 }
 
 /* What SET, SETNX, SETEX and PSETEX share. `nx_style` replies :1/:0 (SETNX)
