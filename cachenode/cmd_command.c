@@ -31,7 +31,8 @@ static const struct bit_name flag_names[] = {
 /* ACL category names in the order Redis lists them. */
 static const struct bit_name acl_names[] = {
     {ACL_KEYSPACE, "@keyspace"}, {ACL_READ, "@read"},           {ACL_WRITE, "@write"},
-    {ACL_STRING, "@string"},     {ACL_ADMIN, "@admin"},         {ACL_FAST, "@fast"},
+    {ACL_SET, "@set"},           {ACL_SORTEDSET, "@sortedset"}, {ACL_LIST, "@list"},
+    {ACL_HASH, "@hash"},         {ACL_STRING, "@string"},     {ACL_ADMIN, "@admin"},         {ACL_FAST, "@fast"},
     {ACL_SLOW, "@slow"},         {ACL_BLOCKING, "@blocking"},   {ACL_DANGEROUS, "@dangerous"},
     {ACL_CONNECTION, "@connection"},
 };

@@ -138,6 +138,10 @@ typedef struct client {
 #define ACL_BLOCKING (1u << 7)
 #define ACL_DANGEROUS (1u << 8)
 #define ACL_CONNECTION (1u << 9)
+#define ACL_SET (1u << 10)
+#define ACL_SORTEDSET (1u << 11)
+#define ACL_LIST (1u << 12)
+#define ACL_HASH (1u << 13)
 
 typedef void (*command_proc)(client *c);
 
