@@ -15,35 +15,35 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* A copy of a member that stays valid when the set changes. */
+/* A copy of a member that stays valid when the set changes. It may be
+ * moved (no pointer into itself): read it with mcopy_ptr. */
 typedef struct mcopy {
-    char *p;
+    char *heap; /* NULL: the bytes are in small */
     size_t len;
     char small[64];
 } mcopy;
 
-static void mcopy_set(mcopy *c, const smember *m)
+static void mcopy_set(mcopy *c, const char *p, size_t len)
 {
-    c->len = m->len;
-    c->p = m->len <= sizeof(c->small) ? c->small : zmalloc(m->len);
-    memcpy(c->p, m->p, m->len);
+    c->len = len;
+    c->heap = len <= sizeof(c->small) ? NULL : zmalloc(len);
+    memcpy(c->heap ? c->heap : c->small, p, len);
 }
 
-static void mcopy_release(mcopy *c)
-{
-    if (c->p != c->small) zfree(c->p);
-}
+static const char *mcopy_ptr(const mcopy *c) { return c->heap ? c->heap : c->small; }
 
-/* smember by value: p may point at its own buf. */
-static void smember_copy(smember *dst, const smember *src)
-{
-    *dst = *src;
-    if (src->p == src->buf) dst->p = dst->buf;
-}
+static void mcopy_release(mcopy *c) { zfree(c->heap); }
 
-/* A growable array of members read from sets that do not change meanwhile. */
+/* A growable array of members read from sets that do not change
+ * meanwhile: pointers into the sets, or an intset's integers. */
+typedef struct mref {
+    const char *p; /* NULL: the integer v */
+    size_t len;
+    long long v;
+} mref;
+
 struct mlist {
-    smember *items;
+    mref *items;
     size_t len, cap;
 };
 
@@ -51,9 +51,22 @@ static void mlist_push(struct mlist *l, const smember *m)
 {
     if (l->len == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
-        l->items = zrealloc(l->items, l->cap * sizeof(smember));
+        l->items = zrealloc(l->items, l->cap * sizeof(mref));
     }
-    smember_copy(&l->items[l->len++], m);
+    mref *r = &l->items[l->len++];
+    r->len = m->len;
+    if (m->p == m->buf) {
+        r->p = NULL;
+        string2ll(m->buf, m->len, &r->v);
+    } else {
+        r->p = m->p;
+    }
+}
+
+static void reply_mref(client *c, const mref *r)
+{
+    if (r->p) reply_bulk(c, r->p, r->len);
+    else reply_bulk_ll(c, r->v);
 }
 
 static void reply_member(client *c, const smember *m) { reply_bulk(c, m->p, m->len); }
@@ -246,10 +259,10 @@ static void smismember_command(client *c)
 static int parse_positive(client *c, const arg *a, long long *out, const char *msg)
 {
     long long v;
+    if (msg == NULL) msg = "ERR value is out of range, must be positive";
     if (!arg_to_ll_msg(c, a, &v, msg)) return 0;
     if (v < 0) {
-        if (msg) reply_error(c, msg);
-        else reply_error(c, "ERR value is out of range, must be positive");
+        reply_error(c, msg);
         return 0;
     }
     *out = v;
@@ -284,9 +297,9 @@ static void spop_with_count(client *c)
         mcopy mc;
         set_random(s, &m);
         reply_member(c, &m);
-        mcopy_set(&mc, &m);
-        srem_push(&b, mc.p, mc.len);
-        set_remove(&s, mc.p, mc.len);
+        mcopy_set(&mc, m.p, m.len);
+        srem_push(&b, mcopy_ptr(&mc), mc.len);
+        set_remove(&s, mcopy_ptr(&mc), mc.len);
         mcopy_release(&mc);
     }
     srem_flush(&b);
@@ -317,10 +330,10 @@ static void spop_command(client *c)
     mcopy mc;
     set_random(s, &m);
     reply_member(c, &m);
-    mcopy_set(&mc, &m);
-    arg srem[3] = {{"SREM", 4}, *key, {mc.p, mc.len}};
+    mcopy_set(&mc, m.p, m.len);
+    arg srem[3] = {{"SREM", 4}, *key, {mcopy_ptr(&mc), mc.len}};
     propagate_command(c, 3, srem);
-    set_remove(&s, mc.p, mc.len);
+    set_remove(&s, mcopy_ptr(&mc), mc.len);
     mcopy_release(&mc);
     entry_set_object(e, s);
     if (set_size(s) == 0) db_delete_entry(c->db, e);
@@ -369,11 +382,10 @@ static void srandmember_with_count(client *c)
         while (set_iter_next(&it, &m)) mlist_push(&all, &m);
         for (size_t i = 0; i < (size_t)count; i++) {
             size_t j = i + random_u64() % (all.len - i);
-            smember t;
-            smember_copy(&t, &all.items[i]);
-            smember_copy(&all.items[i], &all.items[j]);
-            smember_copy(&all.items[j], &t);
-            reply_member(c, &all.items[i]);
+            mref t = all.items[i];
+            all.items[i] = all.items[j];
+            all.items[j] = t;
+            reply_mref(c, &all.items[i]);
         }
         zfree(all.items);
         return;
@@ -487,7 +499,7 @@ static void sinter_generic(client *c, const arg *keys, int n, const arg *dst, in
         while (set_iter_next(&it, &m))
             if (in_all(sets, n, &m)) mlist_push(&found, &m);
         reply_set(c, (long)found.len);
-        for (size_t i = 0; i < found.len; i++) reply_member(c, &found.items[i]);
+        for (size_t i = 0; i < found.len; i++) reply_mref(c, &found.items[i]);
         zfree(found.items);
     }
     zfree(sets);
@@ -620,9 +632,7 @@ static void sscan_visit(void *priv, const char *m, size_t len)
         l->cap = l->cap ? l->cap * 2 : 16;
         l->items = zrealloc(l->items, l->cap * sizeof(mcopy));
     }
-    smember sm = {.p = m, .len = len};
-    mcopy *mc = &l->items[l->len++];
-    mcopy_set(mc, &sm);
+    mcopy_set(&l->items[l->len++], m, len);
 }
 
 static void sscan_command(client *c)
@@ -678,7 +688,7 @@ static void sscan_command(client *c)
     reply_bulk(c, buf, ull2str(buf, sizeof(buf), cursor));
     reply_array(c, (long)w.found.len);
     for (size_t i = 0; i < w.found.len; i++) {
-        reply_bulk(c, w.found.items[i].p, w.found.items[i].len);
+        reply_bulk(c, mcopy_ptr(&w.found.items[i]), w.found.items[i].len);
         mcopy_release(&w.found.items[i]);
     }
     zfree(w.found.items);
