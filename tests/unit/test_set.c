@@ -301,6 +301,80 @@ static void test_snapshot_round_trip(void **state)
     db_empty(d);
 }
 
+/* ---- hand-made snapshots: load must refuse malformed set payloads ----------- */
+
+struct builder {
+    unsigned char buf[256];
+    size_t len;
+};
+
+static void b_bytes(struct builder *b, const void *p, size_t n)
+{
+    assert_true(b->len + n <= sizeof(b->buf));
+    memcpy(b->buf + b->len, p, n);
+    b->len += n;
+}
+
+static void b_byte(struct builder *b, unsigned char c) { b_bytes(b, &c, 1); }
+
+/* A file with one set under key "s" whose payload is p[0..n). */
+static int load_payload(const unsigned char *p, size_t n, char *err, size_t errlen)
+{
+    struct builder b = {.len = 0};
+    b_bytes(&b, "CFSNAP", 6);
+    b_byte(&b, 1), b_byte(&b, 0);
+    b_byte(&b, 0xFE), b_byte(&b, 0), b_byte(&b, 1), b_byte(&b, 0);
+    b_byte(&b, 0x03), b_byte(&b, 1), b_byte(&b, 's');
+    b_bytes(&b, p, n);
+    b_byte(&b, 0xFF);
+    uint64_t crc = snapshot_crc64(0, b.buf, b.len);
+    for (int i = 0; i < 8; i++) b_byte(&b, (unsigned char)(crc >> (8 * i)));
+    return snapshot_load_buffer(b.buf, b.len, err, errlen);
+}
+
+static void test_malformed_payloads(void **state)
+{
+    (void)state;
+    char err[256];
+    server.set_max_intset_entries = 512;
+    /* valid: an intset {-1, 2} (zigzag 1, 4) and a hashtable {"a", "b"} */
+    const unsigned char ok_is[] = {SET_ENC_INTSET, 2, 1, 4};
+    assert_int_equal(load_payload(ok_is, sizeof(ok_is), err, sizeof(err)), 0);
+    entry *e = db_find(server.dbs[0], "s", 1);
+    assert_non_null(e);
+    assert_int_equal(set_size(entry_object(e)), 2);
+    assert_true(set_contains(entry_object(e), "-1", 2));
+    const unsigned char ok_ht[] = {SET_ENC_HT, 2, 1, 'a', 1, 'b'};
+    assert_int_equal(load_payload(ok_ht, sizeof(ok_ht), err, sizeof(err)), 0);
+    e = db_find(server.dbs[0], "s", 1);
+    assert_int_equal(set_encoding(entry_object(e)), SET_ENC_HT);
+
+    const struct {
+        unsigned char p[16];
+        size_t n;
+    } bad[] = {
+        {{7, 1, 2}, 3},                        /* unknown encoding */
+        {{SET_ENC_INTSET, 0}, 2},              /* empty */
+        {{SET_ENC_HT, 0}, 2},                  /* empty */
+        {{SET_ENC_INTSET, 50, 2}, 3},          /* count beyond the payload */
+        {{SET_ENC_INTSET, 2, 4, 1}, 4},        /* not ascending */
+        {{SET_ENC_INTSET, 2, 4, 4}, 4},        /* duplicate */
+        {{SET_ENC_HT, 2, 1, 'a', 1, 'a'}, 6},  /* duplicate member */
+        {{SET_ENC_HT, 2, 1, 'a', 5, 'b'}, 6},  /* truncated member */
+        {{SET_ENC_HT, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 'a'}, 8}, /* huge count */
+        {{SET_ENC_INTSET, 2, 4}, 3},           /* truncated */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        assert_int_equal(load_payload(bad[i].p, bad[i].n, err, sizeof(err)), -1);
+        assert_true(strlen(err) > 0);
+    }
+    /* the dataset from before the failed loads is still there */
+    e = db_find(server.dbs[0], "s", 1);
+    assert_non_null(e);
+    db_empty(server.dbs[0]);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -331,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_random_members),
         cmocka_unit_test(test_digest_independent_of_encoding),
         cmocka_unit_test(test_snapshot_round_trip),
+        cmocka_unit_test(test_malformed_payloads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
