@@ -478,6 +478,9 @@ size_t blocking_keys_count(void);
 void block_client(client *c, long long deadline_ms);
 /* Ends the block (the caller has replied) and resumes the client's input. */
 void unblock_client(client *c);
+/* Runs the pipelined requests of clients unblocked during another client's
+ * command (before the event loop sleeps). */
+void resume_unblocked_clients(void);
 client *client_create(int fd);
 void process_client_input(client *c);
 
