@@ -179,6 +179,7 @@ extern struct command hash_commands[];    /* t_hash.c */
 extern struct command list_commands[];    /* t_list.c */
 extern struct command set_commands[];     /* t_set.c */
 extern struct command zset_commands[];    /* t_zset.c */
+extern struct command dump_commands[];    /* cmd_dump.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
