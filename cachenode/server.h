@@ -155,7 +155,10 @@ struct command {
     /* Redis's key specifications, ';'-separated, or NULL. A spec is its flags
      * (RW RO OW RM access update insert delete variable_flags ...), then
      * "@N" if it covers the one key at argument N (else the key positions
-     * above), then an optional note in parentheses. */
+     * above), "@N~LAST,STEP,LIMIT" for a range from N, "@N#KEYNUMIDX,
+     * FIRSTKEY,STEP" for keys counted by an argument (ZUNIONSTORE), or
+     * "@?" for keys that depend on the arguments' contents (SORT's BY),
+     * then an optional note in parentheses. */
     const char *key_specs;
     const char *tips;  /* Redis's command tips, space-separated, or NULL */
     const char *group;   /* "string", "keyspace", "server", "connection", ... */
