@@ -292,6 +292,33 @@ static void spop_with_count(client *c)
     }
     struct srem_batch b = {.c = c, .key = key};
     reply_set(c, count);
+    if ((unsigned long long)count * 5 > size) {
+        /* most of the set: move the members that stay to a new set (of the
+         * same encoding), then the old one holds exactly those popped */
+        void *keep = set_create_like(s);
+        for (size_t left = size - (size_t)count; left > 0; left--) {
+            smember m;
+            mcopy mc;
+            set_random(s, &m);
+            mcopy_set(&mc, m.p, m.len);
+            set_add(&keep, mcopy_ptr(&mc), mc.len);
+            set_remove(&s, mcopy_ptr(&mc), mc.len);
+            mcopy_release(&mc);
+        }
+        set_iter it;
+        smember m;
+        set_iter_init(&it, s);
+        while (set_iter_next(&it, &m)) {
+            reply_member(c, &m);
+            srem_push(&b, m.p, m.len);
+        }
+        srem_flush(&b);
+        zfree(b.pool);
+        set_free(s);
+        entry_set_object(e, keep);
+        key_modified(c->db, key);
+        return;
+    }
     while (count-- > 0) {
         smember m;
         mcopy mc;

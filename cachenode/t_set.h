@@ -33,6 +33,8 @@ int set_encoding(const void *s);
  * member: an intset if it is an integer, else a hashtable. */
 void *set_create(const char *m, size_t len);
 void *set_create_intset(void);
+/* An empty set of the same encoding as s. */
+void *set_create_like(const void *s);
 void set_free(void *s);
 size_t set_size(const void *s);
 int set_contains(const void *s, const char *m, size_t len);

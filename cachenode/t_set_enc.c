@@ -584,6 +584,12 @@ void *set_create(const char *m, size_t len)
     return ht_new(0);
 }
 
+void *set_create_like(const void *s)
+{
+    if (set_encoding(s) == SET_ENC_INTSET) return is_new();
+    return ht_new(0);
+}
+
 void set_free(void *s)
 {
     if (s == NULL) return;
