@@ -402,7 +402,7 @@ static void hrandfield_command(client *c)
         long long l;
         if (!arg_to_ll(c, &c->argv[2], &l)) return;
         if (l < -LONG_MAX) {
-            reply_errorf(c, "ERR value is out of range, must be between %ld and %ld", -LONG_MAX,
+            reply_errorf(c, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX,
                          LONG_MAX);
             return;
         }
