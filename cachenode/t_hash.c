@@ -517,22 +517,24 @@ static void hscan_command(client *c)
     const char *f, *v;
     size_t flen, vlen;
     if (hash_encoding_of(h) == HASH_ENC_LISTPACK) {
-        /* a listpack is returned whole, with cursor 0 */
-        void *handle;
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        handle = reply_deferred(c);
+        /* a listpack is returned whole, with cursor 0; the matches are
+         * counted first so the reply needs no deferred length */
         long n = 0;
         hash_iter it;
+        hash_iter_init(&it, h);
+        while (hash_iter_next(&it, &f, &flen, &v, &vlen))
+            if (!pattern || glob_match(pattern->p, pattern->len, f, flen, 0)) n += 2;
+        hash_iter_release(&it);
+        reply_array(c, 2);
+        reply_bulk(c, "0", 1);
+        reply_array(c, n);
         hash_iter_init(&it, h);
         while (hash_iter_next(&it, &f, &flen, &v, &vlen)) {
             if (pattern && !glob_match(pattern->p, pattern->len, f, flen, 0)) continue;
             reply_bulk(c, f, flen);
             reply_bulk(c, v, vlen);
-            n += 2;
         }
         hash_iter_release(&it);
-        reply_set_deferred_array(c, handle, n);
         return;
     }
     dict *d = hash_table(h);
@@ -542,20 +544,22 @@ static void hscan_command(client *c)
     do {
         cursor = dict_scan(d, cursor, collect_node, &found);
     } while (cursor && budget-- > 0 && (long long)found.len < count);
-    char buf[32];
-    reply_array(c, 2);
-    reply_bulk(c, buf, ull2str(buf, sizeof(buf), cursor));
-    void *handle = reply_deferred(c);
-    long n = 0;
+    size_t kept = 0;
     for (size_t i = 0; i < found.len; i++) {
         const dnode *x = found.items[i];
         if (pattern && !glob_match(pattern->p, pattern->len, dnode_key(x), x->klen, 0)) continue;
+        found.items[kept++] = x;
+    }
+    char buf[32];
+    reply_array(c, 2);
+    reply_bulk(c, buf, ull2str(buf, sizeof(buf), cursor));
+    reply_array(c, (long)kept * 2);
+    for (size_t i = 0; i < kept; i++) {
+        const dnode *x = found.items[i];
         v = hash_node_value(x, &vlen);
         reply_bulk(c, dnode_key(x), x->klen);
         reply_bulk(c, v, vlen);
-        n += 2;
     }
-    reply_set_deferred_array(c, handle, n);
     zfree(found.items);
 }
 
