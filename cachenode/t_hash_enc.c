@@ -247,15 +247,22 @@ static int ht_set(dict *d, const char *f, size_t flen, const char *v, size_t vle
 
 /* ---- conversion ------------------------------------------------------------ */
 
-void hash_convert(void **hp)
+/* An empty hashtable hash sized for n fields. */
+static hht *ht_new(size_t n)
 {
-    hlp *lp = *hp;
-    if (!is_lp(lp)) return;
     hht *ht = zmalloc(sizeof(hht));
     ht->mark = HT_MARK;
     ht->spare = 0;
     ht->d = dict_create();
-    dict_expand(ht->d, lp->count);
+    if (n) dict_expand(ht->d, n);
+    return ht;
+}
+
+void hash_convert(void **hp)
+{
+    hlp *lp = *hp;
+    if (!is_lp(lp)) return;
+    hht *ht = ht_new(lp->count);
     unsigned char *p = lp->data, *end = lp->data + lp->used;
     char fb[HASH_NUMBUF], vb[HASH_NUMBUF];
     while (p < end) {
@@ -469,11 +476,7 @@ void *hash_dup(const void *h)
         return copy;
     }
     dict *src = ((const hht *)h)->d;
-    hht *ht = zmalloc(sizeof(hht));
-    ht->mark = HT_MARK;
-    ht->spare = 0;
-    ht->d = dict_create();
-    dict_expand(ht->d, dict_size(src));
+    hht *ht = ht_new(dict_size(src));
     dict_iter it;
     dict_iter_init(&it, src);
     for (dnode *n = dict_iter_next(&it); n; n = dict_iter_next(&it))
@@ -551,11 +554,9 @@ void *hash_load(struct snap_reader *r)
         snapr_fail(r, "hash count exceeds the payload");
         return NULL;
     }
-    void *h = hash_create();
-    if (enc == 1 || count > (unsigned long long)server.hash_max_listpack_entries) {
-        hash_convert(&h);
-        dict_expand(((hht *)h)->d, (size_t)count);
-    }
+    void *h = enc == 1 || count > (unsigned long long)server.hash_max_listpack_entries
+                  ? (void *)ht_new((size_t)count)
+                  : hash_create();
     dict *seen = NULL;
     if (is_lp(h) && count > LOAD_SCAN_MAX) {
         seen = dict_create();
