@@ -35,15 +35,13 @@ static void store_hash(client *c, entry *e, void *h)
 /* HSET's conversion check over argv[first..last]. */
 static void try_conversion_args(client *c, void **hp, int first, int last)
 {
-    size_t lens[64];
-    while (first <= last) {
-        int n = 0;
-        for (; first <= last && n < 64; first++) lens[n++] = c->argv[first].len;
-        hash_try_conversion(hp, lens, n);
+    size_t longest = 0, total = 0;
+    for (int j = first; j <= last; j++) {
+        if (c->argv[j].len > longest) longest = c->argv[j].len;
+        total += c->argv[j].len + 5;
     }
+    hash_try_conversion(hp, longest, total);
 }
-
-static void reply_pair_value(client *c, const char *v, size_t vlen) { reply_bulk(c, v, vlen); }
 
 /* ---- setting fields --------------------------------------------------------- */
 
@@ -171,7 +169,7 @@ static void hgetall_generic(client *c, int what)
     size_t flen, vlen;
     while (hash_iter_next(&it, &f, &flen, &v, &vlen)) {
         if (what & WANT_FIELDS) reply_bulk(c, f, flen);
-        if (what & WANT_VALUES) reply_pair_value(c, v, vlen);
+        if (what & WANT_VALUES) reply_bulk(c, v, vlen);
     }
     hash_iter_release(&it);
 }

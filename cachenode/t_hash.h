@@ -37,9 +37,10 @@ int hash_get(void *h, const char *f, size_t flen, char *buf, const char **v, siz
 int hash_set(void **hp, const char *f, size_t flen, const char *v, size_t vlen);
 /* Removes a field; returns 1 if it existed. */
 int hash_delete(void **hp, const char *f, size_t flen);
-/* HSET's check before writing: converts a listpack when one of the lengths
- * is over hash-max-listpack-value or their sum would make it too big. */
-void hash_try_conversion(void **hp, const size_t *lens, int n);
+/* HSET's check before writing: converts a listpack when the longest of the
+ * arguments is over hash-max-listpack-value or their total (header bytes
+ * included) would make it too big. */
+void hash_try_conversion(void **hp, size_t longest, size_t total);
 /* Converts a listpack to a hashtable (no-op on a hashtable). */
 void hash_convert(void **hp);
 

@@ -282,19 +282,11 @@ static int too_long(size_t len)
     return len > (unsigned long long)server.hash_max_listpack_value || len >= LP_MAX_BYTES;
 }
 
-void hash_try_conversion(void **hp, const size_t *lens, int n)
+void hash_try_conversion(void **hp, size_t longest, size_t total)
 {
     hlp *lp = *hp;
     if (!is_lp(lp)) return;
-    size_t sum = 0;
-    for (int i = 0; i < n; i++) {
-        if (too_long(lens[i])) {
-            hash_convert(hp);
-            return;
-        }
-        sum += lens[i] + 5;
-    }
-    if (sum >= LP_MAX_BYTES - lp->used) hash_convert(hp);
+    if (too_long(longest) || total >= LP_MAX_BYTES - lp->used) hash_convert(hp);
 }
 
 /* ---- operations -------------------------------------------------------------- */

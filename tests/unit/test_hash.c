@@ -221,10 +221,9 @@ static void test_conversion_thresholds(void **state)
     hash_free(h);
     /* HSET's check ahead of the writes */
     h = hash_create();
-    size_t lens[3] = {1, 2, 9};
-    hash_try_conversion(&h, lens, 2);
+    hash_try_conversion(&h, 8, 20);
     assert_int_equal(hash_encoding_of(h), HASH_ENC_LISTPACK);
-    hash_try_conversion(&h, lens, 3);
+    hash_try_conversion(&h, 9, 20);
     assert_int_equal(hash_encoding_of(h), HASH_ENC_HASHTABLE);
     hash_free(h);
     defaults();
