@@ -78,6 +78,28 @@ static const struct command_doc docs[] = {
     {.name = "incrbyfloat", .args = "key:key@0 double:increment"},
     {.name = "lcs", .args = "key:key1@0 key:key2@0 LEN? IDX? integer:len=MINMATCHLEN? WITHMATCHLEN?"},
 
+    /* hashes */
+    {.name = "hset", .args = "key:key@0 block:field_value* (string:field string:value)",
+     .history = "4.0.0 Accepts multiple `field` and `value` arguments."},
+    {.name = "hsetnx", .args = "key:key@0 string:field string:value"},
+    {.name = "hget", .args = "key:key@0 string:field"},
+    {.name = "hmget", .args = "key:key@0 string:field*"},
+    {.name = "hmset", .args = "key:key@0 block:field_value* (string:field string:value)",
+     .doc_flags = DOC_DEPRECATED, .deprecated_since = "4.0.0",
+     .replaced_by = "`HSET` with multiple field-value pairs"},
+    {.name = "hdel", .args = "key:key@0 string:field*",
+     .history = "2.4.0 Accepts multiple `field` arguments."},
+    {.name = "hlen", .args = "key:key@0"},
+    {.name = "hstrlen", .args = "key:key@0 string:field"},
+    {.name = "hexists", .args = "key:key@0 string:field"},
+    {.name = "hkeys", .args = "key:key@0"},
+    {.name = "hvals", .args = "key:key@0"},
+    {.name = "hgetall", .args = "key:key@0"},
+    {.name = "hincrby", .args = "key:key@0 string:field integer:increment"},
+    {.name = "hincrbyfloat", .args = "key:key@0 string:field double:increment"},
+    {.name = "hrandfield", .args = "key:key@0 block:options? (integer:count WITHVALUES?)"},
+    {.name = "hscan", .args = "key:key@0 integer:cursor pattern:pattern=MATCH? integer:count=COUNT?"},
+
     /* keyspace */
     {.name = "del", .args = "key:key@0*"},
     {.name = "unlink", .args = "key:key@0*"},
