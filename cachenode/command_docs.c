@@ -100,6 +100,26 @@ static const struct command_doc docs[] = {
     {.name = "hrandfield", .args = "key:key@0 block:options? (integer:count WITHVALUES?)"},
     {.name = "hscan", .args = "key:key@0 integer:cursor pattern:pattern=MATCH? integer:count=COUNT?"},
 
+    /* sets */
+    {.name = "sadd", .args = "key:key@0 string:member*", .history = "2.4.0 Accepts multiple `member` arguments."},
+    {.name = "srem", .args = "key:key@0 string:member*", .history = "2.4.0 Accepts multiple `member` arguments."},
+    {.name = "scard", .args = "key:key@0"},
+    {.name = "sismember", .args = "key:key@0 string:member"},
+    {.name = "smismember", .args = "key:key@0 string:member*"},
+    {.name = "smembers", .args = "key:key@0"},
+    {.name = "srandmember", .args = "key:key@0 integer:count? since=2.6.0",
+     .history = "2.6.0 Added the optional `count` argument."},
+    {.name = "spop", .args = "key:key@0 integer:count? since=3.2.0", .history = "3.2.0 Added the `count` argument."},
+    {.name = "smove", .args = "key:source@0 key:destination@1 string:member"},
+    {.name = "sinter", .args = "key:key@0*"},
+    {.name = "sintercard", .args = "integer:numkeys key:key@0* integer:limit=LIMIT?"},
+    {.name = "sinterstore", .args = "key:destination@0 key:key@1*"},
+    {.name = "sunion", .args = "key:key@0*"},
+    {.name = "sunionstore", .args = "key:destination@0 key:key@1*"},
+    {.name = "sdiff", .args = "key:key@0*"},
+    {.name = "sdiffstore", .args = "key:destination@0 key:key@1*"},
+    {.name = "sscan", .args = "key:key@0 integer:cursor pattern:pattern=MATCH? integer:count=COUNT?"},
+
     /* keyspace */
     {.name = "del", .args = "key:key@0*"},
     {.name = "unlink", .args = "key:key@0*"},
