@@ -616,7 +616,7 @@ int set_add(void **sp, const char *m, size_t len)
 {
     if (set_encoding(*sp) == SET_ENC_INTSET) {
         long long v;
-        if (string2ll(m, len, &v)) {
+        if (string2ll(m, len, &v) && ((intset *)*sp)->n < UINT32_MAX) {
             intset *is = *sp;
             int added = is_add(&is, v);
             if (added && (long long)is->n > server.set_max_intset_entries) *sp = is_to_ht(is);
