@@ -817,9 +817,10 @@ static void *set_load_fail(struct snap_reader *r, void *s, const char *why)
     return NULL;
 }
 
-/* Encodings follow the thresholds in force, as Redis's loading does: a
- * saved intset larger than set-max-intset-entries loads as a hashtable, a
- * saved hashtable of few enough integers as an intset. */
+/* A snapshot round trip keeps the encoding: a saved hashtable stays one
+ * (as a live set never converts back), and a saved intset stays one unless
+ * it is larger than set-max-intset-entries allows now, as the hash and
+ * sorted-set loaders treat their compact encodings. */
 static void *set_load(struct snap_reader *r)
 {
     unsigned char enc;
@@ -853,7 +854,7 @@ static void *set_load(struct snap_reader *r)
         zfree(vals);
         return small ? (void *)is : (void *)is_to_ht(is);
     }
-    void *s = small ? set_create_intset() : (void *)ht_new((size_t)n);
+    void *s = ht_new((size_t)n);
     for (uint64_t i = 0; i < n; i++) {
         const char *p;
         size_t len;
