@@ -368,10 +368,6 @@ static void lpos_command(client *c)
                 reply_not_integer(c);
                 return;
             }
-            if (rank == LLONG_MIN) {
-                reply_errorf(c, "ERR value is out of range, must be between %lld and %lld", -LLONG_MAX, LLONG_MAX);
-                return;
-            }
             if (rank == 0) {
                 reply_error(c, "ERR RANK can't be zero: use 1 to start from the first match, 2 from the "
                                "second ... or use negative to start from the end of the list");
@@ -388,7 +384,14 @@ static void lpos_command(client *c)
             return;
         }
     }
-    if (rank < 0) {
+    int count_all = 0;
+    if (rank == LLONG_MIN) {
+        /* Redis 7.0 accepts it: every match then passes the rank (and the
+         * count never stops the search) */
+        rank = 1;
+        count_all = 1;
+        forward = 0;
+    } else if (rank < 0) {
         rank = -rank;
         forward = 0;
     }
@@ -420,7 +423,7 @@ static void lpos_command(client *c)
                 }
                 reply_int(c, pos);
                 emitted++;
-                if (count && matches - rank + 1 >= count) break;
+                if (count && !count_all && matches - rank + 1 >= count) break;
             }
         }
         index++;
@@ -624,14 +627,14 @@ static void bmove_generic(client *c, int from, int to, long long deadline)
     entry *e = lookup_write(c, &c->argv[1]);
     if (e && e->type != TYPE_LIST) {
         if (running_again(c)) {
-            block_for_keys(c, &c->argv[1], 1, deadline, 1);
+            block_for_keys(c, &c->argv[1], 1, deadline, 0);
             return;
         }
         reply_wrongtype(c);
         return;
     }
     if (e == NULL) {
-        block_for_keys(c, &c->argv[1], 1, deadline, 1);
+        block_for_keys(c, &c->argv[1], 1, deadline, 0);
         return;
     }
     move_generic(c, from, to, 1);
