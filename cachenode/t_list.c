@@ -28,7 +28,8 @@ static const char *list_encoding(const void *obj)
 
 static void list_free(void *obj) { ql_free(obj); }
 
-static size_t list_free_effort(const void *obj) { return ((const qlist *)obj)->nodes; }
+/* Allocations: the nodes, counted only as far as the lazy-free decision needs. */
+static size_t list_free_effort(const void *obj) { return 1 + ql_nodes(obj, LAZYFREE_THRESHOLD + 1); }
 
 static void *list_dup(const void *obj) { return ql_dup(obj); }
 
@@ -91,8 +92,12 @@ static void *list_load(struct snap_reader *r)
     for (uint64_t i = 0; i < count; i++) {
         const char *p;
         size_t len;
-        if (snapr_string(r, &p, &len) < 0 || len > UINT32_MAX - 64) {
-            if (len > UINT32_MAX - 64) snapr_fail(r, "list element too large");
+        if (snapr_string(r, &p, &len) < 0) {
+            ql_free(l);
+            return NULL;
+        }
+        if (len > UINT32_MAX - 64) {
+            snapr_fail(r, "list element too large");
             ql_free(l);
             return NULL;
         }

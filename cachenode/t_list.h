@@ -37,10 +37,11 @@ typedef struct lnode {
     unsigned char data[];
 } lnode;
 
+/* 24 bytes: the smallest allocation class holds it (a key with a short
+ * list pays for every byte here). */
 typedef struct qlist {
     lnode *head, *tail;
     size_t count; /* elements */
-    size_t nodes;
 } qlist;
 
 /* A decoded element: a string (s != NULL) or an integer (s == NULL, v). */
@@ -64,6 +65,8 @@ qlist *ql_create(void);
 void ql_free(qlist *l);
 qlist *ql_dup(const qlist *l);
 size_t ql_mem_usage(const qlist *l);
+/* Nodes, counting at most `limit` of them. */
+size_t ql_nodes(const qlist *l, size_t limit);
 
 void ql_push(qlist *l, const char *s, size_t len, int where);
 /* The element at one end (the list must not be empty); valid until the list changes. */

@@ -255,8 +255,10 @@ static lnode *node_room(qlist *l, lnode *n, size_t add, int front)
     size_t need = n->used + add;
     size_t cap = n->cap;
     if (cap < need) {
-        size_t extra = need / 2;
-        if (extra < 8) extra = 8;
+        /* small nodes grow exactly (a realloc of a few bytes is cheap and
+         * short lists are the common case); large ones by half, so that
+         * filling an 8 KB node takes a handful of reallocations */
+        size_t extra = need < 256 ? 0 : need / 2;
         if (extra > 2048) extra = 2048;
         n = node_realloc(l, n, need + extra);
         cap = n->cap;
@@ -277,7 +279,6 @@ static void link_after(qlist *l, lnode *at, lnode *n)
     else l->tail = n;
     if (at) at->next = n;
     else l->head = n;
-    l->nodes++;
 }
 
 static void unlink_free(qlist *l, lnode *n)
@@ -286,7 +287,6 @@ static void unlink_free(qlist *l, lnode *n)
     else l->head = n->next;
     if (n->next) n->next->prev = n->prev;
     else l->tail = n->prev;
-    l->nodes--;
     zfree(n);
 }
 
@@ -306,7 +306,7 @@ qlist *ql_create(void)
 {
     qlist *l = zmalloc(sizeof(*l));
     l->head = l->tail = NULL;
-    l->count = l->nodes = 0;
+    l->count = 0;
     return l;
 }
 
@@ -333,6 +333,13 @@ qlist *ql_dup(const qlist *l)
     }
     c->count = l->count;
     return c;
+}
+
+size_t ql_nodes(const qlist *l, size_t limit)
+{
+    size_t n = 0;
+    for (const lnode *p = l->head; p && n < limit; p = p->next) n++;
+    return n;
 }
 
 size_t ql_mem_usage(const qlist *l)
@@ -621,7 +628,7 @@ void ql_del_range(qlist *l, size_t start, size_t count)
 
 int ql_check(const qlist *l)
 {
-    size_t total = 0, nodes = 0;
+    size_t total = 0;
     const lnode *prev = NULL;
     for (const lnode *n = l->head; n; prev = n, n = n->next) {
         if (n->prev != prev) return -1;
@@ -639,9 +646,8 @@ int ql_check(const qlist *l)
         }
         if (off != n->used || k != n->count) return -6;
         total += n->count;
-        nodes++;
     }
     if (prev != l->tail) return -7;
-    if (total != l->count || nodes != l->nodes) return -8;
+    if (total != l->count) return -8;
     return 0;
 }
