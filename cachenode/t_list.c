@@ -177,22 +177,46 @@ static int parse_min(client *c, const arg *a, long long min, long long *out, con
 }
 
 /* Replies the elements [start, start + n) in order, or backwards from
- * start when reverse. */
+ * start when reverse. Short elements are formatted into a local buffer and
+ * handed to the output buffer a batch at a time (LRANGE's hot path). */
 static void reply_range(client *c, qlist *l, size_t start, size_t n, int reverse)
 {
     reply_array(c, (long)n);
     if (n == 0) return;
+    char out[8192];
+    size_t used = 0;
     qiter it;
     ql_iter_at(l, start, &it);
     while (n--) {
         lval v;
+        char num[24];
+        size_t len;
         ql_iter_get(&it, &v);
-        reply_lval(c, &v);
+        const char *s = lval_str(&v, num, &len);
+        if (len > 1024) {
+            if (used) reply_raw(c, out, used);
+            used = 0;
+            reply_bulk(c, s, len);
+        } else {
+            if (used + len + 32 > sizeof(out)) {
+                reply_raw(c, out, used);
+                used = 0;
+            }
+            out[used++] = '$';
+            used += ll2str(out + used, 24, (long long)len);
+            out[used++] = '\r';
+            out[used++] = '\n';
+            memcpy(out + used, s, len);
+            used += len;
+            out[used++] = '\r';
+            out[used++] = '\n';
+        }
         if (n) {
             if (reverse) ql_iter_prev(&it);
             else ql_iter_next(&it);
         }
     }
+    if (used) reply_raw(c, out, used);
 }
 
 /* Pops up to count elements from one end, replying them as an array in pop
