@@ -35,8 +35,7 @@ static void *list_dup(const void *obj) { return ql_dup(obj); }
 
 static size_t list_mem_usage(const void *obj, long long samples)
 {
-    (void)samples; /* nodes are few (thousands of elements each): count them all */
-    return ql_mem_usage(obj);
+    return ql_mem_usage(obj, samples);
 }
 
 static void list_digest(const void *obj, struct digest *d)

@@ -64,7 +64,8 @@ typedef struct qiter {
 qlist *ql_create(void);
 void ql_free(qlist *l);
 qlist *ql_dup(const qlist *l);
-size_t ql_mem_usage(const qlist *l);
+/* Bytes; with samples > 0, the first `samples` nodes and an estimate for the rest. */
+size_t ql_mem_usage(const qlist *l, long long samples);
 /* Nodes, counting at most `limit` of them. */
 size_t ql_nodes(const qlist *l, size_t limit);
 

@@ -342,11 +342,18 @@ size_t ql_nodes(const qlist *l, size_t limit)
     return n;
 }
 
-size_t ql_mem_usage(const qlist *l)
+size_t ql_mem_usage(const qlist *l, long long samples)
 {
-    size_t total = zmalloc_size(l);
-    for (const lnode *n = l->head; n; n = n->next) total += zmalloc_size(n);
-    return total;
+    size_t bytes = 0, elements = 0;
+    long long seen = 0;
+    const lnode *n = l->head;
+    for (; n && (samples <= 0 || seen < samples); n = n->next, seen++) {
+        bytes += zmalloc_size(n);
+        elements += n->count;
+    }
+    /* nodes not visited are taken to be like the visited ones, per element */
+    if (n && elements) bytes = (size_t)((double)bytes / (double)elements * (double)l->count);
+    return zmalloc_size(l) + bytes;
 }
 
 void ql_push(qlist *l, const char *s, size_t len, int where)

@@ -239,14 +239,16 @@ static void test_many_elements(void **state)
     qlist *l = ql_create();
     char buf[32];
     for (int i = 0; i < 200000; i++) {
-        size_t n = (size_t)snprintf(buf, sizeof(buf), "v%d", i);
+        size_t n = (size_t)snprintf(buf, sizeof(buf), "v%06d", i);
         ql_push(l, buf, n, QL_TAIL);
     }
     assert_int_equal(ql_check(l), 0);
     assert_true(ql_nodes(l, SIZE_MAX) > LAZYFREE_THRESHOLD);
     assert_true(list_type.free_effort(l) > LAZYFREE_THRESHOLD); /* freed on the lazy-free thread */
     /* every node but the ends is full-ish and without spare capacity */
-    size_t mem = ql_mem_usage(l);
+    size_t mem = ql_mem_usage(l, 0);
+    size_t est = ql_mem_usage(l, 5);
+    assert_true(est > mem * 9 / 10 && est < mem * 11 / 10);
     assert_true(mem < 200000 * 12);
     qiter it;
     lval v;
