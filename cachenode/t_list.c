@@ -791,11 +791,11 @@ struct command list_commands[] = {
     {"rpoplpush", rpoplpush_command, 3, CMD_WRITE | CMD_DENYOOM, ACL_LIST, 1, 2, 1, MOVE_SPECS, NULL, "list", "Remove the last element in a list, prepend it to another list and return it", "1.2.0", "O(1)", NULL, 0, 0, 0, 0},
     /* LMPOP and BLMPOP: Redis gives their keys a "keynum" key spec, which
      * the key-spec notation (cmd_command.c) cannot express yet */
-    {"lmpop", lmpop_command, -4, CMD_WRITE | CMD_MOVABLE_KEYS, ACL_LIST, 0, 0, 0, NULL, NULL, "list", "Pop elements from a list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", NULL, 0, 0, 0, 0},
+    {"lmpop", lmpop_command, -4, CMD_WRITE | CMD_MOVABLE_KEYS, ACL_LIST, 0, 0, 0, "RW access delete @1#0,1,1", NULL, "list", "Pop elements from a list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", NULL, 0, 0, 0, 0},
     {"blpop", blpop_command, -3, CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING, ACL_LIST, 1, -2, 1, "RW access delete", NULL, "list", "Remove and get the first element in a list, or block until one is available", "2.0.0", "O(N) where N is the number of provided keys.", NULL, 0, 0, 0, 0},
     {"brpop", brpop_command, -3, CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING, ACL_LIST, 1, -2, 1, "RW access delete", NULL, "list", "Remove and get the last element in a list, or block until one is available", "2.0.0", "O(N) where N is the number of provided keys.", NULL, 0, 0, 0, 0},
     {"blmove", blmove_command, 6, CMD_WRITE | CMD_DENYOOM | CMD_NOSCRIPT | CMD_BLOCKING, ACL_LIST, 1, 2, 1, MOVE_SPECS, NULL, "list", "Pop an element from a list, push it to another list and return it; or block until one is available", "6.2.0", "O(1)", NULL, 0, 0, 0, 0},
     {"brpoplpush", brpoplpush_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_NOSCRIPT | CMD_BLOCKING, ACL_LIST, 1, 2, 1, MOVE_SPECS, NULL, "list", "Pop an element from a list, push it to another list and return it; or block until one is available", "2.2.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"blmpop", blmpop_command, -5, CMD_WRITE | CMD_BLOCKING | CMD_MOVABLE_KEYS, ACL_LIST, 0, 0, 0, NULL, NULL, "list", "Pop elements from a list, or block until one is available", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", NULL, 0, 0, 0, 0},
+    {"blmpop", blmpop_command, -5, CMD_WRITE | CMD_BLOCKING | CMD_MOVABLE_KEYS, ACL_LIST, 0, 0, 0, "RW access delete @2#0,1,1", NULL, "list", "Pop elements from a list, or block until one is available", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", NULL, 0, 0, 0, 0},
     {.name = NULL},
 };
