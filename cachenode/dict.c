@@ -243,40 +243,24 @@ dnode *dict_random(dict *d)
     return head;
 }
 
-static unsigned long rev_bits(unsigned long v)
+struct dict_scan_ctx {
+    dict *d;
+    dict_scan_fn fn;
+    void *priv;
+};
+
+static void scan_dict_bucket(void *priv, int table, size_t bucket)
 {
-    unsigned long s = 8 * sizeof(v), mask = ~0UL;
-    while ((s >>= 1) > 0) {
-        mask ^= (mask << s);
-        v = ((v >> s) & mask) | ((v << s) & ~mask);
-    }
-    return v;
+    struct dict_scan_ctx *ctx = priv;
+    for (const dnode *n = ctx->d->table[table][bucket]; n; n = n->next) ctx->fn(ctx->priv, n);
 }
 
-static void scan_chain(const dnode *n, dict_scan_fn fn, void *priv)
-{
-    for (; n; n = n->next) fn(priv, n);
-}
-
-/* The keyspace's reverse-binary cursor (see db_scan in keyspace.c). */
 unsigned long dict_scan(dict *d, unsigned long cursor, dict_scan_fn fn, void *priv)
 {
     if (dict_size(d) == 0) return 0;
-    if (!rehashing(d)) {
-        unsigned long m0 = d->size[0] - 1;
-        scan_chain(d->table[0][cursor & m0], fn, priv);
-        cursor |= ~m0;
-        return rev_bits(rev_bits(cursor) + 1);
-    }
-    int small = d->size[0] <= d->size[1] ? 0 : 1, large = 1 - small;
-    unsigned long m0 = d->size[small] - 1, m1 = d->size[large] - 1;
-    scan_chain(d->table[small][cursor & m0], fn, priv);
-    do {
-        scan_chain(d->table[large][cursor & m1], fn, priv);
-        cursor |= ~m1;
-        cursor = rev_bits(rev_bits(cursor) + 1);
-    } while (cursor & (m0 ^ m1));
-    return cursor;
+    struct dict_scan_ctx ctx = {d, fn, priv};
+    size_t size[2] = {d->size[0], rehashing(d) ? d->size[1] : 0};
+    return scan_step(cursor, size, scan_dict_bucket, &ctx);
 }
 
 void dict_iter_init(dict_iter *it, dict *d)

@@ -626,52 +626,27 @@ entry *db_volatile_at(db *d, size_t index)
     return index < d->vol_len ? d->vol[index] : NULL;
 }
 
-static unsigned long rev_bits(unsigned long v)
-{
-    unsigned long s = 8 * sizeof(v), mask = ~0UL;
-    while ((s >>= 1) > 0) {
-        mask ^= (mask << s);
-        v = ((v >> s) & mask) | ((v << s) & ~mask);
-    }
-    return v;
-}
+struct db_scan_ctx {
+    db *d;
+    scan_fn fn;
+    void *priv;
+};
 
-static void scan_bucket(entry *e, scan_fn fn, void *priv)
+static void scan_db_bucket(void *priv, int table, size_t bucket)
 {
+    struct db_scan_ctx *ctx = priv;
+    entry *e = ctx->d->t[table].buckets[bucket];
     while (e) {
         entry *next = e->next;
-        fn(priv, e);
+        ctx->fn(ctx->priv, e);
         e = next;
     }
 }
 
-/* Reverse-binary cursor increment: the cursor's high bits advance first, so
- * a table that grows or shrinks between calls never makes the scan skip a
- * bucket that was there when it started. */
 unsigned long db_scan(db *d, unsigned long cursor, scan_fn fn, void *priv)
 {
     if (db_size(d) == 0) return 0;
-    if (!db_is_rehashing(d)) {
-        unsigned long m0 = d->t[0].size - 1;
-        scan_bucket(d->t[0].buckets[cursor & m0], fn, priv);
-        cursor |= ~m0;
-        cursor = rev_bits(cursor);
-        cursor++;
-        return rev_bits(cursor);
-    }
-    struct ktable *small = &d->t[0], *large = &d->t[1];
-    if (small->size > large->size) {
-        small = &d->t[1];
-        large = &d->t[0];
-    }
-    unsigned long m0 = small->size - 1, m1 = large->size - 1;
-    scan_bucket(small->buckets[cursor & m0], fn, priv);
-    do {
-        scan_bucket(large->buckets[cursor & m1], fn, priv);
-        cursor |= ~m1;
-        cursor = rev_bits(cursor);
-        cursor++;
-        cursor = rev_bits(cursor);
-    } while (cursor & (m0 ^ m1));
-    return cursor;
+    struct db_scan_ctx ctx = {d, fn, priv};
+    size_t size[2] = {d->t[0].size, db_is_rehashing(d) ? d->t[1].size : 0};
+    return scan_step(cursor, size, scan_db_bucket, &ctx);
 }

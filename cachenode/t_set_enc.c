@@ -516,16 +516,6 @@ static void ht_random(htset *h, smember *out)
     }
 }
 
-static unsigned long rev_bits(unsigned long v)
-{
-    unsigned long s = 8 * sizeof(v), mask = ~0UL;
-    while ((s >>= 1) > 0) {
-        mask ^= (mask << s);
-        v = ((v >> s) & mask) | ((v << s) & ~mask);
-    }
-    return v;
-}
-
 static void scan_bucket(const bkt *b, set_scan_fn fn, void *priv)
 {
     if (b == NULL) return;
@@ -538,25 +528,26 @@ static void scan_bucket(const bkt *b, set_scan_fn fn, void *priv)
     }
 }
 
-/* The keyspace's reverse-binary cursor, over two tables while resizing. */
+struct ht_scan_ctx {
+    htset *h;
+    set_scan_fn fn;
+    void *priv;
+};
+
+static void scan_ht_bucket(void *priv, int table, size_t bucket)
+{
+    struct ht_scan_ctx *ctx = priv;
+    scan_bucket(ctx->h->table[table][bucket], ctx->fn, ctx->priv);
+}
+
+/* The keyspace's reverse-binary cursor (scan_step), over two tables while
+ * resizing. */
 static unsigned long ht_scan(htset *h, unsigned long cursor, set_scan_fn fn, void *priv)
 {
     if (ht_size(h) == 0) return 0;
-    if (!ht_rehashing(h)) {
-        unsigned long m0 = h->size[0] - 1;
-        scan_bucket(h->table[0][cursor & m0], fn, priv);
-        cursor |= ~m0;
-        return rev_bits(rev_bits(cursor) + 1);
-    }
-    int small = h->size[0] <= h->size[1] ? 0 : 1, large = 1 - small;
-    unsigned long m0 = h->size[small] - 1, m1 = h->size[large] - 1;
-    scan_bucket(h->table[small][cursor & m0], fn, priv);
-    do {
-        scan_bucket(h->table[large][cursor & m1], fn, priv);
-        cursor |= ~m1;
-        cursor = rev_bits(rev_bits(cursor) + 1);
-    } while (cursor & (m0 ^ m1));
-    return cursor;
+    struct ht_scan_ctx ctx = {h, fn, priv};
+    size_t size[2] = {h->size[0], ht_rehashing(h) ? h->size[1] : 0};
+    return scan_step(cursor, size, scan_ht_bucket, &ctx);
 }
 
 static htset *is_to_ht(intset *is)

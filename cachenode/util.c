@@ -293,3 +293,32 @@ int fsync_parent_dir(const char *path)
     errno = saved;
     return rc;
 }
+
+static unsigned long rev_bits(unsigned long v)
+{
+    unsigned long s = 8 * sizeof(v), mask = ~0UL;
+    while ((s >>= 1) > 0) {
+        mask ^= (mask << s);
+        v = ((v >> s) & mask) | ((v << s) & ~mask);
+    }
+    return v;
+}
+
+unsigned long scan_step(unsigned long cursor, const size_t size[2], scan_bucket_fn visit, void *priv)
+{
+    if (size[1] == 0) {
+        unsigned long m0 = size[0] - 1;
+        visit(priv, 0, cursor & m0);
+        cursor |= ~m0;
+        return rev_bits(rev_bits(cursor) + 1);
+    }
+    int small = size[0] <= size[1] ? 0 : 1, large = 1 - small;
+    unsigned long m0 = size[small] - 1, m1 = size[large] - 1;
+    visit(priv, small, cursor & m0);
+    do {
+        visit(priv, large, cursor & m1);
+        cursor |= ~m1;
+        cursor = rev_bits(rev_bits(cursor) + 1);
+    } while (cursor & (m0 ^ m1));
+    return cursor;
+}

@@ -28,6 +28,15 @@ int glob_match(const char *pattern, size_t plen, const char *s, size_t slen, int
 /* Case-insensitive comparison of a byte string with a C string. */
 int arg_is(const char *s, size_t len, const char *word);
 
+/* The reverse-binary SCAN cursor over a power-of-two bucket array, or two
+ * while one resizes (size[1] == 0 when not): calls visit for the bucket(s)
+ * the cursor covers and returns the next cursor, 0 at the end. The high
+ * bits advance first, so a table that grows or shrinks between calls never
+ * makes the scan skip a bucket that was there when it started. The keyspace,
+ * dict.c and the set type's table all step through this. */
+typedef void (*scan_bucket_fn)(void *priv, int table, size_t bucket);
+unsigned long scan_step(unsigned long cursor, const size_t size[2], scan_bucket_fn visit, void *priv);
+
 uint64_t random_u64(void);
 void random_seed(uint64_t seed);
 /* Fills dst with n random lowercase hex characters and a NUL. */
