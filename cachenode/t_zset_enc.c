@@ -1,0 +1,904 @@
+/* t_zset_enc.c: the sorted set's two encodings (the packed "listpack" and
+ * the "skiplist" with its member dict; see t_zset.h for the layouts), the
+ * value API the commands use, which hides the encoding, and the object
+ * type zset_type (free, dup, memory, digest, snapshot save and load).
+ *
+ * As in Redis 7.0 a set starts as a listpack and becomes a skiplist once it
+ * has more than zset-max-listpack-entries members or a member longer than
+ * zset-max-listpack-value bytes; it never goes back, except that loading a
+ * snapshot picks the encoding afresh from the thresholds, as Redis does. */
+#include <math.h>
+#include <string.h>
+
+#include "object.h"
+#include "server.h"
+#include "t_zset.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static inline int mcmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    size_t n = al < bl ? al : bl;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c) return c;
+    return al < bl ? -1 : al > bl ? 1 : 0;
+}
+
+/* Order of (score, member) pairs. */
+static inline int zcmp(double s1, const char *m1, size_t l1, double s2, const char *m2, size_t l2)
+{
+    if (s1 < s2) return -1;
+    if (s1 > s2) return 1;
+    return mcmp(m1, l1, m2, l2);
+}
+
+static inline size_t uv_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static inline unsigned char *uv_put(unsigned char *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (unsigned char)v;
+    return p;
+}
+
+static inline const unsigned char *uv_get(const unsigned char *p, uint64_t *out)
+{
+    uint64_t v = 0;
+    int shift = 0;
+    while (*p & 0x80) {
+        v |= (uint64_t)(*p++ & 0x7f) << shift;
+        shift += 7;
+    }
+    v |= (uint64_t)*p++ << shift;
+    *out = v;
+    return p;
+}
+
+#define INT_SCORE_MAX 9007199254740992.0 /* 2^53 */
+
+/* The varint code of an integral score, or 0 when it needs the 9-byte form
+ * (a valid code always has its low bit clear and the double marker is 1). */
+static inline int score_code(double v, uint64_t *code)
+{
+    if (!(v >= -INT_SCORE_MAX && v <= INT_SCORE_MAX) || v != floor(v)) return 0;
+    int64_t i = (int64_t)v;
+    uint64_t zz = ((uint64_t)i << 1) ^ (uint64_t)(i >> 63);
+    *code = zz << 1;
+    return 1;
+}
+
+static inline size_t score_len(double v)
+{
+    uint64_t code;
+    return score_code(v, &code) ? uv_len(code) : 9;
+}
+
+static inline unsigned char *score_put(unsigned char *p, double v)
+{
+    uint64_t code;
+    if (score_code(v, &code)) return uv_put(p, code);
+    *p++ = 1;
+    memcpy(p, &v, 8);
+    return p + 8;
+}
+
+static inline size_t entry_len(size_t ml, double score) { return uv_len(ml) + ml + score_len(score); }
+
+/* ---- listpack ----------------------------------------------------------- */
+
+/* Reads the entry at p; returns the next entry. */
+static inline const unsigned char *lp_read(const unsigned char *p, const char **m, size_t *ml, double *score)
+{
+    uint64_t len, code;
+    p = uv_get(p, &len);
+    *m = (const char *)p;
+    *ml = (size_t)len;
+    p += len;
+    p = uv_get(p, &code);
+    if (code & 1) {
+        memcpy(score, p, 8);
+        p += 8;
+    } else {
+        uint64_t zz = code >> 1;
+        int64_t i = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+        *score = (double)i;
+    }
+    return p;
+}
+
+static zlp *lp_new(void)
+{
+    zlp *l = zmalloc(sizeof(zlp));
+    l->bytes = 0;
+    l->count = 0;
+    return l;
+}
+
+/* Offset of the member's entry, or -1; *score gets its score. */
+static long lp_find(const zlp *l, const char *m, size_t ml, double *score)
+{
+    const unsigned char *p = l->data, *end = l->data + l->bytes;
+    while (p < end) {
+        const unsigned char *start = p;
+        const char *em;
+        size_t eml;
+        double s;
+        p = lp_read(p, &em, &eml, &s);
+        if (eml == ml && (ml == 0 || memcmp(em, m, ml) == 0)) {
+            *score = s;
+            return (long)(start - l->data);
+        }
+    }
+    return -1;
+}
+
+static zlp *lp_insert(zlp *l, const char *m, size_t ml, double score)
+{
+    size_t off = 0;
+    const unsigned char *p = l->data, *end = l->data + l->bytes;
+    while (p < end) {
+        const char *em;
+        size_t eml;
+        double s;
+        const unsigned char *next = lp_read(p, &em, &eml, &s);
+        if (zcmp(s, em, eml, score, m, ml) > 0) break;
+        p = next;
+    }
+    off = (size_t)(p - l->data);
+    size_t es = entry_len(ml, score);
+    l = zrealloc(l, sizeof(zlp) + l->bytes + es);
+    memmove(l->data + off + es, l->data + off, l->bytes - off);
+    unsigned char *w = uv_put(l->data + off, ml);
+    if (ml) memcpy(w, m, ml);
+    score_put(w + ml, score);
+    l->bytes += (uint32_t)es;
+    l->count++;
+    return l;
+}
+
+static zlp *lp_delete_bytes(zlp *l, size_t off, size_t len, uint32_t members)
+{
+    memmove(l->data + off, l->data + off + len, l->bytes - off - len);
+    l->bytes -= (uint32_t)len;
+    l->count -= members;
+    return zrealloc(l, sizeof(zlp) + l->bytes);
+}
+
+static size_t lp_entry_size_at(const zlp *l, size_t off)
+{
+    const char *m;
+    size_t ml;
+    double s;
+    return (size_t)(lp_read(l->data + off, &m, &ml, &s) - (l->data + off));
+}
+
+/* Offset of the entry of rank r (r <= count: count gives the end). */
+static size_t lp_offset_of_rank(const zlp *l, size_t r)
+{
+    const unsigned char *p = l->data;
+    for (size_t i = 0; i < r; i++) {
+        const char *m;
+        size_t ml;
+        double s;
+        p = lp_read(p, &m, &ml, &s);
+    }
+    return (size_t)(p - l->data);
+}
+
+/* ---- skiplist ----------------------------------------------------------- */
+
+static int zsl_random_level(void)
+{
+    int level = 1;
+    uint64_t r = random_u64();
+    while ((r & 3) == 0 && level < ZSL_MAXLEVEL) {
+        level++;
+        r >>= 2;
+    }
+    return level;
+}
+
+static zbig *big_new(size_t hint)
+{
+    zbig *zb = zmalloc(sizeof(zbig));
+    zb->mark = ZBIG_MARK;
+    zb->level = 1;
+    zb->length = 0;
+    zb->d = dict_create();
+    if (hint) dict_expand(zb->d, hint);
+    zb->header = zcalloc(sizeof(zsn) + ZSL_MAXLEVEL * sizeof(struct zlv));
+    zb->header->level = ZSL_MAXLEVEL;
+    zb->tail = NULL;
+    return zb;
+}
+
+static void big_free(zbig *zb)
+{
+    dict_free(zb->d);
+    zfree(zb->header);
+    zfree(zb);
+}
+
+static inline int zsn_cmp(const zsn *a, double s, const char *m, size_t ml)
+{
+    size_t al;
+    const char *am = zsn_member(a, &al);
+    return zcmp(a->score, am, al, s, m, ml);
+}
+
+/* Fills update[] with the last node before (s, m) at each level; ranks
+ * (optional) with the rank of each. */
+static void zsl_find_update(zbig *zb, double s, const char *m, size_t ml, zsn **update, unsigned long *rank)
+{
+    zsn *x = zb->header;
+    unsigned long r = 0;
+    for (int i = zb->level - 1; i >= 0; i--) {
+        while (x->lv[i].fwd && zsn_cmp(x->lv[i].fwd, s, m, ml) < 0) {
+            r += x->lv[i].span;
+            x = x->lv[i].fwd;
+        }
+        update[i] = x;
+        if (rank) rank[i] = r;
+    }
+}
+
+static void zsl_link(zbig *zb, zsn *n)
+{
+    zsn *update[ZSL_MAXLEVEL];
+    unsigned long rank[ZSL_MAXLEVEL];
+    size_t ml;
+    const char *m = zsn_member(n, &ml);
+    zsl_find_update(zb, n->score, m, ml, update, rank);
+    int level = (int)n->level;
+    if (level > zb->level) {
+        for (int i = zb->level; i < level; i++) {
+            rank[i] = 0;
+            update[i] = zb->header;
+            update[i]->lv[i].span = zb->length;
+        }
+        zb->level = level;
+    }
+    for (int i = 0; i < level; i++) {
+        n->lv[i].fwd = update[i]->lv[i].fwd;
+        update[i]->lv[i].fwd = n;
+        n->lv[i].span = update[i]->lv[i].span - (rank[0] - rank[i]);
+        update[i]->lv[i].span = (rank[0] - rank[i]) + 1;
+    }
+    for (int i = level; i < zb->level; i++) update[i]->lv[i].span++;
+    n->backward = update[0] == zb->header ? NULL : update[0];
+    if (n->lv[0].fwd) n->lv[0].fwd->backward = n;
+    else zb->tail = n;
+    zb->length++;
+}
+
+static void zsl_unlink(zbig *zb, zsn *x, zsn **update)
+{
+    for (int i = 0; i < zb->level; i++) {
+        if (update[i]->lv[i].fwd == x) {
+            update[i]->lv[i].span += x->lv[i].span - 1;
+            update[i]->lv[i].fwd = x->lv[i].fwd;
+        } else {
+            update[i]->lv[i].span -= 1;
+        }
+    }
+    if (x->lv[0].fwd) x->lv[0].fwd->backward = x->backward;
+    else zb->tail = x->backward;
+    while (zb->level > 1 && zb->header->lv[zb->level - 1].fwd == NULL) zb->level--;
+    zb->length--;
+}
+
+static zsn *big_node(zbig *zb, const char *m, size_t ml)
+{
+    dnode *n = dict_find(zb->d, m, ml);
+    return n ? (zsn *)(void *)dnode_val(n) : NULL;
+}
+
+/* Adds a member known to be absent. */
+static void big_insert(zbig *zb, const char *m, size_t ml, double score)
+{
+    int level = zsl_random_level();
+    dnode *dn = dict_add(zb->d, m, ml, NULL, sizeof(zsn) + (size_t)level * sizeof(struct zlv));
+    zsn *n = (zsn *)(void *)dnode_val(dn);
+    n->score = score;
+    n->level = (uint32_t)level;
+    zsl_link(zb, n);
+}
+
+static void big_remove_node(zbig *zb, zsn *n)
+{
+    zsn *update[ZSL_MAXLEVEL];
+    size_t ml;
+    const char *m = zsn_member(n, &ml);
+    zsl_find_update(zb, n->score, m, ml, update, NULL);
+    zsl_unlink(zb, n, update);
+    dnode *dn = dict_unlink(zb->d, m, ml);
+    dict_node_free(dn);
+}
+
+static void big_update_score(zbig *zb, zsn *n, double score)
+{
+    size_t ml;
+    const char *m = zsn_member(n, &ml);
+    const zsn *next = n->lv[0].fwd;
+    if ((n->backward == NULL || zsn_cmp(n->backward, score, m, ml) < 0) &&
+        (next == NULL || zsn_cmp(next, score, m, ml) > 0)) {
+        n->score = score;
+        return;
+    }
+    zsn *update[ZSL_MAXLEVEL];
+    zsl_find_update(zb, n->score, m, ml, update, NULL);
+    zsl_unlink(zb, n, update);
+    n->score = score;
+    zsl_link(zb, n);
+}
+
+/* The node at 1-based rank r, or NULL. */
+static const zsn *big_by_rank(const zbig *zb, unsigned long r)
+{
+    const zsn *x = zb->header;
+    unsigned long traversed = 0;
+    for (int i = zb->level - 1; i >= 0; i--) {
+        while (x->lv[i].fwd && traversed + x->lv[i].span <= r) {
+            traversed += x->lv[i].span;
+            x = x->lv[i].fwd;
+        }
+        if (traversed == r) return x == zb->header ? NULL : x;
+    }
+    return NULL;
+}
+
+static zbig *lp_to_big(zlp *l)
+{
+    zbig *zb = big_new(l->count);
+    const unsigned char *p = l->data, *end = l->data + l->bytes;
+    while (p < end) {
+        const char *m;
+        size_t ml;
+        double s;
+        p = lp_read(p, &m, &ml, &s);
+        big_insert(zb, m, ml, s);
+    }
+    zfree(l);
+    return zb;
+}
+
+/* ---- the value API ------------------------------------------------------ */
+
+void *zs_create(size_t size, size_t maxlen)
+{
+    if (server.zset_max_listpack_entries == 0 || size > (unsigned long long)server.zset_max_listpack_entries ||
+        maxlen > (unsigned long long)server.zset_max_listpack_value)
+        return big_new(size);
+    return lp_new();
+}
+
+void zs_free(void *z)
+{
+    if (zs_is_big(z)) big_free(z);
+    else zfree(z);
+}
+
+size_t zs_len(const void *z) { return zs_is_big(z) ? ((const zbig *)z)->length : ((const zlp *)z)->count; }
+
+const char *zs_encoding_name(const void *z) { return zs_is_big(z) ? "skiplist" : "listpack"; }
+
+void *zs_to_big(void *z) { return zs_is_big(z) ? z : lp_to_big(z); }
+
+int zs_score(void *z, const char *m, size_t ml, double *score)
+{
+    if (zs_is_big(z)) {
+        zsn *n = big_node(z, m, ml);
+        if (n == NULL) return 0;
+        *score = n->score;
+        return 1;
+    }
+    return lp_find(z, m, ml, score) >= 0;
+}
+
+long zs_rank(void *z, const char *m, size_t ml, int rev)
+{
+    size_t len = zs_len(z);
+    long r = -1;
+    if (zs_is_big(z)) {
+        zbig *zb = z;
+        zsn *n = big_node(zb, m, ml);
+        if (n == NULL) return -1;
+        const zsn *x = zb->header;
+        unsigned long rank = 0;
+        for (int i = zb->level - 1; i >= 0; i--) {
+            while (x->lv[i].fwd && zsn_cmp(x->lv[i].fwd, n->score, m, ml) <= 0) {
+                rank += x->lv[i].span;
+                x = x->lv[i].fwd;
+            }
+            if (x == n) break;
+        }
+        r = (long)rank - 1;
+    } else {
+        const zlp *l = z;
+        const unsigned char *p = l->data, *end = l->data + l->bytes;
+        for (long i = 0; p < end; i++) {
+            const char *em;
+            size_t eml;
+            double s;
+            p = lp_read(p, &em, &eml, &s);
+            if (eml == ml && (ml == 0 || memcmp(em, m, ml) == 0)) {
+                r = i;
+                break;
+            }
+        }
+        if (r < 0) return -1;
+    }
+    return rev ? (long)len - 1 - r : r;
+}
+
+size_t zs_count_score(const void *z, double v, int le)
+{
+    if (zs_is_big(z)) {
+        const zbig *zb = z;
+        const zsn *x = zb->header;
+        size_t rank = 0;
+        for (int i = zb->level - 1; i >= 0; i--) {
+            while (x->lv[i].fwd && (le ? x->lv[i].fwd->score <= v : x->lv[i].fwd->score < v)) {
+                rank += x->lv[i].span;
+                x = x->lv[i].fwd;
+            }
+        }
+        return rank;
+    }
+    const zlp *l = z;
+    const unsigned char *p = l->data, *end = l->data + l->bytes;
+    size_t n = 0;
+    while (p < end) {
+        const char *m;
+        size_t ml;
+        double s;
+        p = lp_read(p, &m, &ml, &s);
+        if (le ? s <= v : s < v) n++;
+        else break;
+    }
+    return n;
+}
+
+static inline int lex_before(const char *m, size_t ml, const zlex_bound *b, int le)
+{
+    int c = mcmp(m, ml, b->p, b->len);
+    return c < 0 || (le && c == 0);
+}
+
+size_t zs_count_lex(const void *z, const zlex_bound *b, int le)
+{
+    if (b->kind < 0) return 0;
+    if (b->kind > 0) return zs_len(z);
+    if (zs_is_big(z)) {
+        const zbig *zb = z;
+        const zsn *x = zb->header;
+        size_t rank = 0;
+        for (int i = zb->level - 1; i >= 0; i--) {
+            while (x->lv[i].fwd) {
+                size_t ml;
+                const char *m = zsn_member(x->lv[i].fwd, &ml);
+                if (!lex_before(m, ml, b, le)) break;
+                rank += x->lv[i].span;
+                x = x->lv[i].fwd;
+            }
+        }
+        return rank;
+    }
+    const zlp *l = z;
+    const unsigned char *p = l->data, *end = l->data + l->bytes;
+    size_t n = 0;
+    while (p < end) {
+        const char *m;
+        size_t ml;
+        double s;
+        p = lp_read(p, &m, &ml, &s);
+        if (lex_before(m, ml, b, le)) n++;
+        else break;
+    }
+    return n;
+}
+
+void zs_iter_init(zs_iter *it, const void *z, size_t rank, int rev)
+{
+    size_t len = zs_len(z);
+    memset(it, 0, sizeof(*it));
+    it->z = z;
+    it->rev = rev;
+    if (rank >= len) return;
+    it->left = len - rank;
+    if (zs_is_big(z)) {
+        it->x = big_by_rank(z, rev ? len - rank : rank + 1);
+        return;
+    }
+    const zlp *l = z;
+    if (!rev) {
+        it->p = l->data + lp_offset_of_rank(l, rank);
+        return;
+    }
+    size_t upto = len - rank; /* entries 0 .. upto-1 are visited backwards */
+    it->offs = zmalloc(upto * sizeof(uint32_t));
+    const unsigned char *p = l->data;
+    for (size_t i = 0; i < upto; i++) {
+        const char *m;
+        size_t ml;
+        double s;
+        it->offs[i] = (uint32_t)(p - l->data);
+        p = lp_read(p, &m, &ml, &s);
+    }
+    it->idx = upto;
+}
+
+int zs_iter_next(zs_iter *it, const char **m, size_t *ml, double *score)
+{
+    if (it->left == 0) return 0;
+    it->left--;
+    if (zs_is_big(it->z)) {
+        const zsn *x = it->x;
+        *m = zsn_member(x, ml);
+        *score = x->score;
+        it->x = it->rev ? x->backward : x->lv[0].fwd;
+        return 1;
+    }
+    const zlp *l = it->z;
+    if (!it->rev) {
+        it->p = lp_read(it->p, m, ml, score);
+    } else {
+        it->idx--;
+        lp_read(l->data + it->offs[it->idx], m, ml, score);
+    }
+    return 1;
+}
+
+void zs_iter_release(zs_iter *it)
+{
+    zfree(it->offs);
+    it->offs = NULL;
+}
+
+void *zs_add(void *z, const char *m, size_t ml, double score, int in, int *out, double *newscore)
+{
+    int incr = in & ZADD_IN_INCR, nx = in & ZADD_IN_NX, xx = in & ZADD_IN_XX;
+    int gt = in & ZADD_IN_GT, lt = in & ZADD_IN_LT;
+    *out = 0;
+    if (isnan(score)) {
+        *out = ZADD_OUT_NAN;
+        return z;
+    }
+    if (zs_is_big(z)) {
+        zbig *zb = z;
+        zsn *n = big_node(zb, m, ml);
+        if (n) {
+            if (nx) {
+                *out |= ZADD_OUT_NOP;
+                return z;
+            }
+            double cur = n->score;
+            if (incr) {
+                score += cur;
+                if (isnan(score)) {
+                    *out |= ZADD_OUT_NAN;
+                    return z;
+                }
+            }
+            if ((lt && score >= cur) || (gt && score <= cur)) {
+                *out |= ZADD_OUT_NOP;
+                return z;
+            }
+            if (newscore) *newscore = score;
+            if (score != cur) {
+                big_update_score(zb, n, score);
+                *out |= ZADD_OUT_UPDATED;
+            }
+            return z;
+        }
+        if (xx) {
+            *out |= ZADD_OUT_NOP;
+            return z;
+        }
+        big_insert(zb, m, ml, score);
+        *out |= ZADD_OUT_ADDED;
+        if (newscore) *newscore = score;
+        return z;
+    }
+    zlp *l = z;
+    double cur;
+    long off = lp_find(l, m, ml, &cur);
+    if (off >= 0) {
+        if (nx) {
+            *out |= ZADD_OUT_NOP;
+            return z;
+        }
+        if (incr) {
+            score += cur;
+            if (isnan(score)) {
+                *out |= ZADD_OUT_NAN;
+                return z;
+            }
+        }
+        if ((lt && score >= cur) || (gt && score <= cur)) {
+            *out |= ZADD_OUT_NOP;
+            return z;
+        }
+        if (newscore) *newscore = score;
+        if (score != cur) {
+            l = lp_delete_bytes(l, (size_t)off, lp_entry_size_at(l, (size_t)off), 1);
+            l = lp_insert(l, m, ml, score);
+            *out |= ZADD_OUT_UPDATED;
+        }
+        return l;
+    }
+    if (xx) {
+        *out |= ZADD_OUT_NOP;
+        return z;
+    }
+    if ((unsigned long long)l->count + 1 > (unsigned long long)server.zset_max_listpack_entries ||
+        ml > (unsigned long long)server.zset_max_listpack_value ||
+        (size_t)l->bytes + entry_len(ml, score) >= ZLP_MAX_BYTES) {
+        zbig *zb = lp_to_big(l);
+        big_insert(zb, m, ml, score);
+        *out |= ZADD_OUT_ADDED;
+        if (newscore) *newscore = score;
+        return zb;
+    }
+    l = lp_insert(l, m, ml, score);
+    *out |= ZADD_OUT_ADDED;
+    if (newscore) *newscore = score;
+    return l;
+}
+
+void *zs_delete(void *z, const char *m, size_t ml, int *deleted)
+{
+    *deleted = 0;
+    if (zs_is_big(z)) {
+        zsn *n = big_node(z, m, ml);
+        if (n == NULL) return z;
+        big_remove_node(z, n);
+        *deleted = 1;
+        return z;
+    }
+    zlp *l = z;
+    double s;
+    long off = lp_find(l, m, ml, &s);
+    if (off < 0) return z;
+    *deleted = 1;
+    return lp_delete_bytes(l, (size_t)off, lp_entry_size_at(l, (size_t)off), 1);
+}
+
+void *zs_delete_ranks(void *z, size_t lo, size_t hi)
+{
+    size_t len = zs_len(z);
+    if (hi > len) hi = len;
+    if (lo >= hi) return z;
+    if (!zs_is_big(z)) {
+        zlp *l = z;
+        size_t a = lp_offset_of_rank(l, lo);
+        const unsigned char *p = l->data + a;
+        for (size_t i = lo; i < hi; i++) {
+            const char *m;
+            size_t ml;
+            double s;
+            p = lp_read(p, &m, &ml, &s);
+        }
+        return lp_delete_bytes(l, a, (size_t)(p - (l->data + a)), (uint32_t)(hi - lo));
+    }
+    zbig *zb = z;
+    zsn *update[ZSL_MAXLEVEL];
+    zsn *x = zb->header;
+    unsigned long traversed = 0;
+    for (int i = zb->level - 1; i >= 0; i--) {
+        while (x->lv[i].fwd && traversed + x->lv[i].span <= lo) {
+            traversed += x->lv[i].span;
+            x = x->lv[i].fwd;
+        }
+        update[i] = x;
+    }
+    x = x->lv[0].fwd;
+    for (size_t k = lo; k < hi && x; k++) {
+        zsn *next = x->lv[0].fwd;
+        zsl_unlink(zb, x, update);
+        size_t ml;
+        const char *m = zsn_member(x, &ml);
+        dict_node_free(dict_unlink(zb->d, m, ml));
+        x = next;
+    }
+    return z;
+}
+
+void zs_random(void *z, const char **m, size_t *ml, double *score)
+{
+    if (zs_is_big(z)) {
+        dnode *n = dict_random(((zbig *)z)->d);
+        const zsn *x = (const zsn *)(const void *)dnode_cval(n);
+        *m = zsn_member(x, ml);
+        *score = x->score;
+        return;
+    }
+    const zlp *l = z;
+    size_t r = (size_t)(random_u64() % l->count);
+    lp_read(l->data + lp_offset_of_rank(l, r), m, ml, score);
+}
+
+struct scan_adapter {
+    zs_scan_fn fn;
+    void *priv;
+};
+
+static void scan_one(void *priv, const dnode *n)
+{
+    struct scan_adapter *a = priv;
+    const zsn *x = (const zsn *)(const void *)dnode_cval(n);
+    a->fn(a->priv, dnode_key(n), n->klen, x->score);
+}
+
+unsigned long zs_scan(void *z, unsigned long cursor, zs_scan_fn fn, void *priv)
+{
+    struct scan_adapter a = {fn, priv};
+    return dict_scan(((zbig *)z)->d, cursor, scan_one, &a);
+}
+
+/* ---- the object type ------------------------------------------------------ */
+
+static const char *zset_encoding(const void *obj) { return zs_encoding_name(obj); }
+
+static void zset_free(void *obj) { zs_free(obj); }
+
+static size_t zset_free_effort(const void *obj) { return zs_is_big(obj) ? zs_len(obj) : 1; }
+
+static void *zset_dup(const void *obj)
+{
+    if (!zs_is_big(obj)) {
+        const zlp *l = obj;
+        zlp *c = zmalloc(sizeof(zlp) + l->bytes);
+        memcpy(c, l, sizeof(zlp) + l->bytes);
+        return c;
+    }
+    const zbig *zb = obj;
+    zbig *c = big_new(zb->length);
+    for (const zsn *x = zb->tail; x; x = x->backward) {
+        size_t ml;
+        const char *m = zsn_member(x, &ml);
+        big_insert(c, m, ml, x->score);
+    }
+    return c;
+}
+
+static size_t zset_mem_usage(const void *obj, long long samples)
+{
+    if (!zs_is_big(obj)) return zmalloc_size(obj);
+    const zbig *zb = obj;
+    size_t base = zmalloc_size(zb) + zmalloc_size(zb->header) + zmalloc_size(zb->d) +
+                  zmalloc_size(zb->d->table[0]) + zmalloc_size(zb->d->table[1]);
+    size_t seen = 0, bytes = 0;
+    for (const zsn *x = zb->header->lv[0].fwd; x && (samples <= 0 || (long long)seen < samples); x = x->lv[0].fwd) {
+        bytes += zmalloc_size(zsn_dnode(x));
+        seen++;
+    }
+    if (seen && seen < zb->length) bytes = (size_t)((double)bytes / (double)seen * (double)zb->length);
+    return base + bytes;
+}
+
+static void zset_digest(const void *obj, struct digest *d)
+{
+    zs_iter it;
+    const char *m;
+    size_t ml;
+    double s;
+    zs_iter_init(&it, obj, 0, 0);
+    while (zs_iter_next(&it, &m, &ml, &s)) {
+        char buf[64];
+        size_t n = d2str(buf, sizeof(buf), s);
+        digest_add_element(d, m, ml, buf, n);
+    }
+    zs_iter_release(&it);
+}
+
+/* Layout: encoding byte (0 listpack, 1 skiplist), member count, then each
+ * member and its score in ascending (score, member) order. */
+static void zset_save(const void *obj, struct snap_writer *w)
+{
+    snapw_byte(w, zs_is_big(obj) ? 1 : 0);
+    snapw_varint(w, zs_len(obj));
+    zs_iter it;
+    const char *m;
+    size_t ml;
+    double s;
+    zs_iter_init(&it, obj, 0, 0);
+    while (zs_iter_next(&it, &m, &ml, &s)) {
+        snapw_string(w, m, ml);
+        snapw_double(w, s);
+    }
+    zs_iter_release(&it);
+}
+
+static void *zset_load(struct snap_reader *r)
+{
+    unsigned char enc;
+    uint64_t count;
+    if (snapr_byte(r, &enc) < 0 || snapr_varint(r, &count) < 0) return NULL;
+    if (enc > 1) {
+        snapr_fail(r, "bad sorted set encoding");
+        return NULL;
+    }
+    /* a member takes at least a length byte and an 8-byte score */
+    if (count == 0 || count > snapr_remaining(r) / 9) {
+        snapr_fail(r, "bad sorted set length");
+        return NULL;
+    }
+    /* Redis picks the encoding from the thresholds on load: a skiplist that
+     * shrank becomes a listpack again, a listpack past them a skiplist. */
+    zbig *zb = big_new(count);
+    int listpack_ok = server.zset_max_listpack_entries > 0 &&
+                      count <= (unsigned long long)server.zset_max_listpack_entries;
+    size_t lp_bytes = 0;
+    double prev_s = 0;
+    const char *prev_m = NULL;
+    size_t prev_ml = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        const char *m;
+        size_t ml;
+        double s;
+        if (snapr_string(r, &m, &ml) < 0 || snapr_double(r, &s) < 0) goto fail;
+        if (isnan(s)) {
+            snapr_fail(r, "sorted set score is NaN");
+            goto fail;
+        }
+        if (prev_m && zcmp(prev_s, prev_m, prev_ml, s, m, ml) >= 0) {
+            snapr_fail(r, "sorted set members out of order");
+            goto fail;
+        }
+        if (ml > UINT32_MAX || dict_find(zb->d, m, ml)) {
+            snapr_fail(r, "duplicate sorted set member");
+            goto fail;
+        }
+        /* append at the tail: the input is sorted */
+        big_insert(zb, m, ml, s);
+        if (ml > (unsigned long long)server.zset_max_listpack_value) listpack_ok = 0;
+        lp_bytes += entry_len(ml, s);
+        const zsn *t = zb->tail;
+        prev_m = zsn_member(t, &prev_ml);
+        prev_s = s;
+    }
+    if (listpack_ok && lp_bytes < ZLP_MAX_BYTES) {
+        zlp *l = zmalloc(sizeof(zlp) + lp_bytes);
+        unsigned char *p = l->data;
+        for (const zsn *x = zb->header->lv[0].fwd; x; x = x->lv[0].fwd) {
+            size_t ml;
+            const char *m = zsn_member(x, &ml);
+            p = uv_put(p, ml);
+            if (ml) memcpy(p, m, ml);
+            p = score_put(p + ml, x->score);
+        }
+        l->bytes = (uint32_t)lp_bytes;
+        l->count = (uint32_t)count;
+        big_free(zb);
+        return l;
+    }
+    return zb;
+fail:
+    big_free(zb);
+    return NULL;
+}
+
+const struct object_type zset_type = {
+    .name = "zset",
+    .snap_code = 0x04,
+    .encoding = zset_encoding,
+    .free = zset_free,
+    .free_effort = zset_free_effort,
+    .dup = zset_dup,
+    .mem_usage = zset_mem_usage,
+    .digest = zset_digest,
+    .save = zset_save,
+    .load = zset_load,
+};
