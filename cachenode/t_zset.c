@@ -64,7 +64,8 @@ static int parse_long(client *c, const arg *a, long *out)
     return 1;
 }
 
-/* Redis's getRangeLongFromObjectOrReply. */
+/* Redis's getRangeLongFromObjectOrReply: msg (when given) is the error
+ * for a non-integer and for one out of range alike. */
 static int parse_long_range(client *c, const arg *a, long min, long max, long *out, const char *msg)
 {
     long long v;
@@ -74,7 +75,7 @@ static int parse_long_range(client *c, const arg *a, long min, long max, long *o
     }
     if (v < min || v > max) {
         if (msg) reply_error(c, msg);
-        else reply_errorf(c, "ERR value is out of range, must be %s", min == 0 ? "positive" : "between");
+        else reply_errorf(c, "ERR value is out of range, value must between %ld and %ld", min, max);
         return 0;
     }
     *out = (long)v;
@@ -654,7 +655,7 @@ static void zpop_command(client *c, int max)
         return;
     }
     long count = -1;
-    if (c->argc == 3 && !parse_long_range(c, &c->argv[2], 0, LONG_MAX, &count, NULL)) return;
+    if (c->argc == 3 && !parse_long_range(c, &c->argv[2], 0, LONG_MAX, &count, "ERR value is out of range, must be positive")) return;
     zpop_generic(c, &c->argv[1], 1, max, 0, count, c->resp > 2 && count != -1, 0, -1, 1);
 }
 
@@ -1059,16 +1060,7 @@ static void zunionstore_command(client *c) { setop_generic(c, &c->argv[1], 2, OP
 static void zinterstore_command(client *c) { setop_generic(c, &c->argv[1], 2, OP_INTER, 0); }
 static void zdiffstore_command(client *c) { setop_generic(c, &c->argv[1], 2, OP_DIFF, 0); }
 
-static void zintercard_command(client *c)
-{
-    long numkeys;
-    if (!parse_long_range(c, &c->argv[1], 1, LONG_MAX, &numkeys, "ERR numkeys should be greater than 0")) return;
-    if (numkeys > c->argc - 2) {
-        reply_error(c, "ERR Number of keys can't be greater than number of args");
-        return;
-    }
-    setop_generic(c, NULL, 1, OP_INTER, 1);
-}
+static void zintercard_command(client *c) { setop_generic(c, NULL, 1, OP_INTER, 1); }
 
 /* ---- ZSCAN -------------------------------------------------------------------- */
 
