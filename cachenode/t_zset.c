@@ -1091,6 +1091,7 @@ static int parse_cursor(const arg *a, unsigned long *out)
 
 struct zscan_walk {
     const arg *pattern;
+    int listpack; /* scores as a listpack holds them: integers without exponent */
     struct result found;
 };
 
@@ -1139,6 +1140,7 @@ static void zscan_command(client *c)
         }
     }
     void *z = entry_object(e);
+    w.listpack = !zs_is_big(z);
     if (!zs_is_big(z)) {
         zs_iter it;
         const char *m;
@@ -1161,7 +1163,11 @@ static void zscan_command(client *c)
     reply_array(c, (long)w.found.len * 2);
     for (size_t i = 0; i < w.found.len; i++) {
         reply_bulk(c, w.found.items[i].m, w.found.items[i].ml);
-        reply_bulk(c, buf, d2str(buf, sizeof(buf), w.found.items[i].s));
+        double s = w.found.items[i].s;
+        if (w.listpack && s == floor(s) && s >= -9223372036854775808.0 && s < 9223372036854775808.0)
+            reply_bulk(c, buf, ll2str(buf, sizeof(buf), (long long)s));
+        else
+            reply_bulk(c, buf, d2str(buf, sizeof(buf), s));
     }
     zfree(w.found.items);
 }
