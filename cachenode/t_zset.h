@@ -35,12 +35,11 @@ struct zlv {
     unsigned long span;
 };
 
-/* A skiplist node: the value bytes of a dict node (see zsn_member). */
+/* A skiplist node: the value bytes of a dict node (see zsn_member). Its
+ * number of levels is not stored: the dict node's value size gives it. */
 typedef struct zsn {
     double score;
     struct zsn *backward;
-    uint32_t level;
-    uint32_t pad;
     struct zlv lv[];
 } zsn;
 
@@ -58,6 +57,10 @@ static inline int zs_is_big(const void *z) { return *(const uint32_t *)z == ZBIG
 static inline const dnode *zsn_dnode(const zsn *n)
 {
     return (const dnode *)(const void *)((const char *)n - offsetof(dnode, data));
+}
+static inline int zsn_levels(const zsn *n)
+{
+    return (int)((zsn_dnode(n)->vlen - sizeof(zsn)) / sizeof(struct zlv));
 }
 static inline const char *zsn_member(const zsn *n, size_t *len)
 {

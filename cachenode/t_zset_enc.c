@@ -218,7 +218,6 @@ static zbig *big_new(size_t hint)
     zb->d = dict_create();
     if (hint) dict_expand(zb->d, hint);
     zb->header = zcalloc(sizeof(zsn) + ZSL_MAXLEVEL * sizeof(struct zlv));
-    zb->header->level = ZSL_MAXLEVEL;
     zb->tail = NULL;
     return zb;
 }
@@ -260,7 +259,7 @@ static void zsl_link(zbig *zb, zsn *n)
     size_t ml;
     const char *m = zsn_member(n, &ml);
     zsl_find_update(zb, n->score, m, ml, update, rank);
-    int level = (int)n->level;
+    int level = zsn_levels(n);
     if (level > zb->level) {
         for (int i = zb->level; i < level; i++) {
             rank[i] = 0;
@@ -311,7 +310,6 @@ static void big_insert(zbig *zb, const char *m, size_t ml, double score)
     dnode *dn = dict_add(zb->d, m, ml, NULL, sizeof(zsn) + (size_t)level * sizeof(struct zlv));
     zsn *n = (zsn *)(void *)dnode_val(dn);
     n->score = score;
-    n->level = (uint32_t)level;
     zsl_link(zb, n);
 }
 
