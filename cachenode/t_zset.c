@@ -668,9 +668,15 @@ static void blocking_zpop(client *c, const arg *keys, int nkeys, int max, long c
                           long long deadline)
 {
     for (int i = 0; i < nkeys; i++) {
-        entry *e;
-        if (!lookup_write_typed(c, &keys[i], TYPE_ZSET, &e)) return;
+        entry *e = lookup_write(c, &keys[i]);
         if (e == NULL) continue;
+        if (e->type != TYPE_ZSET) {
+            /* run again for a key that now holds another type: Redis does
+             * not wake the client for it, so it keeps waiting */
+            if (blocking_client_waits_on_keys(c)) continue;
+            reply_wrongtype(c);
+            return;
+        }
         zpop_generic(c, &keys[i], 1, max, 1, count, nested, reply_nil, count == -1 ? 0 : 1, 1);
         return;
     }
