@@ -738,7 +738,50 @@ struct pick {
     const char *m;
     size_t ml;
     double s;
+    size_t off; /* in the result's arena */
 };
+
+/* Members collected from a set. They are copied: a listpack's members are
+ * rebuilt as an iteration goes and do not outlive the next step. */
+struct result {
+    struct pick *items;
+    size_t len, cap;
+    size_t maxlen;
+    char *arena;
+    size_t used, arena_cap;
+};
+
+static void result_push(struct result *r, const char *m, size_t ml, double s)
+{
+    if (r->len == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->items = zrealloc(r->items, r->cap * sizeof(struct pick));
+    }
+    if (r->used + ml > r->arena_cap) {
+        r->arena_cap = (r->used + ml) * 2 + 64;
+        r->arena = zrealloc(r->arena, r->arena_cap);
+    }
+    if (ml) memcpy(r->arena + r->used, m, ml);
+    r->items[r->len].m = NULL;
+    r->items[r->len].off = r->used;
+    r->items[r->len].ml = ml;
+    r->items[r->len].s = s;
+    r->used += ml;
+    r->len++;
+    if (ml > r->maxlen) r->maxlen = ml;
+}
+
+/* Points every item at its bytes (the arena no longer moves). */
+static void result_finish(struct result *r)
+{
+    for (size_t i = 0; i < r->len; i++) r->items[i].m = r->arena ? r->arena + r->items[i].off : "";
+}
+
+static void result_free(struct result *r)
+{
+    zfree(r->items);
+    zfree(r->arena);
+}
 
 static void zrandmember_with_count(client *c, long count, int withscores)
 {
@@ -782,11 +825,12 @@ static void zrandmember_with_count(client *c, long count, int withscores)
         return;
     }
     /* n distinct members: a partial Fisher-Yates shuffle of all of them */
-    struct pick *all = zmalloc(size * sizeof(*all));
-    size_t k = 0;
+    struct result res = {0};
     zs_iter_init(&it, z, 0, 0);
-    while (k < size && zs_iter_next(&it, &all[k].m, &all[k].ml, &all[k].s)) k++;
+    while (zs_iter_next(&it, &m, &ml, &s)) result_push(&res, m, ml, s);
     zs_iter_release(&it);
+    result_finish(&res);
+    struct pick *all = res.items;
     reply_elements_header(c, (long)n, withscores);
     for (size_t i = 0; i < n; i++) {
         size_t j = i + (size_t)(random_u64() % (size - i));
@@ -795,7 +839,7 @@ static void zrandmember_with_count(client *c, long count, int withscores)
         all[j] = t;
         reply_element(c, all[i].m, all[i].ml, all[i].s, withscores);
     }
-    zfree(all);
+    result_free(&res);
 }
 
 static void zrandmember_command(client *c)
@@ -857,25 +901,6 @@ static inline void aggregate(double *target, double v, int agg)
     } else {
         *target = v > *target ? v : *target;
     }
-}
-
-struct result {
-    struct pick *items;
-    size_t len, cap;
-    size_t maxlen;
-};
-
-static void result_push(struct result *r, const char *m, size_t ml, double s)
-{
-    if (r->len == r->cap) {
-        r->cap = r->cap ? r->cap * 2 : 16;
-        r->items = zrealloc(r->items, r->cap * sizeof(struct pick));
-    }
-    r->items[r->len].m = m;
-    r->items[r->len].ml = ml;
-    r->items[r->len].s = s;
-    r->len++;
-    if (ml > r->maxlen) r->maxlen = ml;
 }
 
 static int pick_cmp(const void *a, const void *b)
@@ -1039,6 +1064,7 @@ static void setop_generic(client *c, const arg *dst, int numkeys_idx, int op, in
         reply_int(c, cardinality);
         goto done;
     }
+    result_finish(&res);
     if (res.len > 1) qsort(res.items, res.len, sizeof(struct pick), pick_cmp);
     if (dst) {
         void *out = zs_create(res.len, res.maxlen);
@@ -1055,7 +1081,7 @@ static void setop_generic(client *c, const arg *dst, int numkeys_idx, int op, in
     for (size_t i = 0; i < res.len; i++) reply_element(c, res.items[i].m, res.items[i].ml, res.items[i].s, withscores);
 done:
     if (acc) dict_free(acc);
-    zfree(res.items);
+    result_free(&res);
     zfree(src);
 }
 
@@ -1164,6 +1190,7 @@ static void zscan_command(client *c)
         } while (cursor && budget-- > 0 && (long long)w.found.len < count);
     }
     char buf[32];
+    result_finish(&w.found);
     reply_array(c, 2);
     reply_bulk(c, buf, ull2str(buf, sizeof(buf), cursor));
     reply_array(c, (long)w.found.len * 2);
@@ -1175,7 +1202,7 @@ static void zscan_command(client *c)
         else
             reply_bulk(c, buf, d2str(buf, sizeof(buf), s));
     }
-    zfree(w.found.items);
+    result_free(&w.found);
 }
 
 /* ---- the command table ---------------------------------------------------------- */

@@ -4,9 +4,11 @@
  * A sorted set is one of two structures; the first 32-bit word tells them
  * apart:
  *   - "listpack": struct zlp, one allocation holding every member in
- *     (score, member) order as [varint member length][member][score],
- *     where the score is a varint of zigzag(n) << 1 for an integral score
- *     |n| <= 2^53, or the byte 0x01 and then the 8 bytes of the double.
+ *     (score, member) order as [varint shared][varint suffix length]
+ *     [suffix][score]: the member is the first `shared` bytes of the
+ *     previous member then the suffix; the score is a varint of
+ *     zigzag(n) << 1 for an integral score |n| <= 2^53, or the byte 0x01
+ *     and then the 8 bytes of the double.
  *   - "skiplist": struct zbig, a skiplist with spans (ranks) plus a dict
  *     member -> node. Each member is ONE allocation: the dict node holds
  *     the skiplist node (score, backward link, levels) as its value and
@@ -101,14 +103,40 @@ size_t zs_count_score(const void *z, double v, int le);
 /* The same with members compared to a lex bound ("-" and "+" are the ends). */
 size_t zs_count_lex(const void *z, const zlex_bound *b, int le);
 
-/* Iteration from a rank in either direction. */
+/* A member rebuilt from a listpack (small ones need no allocation). */
+typedef struct zmbuf {
+    char *heap;
+    size_t cap;
+    char local[64];
+} zmbuf;
+
+/* A forward walk over a listpack: the current member and the previous. */
+typedef struct zlpcur {
+    const unsigned char *p, *end;
+    const unsigned char *entry; /* the current entry */
+    int cur;
+    size_t len[2];
+    zmbuf b[2];
+    double score;
+} zlpcur;
+
+struct zrev_item {
+    size_t moff, mlen;
+    double score;
+};
+
+/* Iteration from a rank in either direction. A member returned is valid
+ * until the next call (a listpack's members are rebuilt as it goes). */
 typedef struct zs_iter {
     const void *z;
     int rev;
     size_t left;
-    /* listpack */
-    const unsigned char *p;
-    uint32_t *offs; /* reverse listpack iteration: entry offsets */
+    /* listpack forward */
+    zlpcur c;
+    int has_cursor;
+    /* listpack reverse: the members up to the start, copied */
+    struct zrev_item *items;
+    char *arena;
     size_t idx;
     /* skiplist */
     const zsn *x;
@@ -136,7 +164,7 @@ void *zs_delete(void *z, const char *m, size_t ml, int *deleted);
 void *zs_delete_ranks(void *z, size_t lo, size_t hi);
 /* Converts to the skiplist encoding (no-op when already). */
 void *zs_to_big(void *z);
-/* A random member (uniform), for ZRANDMEMBER. */
+/* A random member (uniform), for ZRANDMEMBER; valid until the next call. */
 void zs_random(void *z, const char **m, size_t *ml, double *score);
 /* Calls fn for the members in the bucket(s) at cursor (skiplist only). */
 typedef void (*zs_scan_fn)(void *priv, const char *m, size_t ml, double score);

@@ -93,28 +93,122 @@ static inline unsigned char *score_put(unsigned char *p, double v)
     return p + 8;
 }
 
-static inline size_t entry_len(size_t ml, double score) { return uv_len(ml) + ml + score_len(score); }
-
 /* ---- listpack ----------------------------------------------------------- */
 
-/* Reads the entry at p; returns the next entry. */
-static inline const unsigned char *lp_read(const unsigned char *p, const char **m, size_t *ml, double *score)
+/* An entry is [varint shared][varint suffix length][suffix][score]: its
+ * member is the first `shared` bytes of the previous entry's member
+ * followed by the suffix (members such as "user:1234" share a prefix with
+ * their neighbours). So members are rebuilt while walking forward; a
+ * cursor keeps the current member and the previous one. */
+
+static inline size_t enc_len(size_t shared, size_t ml, double score)
 {
-    uint64_t len, code;
-    p = uv_get(p, &len);
-    *m = (const char *)p;
-    *ml = (size_t)len;
-    p += len;
+    return uv_len(shared) + uv_len(ml - shared) + (ml - shared) + score_len(score);
+}
+
+static inline unsigned char *enc_put(unsigned char *w, const char *m, size_t ml, size_t shared, double score)
+{
+    w = uv_put(w, shared);
+    w = uv_put(w, ml - shared);
+    if (ml > shared) memcpy(w, m + shared, ml - shared);
+    return score_put(w + (ml - shared), score);
+}
+
+static inline size_t common_prefix(const char *a, size_t al, const char *b, size_t bl)
+{
+    size_t n = al < bl ? al : bl, i = 0;
+    while (i < n && a[i] == b[i]) i++;
+    return i;
+}
+
+static inline size_t entry_len(size_t ml, double score) { return enc_len(0, ml, score); }
+
+static inline char *mb_ptr(zmbuf *b) { return b->heap ? b->heap : b->local; }
+
+static char *mb_reserve(zmbuf *b, size_t need)
+{
+    size_t cap = b->heap ? b->cap : sizeof(b->local);
+    if (need <= cap) return mb_ptr(b);
+    zfree(b->heap);
+    b->cap = need * 2;
+    b->heap = zmalloc(b->cap);
+    return b->heap;
+}
+
+static void mb_free(zmbuf *b)
+{
+    zfree(b->heap);
+    b->heap = NULL;
+}
+
+static inline const unsigned char *score_get(const unsigned char *p, double *score)
+{
+    uint64_t code;
     p = uv_get(p, &code);
     if (code & 1) {
         memcpy(score, p, 8);
-        p += 8;
-    } else {
-        uint64_t zz = code >> 1;
-        int64_t i = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
-        *score = (double)i;
+        return p + 8;
     }
+    uint64_t zz = code >> 1;
+    int64_t i = (int64_t)(zz >> 1) ^ -(int64_t)(zz & 1);
+    *score = (double)i;
     return p;
+}
+
+static void lpc_init(zlpcur *c, const zlp *l)
+{
+    c->p = l->data;
+    c->end = l->data + l->bytes;
+    c->entry = NULL;
+    c->cur = 0;
+    c->len[0] = c->len[1] = 0;
+    c->b[0].heap = c->b[1].heap = NULL;
+}
+
+static void lpc_release(zlpcur *c)
+{
+    mb_free(&c->b[0]);
+    mb_free(&c->b[1]);
+}
+
+/* Reads the next entry; 0 at the end. The member is lpc_member(c). */
+static int lpc_next(zlpcur *c)
+{
+    if (c->p >= c->end) return 0;
+    c->entry = c->p;
+    uint64_t shared, slen;
+    const unsigned char *p = uv_get(c->p, &shared);
+    p = uv_get(p, &slen);
+    int n = !c->cur;
+    char *dst = mb_reserve(&c->b[n], (size_t)(shared + slen));
+    if (shared) memcpy(dst, mb_ptr(&c->b[c->cur]), (size_t)shared);
+    if (slen) memcpy(dst + shared, p, (size_t)slen);
+    c->len[n] = (size_t)(shared + slen);
+    c->cur = n;
+    c->p = score_get(p + slen, &c->score);
+    return 1;
+}
+
+static inline const char *lpc_member(zlpcur *c, size_t *ml)
+{
+    *ml = c->len[c->cur];
+    return mb_ptr(&c->b[c->cur]);
+}
+
+/* The member before the current one (empty before the first). */
+static inline const char *lpc_prev(zlpcur *c, size_t *ml)
+{
+    *ml = c->len[!c->cur];
+    return mb_ptr(&c->b[!c->cur]);
+}
+
+/* Skips an entry without rebuilding its member. */
+static inline const unsigned char *lp_skip(const unsigned char *p, double *score)
+{
+    uint64_t shared, slen;
+    p = uv_get(p, &shared);
+    p = uv_get(p, &slen);
+    return score_get(p + slen, score);
 }
 
 static zlp *lp_new(void)
@@ -125,75 +219,130 @@ static zlp *lp_new(void)
     return l;
 }
 
-/* Offset of the member's entry, or -1; *score gets its score. */
+/* Replaces bytes [off, off+oldlen) with nb[0..nlen). */
+static zlp *lp_splice(zlp *l, size_t off, size_t oldlen, const unsigned char *nb, size_t nlen, long dcount)
+{
+    size_t tail = l->bytes - off - oldlen;
+    if (nlen > oldlen) l = zrealloc(l, sizeof(zlp) + l->bytes + (nlen - oldlen));
+    memmove(l->data + off + nlen, l->data + off + oldlen, tail);
+    if (nlen) memcpy(l->data + off, nb, nlen);
+    l->bytes = (uint32_t)(l->bytes - oldlen + nlen);
+    l->count = (uint32_t)((long)l->count + dcount);
+    if (nlen < oldlen) l = zrealloc(l, sizeof(zlp) + l->bytes);
+    return l;
+}
+
+/* Rank of the member, or -1; *score gets its score. */
 static long lp_find(const zlp *l, const char *m, size_t ml, double *score)
 {
-    const unsigned char *p = l->data, *end = l->data + l->bytes;
-    while (p < end) {
-        const unsigned char *start = p;
-        const char *em;
+    zlpcur c;
+    lpc_init(&c, l);
+    long r = -1;
+    for (long i = 0; lpc_next(&c); i++) {
         size_t eml;
-        double s;
-        p = lp_read(p, &em, &eml, &s);
+        const char *em = lpc_member(&c, &eml);
         if (eml == ml && (ml == 0 || memcmp(em, m, ml) == 0)) {
-            *score = s;
-            return (long)(start - l->data);
+            *score = c.score;
+            r = i;
+            break;
         }
     }
-    return -1;
+    lpc_release(&c);
+    return r;
 }
 
 static zlp *lp_insert(zlp *l, const char *m, size_t ml, double score)
 {
-    size_t off = 0;
-    const unsigned char *p = l->data, *end = l->data + l->bytes;
-    while (p < end) {
-        const char *em;
+    zlpcur c;
+    lpc_init(&c, l);
+    int succ = 0;
+    while (lpc_next(&c)) {
         size_t eml;
-        double s;
-        const unsigned char *next = lp_read(p, &em, &eml, &s);
-        if (zcmp(s, em, eml, score, m, ml) > 0) break;
-        p = next;
+        const char *em = lpc_member(&c, &eml);
+        if (zcmp(c.score, em, eml, score, m, ml) > 0) {
+            succ = 1;
+            break;
+        }
     }
-    off = (size_t)(p - l->data);
-    size_t es = entry_len(ml, score);
-    l = zrealloc(l, sizeof(zlp) + l->bytes + es);
-    memmove(l->data + off + es, l->data + off, l->bytes - off);
-    unsigned char *w = uv_put(l->data + off, ml);
-    if (ml) memcpy(w, m, ml);
-    score_put(w + ml, score);
-    l->bytes += (uint32_t)es;
-    l->count++;
+    size_t pl, sl = 0;
+    const char *prev = succ ? lpc_prev(&c, &pl) : lpc_member(&c, &pl);
+    const char *sm = succ ? lpc_member(&c, &sl) : NULL;
+    size_t shared = common_prefix(prev, pl, m, ml);
+    size_t n1 = enc_len(shared, ml, score), n2 = 0, sshared = 0;
+    if (succ) {
+        sshared = common_prefix(m, ml, sm, sl);
+        n2 = enc_len(sshared, sl, c.score);
+    }
+    unsigned char stackbuf[256];
+    unsigned char *nb = n1 + n2 <= sizeof(stackbuf) ? stackbuf : zmalloc(n1 + n2);
+    unsigned char *w = enc_put(nb, m, ml, shared, score);
+    if (succ) enc_put(w, sm, sl, sshared, c.score);
+    size_t off = succ ? (size_t)(c.entry - l->data) : l->bytes;
+    size_t oldlen = succ ? (size_t)(c.p - c.entry) : 0;
+    lpc_release(&c);
+    l = lp_splice(l, off, oldlen, nb, n1 + n2, 1);
+    if (nb != stackbuf) zfree(nb);
     return l;
 }
 
-static zlp *lp_delete_bytes(zlp *l, size_t off, size_t len, uint32_t members)
+/* Removes ranks [lo, hi); the entry after them is re-encoded against the
+ * one before them. */
+static zlp *lp_delete_ranks(zlp *l, size_t lo, size_t hi)
 {
-    memmove(l->data + off, l->data + off + len, l->bytes - off - len);
-    l->bytes -= (uint32_t)len;
-    l->count -= members;
-    return zrealloc(l, sizeof(zlp) + l->bytes);
-}
-
-static size_t lp_entry_size_at(const zlp *l, size_t off)
-{
-    const char *m;
-    size_t ml;
-    double s;
-    return (size_t)(lp_read(l->data + off, &m, &ml, &s) - (l->data + off));
-}
-
-/* Offset of the entry of rank r (r <= count: count gives the end). */
-static size_t lp_offset_of_rank(const zlp *l, size_t r)
-{
-    const unsigned char *p = l->data;
-    for (size_t i = 0; i < r; i++) {
-        const char *m;
-        size_t ml;
-        double s;
-        p = lp_read(p, &m, &ml, &s);
+    zlpcur c;
+    lpc_init(&c, l);
+    size_t a = 0, b = 0, r = 0;
+    zmbuf keep = {0};
+    size_t keeplen = 0;
+    int succ = 0;
+    while (lpc_next(&c)) {
+        if (r == lo) {
+            size_t pl;
+            const char *prev = lpc_prev(&c, &pl);
+            char *k = mb_reserve(&keep, pl);
+            if (pl) memcpy(k, prev, pl);
+            keeplen = pl;
+            a = (size_t)(c.entry - l->data);
+        }
+        if (r == hi) {
+            succ = 1;
+            break;
+        }
+        r++;
+        b = (size_t)(c.p - l->data);
     }
-    return (size_t)(p - l->data);
+    size_t nlen = 0;
+    unsigned char stackbuf[256];
+    unsigned char *nb = stackbuf;
+    if (succ) {
+        size_t sl;
+        const char *sm = lpc_member(&c, &sl);
+        size_t shared = common_prefix(mb_ptr(&keep), keeplen, sm, sl);
+        nlen = enc_len(shared, sl, c.score);
+        if (nlen > sizeof(stackbuf)) nb = zmalloc(nlen);
+        enc_put(nb, sm, sl, shared, c.score);
+        b = (size_t)(c.p - l->data);
+    }
+    lpc_release(&c);
+    mb_free(&keep);
+    l = lp_splice(l, a, b - a, nb, nlen, -(long)(hi - lo));
+    if (nb != stackbuf) zfree(nb);
+    return l;
+}
+
+/* Builds a listpack from members in order (loading, tests). */
+static zlp *lp_build(const char *const *ms, const size_t *mls, const double *ss, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += enc_len(i ? common_prefix(ms[i - 1], mls[i - 1], ms[i], mls[i]) : 0, mls[i], ss[i]);
+    zlp *l = zmalloc(sizeof(zlp) + bytes);
+    unsigned char *w = l->data;
+    for (size_t i = 0; i < n; i++)
+        w = enc_put(w, ms[i], mls[i], i ? common_prefix(ms[i - 1], mls[i - 1], ms[i], mls[i]) : 0, ss[i]);
+    l->bytes = (uint32_t)bytes;
+    l->count = (uint32_t)n;
+    return l;
 }
 
 /* ---- skiplist ----------------------------------------------------------- */
@@ -359,14 +508,14 @@ static const zsn *big_by_rank(const zbig *zb, unsigned long r)
 static zbig *lp_to_big(zlp *l)
 {
     zbig *zb = big_new(l->count);
-    const unsigned char *p = l->data, *end = l->data + l->bytes;
-    while (p < end) {
-        const char *m;
+    zlpcur c;
+    lpc_init(&c, l);
+    while (lpc_next(&c)) {
         size_t ml;
-        double s;
-        p = lp_read(p, &m, &ml, &s);
-        big_insert(zb, m, ml, s);
+        const char *m = lpc_member(&c, &ml);
+        big_insert(zb, m, ml, c.score);
     }
+    lpc_release(&c);
     zfree(l);
     return zb;
 }
@@ -423,18 +572,8 @@ long zs_rank(void *z, const char *m, size_t ml, int rev)
         }
         r = (long)rank - 1;
     } else {
-        const zlp *l = z;
-        const unsigned char *p = l->data, *end = l->data + l->bytes;
-        for (long i = 0; p < end; i++) {
-            const char *em;
-            size_t eml;
-            double s;
-            p = lp_read(p, &em, &eml, &s);
-            if (eml == ml && (ml == 0 || memcmp(em, m, ml) == 0)) {
-                r = i;
-                break;
-            }
-        }
+        double s;
+        r = lp_find(z, m, ml, &s);
         if (r < 0) return -1;
     }
     return rev ? (long)len - 1 - r : r;
@@ -458,10 +597,8 @@ size_t zs_count_score(const void *z, double v, int le)
     const unsigned char *p = l->data, *end = l->data + l->bytes;
     size_t n = 0;
     while (p < end) {
-        const char *m;
-        size_t ml;
         double s;
-        p = lp_read(p, &m, &ml, &s);
+        p = lp_skip(p, &s);
         if (le ? s <= v : s < v) n++;
         else break;
     }
@@ -493,26 +630,30 @@ size_t zs_count_lex(const void *z, const zlex_bound *b, int le)
         }
         return rank;
     }
-    const zlp *l = z;
-    const unsigned char *p = l->data, *end = l->data + l->bytes;
+    zlpcur c;
+    lpc_init(&c, z);
     size_t n = 0;
-    while (p < end) {
-        const char *m;
+    while (lpc_next(&c)) {
         size_t ml;
-        double s;
-        p = lp_read(p, &m, &ml, &s);
+        const char *m = lpc_member(&c, &ml);
         if (lex_before(m, ml, b, le)) n++;
         else break;
     }
+    lpc_release(&c);
     return n;
 }
 
 void zs_iter_init(zs_iter *it, const void *z, size_t rank, int rev)
 {
     size_t len = zs_len(z);
-    memset(it, 0, sizeof(*it));
     it->z = z;
     it->rev = rev;
+    it->left = 0;
+    it->has_cursor = 0;
+    it->items = NULL;
+    it->arena = NULL;
+    it->idx = 0;
+    it->x = NULL;
     if (rank >= len) return;
     it->left = len - rank;
     if (zs_is_big(z)) {
@@ -521,19 +662,32 @@ void zs_iter_init(zs_iter *it, const void *z, size_t rank, int rev)
     }
     const zlp *l = z;
     if (!rev) {
-        it->p = l->data + lp_offset_of_rank(l, rank);
+        lpc_init(&it->c, l);
+        it->has_cursor = 1;
+        for (size_t i = 0; i < rank; i++) lpc_next(&it->c);
         return;
     }
-    size_t upto = len - rank; /* entries 0 .. upto-1 are visited backwards */
-    it->offs = zmalloc(upto * sizeof(uint32_t));
-    const unsigned char *p = l->data;
-    for (size_t i = 0; i < upto; i++) {
-        const char *m;
+    /* entries 0 .. upto-1 are visited backwards: copy them */
+    size_t upto = len - rank;
+    it->items = zmalloc(upto * sizeof(struct zrev_item));
+    it->arena = zmalloc(l->bytes + upto * 64 + 1);
+    size_t cap = l->bytes + upto * 64 + 1, used = 0;
+    zlpcur c;
+    lpc_init(&c, l);
+    for (size_t i = 0; i < upto && lpc_next(&c); i++) {
         size_t ml;
-        double s;
-        it->offs[i] = (uint32_t)(p - l->data);
-        p = lp_read(p, &m, &ml, &s);
+        const char *m = lpc_member(&c, &ml);
+        if (used + ml > cap) {
+            cap = (used + ml) * 2;
+            it->arena = zrealloc(it->arena, cap);
+        }
+        if (ml) memcpy(it->arena + used, m, ml);
+        it->items[i].moff = used;
+        it->items[i].mlen = ml;
+        it->items[i].score = c.score;
+        used += ml;
     }
+    lpc_release(&c);
     it->idx = upto;
 }
 
@@ -548,20 +702,27 @@ int zs_iter_next(zs_iter *it, const char **m, size_t *ml, double *score)
         it->x = it->rev ? x->backward : x->lv[0].fwd;
         return 1;
     }
-    const zlp *l = it->z;
     if (!it->rev) {
-        it->p = lp_read(it->p, m, ml, score);
+        lpc_next(&it->c);
+        *m = lpc_member(&it->c, ml);
+        *score = it->c.score;
     } else {
         it->idx--;
-        lp_read(l->data + it->offs[it->idx], m, ml, score);
+        *m = it->arena + it->items[it->idx].moff;
+        *ml = it->items[it->idx].mlen;
+        *score = it->items[it->idx].score;
     }
     return 1;
 }
 
 void zs_iter_release(zs_iter *it)
 {
-    zfree(it->offs);
-    it->offs = NULL;
+    if (it->has_cursor) lpc_release(&it->c);
+    it->has_cursor = 0;
+    zfree(it->items);
+    zfree(it->arena);
+    it->items = NULL;
+    it->arena = NULL;
 }
 
 void *zs_add(void *z, const char *m, size_t ml, double score, int in, int *out, double *newscore)
@@ -630,7 +791,7 @@ void *zs_add(void *z, const char *m, size_t ml, double score, int in, int *out, 
         }
         if (newscore) *newscore = score;
         if (score != cur) {
-            l = lp_delete_bytes(l, (size_t)off, lp_entry_size_at(l, (size_t)off), 1);
+            l = lp_delete_ranks(l, (size_t)off, (size_t)off + 1);
             l = lp_insert(l, m, ml, score);
             *out |= ZADD_OUT_UPDATED;
         }
@@ -667,10 +828,10 @@ void *zs_delete(void *z, const char *m, size_t ml, int *deleted)
     }
     zlp *l = z;
     double s;
-    long off = lp_find(l, m, ml, &s);
-    if (off < 0) return z;
+    long r = lp_find(l, m, ml, &s);
+    if (r < 0) return z;
     *deleted = 1;
-    return lp_delete_bytes(l, (size_t)off, lp_entry_size_at(l, (size_t)off), 1);
+    return lp_delete_ranks(l, (size_t)r, (size_t)r + 1);
 }
 
 void *zs_delete_ranks(void *z, size_t lo, size_t hi)
@@ -678,18 +839,7 @@ void *zs_delete_ranks(void *z, size_t lo, size_t hi)
     size_t len = zs_len(z);
     if (hi > len) hi = len;
     if (lo >= hi) return z;
-    if (!zs_is_big(z)) {
-        zlp *l = z;
-        size_t a = lp_offset_of_rank(l, lo);
-        const unsigned char *p = l->data + a;
-        for (size_t i = lo; i < hi; i++) {
-            const char *m;
-            size_t ml;
-            double s;
-            p = lp_read(p, &m, &ml, &s);
-        }
-        return lp_delete_bytes(l, a, (size_t)(p - (l->data + a)), (uint32_t)(hi - lo));
-    }
+    if (!zs_is_big(z)) return lp_delete_ranks(z, lo, hi);
     zbig *zb = z;
     zsn *update[ZSL_MAXLEVEL];
     zsn *x = zb->header;
@@ -722,9 +872,24 @@ void zs_random(void *z, const char **m, size_t *ml, double *score)
         *score = x->score;
         return;
     }
+    /* the member is copied: it must outlive the walk */
+    static char *buf;
+    static size_t cap;
     const zlp *l = z;
     size_t r = (size_t)(random_u64() % l->count);
-    lp_read(l->data + lp_offset_of_rank(l, r), m, ml, score);
+    zlpcur c;
+    lpc_init(&c, l);
+    for (size_t i = 0; i <= r; i++) lpc_next(&c);
+    const char *em = lpc_member(&c, ml);
+    if (*ml + 1 > cap) {
+        cap = *ml + 64;
+        zfree(buf);
+        buf = zmalloc(cap);
+    }
+    if (*ml) memcpy(buf, em, *ml);
+    *m = buf;
+    *score = c.score;
+    lpc_release(&c);
 }
 
 struct scan_adapter {
@@ -868,17 +1033,18 @@ static void *zset_load(struct snap_reader *r)
         prev_s = s;
     }
     if (listpack_ok && lp_bytes < ZLP_MAX_BYTES) {
-        zlp *l = zmalloc(sizeof(zlp) + lp_bytes);
-        unsigned char *p = l->data;
-        for (const zsn *x = zb->header->lv[0].fwd; x; x = x->lv[0].fwd) {
-            size_t ml;
-            const char *m = zsn_member(x, &ml);
-            p = uv_put(p, ml);
-            if (ml) memcpy(p, m, ml);
-            p = score_put(p + ml, x->score);
+        const char **ms = zmalloc(count * sizeof(char *));
+        size_t *mls = zmalloc(count * sizeof(size_t));
+        double *ss = zmalloc(count * sizeof(double));
+        size_t i = 0;
+        for (const zsn *x = zb->header->lv[0].fwd; x; x = x->lv[0].fwd, i++) {
+            ms[i] = zsn_member(x, &mls[i]);
+            ss[i] = x->score;
         }
-        l->bytes = (uint32_t)lp_bytes;
-        l->count = (uint32_t)count;
+        zlp *l = lp_build(ms, mls, ss, count);
+        zfree(ms);
+        zfree(mls);
+        zfree(ss);
         big_free(zb);
         return l;
     }

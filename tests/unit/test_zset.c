@@ -32,7 +32,7 @@ static char dump_path[PATH_MAX + 16];
 
 struct ref_item {
     double score;
-    char m[16];
+    char m[320];
     size_t ml;
 };
 
@@ -226,18 +226,29 @@ static void test_conversion_at_thresholds(void **state)
 
 /* Random adds, updates, deletes and rank-range deletes on one encoding,
  * checked against the model after every few steps. */
-static void random_ops(long long max_entries, int steps, uint64_t seed)
+/* A member: "k<n>", or with long_members a long shared prefix (listpack
+ * members are prefix-compressed) of varying length before the number. */
+static size_t random_member(char *m, size_t size, int long_members)
+{
+    int id = rand() % 600;
+    if (!long_members) return (size_t)snprintf(m, size, "k%d", id);
+    size_t pre = (size_t)(id % 7) * 40;
+    memset(m, 'p', pre);
+    return pre + (size_t)snprintf(m + pre, size - pre, "%d", id);
+}
+
+static void random_ops_members(long long max_entries, int steps, uint64_t seed, int long_members)
 {
     server.zset_max_listpack_entries = max_entries;
-    server.zset_max_listpack_value = 64;
+    server.zset_max_listpack_value = long_members ? 1000 : 64;
     random_seed(seed);
     srand((unsigned)seed);
     nref = 0;
     void *z = zs_create(1, 1);
     for (int step = 0; step < steps; step++) {
         int op = rand() % 10;
-        char m[16];
-        int n = snprintf(m, sizeof(m), "k%d", rand() % 600);
+        char m[320];
+        int n = (int)random_member(m, sizeof(m), long_members);
         double s = (rand() % 3 == 0) ? (double)(rand() % 50) : (double)(rand() % 100000) / 7.0;
         int out;
         if (op < 6) {
@@ -271,12 +282,19 @@ static void random_ops(long long max_entries, int steps, uint64_t seed)
     check_against_ref(copy);
     zs_free(copy);
     server.zset_max_listpack_entries = 128;
+    server.zset_max_listpack_value = 64;
+}
+
+static void random_ops(long long max_entries, int steps, uint64_t seed)
+{
+    random_ops_members(max_entries, steps, seed, 0);
 }
 
 static void test_random_ops_listpack(void **state)
 {
     (void)state;
     random_ops(100000, 3000, 11);
+    random_ops_members(100000, 3000, 14, 1); /* long members sharing prefixes */
 }
 
 static void test_random_ops_skiplist(void **state)
