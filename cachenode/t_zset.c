@@ -156,9 +156,7 @@ static int parse_lex_bound(const arg *a, zlex_bound *b)
 /* The ranks [*lo, *hi) of the members in a score range. */
 static void score_range_ranks(const void *z, const zrange_score *r, size_t *lo, size_t *hi)
 {
-    *lo = zs_count_score(z, r->min, r->minex);
-    *hi = zs_count_score(z, r->max, !r->maxex);
-    if (*hi < *lo) *hi = *lo;
+    zs_score_ranks(z, r->min, r->minex, r->max, r->maxex, lo, hi);
 }
 
 static void lex_range_ranks(const void *z, const zlex_bound *min, const zlex_bound *max, size_t *lo, size_t *hi)

@@ -100,6 +100,8 @@ long zs_rank(void *z, const char *m, size_t ml, int rev);
 /* How many members have a score below v (or at most v with le). A range's
  * members are then the ranks [count(min, minex), count(max, !maxex)). */
 size_t zs_count_score(const void *z, double v, int le);
+/* Both ends of a score range at once: its members are ranks [*lo, *hi). */
+void zs_score_ranks(const void *z, double min, int minex, double max, int maxex, size_t *lo, size_t *hi);
 /* The same with members compared to a lex bound ("-" and "+" are the ends). */
 size_t zs_count_lex(const void *z, const zlex_bound *b, int le);
 

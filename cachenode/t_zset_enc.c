@@ -232,23 +232,32 @@ static zlp *lp_splice(zlp *l, size_t off, size_t oldlen, const unsigned char *nb
     return l;
 }
 
-/* Rank of the member, or -1; *score gets its score. */
+/* Rank of the member, or -1; *score gets its score. No member is rebuilt:
+ * k is how many leading bytes the target shares with the previous member,
+ * and an entry sharing s bytes with that one shares min(s, k) plus what
+ * its suffix matches. */
 static long lp_find(const zlp *l, const char *m, size_t ml, double *score)
 {
-    zlpcur c;
-    lpc_init(&c, l);
-    long r = -1;
-    for (long i = 0; lpc_next(&c); i++) {
-        size_t eml;
-        const char *em = lpc_member(&c, &eml);
-        if (eml == ml && (ml == 0 || memcmp(em, m, ml) == 0)) {
-            *score = c.score;
-            r = i;
-            break;
+    const unsigned char *p = l->data, *end = l->data + l->bytes;
+    size_t k = 0;
+    for (long i = 0; p < end; i++) {
+        uint64_t shared, slen;
+        p = uv_get(p, &shared);
+        p = uv_get(p, &slen);
+        if (shared <= k) {
+            size_t n = 0, room = ml - (size_t)shared;
+            size_t lim = room < slen ? room : (size_t)slen;
+            while (n < lim && p[n] == (unsigned char)m[shared + n]) n++;
+            k = (size_t)shared + n;
+            if (k == ml && shared + slen == ml) {
+                score_get(p + slen, score);
+                return i;
+            }
         }
+        double s;
+        p = score_get(p + slen, &s);
     }
-    lpc_release(&c);
-    return r;
+    return -1;
 }
 
 static zlp *lp_insert(zlp *l, const char *m, size_t ml, double score)
@@ -603,6 +612,29 @@ size_t zs_count_score(const void *z, double v, int le)
         else break;
     }
     return n;
+}
+
+void zs_score_ranks(const void *z, double min, int minex, double max, int maxex, size_t *lo, size_t *hi)
+{
+    if (zs_is_big(z)) {
+        *lo = zs_count_score(z, min, minex);
+        *hi = zs_count_score(z, max, !maxex);
+    } else {
+        /* one pass: stop at the first score past max */
+        const zlp *l = z;
+        const unsigned char *p = l->data, *end = l->data + l->bytes;
+        size_t a = 0, b = 0;
+        while (p < end) {
+            double s;
+            p = lp_skip(p, &s);
+            if (maxex ? s >= max : s > max) break;
+            b++;
+            if (minex ? s <= min : s < min) a++;
+        }
+        *lo = a;
+        *hi = b;
+    }
+    if (*hi < *lo) *hi = *lo;
 }
 
 static inline int lex_before(const char *m, size_t ml, const zlex_bound *b, int le)
