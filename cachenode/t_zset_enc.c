@@ -5,8 +5,9 @@
  *
  * As in Redis 7.0 a set starts as a listpack and becomes a skiplist once it
  * has more than zset-max-listpack-entries members or a member longer than
- * zset-max-listpack-value bytes; it never goes back, except that loading a
- * snapshot picks the encoding afresh from the thresholds, as Redis does. */
+ * zset-max-listpack-value bytes; it never goes back, not across a snapshot
+ * either (a saved listpack past the thresholds in force loads as a
+ * skiplist). */
 #include <math.h>
 #include <string.h>
 
@@ -1030,10 +1031,12 @@ static void *zset_load(struct snap_reader *r)
         snapr_fail(r, "bad sorted set length");
         return NULL;
     }
-    /* Redis picks the encoding from the thresholds on load: a skiplist that
-     * shrank becomes a listpack again, a listpack past them a skiplist. */
+    /* A round trip keeps the encoding, as a live set never converts back:
+     * a saved skiplist loads as one, a saved listpack as one unless it is
+     * past the thresholds in force now. (Redis would also turn a small
+     * skiplist back into a listpack.) */
     zbig *zb = big_new(count);
-    int listpack_ok = server.zset_max_listpack_entries > 0 &&
+    int listpack_ok = enc == 0 && server.zset_max_listpack_entries > 0 &&
                       count <= (unsigned long long)server.zset_max_listpack_entries;
     size_t lp_bytes = 0;
     double prev_s = 0;
