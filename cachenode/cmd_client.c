@@ -306,6 +306,34 @@ static void client_no_evict_command(client *c)
 
 static void client_getredir_command(client *c) { reply_int(c, -1); }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends a block on keys as if it timed
+ * out, or with an error. WAIT is not unblockable, as in Redis. */
+static void client_unblock_command(client *c)
+{
+    long long id;
+    if (!arg_to_ll(c, &c->argv[2], &id)) return;
+    const char *error = NULL;
+    if (c->argc == 4) {
+        const arg *how = &c->argv[3];
+        if (arg_is(how->p, how->len, "error")) {
+            error = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+        } else if (!arg_is(how->p, how->len, "timeout")) {
+            reply_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    } else if (c->argc > 4) {
+        reply_syntax_error(c);
+        return;
+    }
+    client *target = id > 0 ? client_by_id((uint64_t)id) : NULL;
+    if (target == NULL || !blocking_client_waits_on_keys(target)) {
+        reply_int(c, 0);
+        return;
+    }
+    blocking_unblock(target, error);
+    reply_int(c, 1);
+}
+
 static void client_help_command(client *c)
 {
     static const char *help[] = {
@@ -348,6 +376,8 @@ static void client_help_command(client *c)
         "    Set client meta attr. Options are:",
         "    * LIB-NAME: the client lib name.",
         "    * LIB-VER: the client lib version.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
         "HELP",
@@ -371,6 +401,7 @@ struct command client_subcommands[] = {
     SUB("client|kill", client_kill_command, -3, CLIENT_ADMIN, NULL, "Kill the connection of a client", "2.4.0", "O(N) where N is the number of client connections"),
     SUB("client|reply", client_reply_command, 3, CLIENT_CONN, NULL, "Instruct the server whether to reply to commands", "3.2.0", "O(1)"),
     SUB("client|no-evict", client_no_evict_command, 3, CLIENT_ADMIN, NULL, "Set client eviction mode for the current connection", "7.0.0", "O(1)"),
+    SUB("client|unblock", client_unblock_command, -3, CLIENT_ADMIN, NULL, "Unblock a client blocked in a blocking command from a different connection", "5.0.0", "O(log N) where N is the number of client connections"),
     SUB("client|getredir", client_getredir_command, 2, CLIENT_CONN, NULL, "Get tracking notifications redirection client ID if any", "6.0.0", "O(1)"),
     SUB("client|help", client_help_command, 2, CMD_LOADING | CMD_STALE, NULL, "Show helpful text about the different subcommands", "5.0.0", "O(1)"),
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},

@@ -78,9 +78,38 @@ struct key_spec {
     size_t flags_len;
     const char *notes; /* NULL if none */
     size_t notes_len;
+    int unknown;            /* begin_search and find_keys of type "unknown" */
     int index;              /* begin_search index */
-    int last_key, key_step; /* find_keys range, last_key relative to index */
+    int keynum;             /* find_keys is "keynum", not "range" */
+    int last_key, key_step; /* range: last_key relative to index; keynum: firstkey, keystep */
+    int limit_or_keynumidx; /* range: limit; keynum: keynumidx */
 };
+
+/* What follows "@": N, or N~LASTKEY,KEYSTEP,LIMIT (a range), or
+ * N#KEYNUMIDX,FIRSTKEY,KEYSTEP (a key count in the arguments), or "?"
+ * (unknown: the keys depend on the arguments' contents). */
+static void parse_key_position(const char *p, struct key_spec *ks)
+{
+    ks->last_key = 0;
+    ks->key_step = 1;
+    ks->limit_or_keynumidx = 0;
+    if (*p == '?') {
+        ks->unknown = 1;
+        return;
+    }
+    char *end;
+    ks->index = (int)strtol(p, &end, 10);
+    if (*end == '~') {
+        ks->last_key = (int)strtol(end + 1, &end, 10);
+        if (*end == ',') ks->key_step = (int)strtol(end + 1, &end, 10);
+        if (*end == ',') ks->limit_or_keynumidx = (int)strtol(end + 1, &end, 10);
+    } else if (*end == '#') {
+        ks->keynum = 1;
+        ks->limit_or_keynumidx = (int)strtol(end + 1, &end, 10);
+        if (*end == ',') ks->last_key = (int)strtol(end + 1, &end, 10);
+        if (*end == ',') ks->key_step = (int)strtol(end + 1, &end, 10);
+    }
+}
 
 /* Parses the spec at *cursor into ks and moves the cursor past it; returns
  * 0 when there are no more. */
@@ -106,10 +135,10 @@ static int next_key_spec(const struct command *cmd, const char **cursor, struct 
         while (close > note && close[-1] != ')') close--;
         ks->notes_len = close > ks->notes ? (size_t)(close - 1 - ks->notes) : 0;
     }
+    ks->unknown = ks->keynum = 0;
+    ks->limit_or_keynumidx = 0;
     if (at) {
-        ks->index = atoi(at + 1);
-        ks->last_key = 0;
-        ks->key_step = 1;
+        parse_key_position(at + 1, ks);
     } else {
         ks->index = cmd->first_key;
         ks->last_key = cmd->last_key < 0 ? cmd->last_key : cmd->last_key - cmd->first_key;
@@ -173,23 +202,31 @@ static void reply_key_spec(client *c, const struct key_spec *ks)
     reply_bulk_cstr(c, "begin_search");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
-    reply_bulk_cstr(c, "index");
+    reply_bulk_cstr(c, ks->unknown ? "unknown" : "index");
     reply_bulk_cstr(c, "spec");
-    reply_map(c, 1);
-    reply_bulk_cstr(c, "index");
-    reply_int(c, ks->index);
+    if (ks->unknown) {
+        reply_map(c, 0);
+    } else {
+        reply_map(c, 1);
+        reply_bulk_cstr(c, "index");
+        reply_int(c, ks->index);
+    }
     reply_bulk_cstr(c, "find_keys");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
-    reply_bulk_cstr(c, "range");
+    reply_bulk_cstr(c, ks->unknown ? "unknown" : ks->keynum ? "keynum" : "range");
     reply_bulk_cstr(c, "spec");
+    if (ks->unknown) {
+        reply_map(c, 0);
+        return;
+    }
     reply_map(c, 3);
-    reply_bulk_cstr(c, "lastkey");
-    reply_int(c, ks->last_key);
-    reply_bulk_cstr(c, "keystep");
-    reply_int(c, ks->key_step);
-    reply_bulk_cstr(c, "limit");
-    reply_int(c, 0);
+    reply_bulk_cstr(c, ks->keynum ? "keynumidx" : "lastkey");
+    reply_int(c, ks->keynum ? ks->limit_or_keynumidx : ks->last_key);
+    reply_bulk_cstr(c, ks->keynum ? "firstkey" : "keystep");
+    reply_int(c, ks->keynum ? ks->last_key : ks->key_step);
+    reply_bulk_cstr(c, ks->keynum ? "keystep" : "limit");
+    reply_int(c, ks->keynum ? ks->key_step : ks->limit_or_keynumidx);
 }
 
 static void reply_key_specs(client *c, const struct command *cmd)
@@ -394,7 +431,7 @@ static struct command *getkeys_target(client *c)
         reply_error(c, "ERR Invalid number of arguments specified for command");
         return NULL;
     }
-    if (cmd->first_key <= 0 || (cmd->flags & CMD_MOVABLE_KEYS)) {
+    if (cmd->first_key <= 0 && cmd->key_specs == NULL) {
         reply_error(c, "ERR The command has no key arguments");
         return NULL;
     }
@@ -426,6 +463,17 @@ static void resolve_key_flags(const struct command *cmd, const arg *argv, int ar
     }
 }
 
+/* The key count a keynum spec reads from the arguments, or -1 when that
+ * argument is missing or not a count that fits. */
+static long long keynum_count(const struct key_spec *ks, const arg *argv, int argc)
+{
+    long long count;
+    int at = ks->index + ks->limit_or_keynumidx;
+    if (at >= argc || !string2ll(argv[at].p, argv[at].len, &count) || count < 0) return -1;
+    if (ks->index + ks->last_key + count * (ks->key_step > 0 ? ks->key_step : 1) > argc) return -1;
+    return count;
+}
+
 /* GETKEYS and GETKEYSANDFLAGS: the keys each key spec finds in the command. */
 static void getkeys(client *c, int with_flags)
 {
@@ -433,15 +481,29 @@ static void getkeys(client *c, int with_flags)
     if (cmd == NULL) return;
     int argc = c->argc - 2;
     const arg *argv = c->argv + 2;
+    struct key_spec check;
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &check);) {
+        if (check.keynum && keynum_count(&check, argv, argc) < 0) {
+            reply_error(c, "ERR Invalid arguments specified for command");
+            return;
+        }
+    }
     void *len = reply_deferred(c);
     long n = 0;
     struct key_spec ks;
     for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);) {
         resolve_key_flags(cmd, argv, argc, &ks);
-        int last = ks.last_key < 0 ? argc + ks.last_key : ks.index + ks.last_key;
+        if (ks.unknown) continue;
+        int first = ks.index, last, step = ks.key_step > 0 ? ks.key_step : 1;
+        if (ks.keynum) {
+            long long count = keynum_count(&ks, argv, argc);
+            first = ks.index + ks.last_key;
+            last = first + (int)count * step - 1;
+        } else {
+            last = ks.last_key < 0 ? argc + ks.last_key : ks.index + ks.last_key;
+        }
         if (last >= argc) last = argc - 1;
-        int step = ks.key_step > 0 ? ks.key_step : 1;
-        for (int i = ks.index; i <= last; i += step, n++) {
+        for (int i = first; i <= last; i += step, n++) {
             if (!with_flags) {
                 reply_bulk(c, argv[i].p, argv[i].len);
                 continue;

@@ -73,6 +73,8 @@ static void start_resize(dict *d, size_t want)
     d->rehash_idx = 0;
 }
 
+static void shrink_if_needed(dict *d);
+
 /* Moves up to `steps` buckets from table 0 to table 1. */
 static void rehash_step(dict *d, int steps)
 {
@@ -103,6 +105,7 @@ static void rehash_step(dict *d, int steps)
         d->table[1] = NULL;
         d->size[1] = d->used[1] = 0;
         d->rehash_idx = -1;
+        shrink_if_needed(d); /* deletions during the rehash may call for another */
     }
 }
 

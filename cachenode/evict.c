@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "object.h"
 #include "server.h"
 
 #define EVPOOL_SIZE 16
@@ -250,6 +251,9 @@ int evict_to_fit(void)
         if (victim == NULL) return -1; /* nothing evictable is left */
         evict_entry(d, victim);
         if (!over_limit()) return 0;
+        /* a large value went to the lazy-free thread: its memory drops in
+         * a moment, and evicting more meanwhile would overshoot */
+        if (object_lazyfree_pending() > 0) return 0;
         if (out_of_time(start, rounds)) break;
     }
     /* Out of budget while keys remain: let this command through, the next

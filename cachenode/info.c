@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "eventloop.h"
+#include "object.h"
 #include "server.h"
 #include "snapshot.h"
 
@@ -197,12 +198,13 @@ static void section_memory(struct text *t)
               "mem_aof_buffer:0\r\n"
               "mem_allocator:libc\r\n"
               "active_defrag_running:0\r\n"
-              "lazyfree_pending_objects:0\r\n"
-              "lazyfreed_objects:0\r\n",
+              "lazyfree_pending_objects:%zu\r\n"
+              "lazyfreed_objects:%zu\r\n",
               used, used_h, rss, rss_h, peak, peak_h, peak ? 100.0 * (double)used / (double)peak : 0,
               overhead, dataset, used ? 100.0 * (double)dataset / (double)used : 0, total_mem,
               total_h, server.maxmemory, max_h, policy, frag, (long long)rss - (long long)used,
-              overhead);
+              overhead, object_lazyfree_pending() + lazyfree_pending_objects(),
+              object_lazyfreed_total());
 }
 
 static void section_persistence(struct text *t)

@@ -172,6 +172,19 @@ static void unlink_pending(client *c)
     c->flags &= ~CLIENT_PENDING_WRITE;
 }
 
+/* Unblocked clients with pipelined requests waiting, resumed before the
+ * event loop sleeps (a client that overflows this is resumed by its next
+ * read). */
+#define MAX_TO_RESUME 1024
+static client *to_resume[MAX_TO_RESUME];
+static int n_to_resume;
+
+static void forget_resume(client *c)
+{
+    for (int i = 0; i < n_to_resume; i++)
+        if (to_resume[i] == c) to_resume[i--] = to_resume[--n_to_resume];
+}
+
 void free_client(client *c)
 {
     if (c->flags & CLIENT_PROTECTED) {
@@ -181,6 +194,7 @@ void free_client(client *c)
     if (server.current_client == c) server.current_client = NULL;
     replication_client_freed(c);
     if (c->kblock) blocking_client_freed(c);
+    if (n_to_resume > 0) forget_resume(c);
     if (c->fd >= 0) {
         el_del(c->fd, EL_READABLE | EL_WRITABLE);
         close(c->fd);
@@ -250,8 +264,21 @@ void unblock_client(client *c)
     c->flags &= ~CLIENT_BLOCKED;
     c->block_deadline_ms = 0;
     /* requests that arrived while blocked run now, unless we are inside
-     * another client's command: then the next read or the cron resumes it */
-    if (server.current_client == NULL && c->qb_pos < c->qb_len) {
+     * another client's command: then they run before the loop sleeps */
+    if (c->qb_pos >= c->qb_len) return;
+    if (server.current_client == NULL) {
+        process_client_input(c);
+        if (c->flags & CLIENT_CLOSE_ASAP) free_client(c);
+    } else if (n_to_resume < MAX_TO_RESUME) {
+        to_resume[n_to_resume++] = c;
+    }
+}
+
+void resume_unblocked_clients(void)
+{
+    while (n_to_resume > 0) {
+        client *c = to_resume[--n_to_resume];
+        if (c->flags & CLIENT_BLOCKED) continue;
         process_client_input(c);
         if (c->flags & CLIENT_CLOSE_ASAP) free_client(c);
     }

@@ -55,9 +55,10 @@ static struct {
     pthread_cond_t wake, idle;
     struct lazy_job *head, *tail;
     size_t pending; /* queued or being freed */
+    size_t freed;   /* values freed by the thread since start */
     int started;
 } lazy = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          NULL, NULL, 0, 0};
+          NULL, NULL, 0, 0, 0};
 
 static void *lazyfree_main(void *unused)
 {
@@ -72,6 +73,7 @@ static void *lazyfree_main(void *unused)
         job->type->free(job->obj);
         zfree(job);
         pthread_mutex_lock(&lazy.lock);
+        lazy.freed++;
         if (--lazy.pending == 0) pthread_cond_broadcast(&lazy.idle);
     }
     return NULL;
@@ -121,6 +123,14 @@ size_t object_lazyfree_pending(void)
 {
     pthread_mutex_lock(&lazy.lock);
     size_t n = lazy.pending;
+    pthread_mutex_unlock(&lazy.lock);
+    return n;
+}
+
+size_t object_lazyfreed_total(void)
+{
+    pthread_mutex_lock(&lazy.lock);
+    size_t n = lazy.freed;
     pthread_mutex_unlock(&lazy.lock);
     return n;
 }

@@ -53,6 +53,7 @@ const struct object_type *object_type_by_code(unsigned char code, enum value_typ
 void object_release(enum value_type t, void *obj);
 /* Values handed to the lazy-free thread and not freed yet (INFO lazyfree_pending_objects). */
 size_t object_lazyfree_pending(void);
+size_t object_lazyfreed_total(void); /* INFO lazyfreed_objects */
 /* Waits until the lazy-free thread has freed everything handed to it
  * (shutdown, tests). */
 void object_lazyfree_drain(void);

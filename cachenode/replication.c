@@ -986,6 +986,8 @@ static void set_primary(const char *host, int port)
         backlog_create();
         cache_history(0);
         release_waiters_with_error();
+        blocking_unblock_all("UNBLOCKED force unblock from blocking operation, instance state "
+                             "changed (master -> replica?)");
         drop_replicas();
     }
     if (upstream.master) {

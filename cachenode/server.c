@@ -8,6 +8,7 @@
 
 #include "eventloop.h"
 #include "log.h"
+#include "object.h"
 #include "server.h"
 #include "snapshot.h"
 
@@ -43,6 +44,7 @@ static void handle_sigterm(int sig)
 static void before_sleep(void)
 {
     blocking_check_timeouts();
+    resume_unblocked_clients();
     replication_before_sleep();
     handle_pending_writes();
     update_cached_time();
@@ -127,6 +129,7 @@ void server_release(void)
         db_release(server.dbs[i]);
         server.dbs[i] = NULL;
     }
+    object_lazyfree_drain();
 }
 
 void server_init(void)

@@ -155,7 +155,10 @@ struct command {
     /* Redis's key specifications, ';'-separated, or NULL. A spec is its flags
      * (RW RO OW RM access update insert delete variable_flags ...), then
      * "@N" if it covers the one key at argument N (else the key positions
-     * above), then an optional note in parentheses. */
+     * above), "@N~LAST,STEP,LIMIT" for a range from N, "@N#KEYNUMIDX,
+     * FIRSTKEY,STEP" for keys counted by an argument (ZUNIONSTORE), or
+     * "@?" for keys that depend on the arguments' contents (SORT's BY),
+     * then an optional note in parentheses. */
     const char *key_specs;
     const char *tips;  /* Redis's command tips, space-separated, or NULL */
     const char *group;   /* "string", "keyspace", "server", "connection", ... */
@@ -179,6 +182,7 @@ extern struct command hash_commands[];    /* t_hash.c */
 extern struct command list_commands[];    /* t_list.c */
 extern struct command set_commands[];     /* t_set.c */
 extern struct command zset_commands[];    /* t_zset.c */
+extern struct command dump_commands[];    /* cmd_dump.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
@@ -478,6 +482,9 @@ size_t blocking_keys_count(void);
 void block_client(client *c, long long deadline_ms);
 /* Ends the block (the caller has replied) and resumes the client's input. */
 void unblock_client(client *c);
+/* Runs the pipelined requests of clients unblocked during another client's
+ * command (before the event loop sleeps). */
+void resume_unblocked_clients(void);
 client *client_create(int fd);
 void process_client_input(client *c);
 

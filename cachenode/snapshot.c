@@ -244,6 +244,25 @@ static void write_aux(struct snap_writer *w, const char *name, const char *value
     w_string(w, value, strlen(value));
 }
 
+/* The type code, the key when with_key, then the value. */
+static void write_value(struct snap_writer *w, const entry *e, int with_key)
+{
+    const struct object_type *type = object_type((enum value_type)e->type);
+    unsigned char code = type ? type->snap_code : e->enc == ENC_INT ? VT_STRING_INT : VT_STRING;
+    w_byte(w, code);
+    if (with_key) w_string(w, entry_key(e), e->keylen);
+    if (type) {
+        type->save(entry_object(e), w);
+    } else if (e->enc == ENC_INT) {
+        w_varint(w, zigzag(entry_int(e)));
+    } else {
+        char tmp[24];
+        size_t len;
+        const char *s = entry_string(e, tmp, &len);
+        w_string(w, s, len);
+    }
+}
+
 /* Writes one key; returns -1 for a value type this version cannot store,
  * so that a snapshot never silently drops data. */
 static int write_entry(struct snap_writer *w, const entry *e)
@@ -259,22 +278,7 @@ static int write_entry(struct snap_writer *w, const entry *e)
         w_byte(w, OP_EXPIRE_MS);
         w_bytes(w, when, 8);
     }
-    if (type) {
-        w_byte(w, type->snap_code);
-        w_string(w, entry_key(e), e->keylen);
-        type->save(entry_object(e), w);
-    } else if (e->enc == ENC_INT) {
-        w_byte(w, VT_STRING_INT);
-        w_string(w, entry_key(e), e->keylen);
-        w_varint(w, zigzag(entry_int(e)));
-    } else {
-        char tmp[24];
-        size_t len;
-        const char *s = entry_string(e, tmp, &len);
-        w_byte(w, VT_STRING);
-        w_string(w, entry_key(e), e->keylen);
-        w_string(w, s, len);
-    }
+    write_value(w, e, 1);
     return 0;
 }
 
@@ -659,6 +663,15 @@ static int load_value(struct snap_reader *r, unsigned char code, const struct ob
     return 0;
 }
 
+/* Adds what load_value read under key. */
+static entry *add_loaded(db *d, const char *key, size_t klen, unsigned char code, enum value_type t,
+                         void *obj, const char *val, size_t vlen, long long as_int)
+{
+    if (obj) return db_add_object(d, key, klen, t, obj);
+    if (code == VT_STRING) return db_add_string(d, key, klen, val, vlen);
+    return db_add_int(d, key, klen, as_int);
+}
+
 static int load_key(struct snap_reader *r, struct load_state *st, unsigned char code, long long expire)
 {
     const char *key, *val = NULL;
@@ -679,9 +692,7 @@ static int load_key(struct snap_reader *r, struct load_state *st, unsigned char 
         }
         return r_fail(r, "duplicate key");
     }
-    entry *e = obj ? db_add_object(st->cur, key, klen, t, obj)
-               : code == VT_STRING ? db_add_string(st->cur, key, klen, val, vlen)
-                                   : db_add_int(st->cur, key, klen, as_int);
+    entry *e = add_loaded(st->cur, key, klen, code, t, obj, val, vlen, as_int);
     if (expire != -1) db_set_expire(st->cur, e, expire);
     st->loaded++;
     return 0;
@@ -905,6 +916,52 @@ size_t snapshot_info(char *buf, size_t size)
                      snap.last_load_loaded);
     if (n < 0) return 0;
     return (size_t)n < size ? (size_t)n : (size ? size - 1 : 0);
+}
+
+/* ---- DUMP and RESTORE payloads ------------------------------------------------------ */
+
+/* A payload is one value as the snapshot writes it (type code, value),
+ * then the format version (uint16) and the CRC-64 of everything before it
+ * (uint64), little-endian: a payload from a newer format or a damaged one
+ * is refused before anything is parsed. */
+#define PAYLOAD_TRAILER_LEN 10
+
+unsigned char *snapshot_dump_payload(const entry *e, size_t *len)
+{
+    struct snap_writer w = {.fd = -1, .buf = zmalloc(256), .cap = 256};
+    write_value(&w, e, 0);
+    unsigned char trailer[PAYLOAD_TRAILER_LEN] = {SNAP_VERSION & 0xff, SNAP_VERSION >> 8};
+    w_bytes(&w, trailer, 2);
+    store_le64(trailer + 2, snapshot_crc64(0, w.buf, w.used));
+    w_bytes(&w, trailer + 2, 8);
+    *len = w.used;
+    return w.buf;
+}
+
+entry *snapshot_restore_payload(db *d, const char *key, size_t klen, const unsigned char *p,
+                                size_t len, const char **err)
+{
+    *err = "ERR DUMP payload version or checksum are wrong";
+    if (len < PAYLOAD_TRAILER_LEN + 1) return NULL;
+    size_t body = len - PAYLOAD_TRAILER_LEN;
+    unsigned version = (unsigned)p[body] | (unsigned)p[body + 1] << 8;
+    if (version != SNAP_VERSION || load_le64(p + body + 2) != snapshot_crc64(0, p, body + 2))
+        return NULL;
+    struct snap_reader r = {.p = p + 1, .end = p + body};
+    const struct object_type *type;
+    enum value_type t = TYPE_STRING;
+    void *obj;
+    const char *val = NULL;
+    size_t vlen = 0;
+    long long as_int = 0;
+    *err = "ERR Bad data format";
+    if (load_value(&r, p[0], &type, &t, &obj, &val, &vlen, &as_int) == -1) return NULL;
+    if (r.p != r.end) { /* trailing bytes: not what DUMP wrote */
+        if (obj) type->free(obj);
+        return NULL;
+    }
+    *err = NULL;
+    return add_loaded(d, key, klen, p[0], t, obj, val, vlen, as_int);
 }
 
 /* ---- DEBUG DIGEST ----------------------------------------------------------------- */

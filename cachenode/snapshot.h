@@ -73,6 +73,15 @@ int snapshot_debug_command(struct client *c);
 /* Their HELP lines, to append to DEBUG HELP. */
 const char *const *snapshot_debug_help(size_t *n);
 
+/* DUMP: the value of `e` as a self-checking payload (see snapshot.c); the
+ * caller zfrees it. */
+unsigned char *snapshot_dump_payload(const struct entry *e, size_t *len);
+/* RESTORE: verifies the payload and adds its value under the key, which
+ * must not exist in d. NULL with *err set to Redis's error text when the
+ * payload is refused; nothing is added then. */
+struct entry *snapshot_restore_payload(struct db *d, const char *key, size_t klen,
+                                       const unsigned char *p, size_t len, const char **err);
+
 /* For INFO stats (fork accounting). */
 long long snapshot_latest_fork_usec(void);
 long long snapshot_total_forks(void);

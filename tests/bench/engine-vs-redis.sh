@@ -10,7 +10,13 @@
 #   2. throughput: redis-benchmark SET, GET, INCR, MSET at -P 1 and -P 16 with
 #      50 clients, in several rounds that interleave the two servers (the one
 #      that goes first alternates); the median requests/sec of each server and
-#      the median of the per-round cachenode/peer ratios are reported;
+#      the median of the per-round cachenode/peer ratios are reported
+#      (BENCH_TESTS also takes the collection tests: LPUSH RPUSH LPOP RPOP
+#      SADD HSET SPOP ZADD ZPOPMIN LRANGE_100 ... LRANGE_600);
+#   3. with the phase "collections": the resident memory that each of the
+#      collection datasets adds, on a fresh pair each: 100k hashes of 10
+#      small fields, 100k sorted sets of 20 members, a 1M-member set of
+#      integers, a 1M-element list;
 # prints one line per measurement plus a summary, and stops both servers and
 # removes its temp dir on any exit.
 #
@@ -294,8 +300,9 @@ fmt_num() { # N DECIMALS -> formatted, or n/a
 # ----------------------------------------------------------------- memory --
 declare -A MEM=()   # MEM[name|rss] MEM[name|used] bytes per key
 
-load_keys() { # NAME RESPFILE
+load_keys() { # NAME RESPFILE [COMMANDS KEYS]: COMMANDS replies and KEYS keys expected
   local name="$1" file="$2" label="${SRV_LABEL[$1]}"
+  local want_replies="${3:-$MEM_KEYS}" want_keys="${4:-$MEM_KEYS}"
   local rss0 rss1 um0 um1 out errors replies dbsize
   rss0="$(rss_kb "$name")"
   um0="$(used_memory "$name")"
@@ -305,22 +312,22 @@ load_keys() { # NAME RESPFILE
   out="$(cat "${TMP}/pipe.out" "${TMP}/pipe.err")"
   errors="$(sed -n 's/^errors: \([0-9]*\), replies: \([0-9]*\).*/\1/p' <<<"$out" | tail -n1)"
   replies="$(sed -n 's/^errors: \([0-9]*\), replies: \([0-9]*\).*/\2/p' <<<"$out" | tail -n1)"
-  if [ "${errors:-x}" != 0 ] || [ "${replies:-x}" != "$MEM_KEYS" ]; then
+  if [ "${errors:-x}" != 0 ] || [ "${replies:-x}" != "$want_replies" ]; then
     log "warning: loading $label: redis-cli --pipe said: $(tr '\n' ' ' <<<"$out")"
   fi
   dbsize="$({ cli "$name" DBSIZE 2>/dev/null || true; } | tr -d '\r')"
-  if [ "$dbsize" != "$MEM_KEYS" ]; then
-    log "warning: $label holds '${dbsize}' keys after loading, expected $MEM_KEYS"
-    [[ "$dbsize" =~ ^[0-9]+$ ]] && [ "$dbsize" -lt "$MEM_KEYS" ] \
+  if [ "$dbsize" != "$want_keys" ]; then
+    log "warning: $label holds '${dbsize}' keys after loading, expected $want_keys"
+    [[ "$dbsize" =~ ^[0-9]+$ ]] && [ "$dbsize" -lt "$want_keys" ] \
       && log "warning: $label lost keys; its per-key numbers are not comparable"
   fi
   rss1="$(rss_kb "$name")"
   um1="$(used_memory "$name")"
-  MEM[$name|rss]="$(awk -v a="$rss0" -v b="$rss1" -v n="$MEM_KEYS" \
+  MEM[$name|rss]="$(awk -v a="$rss0" -v b="$rss1" -v n="$want_keys" \
                      'BEGIN { printf "%.2f", (b - a) * 1024 / n }')"
   MEM[$name|rss_total]="$rss1"
   if [ -n "$um0" ] && [ -n "$um1" ]; then
-    MEM[$name|used]="$(awk -v a="$um0" -v b="$um1" -v n="$MEM_KEYS" \
+    MEM[$name|used]="$(awk -v a="$um0" -v b="$um1" -v n="$want_keys" \
                         'BEGIN { printf "%.2f", (b - a) / n }')"
   else
     MEM[$name|used]=""
@@ -341,6 +348,52 @@ phase_memory() {
   stop_pair
   rm -f -- "$file"
   MEM_DONE=1
+}
+
+# ------------------------------------------------------ collections memory --
+# The issue's datasets: name, commands, keys, and an awk program that writes
+# the RESP commands (one per key, or one per element for the big ones).
+COLL_SETS="hash10 zset20 intset1m list1m"
+declare -A COLL=()     # COLL[set|rss_peer] COLL[set|rss_node] bytes per key
+coll_spec() { # SET: sets COLL_CMDS, COLL_KEYS (replies and keys expected), COLL_GEN, COLL_N
+  local n_small=100000 n_big=1000000
+  [ "$QUICK" -eq 0 ] || { n_small=10000; n_big=100000; }
+  case "$1" in
+    hash10) COLL_CMDS=$n_small COLL_KEYS=$n_small
+      COLL_GEN='BEGIN { for (i = 0; i < N; i++) { printf "*22\r\n$4\r\nHSET\r\n$14\r\nsession:%06d\r\n", i
+                for (f = 0; f < 10; f++) printf "$6\r\nfield%d\r\n$8\r\nv%07d\r\n", f, i } }'
+      COLL_N=$n_small ;;
+    zset20) COLL_CMDS=$n_small COLL_KEYS=$n_small
+      COLL_GEN='BEGIN { for (i = 0; i < N; i++) { printf "*42\r\n$4\r\nZADD\r\n$12\r\nboard:%06d\r\n", i
+                for (m = 0; m < 20; m++) { s = sprintf("%d", (i * 7 + m * 13) % 100000)
+                  printf "$%d\r\n%s\r\n$9\r\nplayer:%02d\r\n", length(s), s, m } } }'
+      COLL_N=$n_small ;;
+    intset1m) COLL_CMDS=$((n_big / 1000)) COLL_KEYS=1
+      COLL_GEN='BEGIN { for (b = 0; b < N / 1000; b++) { printf "*1002\r\n$4\r\nSADD\r\n$4\r\nints\r\n"
+                for (i = b * 1000; i < (b + 1) * 1000; i++) { s = sprintf("%d", i); printf "$%d\r\n%s\r\n", length(s), s } } }'
+      COLL_N=$n_big ;;
+    list1m) COLL_CMDS=$((n_big / 1000)) COLL_KEYS=1
+      COLL_GEN='BEGIN { for (b = 0; b < N / 1000; b++) { printf "*1002\r\n$5\r\nRPUSH\r\n$5\r\nqueue\r\n"
+                for (i = b * 1000; i < (b + 1) * 1000; i++) printf "$10\r\njob:%06d\r\n", i } }'
+      COLL_N=$n_big ;;
+  esac
+}
+
+phase_collections() {
+  local set file="${TMP}/coll.resp"
+  for set in $COLL_SETS; do
+    coll_spec "$set"
+    log "collections: generating $set"
+    awk -v N="$COLL_N" "$COLL_GEN" >"$file"
+    start_pair
+    load_keys peer "$file" "$COLL_CMDS" "$COLL_KEYS"
+    load_keys node "$file" "$COLL_CMDS" "$COLL_KEYS"
+    COLL[$set|peer_delta]="$(awk -v b="${MEM[peer|rss]}" -v k="$COLL_KEYS" 'BEGIN { printf "%.0f", b * k / 1024 }')"
+    COLL[$set|node_delta]="$(awk -v b="${MEM[node|rss]}" -v k="$COLL_KEYS" 'BEGIN { printf "%.0f", b * k / 1024 }')"
+    stop_pair
+  done
+  rm -f -- "$file"
+  COLL_DONE=1
 }
 
 # ------------------------------------------------------------- throughput --
@@ -453,6 +506,19 @@ report() {
   fi
 
   echo
+  echo "== collections: resident memory the dataset added (kB; ratio = cachenode/${PEER_LABEL}, target <= 0.80)"
+  if [ "${COLL_DONE:-0}" -eq 1 ]; then
+    local set cr
+    for set in $COLL_SETS; do
+      cr="$(ratio "${COLL[$set|node_delta]}" "${COLL[$set|peer_delta]}")"
+      printf '%-9s  %s %9s kB   cachenode %9s kB   ratio %s\n' "$set" "$PEER_LABEL" \
+        "${COLL[$set|peer_delta]}" "${COLL[$set|node_delta]}" "$(xr "$cr")"
+    done
+  else
+    echo "(skipped)"
+  fi
+
+  echo
   echo "== summary"
   echo "peer:      $PEER_BIN ($PEER_VERSION)"
   echo "cachenode: $NODE_BIN"
@@ -488,11 +554,15 @@ main() {
   require_uint MEM_KEYS "$MEM_KEYS"
   local t p
   for t in $BENCH_TESTS; do
-    case "$t" in SET|GET|INCR|MSET) ;; *) die "BENCH_TESTS: unsupported test '$t'" ;; esac
+    case "$t" in
+      SET|GET|INCR|MSET|LPUSH|RPUSH|LPOP|RPOP|SADD|HSET|SPOP|ZADD|ZPOPMIN) ;;
+      LRANGE_100|LRANGE_300|LRANGE_500|LRANGE_600) ;;
+      *) die "BENCH_TESTS: unsupported test '$t'" ;;
+    esac
     for p in $BENCH_PIPELINES; do require_uint "pipeline" "$p"; requests_for "$t" "$p" >/dev/null; done
   done
   for t in $BENCH_PHASES; do
-    case "$t" in memory|throughput) ;; *) die "BENCH_PHASES: unknown phase '$t'" ;; esac
+    case "$t" in memory|throughput|collections) ;; *) die "BENCH_PHASES: unknown phase '$t'" ;; esac
   done
 
   local tool

@@ -312,7 +312,7 @@ static void test_handmade_files(void **state)
     /* an unknown value type, with a valid checksum */
     b_header(&b, 1);
     b_byte(&b, 0xFE), b_byte(&b, 0), b_byte(&b, 1), b_byte(&b, 0);
-    b_byte(&b, 0x02), b_string(&b, "list"), b_string(&b, "x");
+    b_byte(&b, 0x07), b_string(&b, "k"), b_string(&b, "x"); /* no type has code 7 */
     b_finish(&b);
     assert_int_equal(load_built(&b, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "type"));

@@ -1,0 +1,583 @@
+/* t_hash_enc.c: the hash value's encodings (listpack and hashtable, see
+ * t_hash.h), the conversion between them, and the hash's object-type
+ * callbacks: free, free effort, dup, memory usage, digest, save and load.
+ * The commands are in t_hash.c. */
+#include <limits.h>
+#include <string.h>
+
+#include "object.h"
+#include "server.h"
+#include "t_hash.h"
+
+/* ---- the two layouts ------------------------------------------------------ */
+
+/* A hashtable hash is marked by a count no listpack can have. */
+#define HT_MARK UINT32_MAX
+
+typedef struct hlp {
+    uint32_t count; /* fields; never HT_MARK */
+    uint32_t used;  /* bytes of data */
+    unsigned char data[];
+} hlp;
+
+typedef struct hht {
+    uint32_t mark; /* HT_MARK */
+    uint32_t spare;
+    dict *d;
+} hht;
+
+/* A listpack never grows past this (Redis's listpack safety limit); a
+ * longer hash is converted first. */
+#define LP_MAX_BYTES (1u << 30)
+
+static inline int is_lp(const void *h) { return ((const hlp *)h)->count != HT_MARK; }
+
+enum hash_encoding hash_encoding_of(const void *h)
+{
+    return is_lp(h) ? HASH_ENC_LISTPACK : HASH_ENC_HASHTABLE;
+}
+
+size_t hash_length(const void *h)
+{
+    return is_lp(h) ? ((const hlp *)h)->count : dict_size(((const hht *)h)->d);
+}
+
+dict *hash_table(void *h) { return is_lp(h) ? NULL : ((hht *)h)->d; }
+
+void *hash_create(void)
+{
+    hlp *lp = zmalloc(sizeof(hlp));
+    lp->count = 0;
+    lp->used = 0;
+    return lp;
+}
+
+void hash_free(void *h)
+{
+    if (h == NULL) return;
+    if (!is_lp(h)) dict_free(((hht *)h)->d);
+    zfree(h);
+}
+
+/* ---- listpack entries ----------------------------------------------------- *
+ *
+ * First byte:
+ *   0x00-0x7f  a string of that many bytes (0..127), which follow
+ *   0x80-0xbf  a string of ((b & 0x3f) << 8 | next byte) bytes (< 16384)
+ *   0xc0-0xc4  an integer of 1, 2, 3, 4 or 8 little-endian bytes
+ *   0xf0       a string whose length is the next 4 bytes (little endian)
+ * A string that is a canonical integer is always stored as an integer, so
+ * equal strings have equal encodings and a lookup compares bytes. */
+
+#define LP_INT8 0xc0
+#define LP_INT64 0xc4
+#define LP_STR32 0xf0
+
+static const unsigned char int_bytes[5] = {1, 2, 3, 4, 8};
+
+typedef struct lpenc {
+    unsigned char hdr[9];
+    size_t hlen;
+    const char *s; /* NULL for an integer */
+    size_t slen;
+} lpenc;
+
+static void lp_prepare(lpenc *e, const char *s, size_t len)
+{
+    long long v;
+    if (len > 0 && len <= 20 && string2ll(s, len, &v)) {
+        int k;
+        if (v >= INT8_MIN && v <= INT8_MAX) k = 0;
+        else if (v >= INT16_MIN && v <= INT16_MAX) k = 1;
+        else if (v >= -(1LL << 23) && v < (1LL << 23)) k = 2;
+        else if (v >= INT32_MIN && v <= INT32_MAX) k = 3;
+        else k = 4;
+        uint64_t u = (uint64_t)v;
+        e->hdr[0] = (unsigned char)(LP_INT8 + k);
+        for (int i = 0; i < int_bytes[k]; i++) e->hdr[1 + i] = (unsigned char)(u >> (8 * i));
+        e->hlen = 1 + (size_t)int_bytes[k];
+        e->s = NULL;
+        e->slen = 0;
+        return;
+    }
+    if (len < 128) {
+        e->hdr[0] = (unsigned char)len;
+        e->hlen = 1;
+    } else if (len < 16384) {
+        e->hdr[0] = (unsigned char)(0x80 | (len >> 8));
+        e->hdr[1] = (unsigned char)(len & 0xff);
+        e->hlen = 2;
+    } else {
+        e->hdr[0] = LP_STR32;
+        for (int i = 0; i < 4; i++) e->hdr[1 + i] = (unsigned char)(len >> (8 * i));
+        e->hlen = 5;
+    }
+    e->s = s;
+    e->slen = len;
+}
+
+static inline size_t lpenc_size(const lpenc *e) { return e->hlen + e->slen; }
+
+static inline void lpenc_write(unsigned char *p, const lpenc *e)
+{
+    memcpy(p, e->hdr, e->hlen);
+    if (e->slen) memcpy(p + e->hlen, e->s, e->slen);
+}
+
+/* Bytes of the entry at p (which must be well formed). */
+static inline size_t lp_entry_size(const unsigned char *p)
+{
+    unsigned b = p[0];
+    if (b < 0x80) return 1 + b;
+    if (b < 0xc0) return 2 + (((size_t)(b & 0x3f) << 8) | p[1]);
+    if (b <= LP_INT64) return 1 + (size_t)int_bytes[b - LP_INT8];
+    return 5 + ((size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24);
+}
+
+static inline int lpenc_matches(const unsigned char *p, const lpenc *e)
+{
+    /* the same first byte means the same header length and, for strings,
+     * the same length: the comparisons stay inside the entry */
+    if (p[0] != e->hdr[0]) return 0;
+    if (e->hlen > 1 && memcmp(p + 1, e->hdr + 1, e->hlen - 1) != 0) return 0;
+    return e->slen == 0 || memcmp(p + e->hlen, e->s, e->slen) == 0;
+}
+
+/* The entry's bytes: in place for a string, formatted into buf (HASH_NUMBUF
+ * bytes) for an integer. */
+static inline const char *lp_decode(const unsigned char *p, char *buf, size_t *len)
+{
+    unsigned b = p[0];
+    if (b < 0x80) {
+        *len = b;
+        return (const char *)p + 1;
+    }
+    if (b < 0xc0) {
+        *len = ((size_t)(b & 0x3f) << 8) | p[1];
+        return (const char *)p + 2;
+    }
+    if (b == LP_STR32) {
+        *len = (size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24;
+        return (const char *)p + 5;
+    }
+    int nb = int_bytes[b - LP_INT8];
+    uint64_t u = 0;
+    for (int i = 0; i < nb; i++) u |= (uint64_t)p[1 + i] << (8 * i);
+    if (nb < 8 && (u >> (8 * nb - 1)) & 1) u |= ~(uint64_t)0 << (8 * nb); /* sign */
+    *len = ll2str(buf, HASH_NUMBUF, (long long)u);
+    return buf;
+}
+
+/* The field entry equal to e, or NULL. */
+static unsigned char *lp_find(hlp *lp, const lpenc *e)
+{
+    unsigned char *p = lp->data, *end = lp->data + lp->used;
+    while (p < end) {
+        if (lpenc_matches(p, e)) return p;
+        p += lp_entry_size(p);
+        p += lp_entry_size(p);
+    }
+    return NULL;
+}
+
+/* ---- hashtable values: a varint length, then the bytes ------------------- */
+
+static size_t varint_len(size_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static void node_value_write(unsigned char *p, const char *v, size_t vlen)
+{
+    size_t x = vlen;
+    while (x >= 0x80) {
+        *p++ = (unsigned char)(x | 0x80);
+        x >>= 7;
+    }
+    *p++ = (unsigned char)x;
+    if (vlen) memcpy(p, v, vlen);
+}
+
+const char *hash_node_value(const dnode *n, size_t *len)
+{
+    const unsigned char *p = dnode_cval(n);
+    size_t v = 0;
+    int shift = 0;
+    while (*p & 0x80) {
+        v |= (size_t)(*p++ & 0x7f) << shift;
+        shift += 7;
+    }
+    v |= (size_t)*p++ << shift;
+    *len = v;
+    return (const char *)p;
+}
+
+static void ht_add(dict *d, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    size_t room = varint_len(vlen) + vlen;
+    dnode *n = dict_add(d, f, flen, NULL, room);
+    node_value_write(dnode_val(n), v, vlen);
+}
+
+/* 1 if added, 0 if the value was replaced. */
+static int ht_set(dict *d, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    dnode *n = dict_find(d, f, flen);
+    if (n == NULL) {
+        ht_add(d, f, flen, v, vlen);
+        return 1;
+    }
+    size_t room = varint_len(vlen) + vlen;
+    if (((room + 7) & ~(size_t)7) == n->vlen) {
+        node_value_write(dnode_val(n), v, vlen);
+        return 0;
+    }
+    /* another size: a new node under the old one's key, then the old goes
+     * (v may not point into the old node: callers copy out first) */
+    n = dict_unlink(d, f, flen);
+    ht_add(d, dnode_key(n), n->klen, v, vlen);
+    dict_node_free(n);
+    return 0;
+}
+
+/* ---- conversion ------------------------------------------------------------ */
+
+/* An empty hashtable hash sized for n fields. */
+static hht *ht_new(size_t n)
+{
+    hht *ht = zmalloc(sizeof(hht));
+    ht->mark = HT_MARK;
+    ht->spare = 0;
+    ht->d = dict_create();
+    if (n) dict_expand(ht->d, n);
+    return ht;
+}
+
+void hash_convert(void **hp)
+{
+    hlp *lp = *hp;
+    if (!is_lp(lp)) return;
+    hht *ht = ht_new(lp->count);
+    unsigned char *p = lp->data, *end = lp->data + lp->used;
+    char fb[HASH_NUMBUF], vb[HASH_NUMBUF];
+    while (p < end) {
+        size_t flen, vlen;
+        const char *f = lp_decode(p, fb, &flen);
+        p += lp_entry_size(p);
+        const char *v = lp_decode(p, vb, &vlen);
+        p += lp_entry_size(p);
+        ht_add(ht->d, f, flen, v, vlen);
+    }
+    zfree(lp);
+    *hp = ht;
+}
+
+static int too_long(size_t len)
+{
+    return len > (unsigned long long)server.hash_max_listpack_value || len >= LP_MAX_BYTES;
+}
+
+void hash_try_conversion(void **hp, size_t longest, size_t total)
+{
+    hlp *lp = *hp;
+    if (!is_lp(lp)) return;
+    if (too_long(longest) || total >= LP_MAX_BYTES - lp->used) hash_convert(hp);
+}
+
+/* ---- operations -------------------------------------------------------------- */
+
+int hash_get(void *h, const char *f, size_t flen, char *buf, const char **v, size_t *vlen)
+{
+    if (is_lp(h)) {
+        hlp *lp = h;
+        if (flen >= LP_MAX_BYTES) return 0;
+        lpenc e;
+        lp_prepare(&e, f, flen);
+        unsigned char *p = lp_find(lp, &e);
+        if (p == NULL) return 0;
+        *v = lp_decode(p + lp_entry_size(p), buf, vlen);
+        return 1;
+    }
+    dnode *n = dict_find(((hht *)h)->d, f, flen);
+    if (n == NULL) return 0;
+    *v = hash_node_value(n, vlen);
+    return 1;
+}
+
+static int lp_set(void **hp, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    hlp *lp = *hp;
+    lpenc fe, ve;
+    lp_prepare(&fe, f, flen);
+    lp_prepare(&ve, v, vlen);
+    unsigned char *fp = lp_find(lp, &fe);
+    size_t nsize = lpenc_size(&ve);
+    if (fp) {
+        unsigned char *vp = fp + lp_entry_size(fp);
+        size_t off = (size_t)(vp - lp->data), osize = lp_entry_size(vp);
+        size_t tail = lp->used - off - osize;
+        if (nsize > osize) {
+            lp = zrealloc(lp, sizeof(hlp) + lp->used + (nsize - osize));
+            vp = lp->data + off;
+        }
+        if (nsize != osize) memmove(vp + nsize, vp + osize, tail);
+        lpenc_write(vp, &ve);
+        lp->used = (uint32_t)(lp->used + nsize - osize);
+        if (nsize < osize) lp = zrealloc(lp, sizeof(hlp) + lp->used);
+        *hp = lp;
+        return 0;
+    }
+    size_t fsize = lpenc_size(&fe);
+    lp = zrealloc(lp, sizeof(hlp) + lp->used + fsize + nsize);
+    lpenc_write(lp->data + lp->used, &fe);
+    lpenc_write(lp->data + lp->used + fsize, &ve);
+    lp->used = (uint32_t)(lp->used + fsize + nsize);
+    lp->count++;
+    *hp = lp;
+    if ((unsigned long long)lp->count > (unsigned long long)server.hash_max_listpack_entries ||
+        lp->count == HT_MARK - 1)
+        hash_convert(hp);
+    return 1;
+}
+
+int hash_set(void **hp, const char *f, size_t flen, const char *v, size_t vlen)
+{
+    if (is_lp(*hp)) {
+        hlp *lp = *hp;
+        if (too_long(flen) || too_long(vlen) || flen + vlen + 10 >= LP_MAX_BYTES - lp->used)
+            hash_convert(hp);
+        else return lp_set(hp, f, flen, v, vlen);
+    }
+    return ht_set(((hht *)*hp)->d, f, flen, v, vlen);
+}
+
+int hash_delete(void **hp, const char *f, size_t flen)
+{
+    if (!is_lp(*hp)) return dict_delete(((hht *)*hp)->d, f, flen);
+    hlp *lp = *hp;
+    if (flen >= LP_MAX_BYTES) return 0;
+    lpenc e;
+    lp_prepare(&e, f, flen);
+    unsigned char *p = lp_find(lp, &e);
+    if (p == NULL) return 0;
+    size_t size = lp_entry_size(p);
+    size += lp_entry_size(p + size);
+    size_t off = (size_t)(p - lp->data);
+    memmove(p, p + size, lp->used - off - size);
+    lp->used = (uint32_t)(lp->used - size);
+    lp->count--;
+    *hp = zrealloc(lp, sizeof(hlp) + lp->used);
+    return 1;
+}
+
+/* ---- iteration and random access ------------------------------------------- */
+
+void hash_iter_init(hash_iter *it, void *h)
+{
+    it->h = h;
+    if (is_lp(h)) {
+        hlp *lp = h;
+        it->p = lp->data;
+        it->end = lp->data + lp->used;
+        it->di.d = NULL;
+    } else {
+        it->p = it->end = NULL;
+        dict_iter_init(&it->di, ((hht *)h)->d);
+    }
+}
+
+int hash_iter_next(hash_iter *it, const char **f, size_t *flen, const char **v, size_t *vlen)
+{
+    if (is_lp(it->h)) {
+        if (it->p >= it->end) return 0;
+        *f = lp_decode(it->p, it->fbuf, flen);
+        it->p += lp_entry_size(it->p);
+        *v = lp_decode(it->p, it->vbuf, vlen);
+        it->p += lp_entry_size(it->p);
+        return 1;
+    }
+    dnode *n = dict_iter_next(&it->di);
+    if (n == NULL) return 0;
+    *f = dnode_key(n);
+    *flen = n->klen;
+    *v = hash_node_value(n, vlen);
+    return 1;
+}
+
+void hash_iter_release(hash_iter *it)
+{
+    if (it->di.d) dict_iter_release(&it->di);
+}
+
+size_t *hash_lp_offsets(const void *h)
+{
+    const hlp *lp = h;
+    size_t *off = zmalloc((lp->count ? lp->count : 1) * sizeof(size_t));
+    const unsigned char *p = lp->data, *end = lp->data + lp->used;
+    for (size_t i = 0; p < end; i++) {
+        off[i] = (size_t)(p - lp->data);
+        p += lp_entry_size(p);
+        p += lp_entry_size(p);
+    }
+    return off;
+}
+
+void hash_lp_pair_at(const void *h, size_t off, char *fbuf, char *vbuf, const char **f,
+                     size_t *flen, const char **v, size_t *vlen)
+{
+    const unsigned char *p = ((const hlp *)h)->data + off;
+    *f = lp_decode(p, fbuf, flen);
+    *v = lp_decode(p + lp_entry_size(p), vbuf, vlen);
+}
+
+void hash_random(void *h, char *fbuf, char *vbuf, const char **f, size_t *flen, const char **v,
+                 size_t *vlen)
+{
+    if (is_lp(h)) {
+        hlp *lp = h;
+        size_t pick = random_u64() % lp->count;
+        const unsigned char *p = lp->data;
+        while (pick-- > 0) {
+            p += lp_entry_size(p);
+            p += lp_entry_size(p);
+        }
+        hash_lp_pair_at(h, (size_t)(p - lp->data), fbuf, vbuf, f, flen, v, vlen);
+        return;
+    }
+    dnode *n = dict_random(((hht *)h)->d);
+    *f = dnode_key(n);
+    *flen = n->klen;
+    *v = hash_node_value(n, vlen);
+}
+
+/* ---- object-type callbacks ----------------------------------------------------- */
+
+size_t hash_free_effort(const void *h) { return is_lp(h) ? 1 : dict_size(((const hht *)h)->d); }
+
+void *hash_dup(const void *h)
+{
+    if (is_lp(h)) {
+        const hlp *lp = h;
+        hlp *copy = zmalloc(sizeof(hlp) + lp->used);
+        memcpy(copy, lp, sizeof(hlp) + lp->used);
+        return copy;
+    }
+    dict *src = ((const hht *)h)->d;
+    hht *ht = ht_new(dict_size(src));
+    dict_iter it;
+    dict_iter_init(&it, src);
+    for (dnode *n = dict_iter_next(&it); n; n = dict_iter_next(&it))
+        dict_add(ht->d, dnode_key(n), n->klen, dnode_cval(n), n->vlen);
+    dict_iter_release(&it);
+    return ht;
+}
+
+size_t hash_mem_usage(const void *h, long long samples)
+{
+    if (is_lp(h)) return zmalloc_size(h);
+    dict *d = ((const hht *)h)->d;
+    size_t total = dict_size(d);
+    if (samples <= 0 || (size_t)samples >= total) return zmalloc_size(h) + dict_mem_usage(d);
+    /* the tables, then the average of the first `samples` nodes */
+    size_t n = zmalloc_size(h) + zmalloc_size(d) + zmalloc_size(d->table[0]) +
+               zmalloc_size(d->table[1]);
+    size_t seen = 0, bytes = 0;
+    dict_iter it;
+    dict_iter_init(&it, d);
+    for (dnode *x = dict_iter_next(&it); x && seen < (size_t)samples; x = dict_iter_next(&it)) {
+        bytes += zmalloc_size(x);
+        seen++;
+    }
+    dict_iter_release(&it);
+    if (seen) n += (size_t)((double)bytes / (double)seen * (double)total);
+    return n;
+}
+
+void hash_digest(const void *h, struct digest *dg)
+{
+    hash_iter it;
+    hash_iter_init(&it, (void *)h);
+    const char *f, *v;
+    size_t flen, vlen;
+    while (hash_iter_next(&it, &f, &flen, &v, &vlen)) digest_add_element(dg, f, flen, v, vlen);
+    hash_iter_release(&it);
+}
+
+/* Snapshot: the encoding (0 listpack, 1 hashtable), the field count, then
+ * each field and its value as strings. */
+void hash_save(const void *h, struct snap_writer *w)
+{
+    snapw_byte(w, is_lp(h) ? 0 : 1);
+    snapw_varint(w, hash_length(h));
+    hash_iter it;
+    hash_iter_init(&it, (void *)h);
+    const char *f, *v;
+    size_t flen, vlen;
+    while (hash_iter_next(&it, &f, &flen, &v, &vlen)) {
+        snapw_string(w, f, flen);
+        snapw_string(w, v, vlen);
+    }
+    hash_iter_release(&it);
+}
+
+/* A listpack of more than this many fields checks for duplicates with a
+ * temporary dict rather than by scanning. */
+#define LOAD_SCAN_MAX 64
+
+void *hash_load(struct snap_reader *r)
+{
+    unsigned char enc;
+    uint64_t count;
+    if (snapr_byte(r, &enc) != 0 || snapr_varint(r, &count) != 0) return NULL;
+    if (enc > 1) {
+        snapr_fail(r, "bad hash encoding");
+        return NULL;
+    }
+    if (count == 0) {
+        snapr_fail(r, "empty hash");
+        return NULL;
+    }
+    if (count > snapr_remaining(r) / 2) {
+        snapr_fail(r, "hash count exceeds the payload");
+        return NULL;
+    }
+    void *h = enc == 1 || count > (unsigned long long)server.hash_max_listpack_entries
+                  ? (void *)ht_new((size_t)count)
+                  : hash_create();
+    dict *seen = NULL;
+    if (is_lp(h) && count > LOAD_SCAN_MAX) {
+        seen = dict_create();
+        dict_expand(seen, (size_t)count);
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        const char *f, *v;
+        size_t flen, vlen;
+        if (snapr_string(r, &f, &flen) != 0 || snapr_string(r, &v, &vlen) != 0) goto fail;
+        int dup;
+        if (is_lp(h) && seen) {
+            dup = dict_find(seen, f, flen) != NULL;
+            if (!dup) dict_add(seen, f, flen, NULL, 0);
+        } else {
+            char buf[HASH_NUMBUF];
+            const char *ov;
+            size_t ol;
+            dup = hash_get(h, f, flen, buf, &ov, &ol);
+        }
+        if (dup) {
+            snapr_fail(r, "duplicate hash field");
+            goto fail;
+        }
+        hash_set(&h, f, flen, v, vlen);
+    }
+    dict_free(seen);
+    return h;
+fail:
+    dict_free(seen);
+    hash_free(h);
+    return NULL;
+}

@@ -1,0 +1,660 @@
+/* t_list_enc.c: the list value's structure (see t_list.h): the element
+ * encoding, the nodes with their gap buffers, pushes and pops at both ends,
+ * positions (iterators) with insertion, replacement and deletion, range
+ * deletion, copies and the structure checks the unit test uses. It knows
+ * nothing of commands or replies. */
+#include <limits.h>
+#include <string.h>
+
+#include "server.h"
+#include "t_list.h"
+
+/* ---- elements ------------------------------------------------------------ */
+
+#define STR6 0x80
+#define STR13 0xc0
+#define STR32 0xe0
+#define INTN 0xe0 /* + 1..8 bytes */
+#define MAX_ELEMENT_LEN (UINT32_MAX - 64)
+
+/* Bytes of the backward size of an element whose tag + payload is t bytes. */
+static inline size_t back_size(size_t t)
+{
+    return t < 128 ? 1 : t < 16384 ? 2 : t < (1u << 21) ? 3 : t < (1u << 28) ? 4 : 5;
+}
+
+static inline void back_write(unsigned char *p, size_t t)
+{
+    size_t n = back_size(t);
+    for (size_t k = 0; k < n; k++) {
+        unsigned char b = (unsigned char)((t >> (7 * k)) & 0x7f);
+        if (k + 1 < n) b |= 0x80;
+        p[n - 1 - k] = b;
+    }
+}
+
+/* Reads the backward size ending just before `end`; *nb gets its bytes. */
+static inline size_t back_read(const unsigned char *end, size_t *nb)
+{
+    size_t v = 0, i = 0;
+    unsigned char b;
+    do {
+        b = end[-1 - (long)i];
+        v |= (size_t)(b & 0x7f) << (7 * i);
+        i++;
+    } while ((b & 0x80) && i < 5);
+    *nb = i;
+    return v;
+}
+
+static inline uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Tag + payload bytes of the element at p. */
+static inline size_t head_size(const unsigned char *p)
+{
+    unsigned char t = p[0];
+    if (t < 0x80) return 1;
+    if (t < STR13) return 1 + (size_t)(t & 0x3f);
+    if (t < STR32) return 2 + (((size_t)(t & 0x1f) << 8) | p[1]);
+    if (t == STR32) return 5 + (size_t)le32(p + 1);
+    return 1 + (size_t)(t - INTN);
+}
+
+static inline size_t elem_size(const unsigned char *p)
+{
+    size_t t = head_size(p);
+    return t + back_size(t);
+}
+
+static inline void decode(const unsigned char *p, lval *out)
+{
+    unsigned char t = p[0];
+    if (t < 0x80) {
+        out->s = NULL;
+        out->len = 0;
+        out->v = t;
+    } else if (t < STR13) {
+        out->s = p + 1;
+        out->len = t & 0x3f;
+    } else if (t < STR32) {
+        out->s = p + 2;
+        out->len = ((size_t)(t & 0x1f) << 8) | p[1];
+    } else if (t == STR32) {
+        out->s = p + 5;
+        out->len = le32(p + 1);
+    } else {
+        unsigned n = (unsigned)(t - INTN);
+        uint64_t u = 0;
+        for (unsigned i = 0; i < n; i++) u |= (uint64_t)p[1 + i] << (8 * i);
+        if (n < 8 && (u >> (8 * n - 1)) & 1) u |= ~(uint64_t)0 << (8 * n); /* sign-extend */
+        out->s = NULL;
+        out->len = 0;
+        out->v = (long long)u;
+    }
+}
+
+int ql_parse_int(const char *s, size_t len, long long *v)
+{
+    if (len == 0 || len > 20) return 0;
+    if ((s[0] < '0' || s[0] > '9') && s[0] != '-') return 0;
+    return string2ll(s, len, v);
+}
+
+/* An element ready to be written. */
+typedef struct enc {
+    unsigned char hdr[9];
+    size_t hlen;
+    const char *s; /* payload, NULL for integers */
+    size_t slen;
+    size_t t;      /* hdr + payload */
+    size_t total;  /* t + backward size */
+} enc;
+
+static void enc_prepare(enc *e, const char *s, size_t len)
+{
+    long long v;
+    e->s = NULL;
+    e->slen = 0;
+    if (ql_parse_int(s, len, &v)) {
+        if (v >= 0 && v < 128) {
+            e->hdr[0] = (unsigned char)v;
+            e->hlen = 1;
+        } else {
+            unsigned n = 1;
+            while (n < 8) {
+                long long lim = 1LL << (8 * n - 1);
+                if (v >= -lim && v < lim) break;
+                n++;
+            }
+            e->hdr[0] = (unsigned char)(INTN + n);
+            uint64_t u = (uint64_t)v;
+            for (unsigned i = 0; i < n; i++) e->hdr[1 + i] = (unsigned char)(u >> (8 * i));
+            e->hlen = 1 + n;
+        }
+    } else {
+        if (len > MAX_ELEMENT_LEN) len = MAX_ELEMENT_LEN; /* the commands refuse these first */
+        e->s = s;
+        e->slen = len;
+        if (len < 64) {
+            e->hdr[0] = (unsigned char)(STR6 | len);
+            e->hlen = 1;
+        } else if (len < 8192) {
+            e->hdr[0] = (unsigned char)(STR13 | (len >> 8));
+            e->hdr[1] = (unsigned char)(len & 0xff);
+            e->hlen = 2;
+        } else {
+            e->hdr[0] = STR32;
+            for (int i = 0; i < 4; i++) e->hdr[1 + i] = (unsigned char)(len >> (8 * i));
+            e->hlen = 5;
+        }
+    }
+    e->t = e->hlen + e->slen;
+    e->total = e->t + back_size(e->t);
+}
+
+static void enc_write(unsigned char *dst, const enc *e)
+{
+    memcpy(dst, e->hdr, e->hlen);
+    if (e->slen) memcpy(dst + e->hlen, e->s, e->slen);
+    back_write(dst + e->t, e->t);
+}
+
+const char *lval_str(const lval *v, char *buf, size_t *len)
+{
+    if (v->s) {
+        *len = v->len;
+        return (const char *)v->s;
+    }
+    *len = ll2str(buf, 24, v->v);
+    return buf;
+}
+
+int lval_equal(const lval *v, const char *s, size_t len, int isint, long long iv)
+{
+    if (v->s) return v->len == len && (len == 0 || memcmp(v->s, s, len) == 0);
+    return isint && v->v == iv;
+}
+
+/* ---- nodes --------------------------------------------------------------- */
+
+static inline unsigned char *nd_begin(lnode *n) { return n->data + n->start; }
+static inline unsigned char *nd_end(lnode *n) { return n->data + n->start + n->used; }
+
+static size_t node_limit_bytes(void)
+{
+    int f = server.list_max_listpack_size;
+    if (f >= 0) return 8192; /* a count limit still keeps nodes below 8 KB */
+    if (f < -5) f = -5;
+    return (size_t)4096 << (-f - 1);
+}
+
+/* May the node take another element of `add` bytes? */
+static int node_fits(const lnode *n, size_t add)
+{
+    if (n->count == 0) return 1;
+    int f = server.list_max_listpack_size;
+    if (f >= 0 && n->count >= (uint32_t)(f > 0 ? f : 1)) return 0;
+    return (size_t)n->used + add <= node_limit_bytes();
+}
+
+static void set_cap(lnode *n)
+{
+    size_t cap = zmalloc_size(n) - sizeof(lnode);
+    n->cap = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
+}
+
+static lnode *node_new(size_t cap)
+{
+    lnode *n = zmalloc(sizeof(lnode) + cap);
+    n->prev = n->next = NULL;
+    n->count = n->start = n->used = 0;
+    set_cap(n);
+    return n;
+}
+
+/* Reallocates n (the data keeps its offset) and relinks its neighbours. */
+static lnode *node_realloc(qlist *l, lnode *n, size_t cap)
+{
+    lnode *m = zrealloc(n, sizeof(lnode) + cap);
+    set_cap(m);
+    if (m != n) {
+        if (m->prev) m->prev->next = m;
+        else l->head = m;
+        if (m->next) m->next->prev = m;
+        else l->tail = m;
+    }
+    return m;
+}
+
+/* Drops a node's spare capacity (it is no longer an end of the list). */
+static lnode *node_shrink(qlist *l, lnode *n)
+{
+    if (n->cap - n->used < 16) return n;
+    if (n->start) memmove(n->data, nd_begin(n), n->used);
+    n->start = 0;
+    return node_realloc(l, n, n->used);
+}
+
+/* An interior node that lost many elements gives memory back. */
+static lnode *node_maybe_shrink(qlist *l, lnode *n)
+{
+    if (n == l->head || n == l->tail) return n;
+    if (n->cap > 256 && n->cap - n->used > n->cap / 2) return node_shrink(l, n);
+    return n;
+}
+
+/* Makes room for `add` bytes at the front (front) or back of the node's
+ * elements. Returns the node's (possibly new) address. */
+static lnode *node_room(qlist *l, lnode *n, size_t add, int front)
+{
+    size_t tail_free = n->cap - n->start - n->used;
+    if (front ? n->start >= add : tail_free >= add) return n;
+    size_t need = n->used + add;
+    size_t cap = n->cap;
+    if (cap < need) {
+        /* small nodes grow exactly (a realloc of a few bytes is cheap and
+         * short lists are the common case); large ones by half, so that
+         * filling an 8 KB node takes a handful of reallocations */
+        size_t extra = need < 256 ? 0 : need / 2;
+        if (extra > 2048) extra = 2048;
+        n = node_realloc(l, n, need + extra);
+        cap = n->cap;
+    }
+    /* the requested side gets `add` and half of what is left over */
+    size_t spare = cap - need;
+    size_t nstart = front ? add + spare / 2 : spare / 2;
+    if (nstart != n->start) memmove(n->data + nstart, nd_begin(n), n->used);
+    n->start = (uint32_t)nstart;
+    return n;
+}
+
+static void link_after(qlist *l, lnode *at, lnode *n)
+{
+    n->prev = at;
+    n->next = at ? at->next : l->head;
+    if (n->next) n->next->prev = n;
+    else l->tail = n;
+    if (at) at->next = n;
+    else l->head = n;
+}
+
+static void unlink_free(qlist *l, lnode *n)
+{
+    if (n->prev) n->prev->next = n->next;
+    else l->head = n->next;
+    if (n->next) n->next->prev = n->prev;
+    else l->tail = n->prev;
+    zfree(n);
+}
+
+/* A node holding just one element. */
+static lnode *node_with(const enc *e)
+{
+    lnode *n = node_new(e->total);
+    enc_write(n->data, e);
+    n->used = (uint32_t)e->total;
+    n->count = 1;
+    return n;
+}
+
+/* ---- the list ------------------------------------------------------------ */
+
+qlist *ql_create(void)
+{
+    qlist *l = zmalloc(sizeof(*l));
+    l->head = l->tail = NULL;
+    l->count = 0;
+    return l;
+}
+
+void ql_free(qlist *l)
+{
+    lnode *n = l->head;
+    while (n) {
+        lnode *next = n->next;
+        zfree(n);
+        n = next;
+    }
+    zfree(l);
+}
+
+qlist *ql_dup(const qlist *l)
+{
+    qlist *c = ql_create();
+    for (const lnode *n = l->head; n; n = n->next) {
+        lnode *m = node_new(n->used);
+        memcpy(m->data, n->data + n->start, n->used);
+        m->used = n->used;
+        m->count = n->count;
+        link_after(c, c->tail, m);
+    }
+    c->count = l->count;
+    return c;
+}
+
+size_t ql_nodes(const qlist *l, size_t limit)
+{
+    size_t n = 0;
+    for (const lnode *p = l->head; p && n < limit; p = p->next) n++;
+    return n;
+}
+
+size_t ql_mem_usage(const qlist *l, long long samples)
+{
+    size_t bytes = 0, elements = 0;
+    long long seen = 0;
+    const lnode *n = l->head;
+    for (; n && (samples <= 0 || seen < samples); n = n->next, seen++) {
+        bytes += zmalloc_size(n);
+        elements += n->count;
+    }
+    /* nodes not visited are taken to be like the visited ones, per element */
+    if (n && elements) bytes = (size_t)((double)bytes / (double)elements * (double)l->count);
+    return zmalloc_size(l) + bytes;
+}
+
+void ql_push(qlist *l, const char *s, size_t len, int where)
+{
+    enc e;
+    enc_prepare(&e, s, len);
+    int front = where == QL_HEAD;
+    lnode *n = front ? l->head : l->tail;
+    if (n == NULL || !node_fits(n, e.total)) {
+        lnode *m = node_with(&e);
+        link_after(l, front ? NULL : l->tail, m);
+        if (n && n != l->head && n != l->tail) node_shrink(l, n);
+        l->count++;
+        return;
+    }
+    n = node_room(l, n, e.total, front);
+    if (front) {
+        n->start -= (uint32_t)e.total;
+        enc_write(nd_begin(n), &e);
+    } else {
+        enc_write(nd_end(n), &e);
+    }
+    n->used += (uint32_t)e.total;
+    n->count++;
+    l->count++;
+}
+
+/* Offset of the last element of a non-empty node. */
+static inline uint32_t last_off(lnode *n)
+{
+    size_t nb;
+    size_t t = back_read(nd_end(n), &nb);
+    return (uint32_t)(n->used - nb - t);
+}
+
+void ql_peek(qlist *l, int where, lval *out)
+{
+    lnode *n = where == QL_HEAD ? l->head : l->tail;
+    decode(nd_begin(n) + (where == QL_HEAD ? 0 : last_off(n)), out);
+}
+
+void ql_pop(qlist *l, int where)
+{
+    lnode *n = where == QL_HEAD ? l->head : l->tail;
+    l->count--;
+    if (--n->count == 0) {
+        unlink_free(l, n);
+        return;
+    }
+    if (where == QL_HEAD) {
+        uint32_t sz = (uint32_t)elem_size(nd_begin(n));
+        n->start += sz;
+        n->used -= sz;
+    } else {
+        n->used = last_off(n);
+    }
+}
+
+/* ---- positions ----------------------------------------------------------- */
+
+void ql_iter_at(qlist *l, size_t index, qiter *it)
+{
+    lnode *n;
+    size_t i;
+    it->l = l;
+    if (index < l->count / 2) {
+        n = l->head;
+        i = index;
+        while (i >= n->count) {
+            i -= n->count;
+            n = n->next;
+        }
+    } else {
+        size_t back = l->count - 1 - index; /* elements after it */
+        n = l->tail;
+        while (back >= n->count) {
+            back -= n->count;
+            n = n->prev;
+        }
+        i = n->count - 1 - back;
+    }
+    it->n = n;
+    if (i <= n->count / 2) {
+        uint32_t off = 0;
+        const unsigned char *p = nd_begin(n);
+        while (i--) off += (uint32_t)elem_size(p + off);
+        it->off = off;
+    } else {
+        uint32_t off = n->used;
+        size_t steps = n->count - i;
+        while (steps--) {
+            size_t nb;
+            size_t t = back_read(nd_begin(n) + off, &nb);
+            off -= (uint32_t)(t + nb);
+        }
+        it->off = off;
+    }
+}
+
+void ql_iter_get(const qiter *it, lval *out) { decode(nd_begin(it->n) + it->off, out); }
+
+int ql_iter_next(qiter *it)
+{
+    it->off += (uint32_t)elem_size(nd_begin(it->n) + it->off);
+    if (it->off >= it->n->used) {
+        if (it->n->next == NULL) return 0;
+        it->n = it->n->next;
+        it->off = 0;
+    }
+    return 1;
+}
+
+int ql_iter_prev(qiter *it)
+{
+    if (it->off == 0) {
+        if (it->n->prev == NULL) return 0;
+        it->n = it->n->prev;
+        it->off = last_off(it->n);
+        return 1;
+    }
+    size_t nb;
+    size_t t = back_read(nd_begin(it->n) + it->off, &nb);
+    it->off -= (uint32_t)(t + nb);
+    return 1;
+}
+
+/* Removes `bytes` bytes holding `count` elements at offset off of n. */
+static void node_cut(lnode *n, uint32_t off, uint32_t bytes, uint32_t count)
+{
+    if (off == 0) {
+        n->start += bytes;
+    } else if (off + bytes < n->used) {
+        unsigned char *p = nd_begin(n) + off;
+        memmove(p, p + bytes, n->used - off - bytes);
+    }
+    n->used -= bytes;
+    n->count -= count;
+}
+
+int ql_iter_delete(qiter *it, int forward)
+{
+    qlist *l = it->l;
+    lnode *n = it->n;
+    uint32_t sz = (uint32_t)elem_size(nd_begin(n) + it->off);
+    l->count--;
+    if (n->count == 1) {
+        lnode *prev = n->prev, *next = n->next;
+        unlink_free(l, n);
+        if (forward) {
+            it->n = next;
+            it->off = 0;
+            return next != NULL;
+        }
+        it->n = prev;
+        if (prev == NULL) return 0;
+        it->off = last_off(prev);
+        return 1;
+    }
+    node_cut(n, it->off, sz, 1);
+    n = it->n = node_maybe_shrink(l, n);
+    if (forward) {
+        if (it->off < n->used) return 1;
+        if (n->next == NULL) return 0;
+        it->n = n->next;
+        it->off = 0;
+        return 1;
+    }
+    return ql_iter_prev(it);
+}
+
+/* Writes the element at offset pos of n, which can take it (node_fits).
+ * Returns the node's address. */
+static lnode *node_insert(qlist *l, lnode *n, uint32_t pos, const enc *e)
+{
+    if (pos == 0) {
+        n = node_room(l, n, e->total, 1);
+        n->start -= (uint32_t)e->total;
+    } else {
+        n = node_room(l, n, e->total, 0);
+        unsigned char *p = nd_begin(n) + pos;
+        if (pos < n->used) memmove(p + e->total, p, n->used - pos);
+    }
+    enc_write(nd_begin(n) + pos, e);
+    n->used += (uint32_t)e->total;
+    n->count++;
+    return n;
+}
+
+void ql_iter_insert(qiter *it, int after, const char *s, size_t len)
+{
+    qlist *l = it->l;
+    lnode *n = it->n;
+    enc e;
+    enc_prepare(&e, s, len);
+    uint32_t pos = it->off + (after ? (uint32_t)elem_size(nd_begin(n) + it->off) : 0);
+    l->count++;
+    if (node_fits(n, e.total)) {
+        n = it->n = node_insert(l, n, pos, &e);
+        if (!after) it->off += (uint32_t)e.total;
+        return;
+    }
+    if (pos == 0) {
+        if (n->prev && node_fits(n->prev, e.total)) node_insert(l, n->prev, n->prev->used, &e);
+        else link_after(l, n->prev, node_with(&e));
+        return;
+    }
+    if (pos == n->used) {
+        if (n->next && node_fits(n->next, e.total)) node_insert(l, n->next, 0, &e);
+        else link_after(l, n, node_with(&e));
+        return;
+    }
+    /* split n at pos: the elements from pos move to a new node m */
+    uint32_t before = 0;
+    for (uint32_t off = 0; off < pos; off += (uint32_t)elem_size(nd_begin(n) + off)) before++;
+    uint32_t rest = n->used - pos;
+    lnode *m = node_new(rest);
+    memcpy(m->data, nd_begin(n) + pos, rest);
+    m->used = rest;
+    m->count = n->count - before;
+    n->used = pos;
+    n->count = before;
+    link_after(l, n, m);
+    if (node_fits(n, e.total)) n = node_insert(l, n, n->used, &e);
+    else link_after(l, n, node_with(&e));
+    n = node_shrink(l, n);
+    if (after) {
+        it->n = n;
+    } else {
+        it->n = m;
+        it->off = 0;
+    }
+}
+
+void ql_iter_replace(qiter *it, const char *s, size_t len)
+{
+    lnode *n = it->n;
+    unsigned char *p = nd_begin(n) + it->off;
+    enc e;
+    enc_prepare(&e, s, len);
+    if (elem_size(p) == e.total) {
+        enc_write(p, &e);
+        return;
+    }
+    ql_iter_insert(it, 1, s, len);
+    ql_iter_delete(it, 1);
+}
+
+void ql_del_range(qlist *l, size_t start, size_t count)
+{
+    if (count == 0) return;
+    qiter it;
+    ql_iter_at(l, start, &it);
+    lnode *n = it.n;
+    uint32_t off = it.off;
+    while (count > 0 && n) {
+        lnode *next = n->next;
+        if (off == 0 && count >= n->count) {
+            count -= n->count;
+            l->count -= n->count;
+            unlink_free(l, n);
+        } else {
+            uint32_t bytes = 0, k = 0;
+            const unsigned char *p = nd_begin(n) + off;
+            while (k < count && off + bytes < n->used) {
+                bytes += (uint32_t)elem_size(p + bytes);
+                k++;
+            }
+            node_cut(n, off, bytes, k);
+            count -= k;
+            l->count -= k;
+            node_maybe_shrink(l, n);
+        }
+        n = next;
+        off = 0;
+    }
+}
+
+/* ---- checks -------------------------------------------------------------- */
+
+int ql_check(const qlist *l)
+{
+    size_t total = 0;
+    const lnode *prev = NULL;
+    for (const lnode *n = l->head; n; prev = n, n = n->next) {
+        if (n->prev != prev) return -1;
+        if (n->count == 0) return -2;
+        if ((size_t)n->start + n->used > n->cap) return -3;
+        uint32_t off = 0, k = 0;
+        while (off < n->used) {
+            const unsigned char *p = n->data + n->start + off;
+            size_t t = head_size(p);
+            size_t nb;
+            if (off + t + back_size(t) > n->used) return -4;
+            if (back_read(p + t + back_size(t), &nb) != t || nb != back_size(t)) return -5;
+            off += (uint32_t)(t + nb);
+            k++;
+        }
+        if (off != n->used || k != n->count) return -6;
+        total += n->count;
+    }
+    if (prev != l->tail) return -7;
+    if (total != l->count) return -8;
+    return 0;
+}
