@@ -14,6 +14,7 @@
 
 #include "object.h"
 #include "server.h"
+#include "t_set.h"
 #include "t_zset.h"
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -877,11 +878,53 @@ static void zrandmember_command(client *c)
 enum { OP_UNION, OP_INTER, OP_DIFF };
 enum { AGG_SUM, AGG_MIN, AGG_MAX };
 
+/* An input of ZUNION/ZINTER/ZDIFF: a sorted set or, as in Redis, a plain
+ * set whose members all score 1. */
 struct zsrc {
     void *z; /* NULL: missing key */
+    int is_set;
     double weight;
     size_t len;
 };
+
+struct src_iter {
+    int is_set;
+    zs_iter zi;
+    set_iter si;
+    smember sm;
+};
+
+static void src_iter_init(struct src_iter *it, const struct zsrc *src)
+{
+    it->is_set = src->is_set;
+    if (it->is_set) set_iter_init(&it->si, src->z);
+    else zs_iter_init(&it->zi, src->z, 0, 0);
+}
+
+static int src_iter_next(struct src_iter *it, const char **m, size_t *ml, double *s)
+{
+    if (!it->is_set) return zs_iter_next(&it->zi, m, ml, s);
+    if (!set_iter_next(&it->si, &it->sm)) return 0;
+    *m = it->sm.p;
+    *ml = it->sm.len;
+    *s = 1.0;
+    return 1;
+}
+
+static void src_iter_release(struct src_iter *it)
+{
+    if (!it->is_set) zs_iter_release(&it->zi);
+}
+
+/* The member's score in src (1 for a set's members); 0 when absent. */
+static int src_find(const struct zsrc *src, const char *m, size_t ml, double *s)
+{
+    if (src->z == NULL) return 0;
+    if (!src->is_set) return zs_score(src->z, m, ml, s);
+    if (!set_contains(src->z, m, ml)) return 0;
+    *s = 1.0;
+    return 1;
+}
 
 static int src_by_card(const void *a, const void *b)
 {
@@ -930,12 +973,13 @@ static void setop_generic(client *c, const arg *dst, int numkeys_idx, int op, in
     int j = numkeys_idx + 1;
     for (long i = 0; i < setnum; i++, j++) {
         entry *e = dst ? lookup_write(c, &c->argv[j]) : lookup_read(c, &c->argv[j]);
-        if (e && e->type != TYPE_ZSET) {
+        if (e && e->type != TYPE_ZSET && e->type != TYPE_SET) {
             reply_wrongtype(c);
             goto done;
         }
         src[i].z = e ? entry_object(e) : NULL;
-        src[i].len = e ? zs_len(src[i].z) : 0;
+        src[i].is_set = e && e->type == TYPE_SET;
+        src[i].len = e ? (src[i].is_set ? set_size(src[i].z) : zs_len(src[i].z)) : 0;
         src[i].weight = 1.0;
     }
     int agg = AGG_SUM, withscores = 0;
@@ -986,21 +1030,21 @@ static void setop_generic(client *c, const arg *dst, int numkeys_idx, int op, in
         }
     }
     long long cardinality = 0;
-    zs_iter it;
+    struct src_iter it;
     const char *m;
     size_t ml;
     double s;
     if (op == OP_INTER) {
         if (src[0].len > 0) {
-            zs_iter_init(&it, src[0].z, 0, 0);
-            while (zs_iter_next(&it, &m, &ml, &s)) {
+            src_iter_init(&it, &src[0]);
+            while (src_iter_next(&it, &m, &ml, &s)) {
                 double score = src[0].weight * s, v;
                 if (isnan(score)) score = 0;
                 long k;
                 for (k = 1; k < setnum; k++) {
                     if (src[k].z == src[0].z) {
                         v = s * src[k].weight;
-                    } else if (zs_score(src[k].z, m, ml, &v)) {
+                    } else if (src_find(&src[k], m, ml, &v)) {
                         v *= src[k].weight;
                     } else {
                         break;
@@ -1015,15 +1059,15 @@ static void setop_generic(client *c, const arg *dst, int numkeys_idx, int op, in
                     result_push(&res, m, ml, score);
                 }
             }
-            zs_iter_release(&it);
+            src_iter_release(&it);
         }
     } else if (op == OP_UNION) {
         acc = dict_create();
         if (setnum) dict_expand(acc, src[setnum - 1].len);
         for (long i = 0; i < setnum; i++) {
             if (src[i].len == 0) continue;
-            zs_iter_init(&it, src[i].z, 0, 0);
-            while (zs_iter_next(&it, &m, &ml, &s)) {
+            src_iter_init(&it, &src[i]);
+            while (src_iter_next(&it, &m, &ml, &s)) {
                 double score = src[i].weight * s;
                 if (isnan(score)) score = 0;
                 dnode *n = dict_find(acc, m, ml);
@@ -1036,7 +1080,7 @@ static void setop_generic(client *c, const arg *dst, int numkeys_idx, int op, in
                     memcpy(dnode_val(n), &cur, sizeof(cur));
                 }
             }
-            zs_iter_release(&it);
+            src_iter_release(&it);
         }
         dict_iter di;
         dict_iter_init(&di, acc);
@@ -1047,16 +1091,16 @@ static void setop_generic(client *c, const arg *dst, int numkeys_idx, int op, in
         }
         dict_iter_release(&di);
     } else if (src[0].len > 0) {
-        zs_iter_init(&it, src[0].z, 0, 0);
-        while (zs_iter_next(&it, &m, &ml, &s)) {
+        src_iter_init(&it, &src[0]);
+        while (src_iter_next(&it, &m, &ml, &s)) {
             long k;
             double v;
             for (k = 1; k < setnum; k++) {
-                if (src[k].z == src[0].z || (src[k].z && zs_score(src[k].z, m, ml, &v))) break;
+                if (src[k].z == src[0].z || src_find(&src[k], m, ml, &v)) break;
             }
             if (k == setnum) result_push(&res, m, ml, s);
         }
-        zs_iter_release(&it);
+        src_iter_release(&it);
     }
     if (card_only) {
         reply_int(c, cardinality);
