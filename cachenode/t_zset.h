@@ -112,13 +112,14 @@ typedef struct zmbuf {
     char local[64];
 } zmbuf;
 
-/* A forward walk over a listpack: the current member and the previous. */
+/* A forward walk over a listpack: the current member is rebuilt in place
+ * (its shared prefix is already in the buffer from the previous one). */
 typedef struct zlpcur {
     const unsigned char *p, *end;
     const unsigned char *entry; /* the current entry */
-    int cur;
-    size_t len[2];
-    zmbuf b[2];
+    size_t len;                 /* the current member's length */
+    size_t shared;              /* how much of it the previous member shares */
+    zmbuf b;
     double score;
 } zlpcur;
 

@@ -126,14 +126,17 @@ static inline size_t entry_len(size_t ml, double score) { return enc_len(0, ml, 
 
 static inline char *mb_ptr(zmbuf *b) { return b->heap ? b->heap : b->local; }
 
-static char *mb_reserve(zmbuf *b, size_t need)
+/* Room for `need` bytes, keeping the first `keep`. */
+static char *mb_reserve(zmbuf *b, size_t need, size_t keep)
 {
     size_t cap = b->heap ? b->cap : sizeof(b->local);
     if (need <= cap) return mb_ptr(b);
+    char *n = zmalloc(need * 2);
+    if (keep) memcpy(n, mb_ptr(b), keep);
     zfree(b->heap);
     b->cap = need * 2;
-    b->heap = zmalloc(b->cap);
-    return b->heap;
+    b->heap = n;
+    return n;
 }
 
 static void mb_free(zmbuf *b)
@@ -161,16 +164,12 @@ static void lpc_init(zlpcur *c, const zlp *l)
     c->p = l->data;
     c->end = l->data + l->bytes;
     c->entry = NULL;
-    c->cur = 0;
-    c->len[0] = c->len[1] = 0;
-    c->b[0].heap = c->b[1].heap = NULL;
+    c->len = 0;
+    c->shared = 0;
+    c->b.heap = NULL;
 }
 
-static void lpc_release(zlpcur *c)
-{
-    mb_free(&c->b[0]);
-    mb_free(&c->b[1]);
-}
+static void lpc_release(zlpcur *c) { mb_free(&c->b); }
 
 /* Reads the next entry; 0 at the end. The member is lpc_member(c). */
 static int lpc_next(zlpcur *c)
@@ -180,27 +179,18 @@ static int lpc_next(zlpcur *c)
     uint64_t shared, slen;
     const unsigned char *p = uv_get(c->p, &shared);
     p = uv_get(p, &slen);
-    int n = !c->cur;
-    char *dst = mb_reserve(&c->b[n], (size_t)(shared + slen));
-    if (shared) memcpy(dst, mb_ptr(&c->b[c->cur]), (size_t)shared);
+    char *dst = mb_reserve(&c->b, (size_t)(shared + slen), (size_t)shared);
     if (slen) memcpy(dst + shared, p, (size_t)slen);
-    c->len[n] = (size_t)(shared + slen);
-    c->cur = n;
+    c->len = (size_t)(shared + slen);
+    c->shared = (size_t)shared;
     c->p = score_get(p + slen, &c->score);
     return 1;
 }
 
 static inline const char *lpc_member(zlpcur *c, size_t *ml)
 {
-    *ml = c->len[c->cur];
-    return mb_ptr(&c->b[c->cur]);
-}
-
-/* The member before the current one (empty before the first). */
-static inline const char *lpc_prev(zlpcur *c, size_t *ml)
-{
-    *ml = c->len[!c->cur];
-    return mb_ptr(&c->b[!c->cur]);
+    *ml = c->len;
+    return mb_ptr(&c->b);
 }
 
 /* Skips an entry without rebuilding its member. */
@@ -266,27 +256,31 @@ static zlp *lp_insert(zlp *l, const char *m, size_t ml, double score)
     zlpcur c;
     lpc_init(&c, l);
     int succ = 0;
+    /* k: the common prefix of m and the current member; kprev: of m and
+     * the one before (see lp_find) */
+    size_t k = 0, kprev = 0;
     while (lpc_next(&c)) {
         size_t eml;
         const char *em = lpc_member(&c, &eml);
+        kprev = k;
+        if (c.shared <= k) {
+            size_t lim = eml < ml ? eml : ml, n = c.shared;
+            while (n < lim && em[n] == m[n]) n++;
+            k = n;
+        }
         if (zcmp(c.score, em, eml, score, m, ml) > 0) {
             succ = 1;
             break;
         }
     }
-    size_t pl, sl = 0;
-    const char *prev = succ ? lpc_prev(&c, &pl) : lpc_member(&c, &pl);
+    size_t sl = 0;
     const char *sm = succ ? lpc_member(&c, &sl) : NULL;
-    size_t shared = common_prefix(prev, pl, m, ml);
-    size_t n1 = enc_len(shared, ml, score), n2 = 0, sshared = 0;
-    if (succ) {
-        sshared = common_prefix(m, ml, sm, sl);
-        n2 = enc_len(sshared, sl, c.score);
-    }
+    size_t shared = succ ? kprev : k;
+    size_t n1 = enc_len(shared, ml, score), n2 = succ ? enc_len(k, sl, c.score) : 0;
     unsigned char stackbuf[256];
     unsigned char *nb = n1 + n2 <= sizeof(stackbuf) ? stackbuf : zmalloc(n1 + n2);
     unsigned char *w = enc_put(nb, m, ml, shared, score);
-    if (succ) enc_put(w, sm, sl, sshared, c.score);
+    if (succ) enc_put(w, sm, sl, k, c.score);
     size_t off = succ ? (size_t)(c.entry - l->data) : l->bytes;
     size_t oldlen = succ ? (size_t)(c.p - c.entry) : 0;
     lpc_release(&c);
@@ -302,18 +296,19 @@ static zlp *lp_delete_ranks(zlp *l, size_t lo, size_t hi)
     zlpcur c;
     lpc_init(&c, l);
     size_t a = 0, b = 0, r = 0;
-    zmbuf keep = {0};
+    zmbuf keep;
+    keep.heap = NULL;
     size_t keeplen = 0;
     int succ = 0;
     while (lpc_next(&c)) {
-        if (r == lo) {
-            size_t pl;
-            const char *prev = lpc_prev(&c, &pl);
-            char *k = mb_reserve(&keep, pl);
-            if (pl) memcpy(k, prev, pl);
-            keeplen = pl;
-            a = (size_t)(c.entry - l->data);
+        if (r + 1 == lo) { /* the member before the range */
+            size_t ml;
+            const char *m = lpc_member(&c, &ml);
+            char *k = mb_reserve(&keep, ml, 0);
+            if (ml) memcpy(k, m, ml);
+            keeplen = ml;
         }
+        if (r == lo) a = (size_t)(c.entry - l->data);
         if (r == hi) {
             succ = 1;
             break;
