@@ -67,6 +67,9 @@ static struct waitq *queue_of(dnode *n)
     return q;
 }
 
+/* Redis 7.0 converts seconds * 1000 to an integer after rounding up; a
+ * value past the integer range wraps negative there, so it is "negative"
+ * here too, and -0.0001 rounds up to 0 (no timeout). */
 int blocking_parse_timeout(client *c, const arg *a, long long *deadline_ms)
 {
     long double secs;
@@ -74,17 +77,14 @@ int blocking_parse_timeout(client *c, const arg *a, long long *deadline_ms)
         reply_error(c, "ERR timeout is not a float or out of range");
         return 0;
     }
-    if (secs < 0) {
+    long double ms = ceill(secs * 1000.0L);
+    if (ms < 0 || ms >= (long double)LLONG_MAX) {
         reply_error(c, "ERR timeout is negative");
         return 0;
     }
-    long double ms = secs * 1000.0L;
-    if (ms > (long double)(LLONG_MAX / 2)) {
-        reply_error(c, "ERR timeout is out of range");
-        return 0;
-    }
-    long long whole = (long long)ceill(ms);
-    *deadline_ms = whole > 0 ? server.now_ms + whole : 0;
+    long long whole = (long long)ms;
+    if (whole == 0) *deadline_ms = 0;
+    else *deadline_ms = whole > LLONG_MAX - server.now_ms ? LLONG_MAX : server.now_ms + whole;
     return 1;
 }
 

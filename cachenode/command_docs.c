@@ -13,8 +13,9 @@
  *     block:name (args)
  *
  * types: string integer double key pattern unix-time pure-token oneof block.
- * marks: ? optional, * multiple, + multiple_token, @N key_spec_index N (keys
- * only, and every key has one). Attributes follow an argument as words of
+ * marks: ? optional, * multiple, + multiple_token, @N key_spec_index N (every
+ * key has one; a pattern may, as SORT's BY and GET patterns do, whose keys
+ * derive from them; no other type). Attributes follow an argument as words of
  * their own, before its group if it has one: since=VERSION,
  * deprecated=VERSION, as in "oneof:condition? since=2.6.12 (NX XX)". A name
  * may contain ':' (the type ends at the first one): "string:ip:port=ADDR?".
@@ -36,6 +37,13 @@
                       "6.2.0 Added the `SYNC` flushing mode modifier."
 #define EXPIRE_CONDITION "oneof:condition? since=7.0.0 (NX XX GT LT)"
 #define EXPIRE_HISTORY "7.0.0 Added options: `NX`, `XX`, `GT` and `LT`."
+#define PUSH_HISTORY(v) v " Accepts multiple `element` arguments."
+#define POP_HISTORY "6.2.0 Added the `count` argument."
+#define BLOCKING_TIMEOUT_HISTORY "6.0.0 `timeout` is interpreted as a double instead of an integer."
+#define LMOVE_ARGS "key:source@0 key:destination@1 oneof:wherefrom (LEFT RIGHT) oneof:whereto (LEFT RIGHT)"
+#define MPOP_ARGS "integer:numkeys key:key@0* oneof:where (LEFT RIGHT) integer:count=COUNT?"
+#define SORT_ARGS "key:key@0 pattern:pattern=BY@1? block:offset_count=LIMIT? (integer:offset integer:count) " \
+                  "pattern:pattern=GET@1?*+ oneof:order? (ASC DESC) pure-token:sorting=ALPHA?"
 #define REPLICAOF_ARGS "oneof:args (block:host-port (string:host integer:port) block:no-one (NO ONE))"
 
 static const struct command_doc docs[] = {
@@ -120,6 +128,34 @@ static const struct command_doc docs[] = {
     {.name = "sdiffstore", .args = "key:destination@0 key:key@1*"},
     {.name = "sscan", .args = "key:key@0 integer:cursor pattern:pattern=MATCH? integer:count=COUNT?"},
 
+    /* lists */
+    {.name = "lpush", .args = "key:key@0 string:element*", .history = PUSH_HISTORY("2.4.0")},
+    {.name = "rpush", .args = "key:key@0 string:element*", .history = PUSH_HISTORY("2.4.0")},
+    {.name = "lpushx", .args = "key:key@0 string:element*", .history = PUSH_HISTORY("4.0.0")},
+    {.name = "rpushx", .args = "key:key@0 string:element*", .history = PUSH_HISTORY("4.0.0")},
+    {.name = "lpop", .args = "key:key@0 integer:count? since=6.2.0", .history = POP_HISTORY},
+    {.name = "rpop", .args = "key:key@0 integer:count? since=6.2.0", .history = POP_HISTORY},
+    {.name = "llen", .args = "key:key@0"},
+    {.name = "lindex", .args = "key:key@0 integer:index"},
+    {.name = "lset", .args = "key:key@0 integer:index string:element"},
+    {.name = "lrange", .args = "key:key@0 integer:start integer:stop"},
+    {.name = "ltrim", .args = "key:key@0 integer:start integer:stop"},
+    {.name = "lrem", .args = "key:key@0 integer:count string:element"},
+    {.name = "linsert", .args = "key:key@0 oneof:where (BEFORE AFTER) string:pivot string:element"},
+    {.name = "lpos",
+     .args = "key:key@0 string:element integer:rank=RANK? integer:num-matches=COUNT? integer:len=MAXLEN?"},
+    {.name = "lmove", .args = LMOVE_ARGS},
+    {.name = "rpoplpush", .args = "key:source@0 key:destination@1", .doc_flags = DOC_DEPRECATED,
+     .deprecated_since = "6.2.0", .replaced_by = "`LMOVE` with the `RIGHT` and `LEFT` arguments"},
+    {.name = "lmpop", .args = MPOP_ARGS},
+    {.name = "blpop", .args = "key:key@0* double:timeout", .history = BLOCKING_TIMEOUT_HISTORY},
+    {.name = "brpop", .args = "key:key@0* double:timeout", .history = BLOCKING_TIMEOUT_HISTORY},
+    {.name = "blmove", .args = LMOVE_ARGS " double:timeout"},
+    {.name = "brpoplpush", .args = "key:source@0 key:destination@1 double:timeout",
+     .history = BLOCKING_TIMEOUT_HISTORY, .doc_flags = DOC_DEPRECATED, .deprecated_since = "6.2.0",
+     .replaced_by = "`BLMOVE` with the `RIGHT` and `LEFT` arguments"},
+    {.name = "blmpop", .args = "double:timeout " MPOP_ARGS},
+
     /* sorted sets */
     {.name = "zadd", .args = "key:key@0 oneof:condition? since=3.0.2 (NX XX) oneof:comparison? since=6.2.0 (GT LT) pure-token:change=CH? since=3.0.2 pure-token:increment=INCR? since=3.0.2 block:score_member* (double:score string:member)", .history = "2.4.0 Accepts multiple elements.\n3.0.2 Added the `XX`, `NX`, `CH` and `INCR` options.\n6.2.0 Added the `GT` and `LT` options."},
     {.name = "zincrby", .args = "key:key@0 integer:increment string:member"},
@@ -178,6 +214,15 @@ static const struct command_doc docs[] = {
     {.name = "object|freq", .args = "key:key@0"},
     {.name = "object|idletime", .args = "key:key@0"},
     {.name = "object|refcount", .args = "key:key@0"},
+    {.name = "sort", .args = SORT_ARGS " key:destination=STORE@2?"},
+    {.name = "sort_ro", .args = SORT_ARGS},
+    {.name = "dump", .args = "key:key@0"},
+    {.name = "restore",
+     .args = "key:key@0 integer:ttl string:serialized-value REPLACE? since=3.0.0 ABSTTL? since=5.0.0 "
+             "integer:seconds=IDLETIME? since=5.0.0 integer:frequency=FREQ? since=5.0.0",
+     .history = "3.0.0 Added the `REPLACE` modifier.\n"
+                "5.0.0 Added the `ABSTTL` modifier.\n"
+                "5.0.0 Added the `IDLETIME` and `FREQ` options."},
     {.name = "memory|usage", .args = "key:key@0 integer:count=SAMPLES?"},
 
     /* expiry */
@@ -234,6 +279,7 @@ static const struct command_doc docs[] = {
                 "6.2.0 `LADDR` option."},
     {.name = "client|reply", .args = "oneof:on_off_skip (ON OFF SKIP)"},
     {.name = "client|no-evict", .args = "oneof:enabled (ON OFF)"},
+    {.name = "client|unblock", .args = "integer:client-id oneof:timeout_error? (TIMEOUT ERROR)"},
 
     /* server */
     {.name = "config|get", .args = "block:parameter* (string:parameter)",
@@ -498,8 +544,9 @@ static int check_tree(struct parser *ps)
         if (is_group(a) && a->child < 0) return fail(ps, "oneof or block without '('", a->name);
         if (span_is(a->type, pure_token) && a->token.p == NULL)
             return fail(ps, "pure-token without a token", a->name);
-        if (span_is(a->type, "key") != (a->key_spec_index >= 0))
-            return fail(ps, "a key, and only a key, has @N", a->name);
+        int has_index = a->key_spec_index >= 0;
+        if (span_is(a->type, "key") ? !has_index : has_index && !span_is(a->type, "pattern"))
+            return fail(ps, "a key has @N, and only a key or a pattern", a->name);
     }
     return 0;
 }

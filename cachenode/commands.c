@@ -35,7 +35,8 @@ void commands_init(void)
     struct command *tables[] = {string_commands, keyspace_commands, expire_commands,
                                 connection_commands, server_commands, persistence_commands,
                                 replication_commands, hash_commands,
-                                list_commands, set_commands, zset_commands, dump_commands};
+                                list_commands, set_commands, zset_commands, dump_commands,
+                                sort_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)

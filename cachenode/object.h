@@ -20,6 +20,9 @@ struct snap_writer; /* snapshot.c: a byte sink (file, socket or memory) */
 struct snap_reader; /* snapshot.c: a bounds-checked byte source */
 struct digest;      /* snapshot.c: DEBUG DIGEST's accumulator */
 
+/* Receives one element of a collection, as text. */
+typedef void (*element_fn)(void *priv, const char *p, size_t len);
+
 struct object_type {
     const char *name;        /* TYPE's reply: "hash", "list", ... */
     unsigned char snap_code; /* the value's type byte in snapshots and DUMP payloads */
@@ -40,6 +43,9 @@ struct object_type {
     /* Reads what save wrote; NULL after snapr_fail() on malformed input.
      * Must check every count against snapr_remaining() before allocating. */
     void *(*load)(struct snap_reader *r);
+    /* Calls fn for every element: a list in order, a sorted set by rank, a
+     * set in its own order (SORT). NULL for hashes. */
+    void (*each_element)(const void *obj, element_fn fn, void *priv);
 };
 
 /* The type of `t`, or NULL for strings (and for types not built yet). */

@@ -183,6 +183,7 @@ extern struct command list_commands[];    /* t_list.c */
 extern struct command set_commands[];     /* t_set.c */
 extern struct command zset_commands[];    /* t_zset.c */
 extern struct command dump_commands[];    /* cmd_dump.c */
+extern struct command sort_commands[];    /* cmd_sort.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */

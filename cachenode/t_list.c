@@ -38,7 +38,8 @@ static size_t list_mem_usage(const void *obj, long long samples)
     return ql_mem_usage(obj, samples);
 }
 
-static void list_digest(const void *obj, struct digest *d)
+/* Every element in order, as text (integers formatted). */
+static void list_each_element(const void *obj, element_fn fn, void *priv)
 {
     qlist *l = (qlist *)obj;
     if (l->count == 0) return;
@@ -50,28 +51,30 @@ static void list_digest(const void *obj, struct digest *d)
         size_t len;
         ql_iter_get(&it, &v);
         const char *s = lval_str(&v, buf, &len);
-        uint64_t n = len;
-        digest_add(d, &n, sizeof(n));
-        digest_add(d, s, len);
+        fn(priv, s, len);
     } while (ql_iter_next(&it));
 }
 
+static void digest_element(void *priv, const char *s, size_t len)
+{
+    uint64_t n = len;
+    digest_add(priv, &n, sizeof(n));
+    digest_add(priv, s, len);
+}
+
+static void list_digest(const void *obj, struct digest *d)
+{
+    list_each_element(obj, digest_element, d);
+}
+
+static void save_element(void *priv, const char *s, size_t len) { snapw_string(priv, s, len); }
+
 static void list_save(const void *obj, struct snap_writer *w)
 {
-    qlist *l = (qlist *)obj;
+    const qlist *l = obj;
     snapw_byte(w, SNAP_LIST_QUICKLIST);
     snapw_varint(w, l->count);
-    if (l->count == 0) return;
-    qiter it;
-    ql_iter_at(l, 0, &it);
-    do {
-        lval v;
-        char buf[24];
-        size_t len;
-        ql_iter_get(&it, &v);
-        const char *s = lval_str(&v, buf, &len);
-        snapw_string(w, s, len);
-    } while (ql_iter_next(&it));
+    list_each_element(obj, save_element, w);
 }
 
 static void *list_load(struct snap_reader *r)
@@ -116,6 +119,7 @@ const struct object_type list_type = {
     .digest = list_digest,
     .save = list_save,
     .load = list_load,
+    .each_element = list_each_element,
 };
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -791,11 +795,11 @@ struct command list_commands[] = {
     {"rpoplpush", rpoplpush_command, 3, CMD_WRITE | CMD_DENYOOM, ACL_LIST, 1, 2, 1, MOVE_SPECS, NULL, "list", "Remove the last element in a list, prepend it to another list and return it", "1.2.0", "O(1)", NULL, 0, 0, 0, 0},
     /* LMPOP and BLMPOP: Redis gives their keys a "keynum" key spec, which
      * the key-spec notation (cmd_command.c) cannot express yet */
-    {"lmpop", lmpop_command, -4, CMD_WRITE | CMD_MOVABLE_KEYS, ACL_LIST, 0, 0, 0, NULL, NULL, "list", "Pop elements from a list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", NULL, 0, 0, 0, 0},
+    {"lmpop", lmpop_command, -4, CMD_WRITE | CMD_MOVABLE_KEYS, ACL_LIST, 0, 0, 0, "RW access delete @1#0,1,1", NULL, "list", "Pop elements from a list", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", NULL, 0, 0, 0, 0},
     {"blpop", blpop_command, -3, CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING, ACL_LIST, 1, -2, 1, "RW access delete", NULL, "list", "Remove and get the first element in a list, or block until one is available", "2.0.0", "O(N) where N is the number of provided keys.", NULL, 0, 0, 0, 0},
     {"brpop", brpop_command, -3, CMD_WRITE | CMD_NOSCRIPT | CMD_BLOCKING, ACL_LIST, 1, -2, 1, "RW access delete", NULL, "list", "Remove and get the last element in a list, or block until one is available", "2.0.0", "O(N) where N is the number of provided keys.", NULL, 0, 0, 0, 0},
     {"blmove", blmove_command, 6, CMD_WRITE | CMD_DENYOOM | CMD_NOSCRIPT | CMD_BLOCKING, ACL_LIST, 1, 2, 1, MOVE_SPECS, NULL, "list", "Pop an element from a list, push it to another list and return it; or block until one is available", "6.2.0", "O(1)", NULL, 0, 0, 0, 0},
     {"brpoplpush", brpoplpush_command, 4, CMD_WRITE | CMD_DENYOOM | CMD_NOSCRIPT | CMD_BLOCKING, ACL_LIST, 1, 2, 1, MOVE_SPECS, NULL, "list", "Pop an element from a list, push it to another list and return it; or block until one is available", "2.2.0", "O(1)", NULL, 0, 0, 0, 0},
-    {"blmpop", blmpop_command, -5, CMD_WRITE | CMD_BLOCKING | CMD_MOVABLE_KEYS, ACL_LIST, 0, 0, 0, NULL, NULL, "list", "Pop elements from a list, or block until one is available", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", NULL, 0, 0, 0, 0},
+    {"blmpop", blmpop_command, -5, CMD_WRITE | CMD_BLOCKING | CMD_MOVABLE_KEYS, ACL_LIST, 0, 0, 0, "RW access delete @2#0,1,1", NULL, "list", "Pop elements from a list, or block until one is available", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", NULL, 0, 0, 0, 0},
     {.name = NULL},
 };

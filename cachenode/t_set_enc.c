@@ -784,13 +784,22 @@ static void *set_dup_cb(const void *obj) { return set_dup(obj); }
 
 static size_t set_mem_usage_cb(const void *obj, long long samples) { return set_mem_usage(obj, samples); }
 
-static void set_digest(const void *obj, struct digest *d)
+static void set_each_element(const void *obj, element_fn fn, void *priv)
 {
     set_iter it;
     smember m;
     set_iter_init(&it, obj);
-    while (set_iter_next(&it, &m)) digest_add_element(d, m.p, m.len, NULL, 0);
+    while (set_iter_next(&it, &m)) fn(priv, m.p, m.len);
 }
+
+static void digest_member(void *priv, const char *p, size_t len)
+{
+    digest_add_element(priv, p, len, NULL, 0);
+}
+
+static void save_member(void *priv, const char *p, size_t len) { snapw_string(priv, p, len); }
+
+static void set_digest(const void *obj, struct digest *d) { set_each_element(obj, digest_member, d); }
 
 /* Snapshot: a byte (the encoding), a varint count, then the members:
  * intset: zigzag varints in ascending order; hashtable: strings. */
@@ -804,10 +813,7 @@ static void set_save(const void *obj, struct snap_writer *w)
         for (size_t i = 0; i < is->n; i++) snapw_svarint(w, is_get(is, i));
         return;
     }
-    set_iter it;
-    smember m;
-    set_iter_init(&it, obj);
-    while (set_iter_next(&it, &m)) snapw_string(w, m.p, m.len);
+    set_each_element(obj, save_member, w);
 }
 
 static void *set_load_fail(struct snap_reader *r, void *s, const char *why)
@@ -875,4 +881,5 @@ const struct object_type set_type = {
     .digest = set_digest,
     .save = set_save,
     .load = set_load,
+    .each_element = set_each_element,
 };

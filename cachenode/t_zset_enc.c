@@ -1084,6 +1084,18 @@ fail:
     return NULL;
 }
 
+/* Every member by rank (SORT); a member is valid during its call only. */
+static void zset_each_element(const void *obj, element_fn fn, void *priv)
+{
+    zs_iter it;
+    const char *m;
+    size_t ml;
+    double s;
+    zs_iter_init(&it, obj, 0, 0);
+    while (zs_iter_next(&it, &m, &ml, &s)) fn(priv, m, ml);
+    zs_iter_release(&it);
+}
+
 const struct object_type zset_type = {
     .name = "zset",
     .snap_code = 0x04,
@@ -1095,4 +1107,5 @@ const struct object_type zset_type = {
     .digest = zset_digest,
     .save = zset_save,
     .load = zset_load,
+    .each_element = zset_each_element,
 };

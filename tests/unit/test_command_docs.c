@@ -98,6 +98,13 @@ static void test_parser_builds_the_tree(void **state)
     assert_true(span_eq(a[3].token, NULL) && a[3].next == -1 && a[3].key_spec_index == -1);
     assert_true(span_eq(a[4].token, "lib-name"));
     assert_int_equal(a[4].flags, DOC_ARG_OPTIONAL | DOC_ARG_MULTIPLE | DOC_ARG_MULTIPLE_TOKEN);
+
+    /* a pattern may name a key spec (SORT's BY and GET), or not (SCAN's MATCH) */
+    assert_int_equal(doc_parse_args("pattern:pattern=GET@1?*+ pattern:p=MATCH?", &t, err, sizeof(err)), 0);
+    assert_int_equal(t.count, 2);
+    assert_true(span_eq(t.arg[0].token, "GET") && t.arg[0].key_spec_index == 1);
+    assert_int_equal(t.arg[0].flags, DOC_ARG_OPTIONAL | DOC_ARG_MULTIPLE | DOC_ARG_MULTIPLE_TOKEN);
+    assert_int_equal(t.arg[1].key_spec_index, -1);
 }
 
 static void test_parser_refuses_malformed(void **state)
@@ -107,6 +114,7 @@ static void test_parser_refuses_malformed(void **state)
         "",                          /* no arguments */
         "key:key",                   /* a key without @N */
         "string:s@0",                /* @N on a non-key */
+        "integer:i@0",               /* @N on a non-key */
         "strin:s",                   /* unknown type */
         "lower",                     /* neither type:name nor TOKEN */
         ":name",                     /* empty type */
