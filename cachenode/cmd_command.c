@@ -38,10 +38,12 @@ static const struct bit_name acl_names[] = {
 };
 #define ACL_NAMES_COUNT (sizeof(acl_names) / sizeof(acl_names[0]))
 
-/* Redis's documented group name: our "keyspace" group is Redis's "generic". */
+/* Redis's documented group name: our "keyspace" group is Redis's "generic",
+ * our "sorted_set" Redis's "sorted-set". */
 static const char *doc_group(const struct command *cmd)
 {
     if (cmd->group == NULL) return "server";
+    if (strcmp(cmd->group, "sorted_set") == 0) return "sorted-set";
     return strcmp(cmd->group, "keyspace") == 0 ? "generic" : cmd->group;
 }
 
