@@ -298,7 +298,7 @@ static void keys_command(client *c)
 /* Parses a SCAN cursor with the leniency of strtoul, which Redis uses: an
  * optional sign (negative values wrap), decimal digits, the empty string is
  * 0; leading spaces, junk and overflow are invalid. */
-static int parse_scan_cursor(const arg *a, unsigned long *out)
+int parse_scan_cursor(const arg *a, unsigned long *out)
 {
     size_t i = 0;
     int neg = 0;
@@ -338,8 +338,7 @@ static void entry_list_push(struct entry_list *l, entry *e)
 }
 
 struct scan_walk {
-    const arg *pattern; /* NULL: every key */
-    const arg *type;    /* NULL: every type */
+    struct scan_options opt;
     struct entry_list found, expired;
 };
 
@@ -351,15 +350,16 @@ static void scan_visit(void *priv, entry *e)
         entry_list_push(&w->expired, e);
         return;
     }
-    if (w->pattern && !glob_match(w->pattern->p, w->pattern->len, entry_key(e), e->keylen, 0))
-        return;
-    if (w->type && !arg_is(w->type->p, w->type->len, entry_type_name(e))) return;
+    const arg *pattern = w->opt.pattern, *type = w->opt.type;
+    if (pattern && !glob_match(pattern->p, pattern->len, entry_key(e), e->keylen, 0)) return;
+    if (type && !arg_is(type->p, type->len, entry_type_name(e))) return;
     entry_list_push(&w->found, e);
 }
 
-/* Parses SCAN's options into w and *count; replies the error on failure. */
-static int parse_scan_options(client *c, int first, struct scan_walk *w, long long *count)
+int parse_scan_options(client *c, int first, int allow_type, struct scan_options *o)
 {
+    o->pattern = o->type = NULL;
+    o->count = 10;
     for (int i = first; i < c->argc; i += 2) {
         const arg *opt = &c->argv[i];
         if (i + 1 >= c->argc) {
@@ -367,21 +367,30 @@ static int parse_scan_options(client *c, int first, struct scan_walk *w, long lo
             return 0;
         }
         if (arg_is(opt->p, opt->len, "count")) {
-            if (!arg_to_ll(c, &c->argv[i + 1], count)) return 0;
-            if (*count < 1) {
+            if (!arg_to_ll(c, &c->argv[i + 1], &o->count)) return 0;
+            if (o->count < 1) {
                 reply_syntax_error(c);
                 return 0;
             }
         } else if (arg_is(opt->p, opt->len, "match")) {
-            w->pattern = pattern_is_all(&c->argv[i + 1]) ? NULL : &c->argv[i + 1];
-        } else if (arg_is(opt->p, opt->len, "type")) {
-            w->type = &c->argv[i + 1];
+            o->pattern = pattern_is_all(&c->argv[i + 1]) ? NULL : &c->argv[i + 1];
+        } else if (allow_type && arg_is(opt->p, opt->len, "type")) {
+            o->type = &c->argv[i + 1];
         } else {
             reply_syntax_error(c);
             return 0;
         }
     }
+    /* a walk visits at most ten times COUNT buckets: keep that finite */
+    if (o->count > LLONG_MAX / 10) o->count = LLONG_MAX / 10;
     return 1;
+}
+
+void reply_empty_scan(client *c)
+{
+    reply_array(c, 2);
+    reply_bulk(c, "0", 1);
+    reply_array(c, 0);
 }
 
 /* SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] */
@@ -394,9 +403,8 @@ static void scan_command(client *c)
     }
     struct scan_walk w;
     memset(&w, 0, sizeof(w));
-    long long count = 10;
-    if (!parse_scan_options(c, 2, &w, &count)) return;
-    if (count > LLONG_MAX / 10) count = LLONG_MAX / 10;
+    if (!parse_scan_options(c, 2, 1, &w.opt)) return;
+    long long count = w.opt.count;
     /* visit about COUNT buckets, more when MATCH/TYPE filter keys out, but
      * never more than ten times COUNT, so a sparse match cannot stall us */
     long long budget = count * 10;

@@ -518,6 +518,19 @@ entry *db_set_string_value_noint(db *d, entry *e, const char *val, size_t vlen);
 /* Lookup that counts a keyspace hit or miss but leaves the LRU/LFU data
  * alone, as TYPE, EXISTS, TTL and OBJECT do. */
 entry *lookup_read_notouch(client *c, const arg *key);
+/* The SCAN family (SCAN, HSCAN, SSCAN, ZSCAN) reads its cursor with the
+ * leniency of strtoul, as Redis does (0 when it is not a cursor), and its
+ * options MATCH, COUNT and, for SCAN only, TYPE; parse_scan_options
+ * replies the error and returns 0 when they are bad. */
+struct scan_options {
+    const arg *pattern; /* NULL: everything ("*" too) */
+    const arg *type;    /* NULL: every type */
+    long long count;    /* 10 unless given; at most LLONG_MAX / 10 */
+};
+int parse_scan_cursor(const arg *a, unsigned long *out);
+int parse_scan_options(client *c, int first, int allow_type, struct scan_options *o);
+/* [ "0", [] ]: the scan of a missing key. */
+void reply_empty_scan(client *c);
 /* "string", "list", ... as TYPE replies. */
 const char *entry_type_name(const entry *e);
 

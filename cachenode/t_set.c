@@ -617,30 +617,6 @@ static void sdiffstore_command(client *c)
 
 /* ---- SSCAN ---------------------------------------------------------------- */
 
-/* A cursor as Redis's strtoul-based parser accepts it. */
-static int parse_cursor(const arg *a, unsigned long *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    if (a->len == 0) {
-        *out = 0;
-        return 1;
-    }
-    if (a->p[0] == '+' || a->p[0] == '-') {
-        neg = a->p[0] == '-';
-        i++;
-    }
-    if (i == a->len) return 0;
-    unsigned long v = 0;
-    for (; i < a->len; i++) {
-        if (a->p[i] < '0' || a->p[i] > '9') return 0;
-        unsigned d = (unsigned)(a->p[i] - '0');
-        if (v > (ULONG_MAX - d) / 10) return 0;
-        v = v * 10 + d;
-    }
-    *out = neg ? 0UL - v : v;
-    return 1;
-}
 
 struct sscan_walk {
     const arg *pattern; /* NULL: every member */
@@ -665,46 +641,26 @@ static void sscan_visit(void *priv, const char *m, size_t len)
 static void sscan_command(client *c)
 {
     unsigned long cursor;
-    if (!parse_cursor(&c->argv[2], &cursor)) {
+    if (!parse_scan_cursor(&c->argv[2], &cursor)) {
         reply_error(c, "ERR invalid cursor");
         return;
     }
     entry *e;
     if (!lookup_read_typed(c, &c->argv[1], TYPE_SET, &e)) return;
     if (e == NULL) {
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        reply_array(c, 0);
+        reply_empty_scan(c);
         return;
     }
     struct sscan_walk w;
     memset(&w, 0, sizeof(w));
-    long long count = 10;
-    for (int i = 3; i < c->argc; i += 2) {
-        const arg *opt = &c->argv[i];
-        if (i + 1 >= c->argc) {
-            reply_syntax_error(c);
-            return;
-        }
-        if (arg_is(opt->p, opt->len, "count")) {
-            if (!arg_to_ll(c, &c->argv[i + 1], &count)) return;
-            if (count < 1) {
-                reply_syntax_error(c);
-                return;
-            }
-        } else if (arg_is(opt->p, opt->len, "match")) {
-            const arg *p = &c->argv[i + 1];
-            w.pattern = p->len == 1 && p->p[0] == '*' ? NULL : p;
-        } else {
-            reply_syntax_error(c);
-            return;
-        }
-    }
+    struct scan_options opt;
+    if (!parse_scan_options(c, 3, 0, &opt)) return;
+    w.pattern = opt.pattern;
+    long long count = opt.count;
     void *s = entry_object(e);
     if (set_encoding(s) == SET_ENC_INTSET) {
         cursor = set_scan(s, 0, sscan_visit, &w);
     } else {
-        if (count > LLONG_MAX / 10) count = LLONG_MAX / 10;
         long long budget = count * 10;
         do {
             cursor = set_scan(s, cursor, sscan_visit, &w);

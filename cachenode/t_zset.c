@@ -1156,30 +1156,6 @@ static void zintercard_command(client *c) { setop_generic(c, NULL, 1, OP_INTER, 
 
 /* ---- ZSCAN -------------------------------------------------------------------- */
 
-/* strtoul's leniency, as Redis parses SCAN cursors. */
-static int parse_cursor(const arg *a, unsigned long *out)
-{
-    size_t i = 0;
-    int neg = 0;
-    if (a->len == 0) {
-        *out = 0;
-        return 1;
-    }
-    if (a->p[0] == '+' || a->p[0] == '-') {
-        neg = a->p[0] == '-';
-        i++;
-    }
-    if (i == a->len) return 0;
-    unsigned long v = 0;
-    for (; i < a->len; i++) {
-        if (a->p[i] < '0' || a->p[i] > '9') return 0;
-        unsigned d = (unsigned)(a->p[i] - '0');
-        if (v > (ULONG_MAX - d) / 10) return 0;
-        v = v * 10 + d;
-    }
-    *out = neg ? 0UL - v : v;
-    return 1;
-}
 
 struct zscan_walk {
     const arg *pattern;
@@ -1197,40 +1173,22 @@ static void zscan_visit(void *priv, const char *m, size_t ml, double s)
 static void zscan_command(client *c)
 {
     unsigned long cursor;
-    if (!parse_cursor(&c->argv[2], &cursor)) {
+    if (!parse_scan_cursor(&c->argv[2], &cursor)) {
         reply_error(c, "ERR invalid cursor");
         return;
     }
     entry *e;
     if (!lookup_read_typed(c, &c->argv[1], TYPE_ZSET, &e)) return;
     if (e == NULL) {
-        reply_array(c, 2);
-        reply_bulk(c, "0", 1);
-        reply_array(c, 0);
+        reply_empty_scan(c);
         return;
     }
-    long count = 10;
     struct zscan_walk w;
     memset(&w, 0, sizeof(w));
-    for (int i = 3; i < c->argc;) {
-        int left = c->argc - i;
-        const arg *o = &c->argv[i];
-        if (opt_is(o, "count") && left >= 2) {
-            if (!parse_long(c, &c->argv[i + 1], &count)) return;
-            if (count < 1) {
-                reply_syntax_error(c);
-                return;
-            }
-            i += 2;
-        } else if (opt_is(o, "match") && left >= 2) {
-            const arg *p = &c->argv[i + 1];
-            w.pattern = p->len == 1 && p->p[0] == '*' ? NULL : p;
-            i += 2;
-        } else {
-            reply_syntax_error(c);
-            return;
-        }
-    }
+    struct scan_options opt;
+    if (!parse_scan_options(c, 3, 0, &opt)) return;
+    w.pattern = opt.pattern;
+    long long count = opt.count;
     void *z = entry_object(e);
     w.listpack = !zs_is_big(z);
     if (!zs_is_big(z)) {
@@ -1243,8 +1201,7 @@ static void zscan_command(client *c)
         zs_iter_release(&it);
         cursor = 0;
     } else {
-        long long budget = (long long)count * 10;
-        if (count > LONG_MAX / 10) budget = LONG_MAX;
+        long long budget = count * 10;
         do {
             cursor = zs_scan(z, cursor, zscan_visit, &w);
         } while (cursor && budget-- > 0 && (long long)w.found.len < count);
