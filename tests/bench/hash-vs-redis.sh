@@ -14,46 +14,8 @@
 # Stops both servers by pid on exit.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-cachenode="$here/../../build/bin/cachenode"
-rounds=3
-memory_only=0
-while [ $# -gt 0 ]; do
-    case "$1" in
-    --cachenode) cachenode=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    --memory-only) memory_only=1; shift ;;
-    *) echo "usage: $0 [--cachenode PATH] [--rounds N] [--memory-only]" >&2; exit 2 ;;
-    esac
-done
-tmp=$(mktemp -d /tmp/hash-bench.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-# start KIND PORT: starts a server, sets $started_pid, waits for PING
-start() {
-    local kind=$1 port=$2 dir="$tmp/$1-$2"
-    mkdir -p "$dir"
-    if [ "$kind" = redis ]; then
-        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" >"$dir/log" 2>&1 &
-    else
-        "$cachenode" --port "$port" --bind 127.0.0.1 --dir "$dir" >"$dir/log" 2>&1 &
-    fi
-    started_pid=$!
-    pids+=("$started_pid")
-    for _ in $(seq 100); do
-        redis-cli -p "$port" PING >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "$kind did not start on $port" >&2
-    exit 1
-}
+bench_name=hash
+. "$here/pair.sh"
 
 dataset() {
     python3 - <<'EOF'
