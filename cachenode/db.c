@@ -164,6 +164,7 @@ entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_
 
 void key_modified(db *d, const arg *key)
 {
+    /* clients blocked on the key may be served now (WATCH will hook in here) */
     if (blocking_keys_count() > 0) blocking_key_modified(d, key);
     server.dirty++;
 }

@@ -20,16 +20,6 @@ int string_option_is(const arg *a, const char *word)
     return arg_is(a->p, len, word);
 }
 
-/* Replies WRONGTYPE and returns 0 when `e` exists and is not a string. */
-static int check_string_type(client *c, const entry *e)
-{
-    if (e && e->type != TYPE_STRING) {
-        reply_wrongtype(c);
-        return 0;
-    }
-    return 1;
-}
-
 static size_t string_len(const entry *e)
 {
     char buf[24];
@@ -229,12 +219,12 @@ static void set_generic(client *c, const struct set_options *o, const arg *key, 
 
 static void get_command(client *c)
 {
-    entry *e = lookup_read(c, &c->argv[1]);
+    entry *e;
+    if (!lookup_read_typed(c, &c->argv[1], TYPE_STRING, &e)) return;
     if (e == NULL) {
         reply_null(c);
         return;
     }
-    if (!check_string_type(c, e)) return;
     reply_entry_string(c, e);
 }
 
@@ -296,12 +286,12 @@ static void getex_command(client *c)
     const arg *key = &c->argv[1];
     struct set_options o;
     if (!parse_set_options(c, 2, 0, &o)) return;
-    entry *e = lookup_read(c, key);
+    entry *e;
+    if (!lookup_read_typed(c, key, TYPE_STRING, &e)) return;
     if (e == NULL) {
         reply_null(c);
         return;
     }
-    if (!check_string_type(c, e)) return;
     long long when = 0;
     if (o.expire && !expire_to_ms(c, &o, &when)) return;
     reply_entry_string(c, e);
@@ -371,8 +361,8 @@ static void msetnx_command(client *c)
 
 static void strlen_command(client *c)
 {
-    entry *e = lookup_read(c, &c->argv[1]);
-    if (!check_string_type(c, e)) return;
+    entry *e;
+    if (!lookup_read_typed(c, &c->argv[1], TYPE_STRING, &e)) return;
     reply_int(c, e ? (long long)string_len(e) : 0);
 }
 
@@ -380,12 +370,12 @@ static void getrange_command(client *c)
 {
     long long start, end;
     if (!arg_to_ll(c, &c->argv[2], &start) || !arg_to_ll(c, &c->argv[3], &end)) return;
-    entry *e = lookup_read(c, &c->argv[1]);
+    entry *e;
+    if (!lookup_read_typed(c, &c->argv[1], TYPE_STRING, &e)) return;
     if (e == NULL) {
         reply_bulk(c, "", 0);
         return;
     }
-    if (!check_string_type(c, e)) return;
     char buf[24];
     size_t slen;
     const char *s = entry_string(e, buf, &slen);
@@ -407,13 +397,13 @@ static void getrange_command(client *c)
 static void append_command(client *c)
 {
     const arg *key = &c->argv[1], *tail = &c->argv[2];
-    entry *e = lookup_write(c, key);
+    entry *e;
+    if (!lookup_write_typed(c, key, TYPE_STRING, &e)) return;
     size_t total;
     if (e == NULL) {
         db_add_string(c->db, key->p, key->len, tail->p, tail->len);
         total = tail->len;
     } else {
-        if (!check_string_type(c, e)) return;
         size_t cur = string_len(e);
         if (!check_string_length(c, cur, tail->len)) return;
         /* raw strings keep spare capacity, so repeated APPENDs are
@@ -438,8 +428,8 @@ static void setrange_command(client *c)
         reply_error(c, "ERR offset is out of range");
         return;
     }
-    entry *e = lookup_write(c, key);
-    if (!check_string_type(c, e)) return;
+    entry *e;
+    if (!lookup_write_typed(c, key, TYPE_STRING, &e)) return;
     size_t olen = e ? string_len(e) : 0;
     if (val->len == 0) { /* nothing to write: nothing is created or changed */
         reply_int(c, (long long)olen);
@@ -478,8 +468,8 @@ static int entry_to_ll(const entry *e, long long *out)
 static void incr_decr(client *c, long long by)
 {
     const arg *key = &c->argv[1];
-    entry *e = lookup_write(c, key);
-    if (!check_string_type(c, e)) return;
+    entry *e;
+    if (!lookup_write_typed(c, key, TYPE_STRING, &e)) return;
     long long cur = 0;
     if (e && !entry_to_ll(e, &cur)) {
         reply_not_integer(c);
@@ -524,8 +514,8 @@ static void decrby_command(client *c)
 static void incrbyfloat_command(client *c)
 {
     const arg *key = &c->argv[1];
-    entry *e = lookup_write(c, key);
-    if (!check_string_type(c, e)) return;
+    entry *e;
+    if (!lookup_write_typed(c, key, TYPE_STRING, &e)) return;
     long double cur = 0, by;
     if (e) {
         char buf[24];
