@@ -1,8 +1,10 @@
 """Blocking list commands between processes: BLPOP waits until another
 client pushes, timeouts (null array), arrival-order fairness among waiters,
 BLMOVE chains, BLMPOP with a count, a waiter that stays blocked while its key
-holds another type, and the replication of served pops (the replica gets
-the non-blocking form and ends up with the primary's lists)."""
+holds another type, the replication of served pops (the replica gets
+the non-blocking form and ends up with the primary's lists), CLIENT UNBLOCK,
+pipelined requests that wait for the block to end, REPLICAOF ending every
+block with UNBLOCKED, and sorted-set pops served in arrival order."""
 import socket
 import sys
 import time
@@ -198,6 +200,74 @@ def test_disconnected_waiter_is_forgotten(s):
     b.close()
 
 
+def test_client_unblock(s):
+    n = s.node()
+    a = Raw(n)
+    a_id = a.call("CLIENT", "ID")
+    a.send("BLPOP", "u", 0)
+    wait_blocked(n, 1)
+    assert n.r.execute_command("CLIENT", "UNBLOCK", a_id) == 1
+    assert a.read() is None, "CLIENT UNBLOCK did not reply as a timeout"
+    a.send("BZPOPMIN", "uz", 0)
+    wait_blocked(n, 1)
+    assert n.r.execute_command("CLIENT", "UNBLOCK", a_id, "ERROR") == 1
+    kind, text = a.read()
+    assert kind == "error" and text.startswith(b"UNBLOCKED"), text
+    # a client that is not blocked, or one waiting in WAIT, is not unblocked
+    assert n.r.execute_command("CLIENT", "UNBLOCK", a_id) == 0
+    assert n.r.execute_command("CLIENT", "UNBLOCK", 999999) == 0
+    a.close()
+
+
+def test_pipelined_requests_run_after_the_block(s):
+    n = s.node()
+    a = Raw(n)
+    # BLPOP then two more commands in one write: they wait for the block
+    a.s.sendall(b"*3\r\n$5\r\nBLPOP\r\n$1\r\np\r\n$1\r\n0\r\n"
+                b"*2\r\n$4\r\nECHO\r\n$5\r\nafter\r\n*1\r\n$4\r\nPING\r\n")
+    wait_blocked(n, 1)
+    assert not a.pending(0.3)
+    n.r.rpush("p", "x")
+    assert a.read() == [b"p", b"x"]
+    assert a.read() == b"after"
+    assert a.read() == b"PONG"
+    a.close()
+
+
+def test_replicaof_unblocks_waiters(s):
+    p = s.node()
+    n = s.node()
+    a, z = Raw(n), Raw(n)
+    a.send("BLPOP", "r", 0)
+    z.send("BZPOPMAX", "rz", 0)
+    wait_blocked(n, 2)
+    n.r.replicaof("127.0.0.1", p.port)
+    for c in (a, z):
+        kind, text = c.read()
+        assert kind == "error" and text.startswith(b"UNBLOCKED"), text
+    wait_blocked(n, 0)
+    # on a replica the blocking pops are writes, refused
+    kind, text = a.call("BLPOP", "r", 0)
+    assert kind == "error" and text.startswith(b"READONLY"), text
+    a.close()
+    z.close()
+
+
+def test_sorted_set_pops_wake_in_order(s):
+    n = s.node()
+    a, b = Raw(n), Raw(n)
+    a.send("BZPOPMIN", "z", 0)
+    wait_blocked(n, 1)
+    b.send("BZMPOP", 0, 1, "z", "MAX", "COUNT", 2)
+    wait_blocked(n, 2)
+    n.r.zadd("z", {"a": 1, "b": 2, "c": 3, "d": 4})
+    assert a.read() == [b"z", b"a", b"1"]
+    assert b.read() == [b"z", [[b"d", b"4"], [b"c", b"3"]]]
+    assert n.r.zrange("z", 0, -1) == [b"b"]
+    a.close()
+    b.close()
+
+
 if __name__ == "__main__":
     sys.exit(Suite().run([
         test_blpop_woken_by_push,
@@ -207,4 +277,8 @@ if __name__ == "__main__":
         test_blmpop_count_and_wrong_type,
         test_served_pops_replicate,
         test_disconnected_waiter_is_forgotten,
+        test_client_unblock,
+        test_pipelined_requests_run_after_the_block,
+        test_replicaof_unblocks_waiters,
+        test_sorted_set_pops_wake_in_order,
     ]))
