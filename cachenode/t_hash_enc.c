@@ -65,13 +65,30 @@ void hash_free(void *h)
  *   0x00-0x7f  a string of that many bytes (0..127), which follow
  *   0x80-0xbf  a string of ((b & 0x3f) << 8 | next byte) bytes (< 16384)
  *   0xc0-0xc4  an integer of 1, 2, 3, 4 or 8 little-endian bytes
+ *   0xc5       a string stored as a prefix it shares with an earlier entry
+ *              of the same kind (field or value) and a suffix: the shared
+ *              length (1 byte), the distance back from this entry to that
+ *              "anchor" entry (a varint of 1 or 2 bytes), the suffix length
+ *              (1 byte), then the suffix bytes
  *   0xf0       a string whose length is the next 4 bytes (little endian)
  * A string that is a canonical integer is always stored as an integer, so
- * equal strings have equal encodings and a lookup compares bytes. */
+ * a lookup knows which kind of entry can match.
+ *
+ * Shared-prefix entries: an anchor is always a plain string entry (never
+ * an integer or another shared-prefix entry), the most recent plain string
+ * field (for a field) or value (for a value) before the entry. A string is
+ * stored that way only when it is at most PFX_MAX bytes long (so it can be
+ * rebuilt in a HASH_NUMBUF buffer), its anchor is less than PFX_DIST_MAX
+ * bytes back, and the entry is smaller than the plain one. Since later
+ * entries point back at earlier ones, a change anywhere but in the last
+ * pair re-encodes the listpack (lp_rebuild). */
 
 #define LP_INT8 0xc0
 #define LP_INT64 0xc4
+#define LP_PFX 0xc5
 #define LP_STR32 0xf0
+#define PFX_MAX HASH_NUMBUF
+#define PFX_DIST_MAX 16384
 
 static const unsigned char int_bytes[5] = {1, 2, 3, 4, 8};
 
@@ -131,11 +148,60 @@ static inline size_t lp_entry_size(const unsigned char *p)
     if (b < 0x80) return 1 + b;
     if (b < 0xc0) return 2 + (((size_t)(b & 0x3f) << 8) | p[1]);
     if (b <= LP_INT64) return 1 + (size_t)int_bytes[b - LP_INT8];
+    if (b == LP_PFX) {
+        size_t n = (p[2] & 0x80) ? 4 : 3;
+        return n + 1 + p[n];
+    }
     return 5 + ((size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24);
+}
+
+static inline int lp_is_plain_str(unsigned b) { return b < 0xc0 || b == LP_STR32; }
+
+/* A plain string entry's bytes. */
+static inline const char *lp_plain(const unsigned char *p, size_t *len)
+{
+    unsigned b = p[0];
+    if (b < 0x80) {
+        *len = b;
+        return (const char *)p + 1;
+    }
+    if (b < 0xc0) {
+        *len = ((size_t)(b & 0x3f) << 8) | p[1];
+        return (const char *)p + 2;
+    }
+    *len = (size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24;
+    return (const char *)p + 5;
+}
+
+/* A shared-prefix entry's parts: the anchor's bytes (the first *shared
+ * are used), the suffix and its length. */
+static inline const char *lp_pfx_parts(const unsigned char *p, size_t *shared, const char **suf,
+                                       size_t *suflen)
+{
+    size_t dist = p[2] & 0x7f, n = 3;
+    if (p[2] & 0x80) {
+        dist |= (size_t)p[3] << 7;
+        n = 4;
+    }
+    size_t alen;
+    const char *a = lp_plain(p - dist, &alen);
+    *shared = p[1];
+    *suflen = p[n];
+    *suf = (const char *)p + n + 1;
+    return a;
 }
 
 static inline int lpenc_matches(const unsigned char *p, const lpenc *e)
 {
+    if (p[0] == LP_PFX) {
+        if (e->s == NULL) return 0; /* integers are never stored this way */
+        if ((size_t)p[1] + p[(p[2] & 0x80) ? 4 : 3] != e->slen) return 0;
+        size_t shared, suflen;
+        const char *suf;
+        const char *a = lp_pfx_parts(p, &shared, &suf, &suflen);
+        return shared + suflen == e->slen && memcmp(a, e->s, shared) == 0 &&
+               (suflen == 0 || memcmp(suf, e->s + shared, suflen) == 0);
+    }
     /* the same first byte means the same header length and, for strings,
      * the same length: the comparisons stay inside the entry */
     if (p[0] != e->hdr[0]) return 0;
@@ -160,6 +226,15 @@ static inline const char *lp_decode(const unsigned char *p, char *buf, size_t *l
         *len = (size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24;
         return (const char *)p + 5;
     }
+    if (b == LP_PFX) {
+        size_t shared, suflen;
+        const char *suf;
+        const char *a = lp_pfx_parts(p, &shared, &suf, &suflen);
+        memcpy(buf, a, shared);
+        if (suflen) memcpy(buf + shared, suf, suflen);
+        *len = shared + suflen;
+        return buf;
+    }
     int nb = int_bytes[b - LP_INT8];
     uint64_t u = 0;
     for (int i = 0; i < nb; i++) u |= (uint64_t)p[1 + i] << (8 * i);
@@ -168,16 +243,128 @@ static inline const char *lp_decode(const unsigned char *p, char *buf, size_t *l
     return buf;
 }
 
-/* The field entry equal to e, or NULL. */
-static unsigned char *lp_find(hlp *lp, const lpenc *e)
+/* The field entry equal to e, or NULL. If fa is not NULL, *fa and *va get
+ * the offsets of the last plain string field and value before that pair
+ * (before the end when there is none), or SIZE_MAX. */
+static unsigned char *lp_find(hlp *lp, const lpenc *e, size_t *fa, size_t *va)
 {
     unsigned char *p = lp->data, *end = lp->data + lp->used;
+    size_t lf = SIZE_MAX, lv = SIZE_MAX;
     while (p < end) {
-        if (lpenc_matches(p, e)) return p;
+        if (lpenc_matches(p, e)) break;
+        if (fa && lp_is_plain_str(p[0])) lf = (size_t)(p - lp->data);
         p += lp_entry_size(p);
+        if (fa && lp_is_plain_str(p[0])) lv = (size_t)(p - lp->data);
         p += lp_entry_size(p);
     }
-    return NULL;
+    if (fa) {
+        *fa = lf;
+        *va = lv;
+    }
+    return p < end ? p : NULL;
+}
+
+/* ---- encoding with shared prefixes ----------------------------------------- */
+
+/* The anchor the next field (or value) may share a prefix with. */
+typedef struct pfxanchor {
+    int has;
+    size_t off; /* of the anchor entry, from the start of the data */
+    size_t len; /* bytes kept in b: at most PFX_MAX */
+    char b[PFX_MAX];
+} pfxanchor;
+
+static void anchor_set(pfxanchor *a, size_t off, const char *s, size_t len)
+{
+    a->has = 1;
+    a->off = off;
+    a->len = len < PFX_MAX ? len : PFX_MAX;
+    memcpy(a->b, s, a->len);
+}
+
+static void anchor_load(pfxanchor *a, const hlp *lp, size_t off)
+{
+    a->has = 0;
+    if (off == SIZE_MAX) return;
+    size_t len;
+    const char *s = lp_plain(lp->data + off, &len);
+    anchor_set(a, off, s, len);
+}
+
+/* Encodes s at data + pos (only measures when data is NULL) against the
+ * anchor a, which it updates when s is stored as a plain string; returns
+ * the entry's size. */
+static size_t lp_encode(unsigned char *data, size_t pos, pfxanchor *a, const char *s, size_t len)
+{
+    lpenc e;
+    lp_prepare(&e, s, len);
+    if (e.s == NULL) {
+        if (data) lpenc_write(data + pos, &e);
+        return lpenc_size(&e);
+    }
+    if (a->has && len <= PFX_MAX && pos - a->off < PFX_DIST_MAX) {
+        size_t k = 0, m = a->len < len ? a->len : len;
+        while (k < m && a->b[k] == s[k]) k++;
+        size_t dist = pos - a->off, dl = dist < 128 ? 1 : 2;
+        size_t psize = 3 + dl + (len - k);
+        if (k > 0 && psize < lpenc_size(&e)) {
+            if (data) {
+                unsigned char *p = data + pos;
+                p[0] = LP_PFX;
+                p[1] = (unsigned char)k;
+                if (dl == 1) {
+                    p[2] = (unsigned char)dist;
+                } else {
+                    p[2] = (unsigned char)((dist & 0x7f) | 0x80);
+                    p[3] = (unsigned char)(dist >> 7);
+                }
+                p[2 + dl] = (unsigned char)(len - k);
+                if (len > k) memcpy(p + 3 + dl, s + k, len - k);
+            }
+            return psize;
+        }
+    }
+    if (data) lpenc_write(data + pos, &e);
+    anchor_set(a, pos, s, len);
+    return lpenc_size(&e);
+}
+
+/* A re-encoded copy of lp (which the caller frees) where the pair whose
+ * field entry is at offset `at` is dropped, or has the value v. */
+static hlp *lp_rebuild(const hlp *lp, size_t at, int drop, const char *v, size_t vlen)
+{
+    size_t size = 0;
+    hlp *out = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned char *data = NULL;
+        if (pass) {
+            out = zmalloc(sizeof(hlp) + size);
+            data = out->data;
+        }
+        pfxanchor fa, va;
+        fa.has = va.has = 0;
+        size_t pos = 0;
+        const unsigned char *p = lp->data, *end = lp->data + lp->used;
+        char fb[HASH_NUMBUF], vb[HASH_NUMBUF];
+        while (p < end) {
+            size_t off = (size_t)(p - lp->data), fl, vl;
+            const char *f = lp_decode(p, fb, &fl);
+            p += lp_entry_size(p);
+            const char *pv = lp_decode(p, vb, &vl);
+            p += lp_entry_size(p);
+            if (off == at) {
+                if (drop) continue;
+                pv = v;
+                vl = vlen;
+            }
+            pos += lp_encode(data, pos, &fa, f, fl);
+            pos += lp_encode(data, pos, &va, pv, vl);
+        }
+        size = pos;
+    }
+    out->count = lp->count - (drop ? 1 : 0);
+    out->used = (uint32_t)size;
+    return out;
 }
 
 /* ---- hashtable values: a varint length, then the bytes ------------------- */
@@ -298,7 +485,7 @@ int hash_get(void *h, const char *f, size_t flen, char *buf, const char **v, siz
         if (flen >= LP_MAX_BYTES) return 0;
         lpenc e;
         lp_prepare(&e, f, flen);
-        unsigned char *p = lp_find(lp, &e);
+        unsigned char *p = lp_find(lp, &e, NULL, NULL);
         if (p == NULL) return 0;
         *v = lp_decode(p + lp_entry_size(p), buf, vlen);
         return 1;
@@ -312,30 +499,39 @@ int hash_get(void *h, const char *f, size_t flen, char *buf, const char **v, siz
 static int lp_set(void **hp, const char *f, size_t flen, const char *v, size_t vlen)
 {
     hlp *lp = *hp;
-    lpenc fe, ve;
+    lpenc fe;
     lp_prepare(&fe, f, flen);
-    lp_prepare(&ve, v, vlen);
-    unsigned char *fp = lp_find(lp, &fe);
-    size_t nsize = lpenc_size(&ve);
+    size_t fao, vao;
+    unsigned char *fp = lp_find(lp, &fe, &fao, &vao);
+    pfxanchor fa, va, t;
+    anchor_load(&va, lp, vao);
     if (fp) {
         unsigned char *vp = fp + lp_entry_size(fp);
         size_t off = (size_t)(vp - lp->data), osize = lp_entry_size(vp);
-        size_t tail = lp->used - off - osize;
-        if (nsize > osize) {
-            lp = zrealloc(lp, sizeof(hlp) + lp->used + (nsize - osize));
-            vp = lp->data + off;
+        if (off + osize != lp->used) {
+            /* later entries may share this value's prefix: re-encode */
+            hlp *n = lp_rebuild(lp, (size_t)(fp - lp->data), 0, v, vlen);
+            zfree(lp);
+            *hp = n;
+            return 0;
         }
-        if (nsize != osize) memmove(vp + nsize, vp + osize, tail);
-        lpenc_write(vp, &ve);
-        lp->used = (uint32_t)(lp->used + nsize - osize);
-        if (nsize < osize) lp = zrealloc(lp, sizeof(hlp) + lp->used);
+        /* the last pair: nothing points at its value */
+        t = va;
+        size_t nsize = lp_encode(NULL, off, &t, v, vlen);
+        if (nsize != osize) lp = zrealloc(lp, sizeof(hlp) + off + nsize);
+        lp_encode(lp->data, off, &va, v, vlen);
+        lp->used = (uint32_t)(off + nsize);
         *hp = lp;
         return 0;
     }
-    size_t fsize = lpenc_size(&fe);
+    anchor_load(&fa, lp, fao);
+    t = fa;
+    size_t fsize = lp_encode(NULL, lp->used, &t, f, flen);
+    t = va;
+    size_t nsize = lp_encode(NULL, lp->used + fsize, &t, v, vlen);
     lp = zrealloc(lp, sizeof(hlp) + lp->used + fsize + nsize);
-    lpenc_write(lp->data + lp->used, &fe);
-    lpenc_write(lp->data + lp->used + fsize, &ve);
+    lp_encode(lp->data, lp->used, &fa, f, flen);
+    lp_encode(lp->data, lp->used + fsize, &va, v, vlen);
     lp->used = (uint32_t)(lp->used + fsize + nsize);
     lp->count++;
     *hp = lp;
@@ -363,13 +559,18 @@ int hash_delete(void **hp, const char *f, size_t flen)
     if (flen >= LP_MAX_BYTES) return 0;
     lpenc e;
     lp_prepare(&e, f, flen);
-    unsigned char *p = lp_find(lp, &e);
+    unsigned char *p = lp_find(lp, &e, NULL, NULL);
     if (p == NULL) return 0;
     size_t size = lp_entry_size(p);
     size += lp_entry_size(p + size);
     size_t off = (size_t)(p - lp->data);
-    memmove(p, p + size, lp->used - off - size);
-    lp->used = (uint32_t)(lp->used - size);
+    if (off + size != lp->used) {
+        /* later entries may share this pair's prefixes: re-encode */
+        *hp = lp_rebuild(lp, off, 1, NULL, 0);
+        zfree(lp);
+        return 1;
+    }
+    lp->used = (uint32_t)off;
     lp->count--;
     *hp = zrealloc(lp, sizeof(hlp) + lp->used);
     return 1;
