@@ -65,11 +65,11 @@ void hash_free(void *h)
  *   0x00-0x7f  a string of that many bytes (0..127), which follow
  *   0x80-0xbf  a string of ((b & 0x3f) << 8 | next byte) bytes (< 16384)
  *   0xc0-0xc4  an integer of 1, 2, 3, 4 or 8 little-endian bytes
- *   0xc5       a string stored as a prefix it shares with an earlier entry
- *              of the same kind (field or value) and a suffix: the shared
- *              length (1 byte), the distance back from this entry to that
- *              "anchor" entry (a varint of 1 or 2 bytes), the suffix length
- *              (1 byte), then the suffix bytes
+ *   0xc5-0xc6  a string stored as a prefix it shares with an earlier entry
+ *              of the same kind (field or value) and a suffix: the suffix
+ *              length (1 byte), the shared length (1 byte), the distance
+ *              back from this entry to that "anchor" entry (1 byte for
+ *              0xc5, 2 little-endian bytes for 0xc6), then the suffix
  *   0xf0       a string whose length is the next 4 bytes (little endian)
  * A string that is a canonical integer is always stored as an integer, so
  * a lookup knows which kind of entry can match.
@@ -85,10 +85,12 @@ void hash_free(void *h)
 
 #define LP_INT8 0xc0
 #define LP_INT64 0xc4
-#define LP_PFX 0xc5
+#define LP_PFX 0xc5 /* and 0xc6 */
+#define LP_IS_PFX(b) ((unsigned)(b) - LP_PFX < 2u)
+#define LP_PFX_HDR(b) (4u + ((unsigned)(b) - LP_PFX)) /* header bytes */
 #define LP_STR32 0xf0
 #define PFX_MAX HASH_NUMBUF
-#define PFX_DIST_MAX 16384
+#define PFX_DIST_MAX 65536
 
 static const unsigned char int_bytes[5] = {1, 2, 3, 4, 8};
 
@@ -145,13 +147,10 @@ static inline void lpenc_write(unsigned char *p, const lpenc *e)
 static inline size_t lp_entry_size(const unsigned char *p)
 {
     unsigned b = p[0];
+    if (LP_IS_PFX(b)) return LP_PFX_HDR(b) + (size_t)p[1];
     if (b < 0x80) return 1 + b;
     if (b < 0xc0) return 2 + (((size_t)(b & 0x3f) << 8) | p[1]);
     if (b <= LP_INT64) return 1 + (size_t)int_bytes[b - LP_INT8];
-    if (b == LP_PFX) {
-        size_t n = (p[2] & 0x80) ? 4 : 3;
-        return n + 1 + p[n];
-    }
     return 5 + ((size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24);
 }
 
@@ -178,24 +177,21 @@ static inline const char *lp_plain(const unsigned char *p, size_t *len)
 static inline const char *lp_pfx_parts(const unsigned char *p, size_t *shared, const char **suf,
                                        size_t *suflen)
 {
-    size_t dist = p[2] & 0x7f, n = 3;
-    if (p[2] & 0x80) {
-        dist |= (size_t)p[3] << 7;
-        n = 4;
-    }
+    size_t dist = p[3], n = LP_PFX_HDR(p[0]);
+    if (n == 5) dist |= (size_t)p[4] << 8;
     size_t alen;
     const char *a = lp_plain(p - dist, &alen);
-    *shared = p[1];
-    *suflen = p[n];
-    *suf = (const char *)p + n + 1;
+    *shared = p[2];
+    *suflen = p[1];
+    *suf = (const char *)p + n;
     return a;
 }
 
 static inline int lpenc_matches(const unsigned char *p, const lpenc *e)
 {
-    if (p[0] == LP_PFX) {
+    if (LP_IS_PFX(p[0])) {
         if (e->s == NULL) return 0; /* integers are never stored this way */
-        if ((size_t)p[1] + p[(p[2] & 0x80) ? 4 : 3] != e->slen) return 0;
+        if ((size_t)p[1] + p[2] != e->slen) return 0;
         size_t shared, suflen;
         const char *suf;
         const char *a = lp_pfx_parts(p, &shared, &suf, &suflen);
@@ -226,12 +222,12 @@ static inline const char *lp_decode(const unsigned char *p, char *buf, size_t *l
         *len = (size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24;
         return (const char *)p + 5;
     }
-    if (b == LP_PFX) {
+    if (LP_IS_PFX(b)) {
         size_t shared, suflen;
         const char *suf;
         const char *a = lp_pfx_parts(p, &shared, &suf, &suflen);
-        memcpy(buf, a, shared);
-        if (suflen) memcpy(buf + shared, suf, suflen);
+        for (size_t i = 0; i < shared; i++) buf[i] = a[i]; /* short: no memcpy call */
+        for (size_t i = 0; i < suflen; i++) buf[shared + i] = suf[i];
         *len = shared + suflen;
         return buf;
     }
@@ -250,10 +246,36 @@ static unsigned char *lp_find(hlp *lp, const lpenc *e, size_t *fa, size_t *va)
 {
     unsigned char *p = lp->data, *end = lp->data + lp->used;
     size_t lf = SIZE_MAX, lv = SIZE_MAX;
+    /* shared-prefix fields: how many first bytes the probe shares with
+     * their anchor (fields in a row mostly have the same one) */
+    const unsigned char *anchor = NULL;
+    size_t cp = 0;
     while (p < end) {
-        if (lpenc_matches(p, e)) break;
-        if (fa && lp_is_plain_str(p[0])) lf = (size_t)(p - lp->data);
-        p += lp_entry_size(p);
+        if (LP_IS_PFX(p[0])) {
+            size_t n = LP_PFX_HDR(p[0]), k = p[2], x = p[1];
+            if (e->s != NULL && k + x == e->slen) {
+                size_t dist = n == 4 ? p[3] : ((size_t)p[3] | (size_t)p[4] << 8);
+                if (p - dist != anchor) {
+                    size_t alen;
+                    const char *a = lp_plain(p - dist, &alen);
+                    size_t m = alen < e->slen ? alen : e->slen;
+                    cp = 0;
+                    while (cp < m && a[cp] == e->s[cp]) cp++;
+                    anchor = p - dist;
+                }
+                if (k <= cp) {
+                    const unsigned char *suf = p + n;
+                    size_t i = 0;
+                    while (i < x && suf[i] == (unsigned char)e->s[k + i]) i++;
+                    if (i == x) break;
+                }
+            }
+            p += n + x;
+        } else {
+            if (lpenc_matches(p, e)) break;
+            if (fa && lp_is_plain_str(p[0])) lf = (size_t)(p - lp->data);
+            p += lp_entry_size(p);
+        }
         if (fa && lp_is_plain_str(p[0])) lv = (size_t)(p - lp->data);
         p += lp_entry_size(p);
     }
@@ -266,67 +288,90 @@ static unsigned char *lp_find(hlp *lp, const lpenc *e, size_t *fa, size_t *va)
 
 /* ---- encoding with shared prefixes ----------------------------------------- */
 
-/* The anchor the next field (or value) may share a prefix with. */
+/* The anchor the next field (or value) may share a prefix with: its
+ * offset and its first bytes (at most PFX_MAX), either in place or, when
+ * `own`, copied into b. */
 typedef struct pfxanchor {
-    int has;
+    int has, own;
     size_t off; /* of the anchor entry, from the start of the data */
-    size_t len; /* bytes kept in b: at most PFX_MAX */
+    size_t len; /* bytes at s: at most PFX_MAX */
+    const char *s;
     char b[PFX_MAX];
 } pfxanchor;
 
-static void anchor_set(pfxanchor *a, size_t off, const char *s, size_t len)
+static inline void anchor_set(pfxanchor *a, size_t off, const char *s, size_t len)
 {
     a->has = 1;
     a->off = off;
     a->len = len < PFX_MAX ? len : PFX_MAX;
-    memcpy(a->b, s, a->len);
+    if (a->own) {
+        memcpy(a->b, s, a->len);
+        a->s = a->b;
+    } else {
+        a->s = s;
+    }
 }
 
-static void anchor_load(pfxanchor *a, const hlp *lp, size_t off)
+/* The anchor at offset off of lp (SIZE_MAX: none), in place. */
+static inline void anchor_load(pfxanchor *a, const hlp *lp, size_t off)
 {
     a->has = 0;
+    a->own = 0;
     if (off == SIZE_MAX) return;
     size_t len;
     const char *s = lp_plain(lp->data + off, &len);
     anchor_set(a, off, s, len);
 }
 
-/* Encodes s at data + pos (only measures when data is NULL) against the
- * anchor a, which it updates when s is stored as a plain string; returns
- * the entry's size. */
-static size_t lp_encode(unsigned char *data, size_t pos, pfxanchor *a, const char *s, size_t len)
-{
+/* How a string is encoded at a position: plainly (k == 0) or as the k
+ * bytes it shares with the anchor dist bytes back and its suffix. */
+typedef struct lpplan {
     lpenc e;
-    lp_prepare(&e, s, len);
-    if (e.s == NULL) {
-        if (data) lpenc_write(data + pos, &e);
-        return lpenc_size(&e);
-    }
+    size_t k, dist, size;
+} lpplan;
+
+/* Plans the entry for s at offset pos against the anchor a, and makes the
+ * entry a's successor when it is stored plainly; returns its size. With
+ * own == 0, s must stay valid while a is used. */
+static size_t lp_plan(lpplan *pl, size_t pos, pfxanchor *a, const char *s, size_t len)
+{
+    lp_prepare(&pl->e, s, len);
+    pl->k = 0;
+    pl->size = lpenc_size(&pl->e);
+    if (pl->e.s == NULL) return pl->size;
     if (a->has && len <= PFX_MAX && pos - a->off < PFX_DIST_MAX) {
         size_t k = 0, m = a->len < len ? a->len : len;
-        while (k < m && a->b[k] == s[k]) k++;
-        size_t dist = pos - a->off, dl = dist < 128 ? 1 : 2;
-        size_t psize = 3 + dl + (len - k);
-        if (k > 0 && psize < lpenc_size(&e)) {
-            if (data) {
-                unsigned char *p = data + pos;
-                p[0] = LP_PFX;
-                p[1] = (unsigned char)k;
-                if (dl == 1) {
-                    p[2] = (unsigned char)dist;
-                } else {
-                    p[2] = (unsigned char)((dist & 0x7f) | 0x80);
-                    p[3] = (unsigned char)(dist >> 7);
-                }
-                p[2 + dl] = (unsigned char)(len - k);
-                if (len > k) memcpy(p + 3 + dl, s + k, len - k);
-            }
+        while (k < m && a->s[k] == s[k]) k++;
+        size_t dist = pos - a->off;
+        size_t psize = (dist < 256 ? 4 : 5) + (len - k);
+        if (k > 0 && psize < pl->size) {
+            pl->k = k;
+            pl->dist = dist;
+            pl->size = psize;
             return psize;
         }
     }
-    if (data) lpenc_write(data + pos, &e);
     anchor_set(a, pos, s, len);
-    return lpenc_size(&e);
+    return pl->size;
+}
+
+static void lp_emit(unsigned char *p, const lpplan *pl)
+{
+    if (pl->k == 0) {
+        lpenc_write(p, &pl->e);
+        return;
+    }
+    size_t n = 4, k = pl->k, len = pl->e.slen;
+    p[0] = LP_PFX;
+    p[1] = (unsigned char)(len - k);
+    p[2] = (unsigned char)k;
+    p[3] = (unsigned char)pl->dist;
+    if (pl->dist >= 256) {
+        p[0] = LP_PFX + 1;
+        p[4] = (unsigned char)(pl->dist >> 8);
+        n = 5;
+    }
+    if (len > k) memcpy(p + n, pl->e.s + k, len - k);
 }
 
 /* A re-encoded copy of lp (which the caller frees) where the pair whose
@@ -343,6 +388,8 @@ static hlp *lp_rebuild(const hlp *lp, size_t at, int drop, const char *v, size_t
         }
         pfxanchor fa, va;
         fa.has = va.has = 0;
+        fa.own = va.own = 1; /* decoded strings may be in fb and vb */
+        lpplan pl;
         size_t pos = 0;
         const unsigned char *p = lp->data, *end = lp->data + lp->used;
         char fb[HASH_NUMBUF], vb[HASH_NUMBUF];
@@ -357,8 +404,12 @@ static hlp *lp_rebuild(const hlp *lp, size_t at, int drop, const char *v, size_t
                 pv = v;
                 vl = vlen;
             }
-            pos += lp_encode(data, pos, &fa, f, fl);
-            pos += lp_encode(data, pos, &va, pv, vl);
+            lp_plan(&pl, pos, &fa, f, fl);
+            if (data) lp_emit(data + pos, &pl);
+            pos += pl.size;
+            lp_plan(&pl, pos, &va, pv, vl);
+            if (data) lp_emit(data + pos, &pl);
+            pos += pl.size;
         }
         size = pos;
     }
@@ -503,7 +554,8 @@ static int lp_set(void **hp, const char *f, size_t flen, const char *v, size_t v
     lp_prepare(&fe, f, flen);
     size_t fao, vao;
     unsigned char *fp = lp_find(lp, &fe, &fao, &vao);
-    pfxanchor fa, va, t;
+    pfxanchor fa, va;
+    lpplan fpl, vpl;
     anchor_load(&va, lp, vao);
     if (fp) {
         unsigned char *vp = fp + lp_entry_size(fp);
@@ -516,22 +568,19 @@ static int lp_set(void **hp, const char *f, size_t flen, const char *v, size_t v
             return 0;
         }
         /* the last pair: nothing points at its value */
-        t = va;
-        size_t nsize = lp_encode(NULL, off, &t, v, vlen);
+        size_t nsize = lp_plan(&vpl, off, &va, v, vlen);
         if (nsize != osize) lp = zrealloc(lp, sizeof(hlp) + off + nsize);
-        lp_encode(lp->data, off, &va, v, vlen);
+        lp_emit(lp->data + off, &vpl);
         lp->used = (uint32_t)(off + nsize);
         *hp = lp;
         return 0;
     }
     anchor_load(&fa, lp, fao);
-    t = fa;
-    size_t fsize = lp_encode(NULL, lp->used, &t, f, flen);
-    t = va;
-    size_t nsize = lp_encode(NULL, lp->used + fsize, &t, v, vlen);
+    size_t fsize = lp_plan(&fpl, lp->used, &fa, f, flen);
+    size_t nsize = lp_plan(&vpl, lp->used + fsize, &va, v, vlen);
     lp = zrealloc(lp, sizeof(hlp) + lp->used + fsize + nsize);
-    lp_encode(lp->data, lp->used, &fa, f, flen);
-    lp_encode(lp->data, lp->used + fsize, &va, v, vlen);
+    lp_emit(lp->data + lp->used, &fpl);
+    lp_emit(lp->data + lp->used + fsize, &vpl);
     lp->used = (uint32_t)(lp->used + fsize + nsize);
     lp->count++;
     *hp = lp;
