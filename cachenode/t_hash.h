@@ -3,7 +3,9 @@
  *
  * "listpack": one allocation, an 8-byte header (field count, bytes used)
  * then field and value entries alternately, each a one-byte header and its
- * bytes (canonical integers are stored as 1 to 8 byte little-endian ints).
+ * bytes (canonical integers are stored as 1 to 8 byte little-endian ints),
+ * or, for a short string, the length of the prefix it shares with an
+ * earlier field (value) and its suffix (see t_hash_enc.c).
  * "hashtable": a dict (dict.h) whose node holds the field and, as its
  * value, a varint length then the value bytes.
  *
@@ -19,7 +21,9 @@
 
 #include "dict.h"
 
-#define HASH_NUMBUF 24 /* room to format an integer-encoded entry */
+/* Room to format an integer-encoded entry or rebuild a shared-prefix one
+ * (strings of at most HASH_NUMBUF bytes are stored that way). */
+#define HASH_NUMBUF 64
 
 enum hash_encoding { HASH_ENC_LISTPACK = 0, HASH_ENC_HASHTABLE = 1 };
 

@@ -65,13 +65,32 @@ void hash_free(void *h)
  *   0x00-0x7f  a string of that many bytes (0..127), which follow
  *   0x80-0xbf  a string of ((b & 0x3f) << 8 | next byte) bytes (< 16384)
  *   0xc0-0xc4  an integer of 1, 2, 3, 4 or 8 little-endian bytes
+ *   0xc5-0xc6  a string stored as a prefix it shares with an earlier entry
+ *              of the same kind (field or value) and a suffix: the suffix
+ *              length (1 byte), the shared length (1 byte), the distance
+ *              back from this entry to that "anchor" entry (1 byte for
+ *              0xc5, 2 little-endian bytes for 0xc6), then the suffix
  *   0xf0       a string whose length is the next 4 bytes (little endian)
  * A string that is a canonical integer is always stored as an integer, so
- * equal strings have equal encodings and a lookup compares bytes. */
+ * a lookup knows which kind of entry can match.
+ *
+ * Shared-prefix entries: an anchor is always a plain string entry (never
+ * an integer or another shared-prefix entry), the most recent plain string
+ * field (for a field) or value (for a value) before the entry. A string is
+ * stored that way only when it is at most PFX_MAX bytes long (so it can be
+ * rebuilt in a HASH_NUMBUF buffer), its anchor is less than PFX_DIST_MAX
+ * bytes back, and the entry is smaller than the plain one. Since later
+ * entries point back at earlier ones, a change anywhere but in the last
+ * pair re-encodes the listpack (lp_rebuild). */
 
 #define LP_INT8 0xc0
 #define LP_INT64 0xc4
+#define LP_PFX 0xc5 /* and 0xc6 */
+#define LP_IS_PFX(b) ((unsigned)(b) - LP_PFX < 2u)
+#define LP_PFX_HDR(b) (4u + ((unsigned)(b) - LP_PFX)) /* header bytes */
 #define LP_STR32 0xf0
+#define PFX_MAX HASH_NUMBUF
+#define PFX_DIST_MAX 65536
 
 static const unsigned char int_bytes[5] = {1, 2, 3, 4, 8};
 
@@ -128,14 +147,57 @@ static inline void lpenc_write(unsigned char *p, const lpenc *e)
 static inline size_t lp_entry_size(const unsigned char *p)
 {
     unsigned b = p[0];
+    if (LP_IS_PFX(b)) return LP_PFX_HDR(b) + (size_t)p[1];
     if (b < 0x80) return 1 + b;
     if (b < 0xc0) return 2 + (((size_t)(b & 0x3f) << 8) | p[1]);
     if (b <= LP_INT64) return 1 + (size_t)int_bytes[b - LP_INT8];
     return 5 + ((size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24);
 }
 
+static inline int lp_is_plain_str(unsigned b) { return b < 0xc0 || b == LP_STR32; }
+
+/* A plain string entry's bytes. */
+static inline const char *lp_plain(const unsigned char *p, size_t *len)
+{
+    unsigned b = p[0];
+    if (b < 0x80) {
+        *len = b;
+        return (const char *)p + 1;
+    }
+    if (b < 0xc0) {
+        *len = ((size_t)(b & 0x3f) << 8) | p[1];
+        return (const char *)p + 2;
+    }
+    *len = (size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24;
+    return (const char *)p + 5;
+}
+
+/* A shared-prefix entry's parts: the anchor's bytes (the first *shared
+ * are used), the suffix and its length. */
+static inline const char *lp_pfx_parts(const unsigned char *p, size_t *shared, const char **suf,
+                                       size_t *suflen)
+{
+    size_t dist = p[3], n = LP_PFX_HDR(p[0]);
+    if (n == 5) dist |= (size_t)p[4] << 8;
+    size_t alen;
+    const char *a = lp_plain(p - dist, &alen);
+    *shared = p[2];
+    *suflen = p[1];
+    *suf = (const char *)p + n;
+    return a;
+}
+
 static inline int lpenc_matches(const unsigned char *p, const lpenc *e)
 {
+    if (LP_IS_PFX(p[0])) {
+        if (e->s == NULL) return 0; /* integers are never stored this way */
+        if ((size_t)p[1] + p[2] != e->slen) return 0;
+        size_t shared, suflen;
+        const char *suf;
+        const char *a = lp_pfx_parts(p, &shared, &suf, &suflen);
+        return shared + suflen == e->slen && memcmp(a, e->s, shared) == 0 &&
+               (suflen == 0 || memcmp(suf, e->s + shared, suflen) == 0);
+    }
     /* the same first byte means the same header length and, for strings,
      * the same length: the comparisons stay inside the entry */
     if (p[0] != e->hdr[0]) return 0;
@@ -160,6 +222,15 @@ static inline const char *lp_decode(const unsigned char *p, char *buf, size_t *l
         *len = (size_t)p[1] | (size_t)p[2] << 8 | (size_t)p[3] << 16 | (size_t)p[4] << 24;
         return (const char *)p + 5;
     }
+    if (LP_IS_PFX(b)) {
+        size_t shared, suflen;
+        const char *suf;
+        const char *a = lp_pfx_parts(p, &shared, &suf, &suflen);
+        for (size_t i = 0; i < shared; i++) buf[i] = a[i]; /* short: no memcpy call */
+        for (size_t i = 0; i < suflen; i++) buf[shared + i] = suf[i];
+        *len = shared + suflen;
+        return buf;
+    }
     int nb = int_bytes[b - LP_INT8];
     uint64_t u = 0;
     for (int i = 0; i < nb; i++) u |= (uint64_t)p[1 + i] << (8 * i);
@@ -168,16 +239,183 @@ static inline const char *lp_decode(const unsigned char *p, char *buf, size_t *l
     return buf;
 }
 
-/* The field entry equal to e, or NULL. */
-static unsigned char *lp_find(hlp *lp, const lpenc *e)
+/* The field entry equal to e, or NULL. If fa is not NULL, *fa and *va get
+ * the offsets of the last plain string field and value before that pair
+ * (before the end when there is none), or SIZE_MAX. */
+static unsigned char *lp_find(hlp *lp, const lpenc *e, size_t *fa, size_t *va)
 {
     unsigned char *p = lp->data, *end = lp->data + lp->used;
+    size_t lf = SIZE_MAX, lv = SIZE_MAX;
+    /* shared-prefix fields: how many first bytes the probe shares with
+     * their anchor (fields in a row mostly have the same one) */
+    const unsigned char *anchor = NULL;
+    size_t cp = 0;
     while (p < end) {
-        if (lpenc_matches(p, e)) return p;
-        p += lp_entry_size(p);
+        if (LP_IS_PFX(p[0])) {
+            size_t n = LP_PFX_HDR(p[0]), k = p[2], x = p[1];
+            if (e->s != NULL && k + x == e->slen) {
+                size_t dist = n == 4 ? p[3] : ((size_t)p[3] | (size_t)p[4] << 8);
+                if (p - dist != anchor) {
+                    size_t alen;
+                    const char *a = lp_plain(p - dist, &alen);
+                    size_t m = alen < e->slen ? alen : e->slen;
+                    cp = 0;
+                    while (cp < m && a[cp] == e->s[cp]) cp++;
+                    anchor = p - dist;
+                }
+                if (k <= cp) {
+                    const unsigned char *suf = p + n;
+                    size_t i = 0;
+                    while (i < x && suf[i] == (unsigned char)e->s[k + i]) i++;
+                    if (i == x) break;
+                }
+            }
+            p += n + x;
+        } else {
+            if (lpenc_matches(p, e)) break;
+            if (fa && lp_is_plain_str(p[0])) lf = (size_t)(p - lp->data);
+            p += lp_entry_size(p);
+        }
+        if (fa && lp_is_plain_str(p[0])) lv = (size_t)(p - lp->data);
         p += lp_entry_size(p);
     }
-    return NULL;
+    if (fa) {
+        *fa = lf;
+        *va = lv;
+    }
+    return p < end ? p : NULL;
+}
+
+/* ---- encoding with shared prefixes ----------------------------------------- */
+
+/* The anchor the next field (or value) may share a prefix with: its
+ * offset and its first bytes (at most PFX_MAX), either in place or, when
+ * `own`, copied into b. */
+typedef struct pfxanchor {
+    int has, own;
+    size_t off; /* of the anchor entry, from the start of the data */
+    size_t len; /* bytes at s: at most PFX_MAX */
+    const char *s;
+    char b[PFX_MAX];
+} pfxanchor;
+
+static inline void anchor_set(pfxanchor *a, size_t off, const char *s, size_t len)
+{
+    a->has = 1;
+    a->off = off;
+    a->len = len < PFX_MAX ? len : PFX_MAX;
+    if (a->own) {
+        memcpy(a->b, s, a->len);
+        a->s = a->b;
+    } else {
+        a->s = s;
+    }
+}
+
+/* The anchor at offset off of lp (SIZE_MAX: none), in place. */
+static inline void anchor_load(pfxanchor *a, const hlp *lp, size_t off)
+{
+    a->has = 0;
+    a->own = 0;
+    if (off == SIZE_MAX) return;
+    size_t len;
+    const char *s = lp_plain(lp->data + off, &len);
+    anchor_set(a, off, s, len);
+}
+
+/* How a string is encoded at a position: plainly (k == 0) or as the k
+ * bytes it shares with the anchor dist bytes back and its suffix. */
+typedef struct lpplan {
+    lpenc e;
+    size_t k, dist, size;
+} lpplan;
+
+/* Plans the entry for s at offset pos against the anchor a, and makes the
+ * entry a's successor when it is stored plainly; returns its size. With
+ * own == 0, s must stay valid while a is used. */
+static size_t lp_plan(lpplan *pl, size_t pos, pfxanchor *a, const char *s, size_t len)
+{
+    lp_prepare(&pl->e, s, len);
+    pl->k = 0;
+    pl->size = lpenc_size(&pl->e);
+    if (pl->e.s == NULL) return pl->size;
+    if (a->has && len <= PFX_MAX && pos - a->off < PFX_DIST_MAX) {
+        size_t k = 0, m = a->len < len ? a->len : len;
+        while (k < m && a->s[k] == s[k]) k++;
+        size_t dist = pos - a->off;
+        size_t psize = (dist < 256 ? 4 : 5) + (len - k);
+        if (k > 0 && psize < pl->size) {
+            pl->k = k;
+            pl->dist = dist;
+            pl->size = psize;
+            return psize;
+        }
+    }
+    anchor_set(a, pos, s, len);
+    return pl->size;
+}
+
+static void lp_emit(unsigned char *p, const lpplan *pl)
+{
+    if (pl->k == 0) {
+        lpenc_write(p, &pl->e);
+        return;
+    }
+    size_t n = 4, k = pl->k, len = pl->e.slen;
+    p[0] = LP_PFX;
+    p[1] = (unsigned char)(len - k);
+    p[2] = (unsigned char)k;
+    p[3] = (unsigned char)pl->dist;
+    if (pl->dist >= 256) {
+        p[0] = LP_PFX + 1;
+        p[4] = (unsigned char)(pl->dist >> 8);
+        n = 5;
+    }
+    if (len > k) memcpy(p + n, pl->e.s + k, len - k);
+}
+
+/* A re-encoded copy of lp (which the caller frees) where the pair whose
+ * field entry is at offset `at` is dropped, or has the value v. */
+static hlp *lp_rebuild(const hlp *lp, size_t at, int drop, const char *v, size_t vlen)
+{
+    size_t size = 0;
+    hlp *out = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        unsigned char *data = NULL;
+        if (pass) {
+            out = zmalloc(sizeof(hlp) + size);
+            data = out->data;
+        }
+        pfxanchor fa, va;
+        fa.has = va.has = 0;
+        fa.own = va.own = 1; /* decoded strings may be in fb and vb */
+        lpplan pl;
+        size_t pos = 0;
+        const unsigned char *p = lp->data, *end = lp->data + lp->used;
+        char fb[HASH_NUMBUF], vb[HASH_NUMBUF];
+        while (p < end) {
+            size_t off = (size_t)(p - lp->data), fl, vl;
+            const char *f = lp_decode(p, fb, &fl);
+            p += lp_entry_size(p);
+            const char *pv = lp_decode(p, vb, &vl);
+            p += lp_entry_size(p);
+            if (off == at) {
+                if (drop) continue;
+                pv = v;
+                vl = vlen;
+            }
+            lp_plan(&pl, pos, &fa, f, fl);
+            if (data) lp_emit(data + pos, &pl);
+            pos += pl.size;
+            lp_plan(&pl, pos, &va, pv, vl);
+            if (data) lp_emit(data + pos, &pl);
+            pos += pl.size;
+        }
+        size = pos;
+    }
+    out->count = lp->count - (drop ? 1 : 0);
+    out->used = (uint32_t)size;
+    return out;
 }
 
 /* ---- hashtable values: a varint length, then the bytes ------------------- */
@@ -298,7 +536,7 @@ int hash_get(void *h, const char *f, size_t flen, char *buf, const char **v, siz
         if (flen >= LP_MAX_BYTES) return 0;
         lpenc e;
         lp_prepare(&e, f, flen);
-        unsigned char *p = lp_find(lp, &e);
+        unsigned char *p = lp_find(lp, &e, NULL, NULL);
         if (p == NULL) return 0;
         *v = lp_decode(p + lp_entry_size(p), buf, vlen);
         return 1;
@@ -312,30 +550,37 @@ int hash_get(void *h, const char *f, size_t flen, char *buf, const char **v, siz
 static int lp_set(void **hp, const char *f, size_t flen, const char *v, size_t vlen)
 {
     hlp *lp = *hp;
-    lpenc fe, ve;
+    lpenc fe;
     lp_prepare(&fe, f, flen);
-    lp_prepare(&ve, v, vlen);
-    unsigned char *fp = lp_find(lp, &fe);
-    size_t nsize = lpenc_size(&ve);
+    size_t fao, vao;
+    unsigned char *fp = lp_find(lp, &fe, &fao, &vao);
+    pfxanchor fa, va;
+    lpplan fpl, vpl;
+    anchor_load(&va, lp, vao);
     if (fp) {
         unsigned char *vp = fp + lp_entry_size(fp);
         size_t off = (size_t)(vp - lp->data), osize = lp_entry_size(vp);
-        size_t tail = lp->used - off - osize;
-        if (nsize > osize) {
-            lp = zrealloc(lp, sizeof(hlp) + lp->used + (nsize - osize));
-            vp = lp->data + off;
+        if (off + osize != lp->used) {
+            /* later entries may share this value's prefix: re-encode */
+            hlp *n = lp_rebuild(lp, (size_t)(fp - lp->data), 0, v, vlen);
+            zfree(lp);
+            *hp = n;
+            return 0;
         }
-        if (nsize != osize) memmove(vp + nsize, vp + osize, tail);
-        lpenc_write(vp, &ve);
-        lp->used = (uint32_t)(lp->used + nsize - osize);
-        if (nsize < osize) lp = zrealloc(lp, sizeof(hlp) + lp->used);
+        /* the last pair: nothing points at its value */
+        size_t nsize = lp_plan(&vpl, off, &va, v, vlen);
+        if (nsize != osize) lp = zrealloc(lp, sizeof(hlp) + off + nsize);
+        lp_emit(lp->data + off, &vpl);
+        lp->used = (uint32_t)(off + nsize);
         *hp = lp;
         return 0;
     }
-    size_t fsize = lpenc_size(&fe);
+    anchor_load(&fa, lp, fao);
+    size_t fsize = lp_plan(&fpl, lp->used, &fa, f, flen);
+    size_t nsize = lp_plan(&vpl, lp->used + fsize, &va, v, vlen);
     lp = zrealloc(lp, sizeof(hlp) + lp->used + fsize + nsize);
-    lpenc_write(lp->data + lp->used, &fe);
-    lpenc_write(lp->data + lp->used + fsize, &ve);
+    lp_emit(lp->data + lp->used, &fpl);
+    lp_emit(lp->data + lp->used + fsize, &vpl);
     lp->used = (uint32_t)(lp->used + fsize + nsize);
     lp->count++;
     *hp = lp;
@@ -363,13 +608,18 @@ int hash_delete(void **hp, const char *f, size_t flen)
     if (flen >= LP_MAX_BYTES) return 0;
     lpenc e;
     lp_prepare(&e, f, flen);
-    unsigned char *p = lp_find(lp, &e);
+    unsigned char *p = lp_find(lp, &e, NULL, NULL);
     if (p == NULL) return 0;
     size_t size = lp_entry_size(p);
     size += lp_entry_size(p + size);
     size_t off = (size_t)(p - lp->data);
-    memmove(p, p + size, lp->used - off - size);
-    lp->used = (uint32_t)(lp->used - size);
+    if (off + size != lp->used) {
+        /* later entries may share this pair's prefixes: re-encode */
+        *hp = lp_rebuild(lp, off, 1, NULL, 0);
+        zfree(lp);
+        return 1;
+    }
+    lp->used = (uint32_t)off;
     lp->count--;
     *hp = zrealloc(lp, sizeof(hlp) + lp->used);
     return 1;

@@ -353,7 +353,7 @@ phase_memory() {
 # ------------------------------------------------------ collections memory --
 # The datasets: name, commands, keys, and an awk program that writes
 # the RESP commands (one per key, or one per element for the big ones).
-COLL_SETS="hash10 zset20 intset1m list1m"
+COLL_SETS="${COLL_SETS:-hash10 zset20 intset1m list1m}"
 declare -A COLL=()     # COLL[set|rss_peer] COLL[set|rss_node] bytes per key
 coll_spec() { # SET: sets COLL_CMDS, COLL_KEYS (replies and keys expected), COLL_GEN, COLL_N
   local n_small=100000 n_big=1000000
