@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "test_snapshot_dir.h"
+
 #include "object.h"
 #include "server.h"
 #include "snapshot.h"
@@ -24,8 +26,6 @@
 
 extern const struct object_type hash_type;
 
-static char tmpdir[PATH_MAX];
-static char dump_path[PATH_MAX + 16];
 
 /* ---- helpers ------------------------------------------------------------------- */
 
@@ -479,20 +479,14 @@ static void test_snapshot_refuses_bad_values(void **state)
 static int setup(void **state)
 {
     (void)state;
-    config_set_defaults();
-    server_init();
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_hash.XXXXXX");
-    if (mkdtemp(tmpdir) == NULL) return -1;
-    snprintf(dump_path, sizeof(dump_path), "%s/dump.cfs", tmpdir);
-    return 0;
+    return snapshot_dir_setup("test_hash");
 }
 
 static int teardown(void **state)
 {
     (void)state;
     empty_all();
-    unlink(dump_path);
-    rmdir(tmpdir);
+    snapshot_dir_teardown();
     return 0;
 }
 

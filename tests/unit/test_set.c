@@ -17,13 +17,13 @@
 
 #include <cmocka.h>
 
+#include "test_snapshot_dir.h"
+
 #include "object.h"
 #include "server.h"
 #include "snapshot.h"
 #include "t_set.h"
 
-static char tmpdir[PATH_MAX];
-static char dump_path[PATH_MAX + 16];
 
 static int add(void **s, const char *m) { return set_add(s, m, strlen(m)); }
 static int has(const void *s, const char *m) { return set_contains(s, m, strlen(m)); }
@@ -379,19 +379,13 @@ static void test_malformed_payloads(void **state)
 static int setup(void **state)
 {
     (void)state;
-    config_set_defaults();
-    server_init();
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_set.XXXXXX");
-    if (mkdtemp(tmpdir) == NULL) return -1;
-    snprintf(dump_path, sizeof(dump_path), "%s/dump.cfs", tmpdir);
-    return 0;
+    return snapshot_dir_setup("test_set");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    unlink(dump_path);
-    rmdir(tmpdir);
+    snapshot_dir_teardown();
     return 0;
 }
 

@@ -17,11 +17,11 @@
 
 #include <cmocka.h>
 
+#include "test_snapshot_dir.h"
+
 #include "server.h"
 #include "snapshot.h"
 
-static char tmpdir[PATH_MAX];
-static char dump_path[PATH_MAX + 16];
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -470,22 +470,16 @@ static void test_many_keys_timing(void **state)
 static int setup(void **state)
 {
     (void)state;
-    config_set_defaults();
-    server_init();
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_snapshot.XXXXXX");
-    if (mkdtemp(tmpdir) == NULL) return -1;
-    snprintf(dump_path, sizeof(dump_path), "%s/dump.cfs", tmpdir);
-    return 0;
+    return snapshot_dir_setup("test_snapshot");
 }
 
 static int teardown(void **state)
 {
     (void)state;
     char path[PATH_MAX + 16];
-    unlink(dump_path);
     snprintf(path, sizeof(path), "%s/damaged.cfs", tmpdir);
     unlink(path);
-    rmdir(tmpdir);
+    snapshot_dir_teardown();
     return 0;
 }
 

@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "test_snapshot_dir.h"
+
 #include "object.h"
 #include "server.h"
 #include "snapshot.h"
@@ -26,8 +28,6 @@
 
 extern const struct object_type zset_type;
 
-static char tmpdir[PATH_MAX];
-static char dump_path[PATH_MAX + 16];
 
 /* ---- a reference model: a sorted array of (score, member) ----------------- */
 
@@ -533,19 +533,13 @@ static void test_load_validates(void **state)
 static int setup(void **state)
 {
     (void)state;
-    config_set_defaults();
-    server_init();
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_zset.XXXXXX");
-    if (mkdtemp(tmpdir) == NULL) return -1;
-    snprintf(dump_path, sizeof(dump_path), "%s/dump.cfs", tmpdir);
-    return 0;
+    return snapshot_dir_setup("test_zset");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    unlink(dump_path);
-    rmdir(tmpdir);
+    snapshot_dir_teardown();
     return 0;
 }
 
