@@ -13,51 +13,11 @@ mismatch (printed with the command and both replies)."""
 import argparse
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def start(argv, port):
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(250):
-        try:
-            s = socket.create_connection(("127.0.0.1", port))
-            return p, (s, s.makefile("rb"))
-        except OSError:
-            time.sleep(0.02)
-    p.kill()
-    sys.exit("server on port %d did not start" % port)
-
-
-def read(f):
-    line = f.readline()
-    t, rest = line[:1], line[1:-2]
-    if t in (b"+", b"-", b":"):
-        return (t, rest)
-    if t == b"$":
-        n = int(rest)
-        return None if n < 0 else f.read(n + 2)[:-2]
-    if t == b"*":
-        n = int(rest)
-        return None if n < 0 else [read(f) for _ in range(n)]
-    raise RuntimeError("bad reply line %r" % line)
-
-
-def send(c, args):
-    s, f = c
-    s.sendall(b"*%d\r\n" % len(args) + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
-    return read(f)
+from difffuzz import call, free_port, start
 
 
 def field():
@@ -81,7 +41,7 @@ def value():
 
 def run(r, c, ops):
     def both(args, unordered=False):
-        a, b = send(r, args), send(c, args)
+        a, b = call(r, args), call(c, args)
         if unordered and isinstance(a, list) and isinstance(b, list):
             if args[0] == b"HGETALL":
                 a, b = sorted(zip(a[::2], a[1::2])), sorted(zip(b[::2], b[1::2]))
@@ -98,8 +58,8 @@ def run(r, c, ops):
     keys = [b"k%d" % i for i in range(4)]
     for i in range(ops):
         k = random.choice(keys)
-        enc = send(r, [b"OBJECT", b"ENCODING", k])
-        enc2 = send(c, [b"OBJECT", b"ENCODING", k])
+        enc = call(r, [b"OBJECT", b"ENCODING", k])
+        enc2 = call(c, [b"OBJECT", b"ENCODING", k])
         if enc != enc2:
             print("ENCODING MISMATCH after %d commands:" % i, k, enc, enc2)
             return 1
