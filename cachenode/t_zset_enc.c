@@ -753,10 +753,33 @@ void zs_iter_release(zs_iter *it)
     it->arena = NULL;
 }
 
+/* ZADD's rules for a member that exists with score cur: NX leaves it, INCR
+ * adds to it (NaN refused), GT/LT keep it unless the new score is greater
+ * or less. Returns 1 with *score the score to set, or 0 with *out saying
+ * why nothing changes. The same in both encodings. */
+static int zadd_update_score(int in, double cur, double *score, int *out)
+{
+    if (in & ZADD_IN_NX) {
+        *out |= ZADD_OUT_NOP;
+        return 0;
+    }
+    if (in & ZADD_IN_INCR) {
+        *score += cur;
+        if (isnan(*score)) {
+            *out |= ZADD_OUT_NAN;
+            return 0;
+        }
+    }
+    if (((in & ZADD_IN_LT) && *score >= cur) || ((in & ZADD_IN_GT) && *score <= cur)) {
+        *out |= ZADD_OUT_NOP;
+        return 0;
+    }
+    return 1;
+}
+
 void *zs_add(void *z, const char *m, size_t ml, double score, int in, int *out, double *newscore)
 {
-    int incr = in & ZADD_IN_INCR, nx = in & ZADD_IN_NX, xx = in & ZADD_IN_XX;
-    int gt = in & ZADD_IN_GT, lt = in & ZADD_IN_LT;
+    int xx = in & ZADD_IN_XX;
     *out = 0;
     if (isnan(score)) {
         *out = ZADD_OUT_NAN;
@@ -766,24 +789,9 @@ void *zs_add(void *z, const char *m, size_t ml, double score, int in, int *out, 
         zbig *zb = z;
         zsn *n = big_node(zb, m, ml);
         if (n) {
-            if (nx) {
-                *out |= ZADD_OUT_NOP;
-                return z;
-            }
-            double cur = n->score;
-            if (incr) {
-                score += cur;
-                if (isnan(score)) {
-                    *out |= ZADD_OUT_NAN;
-                    return z;
-                }
-            }
-            if ((lt && score >= cur) || (gt && score <= cur)) {
-                *out |= ZADD_OUT_NOP;
-                return z;
-            }
+            if (!zadd_update_score(in, n->score, &score, out)) return z;
             if (newscore) *newscore = score;
-            if (score != cur) {
+            if (score != n->score) {
                 big_update_score(zb, n, score);
                 *out |= ZADD_OUT_UPDATED;
             }
@@ -802,21 +810,7 @@ void *zs_add(void *z, const char *m, size_t ml, double score, int in, int *out, 
     double cur;
     long off = lp_find(l, m, ml, &cur);
     if (off >= 0) {
-        if (nx) {
-            *out |= ZADD_OUT_NOP;
-            return z;
-        }
-        if (incr) {
-            score += cur;
-            if (isnan(score)) {
-                *out |= ZADD_OUT_NAN;
-                return z;
-            }
-        }
-        if ((lt && score >= cur) || (gt && score <= cur)) {
-            *out |= ZADD_OUT_NOP;
-            return z;
-        }
+        if (!zadd_update_score(in, cur, &score, out)) return z;
         if (newscore) *newscore = score;
         if (score != cur) {
             l = lp_delete_ranks(l, (size_t)off, (size_t)off + 1);
