@@ -378,52 +378,19 @@ static void test_snapshot_round_trip(void **state)
     empty_all();
 }
 
-struct builder {
-    unsigned char buf[4096];
-    size_t len;
-};
-
-static void b_bytes(struct builder *b, const void *p, size_t n)
-{
-    assert_true(b->len + n <= sizeof(b->buf));
-    memcpy(b->buf + b->len, p, n);
-    b->len += n;
-}
-
-static void b_byte(struct builder *b, unsigned char c) { b_bytes(b, &c, 1); }
-
-static void b_string(struct builder *b, const char *s)
-{
-    b_byte(b, (unsigned char)strlen(s));
-    b_bytes(b, s, strlen(s));
-}
-
 /* A file with one hash key "h": encoding byte, count, then the strings. */
 static int load_hash_value(int enc, uint64_t count, const char *const *strs, size_t n,
                            int truncate)
 {
-    struct builder b = {{0}, 0};
-    b_bytes(&b, "CFSNAP", 6);
-    b_byte(&b, 1);
-    b_byte(&b, 0);
-    b_byte(&b, 0xFE); /* SELECTDB 0, one key, no TTL */
-    b_byte(&b, 0);
-    b_byte(&b, 1);
-    b_byte(&b, 0);
-    b_byte(&b, 0x05);
-    b_string(&b, "h");
+    struct builder b;
+    b_one_key(&b, 0x05, "h");
     b_byte(&b, (unsigned char)enc);
-    do {
-        b_byte(&b, (unsigned char)((count & 0x7f) | (count >= 0x80 ? 0x80 : 0)));
-        count >>= 7;
-    } while (count);
+    b_varint(&b, count);
     for (size_t i = 0; i < n; i++) b_string(&b, strs[i]);
     if (truncate) b.len--;
-    b_byte(&b, 0xFF);
-    uint64_t crc = snapshot_crc64(0, b.buf, b.len);
-    for (int i = 0; i < 8; i++) b_byte(&b, (unsigned char)(crc >> (8 * i)));
+    b_finish(&b);
     char err[256];
-    return snapshot_load_buffer(b.buf, b.len, err, sizeof(err));
+    return b_load(&b, err, sizeof(err));
 }
 
 static void test_snapshot_refuses_bad_values(void **state)

@@ -304,33 +304,14 @@ static void test_snapshot_round_trip(void **state)
 
 /* ---- hand-made snapshots: load must refuse malformed set payloads ----------- */
 
-struct builder {
-    unsigned char buf[256];
-    size_t len;
-};
-
-static void b_bytes(struct builder *b, const void *p, size_t n)
-{
-    assert_true(b->len + n <= sizeof(b->buf));
-    memcpy(b->buf + b->len, p, n);
-    b->len += n;
-}
-
-static void b_byte(struct builder *b, unsigned char c) { b_bytes(b, &c, 1); }
-
 /* A file with one set under key "s" whose payload is p[0..n). */
 static int load_payload(const unsigned char *p, size_t n, char *err, size_t errlen)
 {
-    struct builder b = {.len = 0};
-    b_bytes(&b, "CFSNAP", 6);
-    b_byte(&b, 1), b_byte(&b, 0);
-    b_byte(&b, 0xFE), b_byte(&b, 0), b_byte(&b, 1), b_byte(&b, 0);
-    b_byte(&b, 0x03), b_byte(&b, 1), b_byte(&b, 's');
+    struct builder b;
+    b_one_key(&b, 0x03, "s");
     b_bytes(&b, p, n);
-    b_byte(&b, 0xFF);
-    uint64_t crc = snapshot_crc64(0, b.buf, b.len);
-    for (int i = 0; i < 8; i++) b_byte(&b, (unsigned char)(crc >> (8 * i)));
-    return snapshot_load_buffer(b.buf, b.len, err, errlen);
+    b_finish(&b);
+    return b_load(&b, err, errlen);
 }
 
 static void test_malformed_payloads(void **state)

@@ -249,46 +249,6 @@ static void test_expired_at_save_is_skipped(void **state)
 
 /* ---- hand-made files ---------------------------------------------------------- */
 
-struct builder {
-    unsigned char buf[512];
-    size_t len;
-};
-
-static void b_bytes(struct builder *b, const void *p, size_t n)
-{
-    assert_true(b->len + n <= sizeof(b->buf));
-    memcpy(b->buf + b->len, p, n);
-    b->len += n;
-}
-
-static void b_byte(struct builder *b, unsigned char c) { b_bytes(b, &c, 1); }
-
-static void b_header(struct builder *b, unsigned version)
-{
-    b->len = 0;
-    b_bytes(b, "CFSNAP", 6);
-    b_byte(b, (unsigned char)(version & 0xff));
-    b_byte(b, (unsigned char)(version >> 8));
-}
-
-static void b_string(struct builder *b, const char *s)
-{
-    b_byte(b, (unsigned char)strlen(s)); /* short strings: one varint byte */
-    b_bytes(b, s, strlen(s));
-}
-
-static void b_finish(struct builder *b)
-{
-    b_byte(b, 0xFF);
-    uint64_t crc = snapshot_crc64(0, b->buf, b->len);
-    for (int i = 0; i < 8; i++) b_byte(b, (unsigned char)(crc >> (8 * i)));
-}
-
-static int load_built(struct builder *b, char *err, size_t errlen)
-{
-    return snapshot_load_buffer(b->buf, b->len, err, errlen);
-}
-
 static void test_handmade_files(void **state)
 {
     (void)state;
@@ -303,7 +263,7 @@ static void test_handmade_files(void **state)
     b_byte(&b, 0x00), b_string(&b, "k"), b_string(&b, "v");
     b_byte(&b, 0x01), b_string(&b, "n"), b_byte(&b, 0x03); /* zigzag 3 = -2 */
     b_finish(&b);
-    assert_int_equal(load_built(&b, err, sizeof(err)), 0);
+    assert_int_equal(b_load(&b, err, sizeof(err)), 0);
     check_value(1, "k", 1, "v", 1);
     check_value(1, "n", 1, "-2", 2);
     assert_null(db_find(server.dbs[0], "keep", 4));
@@ -314,50 +274,50 @@ static void test_handmade_files(void **state)
     b_byte(&b, 0xFE), b_byte(&b, 0), b_byte(&b, 1), b_byte(&b, 0);
     b_byte(&b, 0x07), b_string(&b, "k"), b_string(&b, "x"); /* no type has code 7 */
     b_finish(&b);
-    assert_int_equal(load_built(&b, err, sizeof(err)), -1);
+    assert_int_equal(b_load(&b, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "type"));
 
     /* a newer format version */
     b_header(&b, 2);
     b_finish(&b);
-    assert_int_equal(load_built(&b, err, sizeof(err)), -1);
+    assert_int_equal(b_load(&b, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "version"));
 
     /* a database beyond 'databases' */
     b_header(&b, 1);
     b_byte(&b, 0xFE), b_byte(&b, 16), b_byte(&b, 0), b_byte(&b, 0);
     b_finish(&b);
-    assert_int_equal(load_built(&b, err, sizeof(err)), -1);
+    assert_int_equal(b_load(&b, err, sizeof(err)), -1);
 
     /* a key before any SELECTDB; a duplicate key; a dangling expiry;
      * a string longer than the file */
     b_header(&b, 1);
     b_byte(&b, 0x00), b_string(&b, "k"), b_string(&b, "v");
     b_finish(&b);
-    assert_int_equal(load_built(&b, err, sizeof(err)), -1);
+    assert_int_equal(b_load(&b, err, sizeof(err)), -1);
     b_header(&b, 1);
     b_byte(&b, 0xFE), b_byte(&b, 0), b_byte(&b, 2), b_byte(&b, 0);
     b_byte(&b, 0x00), b_string(&b, "k"), b_string(&b, "v");
     b_byte(&b, 0x00), b_string(&b, "k"), b_string(&b, "w");
     b_finish(&b);
-    assert_int_equal(load_built(&b, err, sizeof(err)), -1);
+    assert_int_equal(b_load(&b, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "duplicate"));
     b_header(&b, 1);
     b_byte(&b, 0xFE), b_byte(&b, 0), b_byte(&b, 0), b_byte(&b, 0);
     b_byte(&b, 0xFC), b_bytes(&b, "\x01\x02\x03\x04\x05\x06\x07\x00", 8);
     b_finish(&b);
-    assert_int_equal(load_built(&b, err, sizeof(err)), -1);
+    assert_int_equal(b_load(&b, err, sizeof(err)), -1);
     b_header(&b, 1);
     b_byte(&b, 0xFE), b_byte(&b, 0), b_byte(&b, 1), b_byte(&b, 0);
     b_byte(&b, 0x00), b_string(&b, "k"), b_byte(&b, 0x7f), b_bytes(&b, "short", 5);
     b_finish(&b);
-    assert_int_equal(load_built(&b, err, sizeof(err)), -1);
+    assert_int_equal(b_load(&b, err, sizeof(err)), -1);
     /* a varint longer than 64 bits */
     b_header(&b, 1);
     b_byte(&b, 0xFE);
     for (int i = 0; i < 11; i++) b_byte(&b, 0xff);
     b_finish(&b);
-    assert_int_equal(load_built(&b, err, sizeof(err)), -1);
+    assert_int_equal(b_load(&b, err, sizeof(err)), -1);
 
     check_value(0, "keep", 4, "me", 2);
 }
