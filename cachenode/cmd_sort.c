@@ -16,8 +16,6 @@
 #include "t_hash.h"
 #include "t_list.h"
 
-#define SORT_MAX_GETS 64 /* GET patterns in one command */
-
 struct sort_item {
     char *elem; /* owned copy */
     size_t len;
@@ -31,13 +29,14 @@ struct sort_spec {
     long long limit_start, limit_count;
     const arg *by;
     const arg *store;
-    const arg *gets[SORT_MAX_GETS];
+    const arg **gets; /* room for every argument; sort_generic frees it */
     int ngets;
 };
 
 static int parse_sort_options(client *c, struct sort_spec *s, int readonly)
 {
     memset(s, 0, sizeof(*s));
+    s->gets = zmalloc(sizeof(const arg *) * (size_t)c->argc);
     s->limit_start = 0;
     s->limit_count = -1;
     for (int j = 2; j < c->argc; j++) {
@@ -59,7 +58,7 @@ static int parse_sort_options(client *c, struct sort_spec *s, int readonly)
         } else if (arg_is(a->p, a->len, "by") && left >= 1) {
             s->by = &c->argv[++j];
             if (memchr(s->by->p, '*', s->by->len) == NULL) s->dontsort = 1;
-        } else if (arg_is(a->p, a->len, "get") && left >= 1 && s->ngets < SORT_MAX_GETS) {
+        } else if (arg_is(a->p, a->len, "get") && left >= 1) {
             s->gets[s->ngets++] = &c->argv[++j];
         } else {
             reply_syntax_error(c);
@@ -280,10 +279,18 @@ static void store_sorted(client *c, const struct sort_spec *s, struct collect *c
     reply_int(c, total);
 }
 
+static void sort_with(client *c, struct sort_spec *spec);
+
 static void sort_generic(client *c, int readonly)
 {
     struct sort_spec s;
-    if (!parse_sort_options(c, &s, readonly)) return;
+    if (parse_sort_options(c, &s, readonly)) sort_with(c, &s);
+    zfree(s.gets);
+}
+
+static void sort_with(client *c, struct sort_spec *spec)
+{
+    struct sort_spec s = *spec;
     entry *e = s.store ? lookup_write(c, &c->argv[1]) : lookup_read(c, &c->argv[1]);
     if (e && e->type != TYPE_LIST && e->type != TYPE_SET && e->type != TYPE_ZSET) {
         reply_wrongtype(c);

@@ -173,11 +173,9 @@ static void unlink_pending(client *c)
 }
 
 /* Unblocked clients with pipelined requests waiting, resumed before the
- * event loop sleeps (a client that overflows this is resumed by its next
- * read). */
-#define MAX_TO_RESUME 1024
-static client *to_resume[MAX_TO_RESUME];
-static int n_to_resume;
+ * event loop sleeps (at most one entry per client). */
+static client **to_resume;
+static int n_to_resume, to_resume_cap;
 
 static void forget_resume(client *c)
 {
@@ -269,7 +267,13 @@ void unblock_client(client *c)
     if (server.current_client == NULL) {
         process_client_input(c);
         if (c->flags & CLIENT_CLOSE_ASAP) free_client(c);
-    } else if (n_to_resume < MAX_TO_RESUME) {
+    } else {
+        for (int i = 0; i < n_to_resume; i++)
+            if (to_resume[i] == c) return;
+        if (n_to_resume == to_resume_cap) {
+            to_resume_cap = to_resume_cap ? to_resume_cap * 2 : 16;
+            to_resume = zrealloc(to_resume, sizeof(client *) * (size_t)to_resume_cap);
+        }
         to_resume[n_to_resume++] = c;
     }
 }
