@@ -56,6 +56,10 @@ Actions:
                      nothing and reads the next pending reply (pipelining,
                      push messages)
     !sleep MS        pause MS milliseconds (keep it rare and short)
+    !blocked N       wait (polling INFO clients on a side connection, with
+                     the reply timeout as deadline) until each server has N
+                     blocked clients: a blocking command sent with !noreply
+                     is then surely waiting before the next line runs
 
 A reconnected connection is a fresh client (RESP2, database 0, no name).
 tests/diff/README.md has the same in more words, and advice on writing
@@ -396,6 +400,8 @@ class Step:
         prefix = "" if self.conn == 1 else "@%d " % self.conn
         if self.op == "raw":
             return prefix + "!raw %r" % self.args[0]
+        if self.op == "blocked":
+            return "!blocked %d" % self.args[0]
         return prefix + " ".join(_show_arg(a) for a in self.args)
 
 
@@ -445,6 +451,12 @@ def parse_script(text):
                 if len(args) != 2 or not args[1].isdigit() or pending:
                     raise ScriptError("line %d: usage: !sleep MS (alone)" % lineno)
                 steps.append(Step(lineno, conn, "sleep", [int(args[1])], {}))
+                args = []
+                break
+            elif word == "!blocked":
+                if len(args) != 2 or not args[1].isdigit() or pending:
+                    raise ScriptError("line %d: usage: !blocked N (alone)" % lineno)
+                steps.append(Step(lineno, conn, "blocked", [int(args[1])], {}))
                 args = []
                 break
             elif word == "!raw":
@@ -623,6 +635,9 @@ def _on_signal(signum, _frame):
 # Running a script
 # --------------------------------------------------------------------------
 
+CONTROL_CONN = -1  # the harness's own connection (!blocked), never compared
+
+
 class Side:
     """One server under test plus its numbered client connections."""
 
@@ -688,6 +703,8 @@ class Runner:
         for done, step in enumerate(steps):
             if step.op == "sleep":
                 time.sleep(step.args[0] / 1000.0)
+            elif step.op == "blocked":
+                self.wait_blocked(step)
             elif step.mods.get("scan"):
                 self.run_scan(step)
             else:
@@ -700,6 +717,25 @@ class Runner:
                     print("%s exited (status %s) after line %d; %d steps not run; "
                           "its output ends with:\n%s" % (srv.name, srv.proc.returncode,
                                                          step.lineno, left, srv.log_tail()))
+                return
+
+    def wait_blocked(self, step):
+        """!blocked N: polls each server until N clients are blocked."""
+        want = step.args[0]
+        for side, name in zip(self.sides, self.names):
+            deadline = time.monotonic() + side.timeout
+            seen = None
+            while time.monotonic() < deadline:
+                reply = side.request(CONTROL_CONN, encode_command([b"INFO", b"clients"]))
+                if isinstance(reply, Reply) and isinstance(reply.value, bytes):
+                    for line in reply.value.split(b"\r\n"):
+                        if line.startswith(b"blocked_clients:"):
+                            seen = int(line.split(b":")[1])
+                if seen == want:
+                    break
+                time.sleep(0.005)
+            if seen != want:
+                self.fail(step, "%s has %s blocked clients, not %d" % (name, seen, want), None, None)
                 return
 
     def run_one(self, step):

@@ -65,8 +65,8 @@ class SplitArgs(unittest.TestCase):
 class ParseScript(unittest.TestCase):
     def test_modifiers(self):
         steps = d.parse_script("!exact\nGET\n!range 1 2 TTL k\n@2 !type PING\n"
-                               "!type @3 PING\n!sleep 5\n!noreply !raw \"x\"\n")
-        self.assertEqual([s.op for s in steps], ["cmd", "cmd", "cmd", "cmd", "sleep", "raw"])
+                               "!type @3 PING\n!sleep 5\n!noreply !raw \"x\"\n!blocked 2\n")
+        self.assertEqual([s.op for s in steps], ["cmd", "cmd", "cmd", "cmd", "sleep", "raw", "blocked"])
         self.assertEqual(steps[0].mods, {"exact": True})
         self.assertEqual(steps[0].lineno, 2)
         self.assertEqual(steps[1].mods, {"range": (1, 2)})
@@ -74,10 +74,11 @@ class ParseScript(unittest.TestCase):
         self.assertEqual(steps[3].conn, 3)
         self.assertEqual(steps[4].args, [5])
         self.assertEqual((steps[5].args, steps[5].mods), ([b"x"], {"noreply": True}))
+        self.assertEqual(steps[6].args, [2])
 
     def test_errors(self):
         for bad in ["!nosuch GET", "!range 1 GET", "!exact", "@0 PING", "@x PING",
-                    "!sleep abc", "!raw a b"]:
+                    "!sleep abc", "!raw a b", "!blocked", "!blocked x", "!exact !blocked 1"]:
             with self.assertRaises(d.ScriptError, msg=bad):
                 d.parse_script(bad)
 
