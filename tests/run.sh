@@ -11,6 +11,19 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 step() { printf '\n==== %s ====\n' "$*"; }
 
+# Repeats, at the end of the run, which tests of a build failed and the last
+# lines of their output, so a failure is visible in the run's tail.
+failures=""
+record_failures() { # BUILD_DIR
+  local failed="$1/Testing/Temporary/LastTestsFailed.log" log="$1/Testing/Temporary/LastTest.log" t
+  [ -s "$failed" ] || return 0
+  while IFS=: read -r _ t; do
+    failures+=$'\n'"---- $1: $t (last lines of its output) ----"$'\n'
+    failures+=$(awk -v t="$t" '$0 ~ "^[0-9]+/[0-9]+ Testing: " t "$" {on = 1; next}
+                               on && /^"/ && $0 ~ "end time" {on = 0} on' "$log" | tail -n 60)
+  done <"$failed"
+}
+
 step "dependencies"
 bash deploy/install-deps.sh
 
@@ -24,12 +37,12 @@ cmake --build build-asan -j"$jobs"
 
 status=0
 step "tests: release build"
-(cd build && ctest --output-on-failure -j"$jobs" --timeout 300) || status=1
+(cd build && ctest --output-on-failure -j"$jobs" --timeout 300) || { status=1; record_failures build; }
 
 step "tests: sanitizer build"
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-(cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 600) || status=1
+(cd build-asan && ctest --output-on-failure -j"$jobs" --timeout 600) || { status=1; record_failures build-asan; }
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
 if [ -f tests/fuzz/run-smoke.sh ]; then
@@ -38,5 +51,8 @@ if [ -f tests/fuzz/run-smoke.sh ]; then
 fi
 
 step "result"
-if [ "$status" -eq 0 ]; then echo "all test stages passed"; else echo "some test stage FAILED"; fi
+if [ "$status" -eq 0 ]; then echo "all test stages passed"; else
+  [ -z "$failures" ] || printf 'failed tests:%s\n' "$failures"
+  echo "some test stage FAILED"
+fi
 exit "$status"
