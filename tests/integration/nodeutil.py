@@ -240,6 +240,69 @@ class Node:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class RawReplica:
+    """A replica on a raw socket: syncs, acknowledges once, then stays
+    connected without acknowledging again (as a replica does that was moved
+    to another primary or cut off). command() reads the replication stream
+    one command at a time, as a list of bytes arguments."""
+
+    def __init__(self, primary):
+        import socket
+        self.sock = socket.create_connection(("127.0.0.1", primary.port), timeout=10)
+        self.buf = b""
+        self.sock.sendall(b"REPLCONF listening-port 1\r\nPSYNC ? -1\r\n")
+        assert self.line() == b"+OK"
+        offset = int(self.line().split()[2])
+        header = self.line()
+        while header == b"":
+            header = self.line()
+        self.read(int(header[1:]))
+        self.sock.sendall(b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%d\r\n" % (len(str(offset)), offset))
+
+    def read(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(1 << 20)
+            assert chunk, "primary closed the connection"
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(1 << 20)
+            assert chunk, "primary closed the connection"
+            self.buf += chunk
+        out, _, self.buf = self.buf.partition(b"\r\n")
+        return out
+
+    def command(self):
+        header = self.line()
+        assert header.startswith(b"*"), header
+        args = []
+        for _ in range(int(header[1:])):
+            size = self.line()
+            assert size.startswith(b"$"), size
+            args.append(self.read(int(size[1:]) + 2)[:-2])
+        return args
+
+    def commands_until(self, last, limit=1000):
+        """The stream's commands (upper-cased names) up to the first whose
+        name is `last`, PINGs and REPLCONFs left out."""
+        out = []
+        while len(out) < limit:
+            cmd = self.command()
+            cmd[0] = cmd[0].upper()
+            if cmd[0] in (b"PING", b"REPLCONF"):
+                continue
+            out.append(cmd)
+            if cmd[0] == last:
+                return out
+        raise AssertionError(f"no {last!r} in the stream's first {limit} commands")
+
+    def close(self):
+        self.sock.close()
+
+
 class Suite:
     """Runs test functions, prints a closing line, returns the exit code."""
 

@@ -189,42 +189,60 @@ def fill_big(c, kind, key, n):
             c.rpush(key, *chunk)
 
 
+def timed_delete(n, c, key):
+    """Deletes key while another client pings; returns the DEL's own time as
+    the slowlog measured it (us, 0 when under the 5 ms threshold), its
+    round trip (s) and the worst PING round trip meanwhile (s)."""
+    c.slowlog_reset()
+    worst = [0.0]
+    stop = threading.Event()
+    pinger = n.client()
+
+    def ping_loop():
+        while not stop.is_set():
+            t = time.monotonic()
+            pinger.ping()
+            worst[0] = max(worst[0], time.monotonic() - t)
+    th = threading.Thread(target=ping_loop, daemon=True)
+    th.start()
+    time.sleep(0.05)
+    t0 = time.monotonic()
+    assert c.delete(key) == 1
+    del_s = time.monotonic() - t0
+    time.sleep(0.2)  # the lazy-free thread is freeing meanwhile
+    stop.set()
+    th.join(5)
+    slow = [e for e in c.slowlog_get(128) if e["command"].split()[0].upper() in (b"DEL", "DEL")]
+    return (slow[0]["duration"] if slow else 0), del_s, worst[0]
+
+
 def test_deleting_a_million_members_does_not_stall(s):
     """DEL of a 1M-member collection is a queue push: the event loop never
     spends 5 ms on it (the slowlog records any command slower than that),
-    and a client pinging meanwhile sees no stall."""
+    and a client pinging meanwhile sees no stall. A synchronous free of a
+    million members takes tens of milliseconds every time; a loaded machine
+    can deschedule the node for a few ms once in a while, so a DEL that
+    crosses 5 ms is measured again (at most three times) before failing."""
     n = s.node()
     c = n.client()
     c.config_set("slowlog-log-slower-than", 5000)
+    retried = {}
     for kind in ("hash", "set", "zset", "list"):
         key = f"big:{kind}"
-        fill_big(c, kind, key, 1_000_000)
-        c.slowlog_reset()
-        worst = [0.0]
-        stop = threading.Event()
-        pinger = n.client()
-
-        def ping_loop():
-            while not stop.is_set():
-                t = time.monotonic()
-                pinger.ping()
-                worst[0] = max(worst[0], time.monotonic() - t)
-        th = threading.Thread(target=ping_loop, daemon=True)
-        th.start()
-        time.sleep(0.05)
-        t0 = time.monotonic()
-        assert c.delete(key) == 1
-        del_s = time.monotonic() - t0
-        time.sleep(0.2)  # the lazy-free thread is freeing meanwhile
-        stop.set()
-        th.join(5)
-        slow = [e for e in c.slowlog_get(128) if e["command"].split()[0].upper() in (b"DEL", "DEL")]
-        assert not slow, f"DEL of a 1M-member {kind} took {slow[0]['duration']} us"
+        attempts = retried[kind] = []
+        while len(attempts) < 3:
+            fill_big(c, kind, key, 1_000_000)
+            slow_us, del_s, worst = timed_delete(n, c, key)
+            attempts.append(slow_us)
+            wait_until(lambda: c.info("memory")["lazyfree_pending_objects"] == 0, 20,
+                       what="the lazy-free thread to finish")
+            if slow_us == 0 and del_s < 0.1 and worst < 0.1:
+                break
+        assert attempts[-1] == 0, f"DEL of a 1M-member {kind} took {attempts} us in each attempt"
         assert del_s < 0.1, f"DEL of {kind} took {del_s:.3f} s"
-        assert worst[0] < 0.1, f"a PING waited {worst[0]:.3f} s during the free of the {kind}"
-        wait_until(lambda: c.info("memory")["lazyfree_pending_objects"] == 0, 20,
-                   what="the lazy-free thread to finish")
+        assert worst < 0.1, f"a PING waited {worst:.3f} s during the free of the {kind}"
     assert c.info("memory")["lazyfreed_objects"] >= 4
+    return "slow DELs measured again (us): " + str({k: v[:-1] for k, v in retried.items() if len(v) > 1})
 
 
 def mutate(c, key, kind):

@@ -10,7 +10,7 @@ import time
 
 import redis
 
-from nodeutil import Suite, wait_until
+from nodeutil import RawReplica, Suite, wait_until
 
 
 def repl(node):
@@ -308,47 +308,9 @@ def test_frozen_primary_fenced_after_failover(s):
     assert "did not run" in p.log_tail(50)
 
 
-class SilentReplica:
-    """A replica on a raw socket: syncs, acknowledges once, then stays
-    connected without ever acknowledging again, as a replica does that was
-    moved to another primary (or cut off) while its old primary slept."""
-
-    def __init__(self, primary):
-        import socket
-        self.sock = socket.create_connection(("127.0.0.1", primary.port), timeout=10)
-        self.buf = b""
-        self.sock.sendall(b"REPLCONF listening-port 1\r\nPSYNC ? -1\r\n")
-        assert self.line() == b"+OK"
-        offset = int(self.line().split()[2])
-        header = self.line()
-        while header == b"":
-            header = self.line()
-        self.read(int(header[1:]))
-        self.sock.sendall(b"*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$%d\r\n%d\r\n" % (len(str(offset)), offset))
-
-    def read(self, n):
-        while len(self.buf) < n:
-            chunk = self.sock.recv(1 << 20)
-            assert chunk, "primary closed the connection"
-            self.buf += chunk
-        out, self.buf = self.buf[:n], self.buf[n:]
-        return out
-
-    def line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(1 << 20)
-            assert chunk, "primary closed the connection"
-            self.buf += chunk
-        out, _, self.buf = self.buf.partition(b"\r\n")
-        return out
-
-    def close(self):
-        self.sock.close()
-
-
 def test_stall_fences_writes_until_a_fresh_ack(s):
     p = s.node("--min-replicas-to-write", "1", "--min-replicas-max-lag", "10")
-    silent = SilentReplica(p)
+    silent = RawReplica(p)  # acknowledges once, then never again
     try:
         c = p.client()
         wait_until(lambda: c.set("before", 1), 5, what="a write with the replica's ack")
