@@ -170,6 +170,11 @@ void block_for_keys(client *c, const arg *keys, int nkeys, long long deadline_ms
         reblocked = 1; /* still waiting: it keeps its place in every queue */
         return;
     }
+    if (c->flags & CLIENT_DENY_BLOCKING) { /* inside EXEC: time out at once */
+        if (null_bulk) reply_null(c);
+        else reply_null_array(c);
+        return;
+    }
     struct key_block *kb = save_command(c, keys, nkeys);
     kb->deadline_ms = deadline_ms;
     kb->null_bulk = null_bulk;

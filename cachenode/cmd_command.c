@@ -34,7 +34,7 @@ static const struct bit_name acl_names[] = {
     {ACL_SET, "@set"},           {ACL_SORTEDSET, "@sortedset"}, {ACL_LIST, "@list"},
     {ACL_HASH, "@hash"},         {ACL_STRING, "@string"},     {ACL_ADMIN, "@admin"},         {ACL_FAST, "@fast"},
     {ACL_SLOW, "@slow"},         {ACL_BLOCKING, "@blocking"},   {ACL_DANGEROUS, "@dangerous"},
-    {ACL_CONNECTION, "@connection"},
+    {ACL_CONNECTION, "@connection"}, {ACL_TRANSACTION, "@transaction"},
 };
 #define ACL_NAMES_COUNT (sizeof(acl_names) / sizeof(acl_names[0]))
 

@@ -550,6 +550,7 @@ static void flushdb_command(client *c)
 {
     int async;
     if (!parse_flush_mode(c, &async)) return;
+    watch_touch_db(c->db);
     flush_db(c->db, async);
     server.dirty++;
     reply_ok(c);
@@ -559,7 +560,10 @@ static void flushall_command(client *c)
 {
     int async;
     if (!parse_flush_mode(c, &async)) return;
-    for (int i = 0; i < server.databases; i++) flush_db(server.dbs[i], async);
+    for (int i = 0; i < server.databases; i++) {
+        watch_touch_db(server.dbs[i]);
+        flush_db(server.dbs[i], async);
+    }
     server.dirty++;
     reply_ok(c);
 }

@@ -225,6 +225,9 @@ static const struct command_doc docs[] = {
                 "5.0.0 Added the `IDLETIME` and `FREQ` options."},
     {.name = "memory|usage", .args = "key:key@0 integer:count=SAMPLES?"},
 
+    /* transactions */
+    {.name = "watch", .args = "key:key@0*"},
+
     /* expiry */
     {.name = "expire", .args = "key:key@0 integer:seconds " EXPIRE_CONDITION, .history = EXPIRE_HISTORY},
     {.name = "pexpire", .args = "key:key@0 integer:milliseconds " EXPIRE_CONDITION, .history = EXPIRE_HISTORY},

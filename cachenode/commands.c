@@ -36,7 +36,7 @@ void commands_init(void)
                                 connection_commands, server_commands, persistence_commands,
                                 replication_commands, hash_commands,
                                 list_commands, set_commands, zset_commands, dump_commands,
-                                sort_commands};
+                                sort_commands, multi_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)
@@ -73,7 +73,7 @@ struct command *command_lookup(const char *name, size_t len)
     return NULL;
 }
 
-static void reply_unknown_command(client *c)
+static void format_unknown_command(const client *c, char *err, size_t size)
 {
     char args[512];
     size_t n = 0;
@@ -86,8 +86,8 @@ static void reply_unknown_command(client *c)
         n += (size_t)w;
     }
     int namelen = c->argv[0].len > 128 ? 128 : (int)c->argv[0].len;
-    reply_errorf(c, "ERR unknown command '%.*s', with args beginning with: %s", namelen,
-                 c->argv[0].p, args);
+    snprintf(err, size, "ERR unknown command '%.*s', with args beginning with: %s", namelen,
+             c->argv[0].p, args);
 }
 
 static int arity_ok(const struct command *cmd, int argc)
@@ -107,7 +107,8 @@ static struct command *find_subcommand(struct command *parent, const arg *name)
     return NULL;
 }
 
-static void reply_unknown_subcommand(client *c, const struct command *parent)
+static void format_unknown_subcommand(const client *c, const struct command *parent, char *err,
+                                      size_t size)
 {
     char upper[64];
     size_t n = 0;
@@ -115,45 +116,75 @@ static void reply_unknown_subcommand(client *c, const struct command *parent)
         upper[n++] = (*p >= 'a' && *p <= 'z') ? (char)(*p - 32) : *p;
     upper[n] = '\0';
     int len = c->argv[1].len > 128 ? 128 : (int)c->argv[1].len;
-    reply_errorf(c, "ERR unknown subcommand '%.*s'. Try %s HELP.", len, c->argv[1].p, upper);
+    snprintf(err, size, "ERR unknown subcommand '%.*s'. Try %s HELP.", len, c->argv[1].p, upper);
+}
+
+/* Refuses a command with an error: inside MULTI the transaction will abort
+ * at EXEC, and a refused EXEC aborts it now. */
+static void reject(client *c, struct command *cmd, const char *err)
+{
+    if (cmd) cmd->rejected_calls++;
+    if (c->flags & CLIENT_MULTI) {
+        if (cmd && multi_is_exec(cmd)) {
+            multi_abort_exec(c, err);
+            return;
+        }
+        c->flags |= CLIENT_DIRTY_EXEC;
+    }
+    reply_error(c, err);
+}
+
+/* Why the command may not run now (as Redis checks it, in Redis's order),
+ * into err; 0 when it may. */
+static int refusal(client *c, struct command *cmd, char *err, size_t size)
+{
+    const char *why = NULL;
+    uint32_t flags = cmd->flags | multi_exec_flags(c, cmd);
+    if (!arity_ok(cmd, c->argc)) {
+        snprintf(err, size, "ERR wrong number of arguments for '%s' command", cmd->name);
+        return 1;
+    }
+    if (!(c->flags & CLIENT_AUTHENTICATED) && !(flags & CMD_NO_AUTH))
+        why = "NOAUTH Authentication required.";
+    else if ((c->flags & CLIENT_MULTI) && (flags & CMD_NO_MULTI))
+        why = "ERR Command not allowed inside a transaction";
+    else if (server.maxmemory > 0 && !server_is_replica() && evict_to_fit() == -1 &&
+             ((flags & CMD_DENYOOM) || multi_queues(c, cmd)))
+        /* replicas follow their primary's dataset and ignore maxmemory;
+         * queuing inside MULTI takes memory too */
+        why = "OOM command not allowed when used memory > 'maxmemory'.";
+    else
+        why = replication_write_refusal(c, flags);
+    if (why == NULL) return 0;
+    snprintf(err, size, "%s", why);
+    return 1;
 }
 
 static void lookup_check_and_call(client *c)
 {
+    char err[1024];
     update_cached_time(); /* the loop's cached time predates its sleep: expiry needs now */
     struct command *cmd = command_lookup(c->argv[0].p, c->argv[0].len);
     if (cmd == NULL) {
-        reply_unknown_command(c);
+        format_unknown_command(c, err, sizeof(err));
+        reject(c, NULL, err);
         return;
     }
     if (cmd->subcommands && c->argc >= 2) {
         struct command *sub = find_subcommand(cmd, &c->argv[1]);
         if (sub == NULL) {
-            reply_unknown_subcommand(c, cmd);
-            cmd->rejected_calls++;
+            format_unknown_subcommand(c, cmd, err, sizeof(err));
+            reject(c, cmd, err);
             return;
         }
         cmd = sub;
     }
-    if (!arity_ok(cmd, c->argc)) {
-        reply_errorf(c, "ERR wrong number of arguments for '%s' command", cmd->name);
-        cmd->rejected_calls++;
+    if (refusal(c, cmd, err, sizeof(err))) {
+        reject(c, cmd, err);
         return;
     }
-    if (!(c->flags & CLIENT_AUTHENTICATED) && !(cmd->flags & CMD_NO_AUTH)) {
-        reply_error(c, "NOAUTH Authentication required.");
-        cmd->rejected_calls++;
-        return;
-    }
-    if (!replication_write_allowed(c, cmd)) {
-        cmd->rejected_calls++;
-        return;
-    }
-    /* replicas follow their primary's dataset and ignore maxmemory */
-    if (server.maxmemory > 0 && !server_is_replica() && evict_to_fit() == -1 &&
-        (cmd->flags & CMD_DENYOOM)) {
-        reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
-        cmd->rejected_calls++;
+    if (multi_queues(c, cmd)) {
+        multi_queue(c, cmd);
         return;
     }
     /* the reading at the top of this function, unless eviction ran since */
@@ -164,13 +195,17 @@ void command_call(client *c, struct command *cmd, long long start)
 {
     long long errors_before = server.stat_total_error_replies;
     long long dirty_before = server.dirty;
+    struct call_frame frame = {server.call_frame, 0};
+    const struct command *outer_cmd = c->cmd;
+    server.call_frame = &frame;
     c->cmd = cmd;
     cmd->proc(c);
     long long duration = ustime() - start;
-    if (server.dirty != dirty_before) replication_propagate(c);
-    if (c->prop) replication_after_command(c);
+    server.call_frame = frame.parent;
+    if (server.dirty != dirty_before && !frame.propagated) replication_propagate(c, frame.parent == NULL);
+    if (frame.parent == NULL) propagate_flush();
+    c->cmd = outer_cmd;
     c->last_cmd = cmd;
-    c->cmd = NULL;
     c->commands_processed++;
     cmd->calls++;
     cmd->usec += duration;

@@ -97,6 +97,7 @@ void delete_and_propagate(db *d, entry *e)
     char *key = klen <= sizeof(stack) ? stack : zmalloc(klen);
     memcpy(key, entry_key(e), klen);
     db_delete_entry(d, e);
+    if (watched_keys_count() > 0) watch_touch_key(d, key, klen);
     propagate_del(d, key, klen);
     if (key != stack) zfree(key);
 }
@@ -164,8 +165,9 @@ entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_
 
 void key_modified(db *d, const arg *key)
 {
-    /* clients blocked on the key may be served now (WATCH will hook in here) */
+    /* clients blocked on the key may be served now; watchers' EXEC fails */
     if (blocking_keys_count() > 0) blocking_key_modified(d, key);
+    if (watched_keys_count() > 0) watch_touch_key(d, key->p, key->len);
     server.dirty++;
 }
 

@@ -192,6 +192,7 @@ void free_client(client *c)
     if (server.current_client == c) server.current_client = NULL;
     replication_client_freed(c);
     if (c->kblock) blocking_client_freed(c);
+    multi_client_reset(c);
     if (n_to_resume > 0) forget_resume(c);
     if (c->fd >= 0) {
         el_del(c->fd, EL_READABLE | EL_WRITABLE);
@@ -210,7 +211,6 @@ void free_client(client *c)
     zfree(c->name);
     zfree(c->lib_name);
     zfree(c->lib_ver);
-    zfree(c->prop);
     zfree(c);
 }
 

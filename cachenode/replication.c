@@ -236,7 +236,7 @@ void replication_feed(int dbid, int argc, const arg *argv)
     encoding_free(&e);
 }
 
-/* Feeds an already encoded command (a propagate_rewrite result). */
+/* Feeds an already encoded command. */
 static void feed_encoded(int dbid, const char *p, size_t len)
 {
     if (!stream_wanted() || server_is_replica()) return;
@@ -250,38 +250,106 @@ void replication_feed_proxy(const char *bytes, size_t len)
     feed_bytes(bytes, len);
 }
 
+/* ---- what one top-level command propagates ---------------------------------
+ *
+ * Every command a command propagates, its nested calls' (EXEC's queued
+ * commands, a script's writes) and the deletions of expired keys it
+ * meets are collected here, each with its database, and fed when the
+ * top-level command ends: alone when there is one, else wrapped in
+ * MULTI/EXEC so a replica applies them as one unit, as Redis 7 does. */
+struct pending_op {
+    int dbid;
+    size_t off, len; /* in pending.bytes */
+};
+
+static struct {
+    char *bytes;
+    size_t len, cap;
+    struct pending_op *ops;
+    size_t nops, ops_cap;
+} pending;
+
+static void pending_add(int dbid, const char *p, size_t len)
+{
+    if (pending.len + len > pending.cap) {
+        pending.cap = (pending.len + len) * 2;
+        pending.bytes = zrealloc(pending.bytes, pending.cap);
+    }
+    if (pending.nops == pending.ops_cap) {
+        pending.ops_cap = pending.ops_cap ? pending.ops_cap * 2 : 8;
+        pending.ops = zrealloc(pending.ops, pending.ops_cap * sizeof(*pending.ops));
+    }
+    memcpy(pending.bytes + pending.len, p, len);
+    pending.ops[pending.nops++] = (struct pending_op){dbid, pending.len, len};
+    pending.len += len;
+}
+
+static void pending_add_argv(int dbid, int argc, const arg *argv)
+{
+    if (!stream_wanted() || server_is_replica()) return;
+    struct encoding e;
+    encode(&e, argc, argv);
+    pending_add(dbid, e.p, e.len);
+    encoding_free(&e);
+}
+
+static void feed_word(const char *word)
+{
+    arg a = {word, strlen(word)};
+    struct encoding e;
+    encode(&e, 1, &a);
+    feed_bytes(e.p, e.len);
+    encoding_free(&e);
+}
+
+void propagate_flush(void)
+{
+    if (pending.nops == 0) return;
+    if (stream_wanted() && !server_is_replica()) {
+        int wrap = pending.nops > 1;
+        if (wrap) feed_word("MULTI");
+        for (size_t i = 0; i < pending.nops; i++)
+            feed_encoded(pending.ops[i].dbid, pending.bytes + pending.ops[i].off, pending.ops[i].len);
+        if (wrap) feed_word("EXEC");
+    }
+    pending.nops = 0;
+    pending.len = 0;
+    if (pending.cap > 64 * 1024) { /* one huge command does not pin its buffer */
+        zfree(pending.bytes);
+        pending.bytes = NULL;
+        pending.cap = 0;
+    }
+}
+
 void propagate_del(db *d, const char *key, size_t len)
 {
     arg argv[2] = {{"DEL", 3}, {key, len}};
-    replication_feed(d->id, 2, argv);
+    if (server.call_frame) pending_add_argv(d->id, 2, argv);
+    else replication_feed(d->id, 2, argv);
 }
 
 void propagate_command(client *c, int argc, const arg *argv)
 {
-    struct encoding e;
-    encode(&e, argc, argv);
-    c->prop = zrealloc(c->prop, c->prop_len + e.len);
-    memcpy(c->prop + c->prop_len, e.p, e.len);
-    c->prop_len += e.len;
-    encoding_free(&e);
+    pending_add_argv(c->dbid, argc, argv);
+    if (server.call_frame) server.call_frame->propagated = 1;
+    else propagate_flush();
 }
 
-/* Called by command_execute after a command changed the dataset. A
- * multibulk request that propagates as it came is copied as it came: its
- * bytes are still in the query buffer, already in RESP. */
-void replication_propagate(client *c)
+void propagate_prevent(void)
+{
+    if (server.call_frame) server.call_frame->propagated = 1;
+}
+
+/* A command changed the dataset and propagated nothing of its own: it goes
+ * as it came. A top-level multibulk request with nothing else pending is
+ * fed straight from the query buffer, where its bytes are already RESP. */
+void replication_propagate(client *c, int top_level)
 {
     if (c->flags & CLIENT_MASTER) return;
-    if (c->prop) feed_encoded(c->dbid, c->prop, c->prop_len);
-    else if (c->reqtype == '*') feed_encoded(c->dbid, c->querybuf + c->req_start, c->qb_pos - c->req_start);
-    else replication_feed(c->dbid, c->argc, c->argv);
-}
-
-void replication_after_command(client *c)
-{
-    zfree(c->prop);
-    c->prop = NULL;
-    c->prop_len = 0;
+    if (top_level && pending.nops == 0 && c->reqtype == '*')
+        feed_encoded(c->dbid, c->querybuf + c->req_start, c->qb_pos - c->req_start);
+    else
+        pending_add_argv(c->dbid, c->argc, c->argv);
 }
 
 /* ---- replicas attached to us ------------------------------------------------ */
@@ -328,18 +396,13 @@ void replication_note_stall(long long gap_ms)
     getack_pending = 1;
 }
 
-int replication_write_allowed(client *c, const struct command *cmd)
+const char *replication_write_refusal(const client *c, uint32_t cmd_flags)
 {
-    if (!(cmd->flags & CMD_WRITE) || (c->flags & CLIENT_MASTER)) return 1;
-    if (server_is_replica()) {
-        reply_error(c, "READONLY You can't write against a read only replica.");
-        return 0;
-    }
-    if (server.min_replicas_to_write > 0 && fresh_replicas() < server.min_replicas_to_write) {
-        reply_error(c, "NOREPLICAS Not enough good replicas to write.");
-        return 0;
-    }
-    return 1;
+    if (!(cmd_flags & CMD_WRITE) || (c->flags & CLIENT_MASTER)) return NULL;
+    if (server_is_replica()) return "READONLY You can't write against a read only replica.";
+    if (server.min_replicas_to_write > 0 && fresh_replicas() < server.min_replicas_to_write)
+        return "NOREPLICAS Not enough good replicas to write.";
+    return NULL;
 }
 
 /* Registers the client as a replica; returns 0, or -1 (after replying the
@@ -548,7 +611,7 @@ static void wait_command(client *c)
     }
     long long target = master_repl_offset;
     int acked = good_replicas(target);
-    if (acked >= numreplicas || nwaiters == (int)(sizeof(waiters) / sizeof(waiters[0]))) {
+    if (acked >= numreplicas || (c->flags & CLIENT_DENY_BLOCKING) || nwaiters == (int)(sizeof(waiters) / sizeof(waiters[0]))) {
         reply_int(c, acked);
         return;
     }

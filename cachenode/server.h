@@ -41,6 +41,10 @@ typedef struct arg {
 #define CLIENT_REPLICA (1 << 6)   /* a replica attached to us */
 #define CLIENT_MASTER (1 << 7)    /* our link to the primary we replicate */
 #define CLIENT_BLOCKED (1 << 8)   /* waiting (WAIT); input is not processed */
+#define CLIENT_MULTI (1 << 9)     /* inside MULTI: commands are queued */
+#define CLIENT_DIRTY_CAS (1 << 10)  /* a watched key changed: EXEC fails */
+#define CLIENT_DIRTY_EXEC (1 << 11) /* a command was refused while queuing: EXEC aborts */
+#define CLIENT_DENY_BLOCKING (1 << 12) /* inside EXEC or a script: blocking commands time out at once */
 
 enum reply_mode { REPLY_ON = 0, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP };
 
@@ -94,8 +98,9 @@ typedef struct client {
     const struct command *cmd, *last_cmd;
     long long commands_processed;
     struct replica_state *repl;       /* CLIENT_REPLICA only */
-    char *prop;                       /* what to propagate instead of argv */
-    size_t prop_len;
+    struct multi_state *mstate;       /* MULTI: the queued commands (multi.c) */
+    struct watched_key *watched;      /* WATCH: the keys it watches (multi.c) */
+    size_t nwatched;
     long long wait_offset;            /* WAIT: the offset to be acknowledged */
     long wait_replicas;
     long long block_deadline_ms;      /* 0: no timeout */
@@ -142,8 +147,16 @@ typedef struct client {
 #define ACL_SORTEDSET (1u << 11)
 #define ACL_LIST (1u << 12)
 #define ACL_HASH (1u << 13)
+#define ACL_TRANSACTION (1u << 14)
 
 typedef void (*command_proc)(client *c);
+
+/* One command running (command_call): nested for EXEC's queued commands
+ * and a script's calls. */
+struct call_frame {
+    struct call_frame *parent;
+    int propagated; /* it propagated something of its own, or nothing at all */
+};
 
 struct command {
     const char *name;  /* lower case */
@@ -184,6 +197,7 @@ extern struct command set_commands[];     /* t_set.c */
 extern struct command zset_commands[];    /* t_zset.c */
 extern struct command dump_commands[];    /* cmd_dump.c */
 extern struct command sort_commands[];    /* cmd_sort.c */
+extern struct command multi_commands[];   /* multi.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
@@ -270,6 +284,7 @@ struct server {
     uint32_t lru_clock;
     volatile int shutdown_asap;
     client *current_client;
+    struct call_frame *call_frame; /* the innermost command running, or NULL */
     long long dirty; /* changes to the dataset, for propagation and INFO */
 
     /* statistics (INFO stats) */
@@ -421,13 +436,14 @@ void replication_feed_proxy(const char *bytes, size_t len);
 /* Propagates the deletion of a key (lazy/active expiry, eviction). */
 void propagate_del(db *d, const char *key, size_t len);
 /* A command propagates this instead of itself (relative TTL -> absolute,
- * SPOP -> SREM, BLPOP -> LPOP). Each call adds one command; replicas get
- * them in order, wrapped in nothing (each is a complete write). */
+ * SPOP -> SREM, BLPOP -> LPOP). Each call adds one command; when a
+ * top-level command propagates several, replicas get them wrapped in
+ * MULTI/EXEC. */
 void propagate_command(client *c, int argc, const arg *argv);
 int server_is_replica(void);
-/* Refuses writes on replicas and without enough good replicas: replies the
- * error and returns 0, or returns 1 when the write may go ahead. */
-int replication_write_allowed(client *c, const struct command *cmd);
+/* Why a command with these flags may not write now (a replica, too few
+ * good replicas): the error reply's text, or NULL when it may. */
+const char *replication_write_refusal(const client *c, uint32_t cmd_flags);
 void replication_cron(void);
 void replication_before_sleep(void);
 /* The process did not run for gap_ms: a guarded primary (min-replicas-to-
@@ -438,9 +454,15 @@ void replication_note_stall(long long gap_ms);
 /* The primary link's accounting of executed stream bytes. */
 void replication_master_applied(client *c, size_t bytes);
 void replication_client_freed(client *c);
-/* Feeds the command the client just ran (it changed the dataset). */
-void replication_propagate(client *c);
-void replication_after_command(client *c);
+/* Propagates the command the client just ran (it changed the dataset and
+ * propagated nothing of its own). */
+void replication_propagate(client *c, int top_level);
+/* Feeds what the top-level command that just ended propagated: one command
+ * as it is, several wrapped in MULTI/EXEC (command_call calls it). */
+void propagate_flush(void);
+/* The running command propagates nothing as itself (EXEC: its queued
+ * commands propagate on their own). */
+void propagate_prevent(void);
 void replication_send_ack(void);
 long long replication_offset(void);
 /* Bytes waiting in replicas' output buffers (not counted for eviction). */
@@ -488,6 +510,25 @@ void unblock_client(client *c);
 void resume_unblocked_clients(void);
 client *client_create(int fd);
 void process_client_input(client *c);
+
+/* ---- transactions (multi.c) ---------------------------------------------- */
+
+int multi_is_exec(const struct command *cmd);
+/* EXEC's flags are those of the commands it queued (a transaction that
+ * writes is refused on a replica, one that may grow memory under OOM). */
+uint32_t multi_exec_flags(const client *c, const struct command *cmd);
+/* Whether the client is inside MULTI and this command is queued, not run. */
+int multi_queues(const client *c, const struct command *cmd);
+void multi_queue(client *c, struct command *cmd);
+/* A refused EXEC: replies EXECABORT with the reason and ends the transaction. */
+void multi_abort_exec(client *c, const char *err);
+/* RESET and disconnection: forgets the transaction and the watched keys. */
+void multi_client_reset(client *c);
+size_t watched_keys_count(void);
+/* The key changed (a write, its expiry or eviction): watchers' EXEC fails. */
+void watch_touch_key(db *d, const char *key, size_t len);
+/* The database is about to be flushed: watchers of its existing keys fail. */
+void watch_touch_db(db *d);
 
 /* ---- shared odds and ends ------------------------------------------------- */
 

@@ -666,7 +666,8 @@ static void bmove_generic(client *c, int from, int to, long long deadline)
         return;
     }
     if (e == NULL) {
-        block_for_keys(c, &c->argv[1], 1, deadline, 0);
+        if (c->flags & CLIENT_DENY_BLOCKING) reply_null(c); /* inside EXEC: a null bulk, as Redis */
+        else block_for_keys(c, &c->argv[1], 1, deadline, 0);
         return;
     }
     move_generic(c, from, to, 1);
