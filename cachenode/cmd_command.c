@@ -23,6 +23,7 @@ static const struct bit_name flag_names[] = {
     {CMD_BLOCKING, "blocking"},     {CMD_LOADING, "loading"},       {CMD_STALE, "stale"},
     {CMD_SKIP_MONITOR, "skip_monitor"}, {CMD_SKIP_SLOWLOG, "skip_slowlog"}, {CMD_FAST, "fast"},
     {CMD_NO_AUTH, "no_auth"},       {CMD_MAY_REPLICATE, "may_replicate"},
+    {CMD_NO_MANDATORY_KEYS, "no_mandatory_keys"},
     {CMD_NO_ASYNC_LOADING, "no_async_loading"}, {CMD_NO_MULTI, "no_multi"},
     {CMD_MOVABLE_KEYS, "movablekeys"}, {CMD_ALLOW_BUSY, "allow_busy"},
 };
@@ -30,11 +31,17 @@ static const struct bit_name flag_names[] = {
 
 /* ACL category names in the order Redis lists them. */
 static const struct bit_name acl_names[] = {
-    {ACL_KEYSPACE, "@keyspace"}, {ACL_READ, "@read"},           {ACL_WRITE, "@write"},
-    {ACL_SET, "@set"},           {ACL_SORTEDSET, "@sortedset"}, {ACL_LIST, "@list"},
-    {ACL_HASH, "@hash"},         {ACL_STRING, "@string"},     {ACL_ADMIN, "@admin"},         {ACL_FAST, "@fast"},
-    {ACL_SLOW, "@slow"},         {ACL_BLOCKING, "@blocking"},   {ACL_DANGEROUS, "@dangerous"},
+    {ACL_KEYSPACE, "@keyspace"},     {ACL_READ, "@read"},
+    {ACL_WRITE, "@write"},           {ACL_SET, "@set"},
+    {ACL_SORTEDSET, "@sortedset"},   {ACL_LIST, "@list"},
+    {ACL_HASH, "@hash"},             {ACL_STRING, "@string"},
+    {ACL_BITMAP, "@bitmap"},         {ACL_HYPERLOGLOG, "@hyperloglog"},
+    {ACL_GEO, "@geo"},               {ACL_STREAM, "@stream"},
+    {ACL_PUBSUB, "@pubsub"},         {ACL_ADMIN, "@admin"},
+    {ACL_FAST, "@fast"},             {ACL_SLOW, "@slow"},
+    {ACL_BLOCKING, "@blocking"},     {ACL_DANGEROUS, "@dangerous"},
     {ACL_CONNECTION, "@connection"}, {ACL_TRANSACTION, "@transaction"},
+    {ACL_SCRIPTING, "@scripting"},
 };
 #define ACL_NAMES_COUNT (sizeof(acl_names) / sizeof(acl_names[0]))
 

@@ -45,6 +45,16 @@ typedef struct arg {
 #define CLIENT_DIRTY_CAS (1 << 10)  /* a watched key changed: EXEC fails */
 #define CLIENT_DIRTY_EXEC (1 << 11) /* a command was refused while queuing: EXEC aborts */
 #define CLIENT_DENY_BLOCKING (1 << 12) /* inside EXEC or a script: blocking commands time out at once */
+#define CLIENT_PUBSUB (1 << 13)   /* subscribed to a channel or pattern (RESP2 subscribed mode) */
+#define CLIENT_SCRIPT (1 << 14)   /* the client a script's redis.call runs on */
+#define CLIENT_MONITOR (1 << 15)  /* MONITOR: sees every command */
+#define CLIENT_TRACKING (1 << 16) /* CLIENT TRACKING on */
+#define CLIENT_TRACKING_BCAST (1 << 17)
+#define CLIENT_TRACKING_OPTIN (1 << 18)
+#define CLIENT_TRACKING_OPTOUT (1 << 19)
+#define CLIENT_TRACKING_CACHING (1 << 20) /* CLIENT CACHING yes|no given for the next command */
+#define CLIENT_TRACKING_NOLOOP (1 << 21)
+#define CLIENT_TRACKING_BROKEN_REDIR (1 << 22)
 
 enum reply_mode { REPLY_ON = 0, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP };
 
@@ -129,6 +139,7 @@ typedef struct client {
 #define CMD_MOVABLE_KEYS (1u << 15)
 #define CMD_ALLOW_BUSY (1u << 16)
 #define CMD_NO_ASYNC_LOADING (1u << 17)
+#define CMD_NO_MANDATORY_KEYS (1u << 18) /* EVAL, FCALL: numkeys may be 0 */
 
 /* ACL categories, in the order Redis lists them. A table entry names those
  * its flags do not imply: flags give @read, @write, @admin and @dangerous,
@@ -148,6 +159,12 @@ typedef struct client {
 #define ACL_LIST (1u << 12)
 #define ACL_HASH (1u << 13)
 #define ACL_TRANSACTION (1u << 14)
+#define ACL_PUBSUB (1u << 15)
+#define ACL_SCRIPTING (1u << 16)
+#define ACL_STREAM (1u << 17)
+#define ACL_BITMAP (1u << 18)
+#define ACL_HYPERLOGLOG (1u << 19)
+#define ACL_GEO (1u << 20)
 
 typedef void (*command_proc)(client *c);
 
