@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "command_docs.h"
 #include "server.h"
@@ -86,7 +87,9 @@ struct key_spec {
     const char *notes; /* NULL if none */
     size_t notes_len;
     int unknown;            /* begin_search and find_keys of type "unknown" */
-    int index;              /* begin_search index */
+    const char *keyword;    /* begin_search of type "keyword", or NULL */
+    size_t keyword_len;
+    int index;              /* begin_search index, or the keyword's startfrom */
     int keynum;             /* find_keys is "keynum", not "range" */
     int last_key, key_step; /* range: last_key relative to index; keynum: firstkey, keystep */
     int limit_or_keynumidx; /* range: limit; keynum: keynumidx */
@@ -94,7 +97,8 @@ struct key_spec {
 
 /* What follows "@": N, or N~LASTKEY,KEYSTEP,LIMIT (a range), or
  * N#KEYNUMIDX,FIRSTKEY,KEYSTEP (a key count in the arguments), or "?"
- * (unknown: the keys depend on the arguments' contents). */
+ * (unknown: the keys depend on the arguments' contents); "=WORD,START" in
+ * place of N searches for a keyword. */
 static void parse_key_position(const char *p, struct key_spec *ks)
 {
     ks->last_key = 0;
@@ -103,6 +107,13 @@ static void parse_key_position(const char *p, struct key_spec *ks)
     if (*p == '?') {
         ks->unknown = 1;
         return;
+    }
+    if (*p == '=') {
+        const char *comma = strchr(p, ',');
+        if (comma == NULL) return; /* a malformed table entry: no keys */
+        ks->keyword = p + 1;
+        ks->keyword_len = (size_t)(comma - ks->keyword);
+        p = comma + 1;
     }
     char *end;
     ks->index = (int)strtol(p, &end, 10);
@@ -143,6 +154,8 @@ static int next_key_spec(const struct command *cmd, const char **cursor, struct 
         ks->notes_len = close > ks->notes ? (size_t)(close - 1 - ks->notes) : 0;
     }
     ks->unknown = ks->keynum = 0;
+    ks->keyword = NULL;
+    ks->keyword_len = 0;
     ks->limit_or_keynumidx = 0;
     if (at) {
         parse_key_position(at + 1, ks);
@@ -209,10 +222,16 @@ static void reply_key_spec(client *c, const struct key_spec *ks)
     reply_bulk_cstr(c, "begin_search");
     reply_map(c, 2);
     reply_bulk_cstr(c, "type");
-    reply_bulk_cstr(c, ks->unknown ? "unknown" : "index");
+    reply_bulk_cstr(c, ks->unknown ? "unknown" : ks->keyword ? "keyword" : "index");
     reply_bulk_cstr(c, "spec");
     if (ks->unknown) {
         reply_map(c, 0);
+    } else if (ks->keyword) {
+        reply_map(c, 2);
+        reply_bulk_cstr(c, "keyword");
+        reply_bulk(c, ks->keyword, ks->keyword_len);
+        reply_bulk_cstr(c, "startfrom");
+        reply_int(c, ks->index);
     } else {
         reply_map(c, 1);
         reply_bulk_cstr(c, "index");
@@ -481,6 +500,29 @@ static long long keynum_count(const struct key_spec *ks, const arg *argv, int ar
     return count;
 }
 
+/* Where a keyword spec's keys begin: just past the keyword, searched from
+ * startfrom (backwards from the end when negative); -1 when it is absent. */
+static int keyword_begin(const struct key_spec *ks, const arg *argv, int argc)
+{
+    int from = ks->index >= 0 ? ks->index : argc + ks->index;
+    int step = ks->index >= 0 ? 1 : -1;
+    for (int i = from; i > 0 && i < argc; i += step)
+        if (argv[i].len == ks->keyword_len && strncasecmp(argv[i].p, ks->keyword, ks->keyword_len) == 0)
+            return i + 1;
+    return -1;
+}
+
+/* The last argument of a range spec's keys from first; a limit L > 1 takes
+ * 1/L of the arguments that remain (XREAD's keys, then as many IDs). */
+static int range_last(const struct key_spec *ks, int first, int argc)
+{
+    int last = ks->last_key < 0 ? argc + ks->last_key : first + ks->last_key;
+    if (last >= argc) last = argc - 1;
+    if (ks->limit_or_keynumidx > 1 && last >= first)
+        last = first + (last - first + 1) / ks->limit_or_keynumidx - 1;
+    return last;
+}
+
 /* GETKEYS and GETKEYSANDFLAGS: the keys each key spec finds in the command. */
 static void getkeys(client *c, int with_flags)
 {
@@ -501,15 +543,17 @@ static void getkeys(client *c, int with_flags)
     for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);) {
         resolve_key_flags(cmd, argv, argc, &ks);
         if (ks.unknown) continue;
-        int first = ks.index, last, step = ks.key_step > 0 ? ks.key_step : 1;
+        int first = ks.keyword ? keyword_begin(&ks, argv, argc) : ks.index, last;
+        int step = ks.key_step > 0 ? ks.key_step : 1;
+        if (first < 0) continue;
         if (ks.keynum) {
             long long count = keynum_count(&ks, argv, argc);
             first = ks.index + ks.last_key;
             last = first + (int)count * step - 1;
+            if (last >= argc) last = argc - 1;
         } else {
-            last = ks.last_key < 0 ? argc + ks.last_key : ks.index + ks.last_key;
+            last = range_last(&ks, first, argc);
         }
-        if (last >= argc) last = argc - 1;
         for (int i = first; i <= last; i += step, n++) {
             if (!with_flags) {
                 reply_bulk(c, argv[i].p, argv[i].len);

@@ -187,8 +187,11 @@ struct command {
      * "@N" if it covers the one key at argument N (else the key positions
      * above), "@N~LAST,STEP,LIMIT" for a range from N, "@N#KEYNUMIDX,
      * FIRSTKEY,STEP" for keys counted by an argument (ZUNIONSTORE), or
-     * "@?" for keys that depend on the arguments' contents (SORT's BY),
-     * then an optional note in parentheses. */
+     * "@?" for keys that depend on the arguments' contents (SORT's BY), or
+     * "@=WORD,START" (optionally followed by "~LAST,STEP,LIMIT") for keys
+     * that follow a keyword searched from argument START (from the end if
+     * negative; XREAD's STREAMS, GEORADIUS's STORE), then an optional note
+     * in parentheses. */
     const char *key_specs;
     const char *tips;  /* Redis's command tips, space-separated, or NULL */
     const char *group;   /* "string", "keyspace", "server", "connection", ... */
