@@ -38,6 +38,12 @@ if [ ! -x "$root/.tools/node_modules/.bin/validate-api" ]; then
   npm install --silent --no-audit --no-fund --prefix "$root/.tools" \
     @seriousme/openapi-schema-validator@2 >/dev/null
 fi
+# ioredis, the Node.js client the integration tests drive cachenode with
+# (Lua scripts defined with defineCommand, pub/sub, pipelines, MULTI).
+if [ ! -f "$root/.tools/node_modules/ioredis/package.json" ]; then
+  echo "install-deps: installing ioredis into .tools/"
+  npm install --silent --no-audit --no-fund --prefix "$root/.tools" ioredis@5 >/dev/null
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 # The Debian redis-server package starts a system instance; the oracle is
 # launched by tests on their own ports, so the system one is not needed.
