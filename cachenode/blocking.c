@@ -49,17 +49,6 @@ static size_t nready, ready_cap;
 size_t blocking_keys_count(void) { return waiting ? dict_size(waiting) : 0; }
 int blocking_client_waits_on_keys(const client *c) { return c->kblock != NULL; }
 
-/* The index key: the database id then the key bytes, in buf (or a fresh
- * allocation when it does not fit; the caller frees it if != buf). */
-static char *index_key(int dbid, const char *key, size_t klen, char *buf, size_t size, size_t *len)
-{
-    char *p = klen + 1 <= size ? buf : zmalloc(klen + 1);
-    p[0] = (char)dbid;
-    memcpy(p + 1, key, klen);
-    *len = klen + 1;
-    return p;
-}
-
 static struct waitq *queue_of(dnode *n)
 {
     struct waitq *q;
@@ -121,7 +110,7 @@ static void queue_push(int dbid, const arg *key, client *c)
 {
     char buf[128];
     size_t len;
-    char *name = index_key(dbid, key->p, key->len, buf, sizeof(buf), &len);
+    char *name = db_qualified_key(dbid, key->p, key->len, buf, sizeof(buf), &len);
     if (waiting == NULL) waiting = dict_create();
     dnode *n = dict_find(waiting, name, len);
     struct waitq *q;
@@ -145,7 +134,7 @@ static void queue_remove(int dbid, const arg *key, client *c)
 {
     char buf[128];
     size_t len;
-    char *name = index_key(dbid, key->p, key->len, buf, sizeof(buf), &len);
+    char *name = db_qualified_key(dbid, key->p, key->len, buf, sizeof(buf), &len);
     dnode *n = waiting ? dict_find(waiting, name, len) : NULL;
     if (n) {
         struct waitq *q = queue_of(n);
@@ -235,7 +224,7 @@ void blocking_key_modified(db *d, const arg *key)
 {
     char buf[128];
     size_t len;
-    char *name = index_key(d->id, key->p, key->len, buf, sizeof(buf), &len);
+    char *name = db_qualified_key(d->id, key->p, key->len, buf, sizeof(buf), &len);
     if (dict_find(waiting, name, len)) {
         int already = 0;
         for (size_t i = 0; i < nready && !already; i++)

@@ -163,6 +163,15 @@ entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_
     return e;
 }
 
+char *db_qualified_key(int dbid, const char *key, size_t klen, char *buf, size_t size, size_t *len)
+{
+    char *p = klen + 1 <= size ? buf : zmalloc(klen + 1);
+    p[0] = (char)dbid;
+    memcpy(p + 1, key, klen);
+    *len = klen + 1;
+    return p;
+}
+
 void key_modified(db *d, const arg *key)
 {
     /* clients blocked on the key may be served now; watchers' EXEC fails */

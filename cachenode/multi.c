@@ -91,16 +91,6 @@ struct watcher_list {
     size_t len, cap;
 };
 
-static char *watch_index_key(int dbid, const char *key, size_t klen, char *buf, size_t size,
-                             size_t *len)
-{
-    char *p = klen + 1 <= size ? buf : zmalloc(klen + 1);
-    p[0] = (char)dbid;
-    memcpy(p + 1, key, klen);
-    *len = klen + 1;
-    return p;
-}
-
 static struct watcher_list *watchers_of(int dbid, const char *key, size_t klen, int create)
 {
     char buf[128];
@@ -110,7 +100,7 @@ static struct watcher_list *watchers_of(int dbid, const char *key, size_t klen, 
         if (!create) return NULL;
         watchers = dict_create();
     }
-    char *name = watch_index_key(dbid, key, klen, buf, sizeof(buf), &len);
+    char *name = db_qualified_key(dbid, key, klen, buf, sizeof(buf), &len);
     dnode *n = dict_find(watchers, name, len);
     if (n) {
         memcpy(&wl, dnode_val(n), sizeof(wl));
@@ -163,7 +153,7 @@ static void unwatch_all(client *c)
         if (wl && wl->len == 0) {
             char buf[128];
             size_t len;
-            char *name = watch_index_key(w->dbid, w->key, w->len, buf, sizeof(buf), &len);
+            char *name = db_qualified_key(w->dbid, w->key, w->len, buf, sizeof(buf), &len);
             dict_delete(watchers, name, len);
             if (name != buf) zfree(name);
             zfree(wl->items);

@@ -391,6 +391,10 @@ void touch_entry(entry *e);
 entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_ttl);
 /* Called by every write that changes a key (replication, WATCH later). */
 void key_modified(db *d, const arg *key);
+/* A key qualified by its database, as indexes over all databases name it
+ * (blocked clients, WATCH): the database id's byte, then the key; in buf
+ * when it fits, else allocated (the caller frees it when it is not buf). */
+char *db_qualified_key(int dbid, const char *key, size_t klen, char *buf, size_t size, size_t *len);
 /* Current LRU clock (seconds, 24 bits). */
 uint32_t lru_clock(void);
 /* Idle time of an entry in milliseconds (LRU policies). */
