@@ -500,6 +500,38 @@ static long long keynum_count(const struct key_spec *ks, const arg *argv, int ar
     return count;
 }
 
+/* SORT's STORE destination: the argument after the last STORE, skipping
+ * the arguments of LIMIT, BY and GET; -1 if there is none. */
+static int sort_store_key(const arg *argv, int argc)
+{
+    int at = -1;
+    for (int i = 2; i < argc; i++) {
+        if (arg_is(argv[i].p, argv[i].len, "limit")) i += 2;
+        else if (arg_is(argv[i].p, argv[i].len, "by") || arg_is(argv[i].p, argv[i].len, "get")) i++;
+        else if (arg_is(argv[i].p, argv[i].len, "store") && i + 1 < argc) at = ++i;
+    }
+    return at;
+}
+
+/* Keys of "unknown" specs that GETKEYS still finds by reading the
+ * arguments, as Redis's per-command key extraction does: the spec is the
+ * command's nth (from 0). */
+static const struct {
+    const char *command;
+    int spec;
+    int (*find)(const arg *argv, int argc);
+} unknown_spec_keys[] = {
+    {"sort", 2, sort_store_key},
+};
+
+static int unknown_spec_key(const struct command *cmd, int spec, const arg *argv, int argc)
+{
+    for (size_t i = 0; i < sizeof(unknown_spec_keys) / sizeof(unknown_spec_keys[0]); i++)
+        if (unknown_spec_keys[i].spec == spec && strcmp(unknown_spec_keys[i].command, cmd->name) == 0)
+            return unknown_spec_keys[i].find(argv, argc);
+    return -1;
+}
+
 /* Where a keyword spec's keys begin: just past the keyword, searched from
  * startfrom (backwards from the end when negative); -1 when it is absent. */
 static int keyword_begin(const struct key_spec *ks, const arg *argv, int argc)
@@ -540,13 +572,16 @@ static void getkeys(client *c, int with_flags)
     void *len = reply_deferred(c);
     long n = 0;
     struct key_spec ks;
-    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);) {
+    int spec = 0;
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks); spec++) {
         resolve_key_flags(cmd, argv, argc, &ks);
-        if (ks.unknown) continue;
-        int first = ks.keyword ? keyword_begin(&ks, argv, argc) : ks.index, last;
+        int first = ks.unknown ? unknown_spec_key(cmd, spec, argv, argc)
+                    : ks.keyword ? keyword_begin(&ks, argv, argc) : ks.index, last;
         int step = ks.key_step > 0 ? ks.key_step : 1;
         if (first < 0) continue;
-        if (ks.keynum) {
+        if (ks.unknown) {
+            last = first;
+        } else if (ks.keynum) {
             long long count = keynum_count(&ks, argv, argc);
             first = ks.index + ks.last_key;
             last = first + (int)count * step - 1;
