@@ -339,19 +339,37 @@ static void node_replace(qlist *l, lnode *n, lnode *m)
     zfree(n);
 }
 
+/* Frames are made here and then copied into an allocation of their exact
+ * size: allocating for the worst case and shrinking would leave holes in
+ * the heap at every node. Nodes bigger than this use a buffer of their own,
+ * so that one huge element does not keep a huge scratch buffer alive. */
+#define ZIP_SCRATCH_MAX (128 * 1024)
+static unsigned char *zip_scratch;
+static size_t zip_scratch_cap;
+
 /* Compresses a node that is not near an end, if that saves memory.
  * Returns its (possibly new) address. */
 static lnode *node_zip(qlist *l, lnode *n)
 {
     int depth = compress_depth();
     if (nd_zipped(n) || n->used < ZIP_MIN_BYTES || depth == 0 || node_near_end(l, n, depth)) return n;
-    lnode *m = zmalloc(sizeof(lnode) + n->used - ZIP_MIN_GAIN);
-    size_t zlen = lzip_compress(m->data, n->used - ZIP_MIN_GAIN, nd_begin(n), n->used);
-    if (zlen == 0) {
-        zfree(m);
-        return n;
+    size_t cap = n->used - ZIP_MIN_GAIN;
+    unsigned char *dst = zip_scratch;
+    if (cap > ZIP_SCRATCH_MAX) {
+        dst = zmalloc(cap);
+    } else if (zip_scratch_cap < cap) {
+        zfree(zip_scratch);
+        zip_scratch = dst = zmalloc(ZIP_SCRATCH_MAX);
+        zip_scratch_cap = ZIP_SCRATCH_MAX;
     }
-    m = zrealloc(m, sizeof(lnode) + zlen);
+    size_t zlen = lzip_compress(dst, cap, nd_begin(n), n->used);
+    lnode *m = NULL;
+    if (zlen) {
+        m = zmalloc(sizeof(lnode) + zlen);
+        memcpy(m->data, dst, zlen);
+    }
+    if (dst != zip_scratch) zfree(dst);
+    if (m == NULL) return n;
     m->count = n->count;
     m->used = n->used;
     m->start = (uint32_t)zlen;
@@ -471,9 +489,10 @@ void ql_push(qlist *l, const char *s, size_t len, int where)
     if (n == NULL || !node_fits(n, e.total)) {
         lnode *m = node_with(&e);
         link_after(l, front ? NULL : l->tail, m);
-        if (n && n != l->head && n != l->tail) node_shrink(l, n);
         l->count++;
-        settle_ends(l, NULL, 1);
+        settle_ends(l, NULL, 1); /* may compress the node that stopped being an end */
+        n = front ? m->next : m->prev;
+        if (n && !nd_zipped(n) && n != l->head && n != l->tail) node_shrink(l, n);
         return;
     }
     n = node_room(l, n, e.total, front);
