@@ -399,9 +399,8 @@ static void settle_ends(qlist *l, struct qiter *it, int reach)
 {
     int depth = compress_depth();
     int keep = depth > 0 ? depth : 1;
-    lnode *ends[2] = {l->head, l->tail};
     for (int side = 0; side < 2; side++) {
-        lnode *n = ends[side];
+        lnode *n = side == 0 ? l->head : l->tail; /* the head's side may have moved the tail */
         for (int i = 0; i < keep && n; i++) {
             if (nd_zipped(n)) {
                 lnode *m = node_unzip(l, n);

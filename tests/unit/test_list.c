@@ -347,10 +347,36 @@ static void test_compressed_nodes(void **state)
     server.list_compress_depth = 0;
 }
 
+/* Range deletions that leave only interior nodes: the compressed node that
+ * becomes both ends at once is decompressed (from either side). */
+static void test_compressed_middle_left(void **state)
+{
+    (void)state;
+    server.list_max_listpack_size = 16;
+    for (int depth = 1; depth <= 3; depth++) {
+        server.list_compress_depth = depth;
+        for (int nodes_left = 1; nodes_left <= 3; nodes_left++) {
+            qlist *l = ql_create();
+            push_numbered(l, 0, 16 * 12, QL_TAIL);
+            assert_true(ql_compressed_nodes(l) > 0);
+            ql_del_range(l, 0, 16 * 5 + 3);                        /* ends inside node 5 */
+            ql_del_range(l, 16 * (size_t)nodes_left - 3, l->count - (16 * (size_t)nodes_left - 3));
+            assert_int_equal(ql_check(l), 0);
+            assert_int_equal(ql_nodes(l, SIZE_MAX), nodes_left);
+            assert_int_equal(ql_compressed_nodes(l), nodes_left == 3 && depth == 1);
+            assert_element(l, 0, "job:000083");
+            ql_free(l);
+        }
+    }
+    server.list_max_listpack_size = -2;
+    server.list_compress_depth = 0;
+}
+
 static void test_many_elements(void **state)
 {
     (void)state;
     server.list_max_listpack_size = -2;
+    server.list_compress_depth = 0;
     qlist *l = ql_create();
     char buf[32];
     for (int i = 0; i < 200000; i++) {
@@ -458,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_random_model),
         cmocka_unit_test(test_random_model_compressed),
         cmocka_unit_test(test_compressed_nodes),
+        cmocka_unit_test(test_compressed_middle_left),
         cmocka_unit_test(test_many_elements),
         cmocka_unit_test(test_snapshot_round_trip),
     };
