@@ -52,17 +52,20 @@ typedef struct lval {
 } lval;
 
 /* A position in a list: a node and the offset of an element in it. A
- * position in a compressed node reads a decompressed copy (view); a change
- * through it decompresses the node in place, and the node is compressed
- * again when the position leaves it. Every ql_iter_at must be paired with
- * ql_iter_release, which does both. */
+ * position in a compressed node reads a decompressed copy (a slot of the
+ * read cache it holds, or its own view); a change through it decompresses
+ * the node in place, and the node is compressed again when the position
+ * leaves it. Every ql_iter_at must be paired with ql_iter_release, which
+ * does both and lets go of the copy. */
 typedef struct qiter {
     qlist *l;
     lnode *n;
-    uint32_t off;        /* from the start of n's elements */
-    unsigned char *view; /* n's elements decompressed, when n is compressed */
+    uint32_t off;               /* from the start of n's elements */
+    const unsigned char *zdata; /* n's elements decompressed, when n is compressed */
+    int slot;                   /* the read-cache slot zdata is in, or -1 */
+    unsigned char *view;        /* its own copy when no slot could hold it */
     size_t view_cap;
-    int unzipped;        /* n was decompressed in place for a change */
+    int unzipped;               /* n was decompressed in place for a change */
 } qiter;
 
 #define QL_HEAD 0

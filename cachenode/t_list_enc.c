@@ -543,28 +543,38 @@ void ql_pop(qlist *l, int where)
 
 /* ---- positions ----------------------------------------------------------- */
 
-/* The elements of the position's node: its own bytes, or the view. */
-static inline unsigned char *it_data(const qiter *it)
+/* The elements of the position's node: its own bytes, or a copy. */
+static inline const unsigned char *it_data(const qiter *it)
 {
-    return nd_zipped(it->n) ? it->view : nd_begin(it->n);
+    return nd_zipped(it->n) ? it->zdata : nd_begin(it->n);
 }
 
-/* The last frame decompressed for reading, and its elements: a command
- * that reads the same interior node as the one before (LRANGE 0 599 of a
- * queue, paging through a list) copies them instead of decompressing,
- * which costs several times more. Keyed by the frame's bytes, not by the
- * node's address, which a later node can reuse. Nodes larger than the
- * scratch limit are not kept. */
-static struct {
+/* The last few frames decompressed for reading, and their elements: a
+ * command that reads the same interior nodes as the one before (LRANGE 0
+ * 599 of a queue, paging through a list) reads them there instead of
+ * decompressing again, which costs several times more. Keyed by the
+ * frame's bytes, not by the node's address, which a later node can reuse.
+ * A position reading a slot holds it (pins) until it moves on, so that no
+ * other position replaces it meanwhile. Nodes larger than the scratch
+ * limit are not kept. */
+#define READ_CACHE_SLOTS 4
+typedef struct read_slot {
     unsigned char *frame, *elements;
-    uint32_t zlen, used;
+    uint32_t zlen, used; /* zlen 0: empty */
     size_t frame_cap, elements_cap;
-} last_read;
+    int pins;
+} read_slot;
+static read_slot read_cache[READ_CACHE_SLOTS];
+static unsigned read_cache_next; /* where the search for a slot to replace starts */
 
-static int last_read_is(const lnode *n)
+static int read_cache_find(const lnode *n)
 {
-    return last_read.zlen == nd_ziplen(n) && last_read.used == n->used && last_read.frame &&
-           memcmp(last_read.frame, n->data, nd_ziplen(n)) == 0;
+    for (int i = 0; i < READ_CACHE_SLOTS; i++) {
+        const read_slot *r = &read_cache[i];
+        if (r->zlen == nd_ziplen(n) && r->used == n->used && memcmp(r->frame, n->data, r->zlen) == 0)
+            return i;
+    }
+    return -1;
 }
 
 /* Grows *buf to hold at least need bytes (its contents are not kept). */
@@ -576,31 +586,51 @@ static void buf_reserve(unsigned char **buf, size_t *cap, size_t need)
     *cap = zmalloc_size(*buf);
 }
 
-static void last_read_keep(const lnode *n, const unsigned char *elements)
+/* Decompresses n into a free slot; -1 when none is free or n is too big. */
+static int read_cache_fill(const lnode *n)
 {
-    if (n->used > ZIP_SCRATCH_MAX) return;
-    last_read.zlen = 0; /* invalid until both copies are in place */
-    buf_reserve(&last_read.frame, &last_read.frame_cap, nd_ziplen(n));
-    buf_reserve(&last_read.elements, &last_read.elements_cap, n->used);
-    memcpy(last_read.frame, n->data, nd_ziplen(n));
-    memcpy(last_read.elements, elements, n->used);
-    last_read.zlen = nd_ziplen(n);
-    last_read.used = n->used;
+    if (n->used > ZIP_SCRATCH_MAX) return -1;
+    for (int k = 0; k < READ_CACHE_SLOTS; k++) {
+        int i = (int)((read_cache_next + (unsigned)k) % READ_CACHE_SLOTS);
+        read_slot *r = &read_cache[i];
+        if (r->pins) continue;
+        read_cache_next = (unsigned)(i + 1) % READ_CACHE_SLOTS;
+        r->zlen = 0; /* matches no frame until both copies are in place */
+        buf_reserve(&r->frame, &r->frame_cap, nd_ziplen(n));
+        buf_reserve(&r->elements, &r->elements_cap, n->used);
+        lzip_decompress(r->elements, n->used, n->data, nd_ziplen(n));
+        memcpy(r->frame, n->data, nd_ziplen(n));
+        r->zlen = nd_ziplen(n);
+        r->used = n->used;
+        return i;
+    }
+    return -1;
 }
 
-/* Moves the position onto node n; a compressed n is read through the view. */
+static void iter_unpin(qiter *it)
+{
+    if (it->slot >= 0) read_cache[it->slot].pins--;
+    it->slot = -1;
+}
+
+/* Moves the position onto node n; a compressed n is read from a copy. */
 static void iter_enter(qiter *it, lnode *n)
 {
+    iter_unpin(it);
     it->n = n;
     it->unzipped = 0;
     if (!nd_zipped(n)) return;
-    buf_reserve(&it->view, &it->view_cap, n->used);
-    if (last_read_is(n)) {
-        memcpy(it->view, last_read.elements, n->used);
+    int i = read_cache_find(n);
+    if (i < 0) i = read_cache_fill(n);
+    if (i >= 0) {
+        read_cache[i].pins++;
+        it->slot = i;
+        it->zdata = read_cache[i].elements;
         return;
     }
+    buf_reserve(&it->view, &it->view_cap, n->used);
     lzip_decompress(it->view, n->used, n->data, nd_ziplen(n));
-    last_read_keep(n, it->view);
+    it->zdata = it->view;
 }
 
 /* Leaves the position's node, compressing it again if a change unzipped it. */
@@ -629,6 +659,7 @@ static void iter_step(qiter *it, lnode *to, int at_last)
 void ql_iter_release(qiter *it)
 {
     iter_leave(it);
+    iter_unpin(it);
     zfree(it->view);
     it->view = NULL;
     it->view_cap = 0;
@@ -657,6 +688,7 @@ void ql_iter_at(qlist *l, size_t index, qiter *it)
     it->l = l;
     it->view = NULL;
     it->view_cap = 0;
+    it->slot = -1;
     iter_enter(it, n);
     const unsigned char *p = it_data(it);
     if (i <= n->count / 2) {

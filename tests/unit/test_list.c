@@ -306,6 +306,22 @@ static void test_compressed_nodes(void **state)
         assert_true(ql_mem_usage(l, 0) * 4 < ql_mem_usage(plain, 0));
         assert_element(l, 0, "job:049999");
         assert_element(l, 60000, "job:060000");
+        /* more positions in compressed nodes at once than the read cache
+         * has slots: each keeps reading its own node's elements */
+        qiter many[7];
+        for (int k = 0; k < 7; k++) ql_iter_at(l, 52000 + (size_t)k * 4000, &many[k]);
+        for (int round = 0; round < 2; round++) {
+            for (int k = 0; k < 7; k++) {
+                lval v;
+                char expect[16];
+                ql_iter_get(&many[k], &v);
+                snprintf(expect, sizeof(expect), "job:%06d", 52000 + k * 4000 + round);
+                assert_int_equal(v.len, 10);
+                assert_memory_equal(v.s, expect, 10);
+                assert_true(ql_iter_next(&many[k]));
+            }
+        }
+        for (int k = 0; k < 7; k++) ql_iter_release(&many[k]);
         /* a change in a compressed node leaves it compressed again */
         qiter it;
         ql_iter_at(l, 60000, &it);
