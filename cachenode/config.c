@@ -284,7 +284,7 @@ static struct config configs[] = {
     {"hash-max-listpack-entries", CFG_LL, 0, &server.hash_max_listpack_entries, 0, LLONG_MAX, "128", NULL, NULL, NULL, NULL},
     {"hash-max-listpack-value", CFG_LL, 0, &server.hash_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL, NULL},
     {"list-max-listpack-size", CFG_INT, 0, &server.list_max_listpack_size, INT_MIN, INT_MAX, "-2", NULL, NULL, NULL, NULL},
-    {"list-compress-depth", CFG_INT, 0, &server.list_compress_depth, 0, INT_MAX, "0", NULL, NULL, NULL, NULL},
+    {"list-compress-depth", CFG_INT, 0, &server.list_compress_depth, 0, INT_MAX, "1", NULL, NULL, NULL, NULL},
     {"set-max-intset-entries", CFG_LL, 0, &server.set_max_intset_entries, 0, LLONG_MAX, "512", NULL, NULL, NULL, NULL},
     {"zset-max-listpack-entries", CFG_LL, 0, &server.zset_max_listpack_entries, 0, LLONG_MAX, "128", NULL, NULL, NULL, NULL},
     {"zset-max-listpack-value", CFG_LL, 0, &server.zset_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL, NULL},

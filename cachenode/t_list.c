@@ -53,6 +53,7 @@ static void list_each_element(const void *obj, element_fn fn, void *priv)
         const char *s = lval_str(&v, buf, &len);
         fn(priv, s, len);
     } while (ql_iter_next(&it));
+    ql_iter_release(&it);
 }
 
 static void digest_element(void *priv, const char *s, size_t len)
@@ -219,6 +220,7 @@ static void reply_range(client *c, qlist *l, size_t start, size_t n, int reverse
             else ql_iter_next(&it);
         }
     }
+    ql_iter_release(&it);
     if (used) reply_raw(c, out, used);
 }
 
@@ -361,6 +363,7 @@ static void lindex_command(client *c)
     ql_iter_at(l, i, &it);
     ql_iter_get(&it, &v);
     reply_lval(c, &v);
+    ql_iter_release(&it);
 }
 
 static void lrange_command(client *c)
@@ -461,6 +464,7 @@ static void lpos_command(client *c)
         index++;
         if (!(forward ? ql_iter_next(&it) : ql_iter_prev(&it))) break;
     }
+    ql_iter_release(&it);
     if (len) reply_set_deferred_array(c, len, (long)emitted);
     else if (found != -1) reply_int(c, found);
     else reply_null(c);
@@ -489,6 +493,7 @@ static void lset_command(client *c)
     qiter it;
     ql_iter_at(l, i, &it);
     ql_iter_replace(&it, c->argv[3].p, c->argv[3].len);
+    ql_iter_release(&it);
     key_modified(c->db, key);
     reply_ok(c);
 }
@@ -556,6 +561,7 @@ static void lrem_command(client *c)
         }
         if (!more) break;
     }
+    ql_iter_release(&it);
     if (removed) list_removed(c, e, key);
     reply_int(c, removed);
 }
@@ -581,18 +587,24 @@ static void linsert_command(client *c)
     long long iv;
     int isint = ql_parse_int(pivot->p, pivot->len, &iv);
     qiter it;
+    int found = 0;
     ql_iter_at(l, 0, &it);
     do {
         lval v;
         ql_iter_get(&it, &v);
         if (lval_equal(&v, pivot->p, pivot->len, isint, iv)) {
             ql_iter_insert(&it, after, c->argv[4].p, c->argv[4].len);
-            key_modified(c->db, key);
-            reply_int(c, (long long)l->count);
-            return;
+            found = 1;
+            break;
         }
     } while (ql_iter_next(&it));
-    reply_int(c, -1);
+    ql_iter_release(&it);
+    if (!found) {
+        reply_int(c, -1);
+        return;
+    }
+    key_modified(c->db, key);
+    reply_int(c, (long long)l->count);
 }
 
 /* ---- moves ----------------------------------------------------------------- */

@@ -31,9 +31,9 @@
 typedef struct lnode {
     struct lnode *prev, *next;
     uint32_t count; /* elements */
-    uint32_t start; /* offset of the first element's byte in data */
-    uint32_t used;  /* bytes of elements from data + start */
-    uint32_t cap;   /* bytes allocated for data */
+    uint32_t start; /* offset of the first element's byte in data; compressed: the frame's bytes */
+    uint32_t used;  /* bytes of elements from data + start (compressed: once decompressed) */
+    uint32_t cap;   /* bytes allocated for data; 0 marks a compressed node */
     unsigned char data[];
 } lnode;
 
@@ -51,11 +51,21 @@ typedef struct lval {
     long long v;
 } lval;
 
-/* A position in a list: a node and the offset of an element in it. */
+/* A position in a list: a node and the offset of an element in it. A
+ * position in a compressed node reads a decompressed copy (a slot of the
+ * read cache it holds, or its own view); a change through it decompresses
+ * the node in place, and the node is compressed again when the position
+ * leaves it. Every ql_iter_at must be paired with ql_iter_release, which
+ * does both and lets go of the copy. */
 typedef struct qiter {
     qlist *l;
     lnode *n;
-    uint32_t off; /* from n->data + n->start */
+    uint32_t off;               /* from the start of n's elements */
+    const unsigned char *zdata; /* n's elements decompressed, when n is compressed */
+    int slot;                   /* the read-cache slot zdata is in, or -1 */
+    unsigned char *view;        /* its own copy when no slot could hold it */
+    size_t view_cap;
+    int unzipped;               /* n was decompressed in place for a change */
 } qiter;
 
 #define QL_HEAD 0
@@ -79,7 +89,9 @@ void ql_del_range(qlist *l, size_t start, size_t n);
 
 /* Positions at index (0 <= index < count). */
 void ql_iter_at(qlist *l, size_t index, qiter *it);
-/* Decodes the element at the position. */
+/* Ends the use of a position: compresses the node it changed, frees its view. */
+void ql_iter_release(qiter *it);
+/* Decodes the element at the position; valid until the position moves. */
 void ql_iter_get(const qiter *it, lval *out);
 /* Moves to the next / previous element; returns 0 at the end. */
 int ql_iter_next(qiter *it);
@@ -103,5 +115,7 @@ int ql_parse_int(const char *s, size_t len, long long *v);
 
 /* Checks a list's structure (tests): 0 when consistent. */
 int ql_check(const qlist *l);
+/* Compressed nodes (tests, DEBUG). */
+size_t ql_compressed_nodes(const qlist *l);
 
 #endif

@@ -1,13 +1,15 @@
 /* t_list_enc.c: the list value's structure (see t_list.h): the element
  * encoding, the nodes with their gap buffers, pushes and pops at both ends,
  * positions (iterators) with insertion, replacement and deletion, range
- * deletion, copies and the structure checks the unit test uses. It knows
- * nothing of commands or replies. */
+ * deletion, the compression of interior nodes (list-compress-depth), copies
+ * and the structure checks the unit test uses. It knows nothing of commands
+ * or replies. */
 #include <limits.h>
 #include <string.h>
 
 #include "server.h"
 #include "t_list.h"
+#include "t_list_zip.h"
 
 /* ---- elements ------------------------------------------------------------ */
 
@@ -300,6 +302,121 @@ static lnode *node_with(const enc *e)
     return n;
 }
 
+/* ---- compression --------------------------------------------------------- */
+
+/* As Redis: smaller nodes are not worth it, and a frame must save at least
+ * this much to be kept. */
+#define ZIP_MIN_BYTES 48
+#define ZIP_MIN_GAIN 8
+
+static inline int nd_zipped(const lnode *n) { return n->cap == 0; }
+static inline uint32_t nd_ziplen(const lnode *n) { return n->start; }
+
+static int compress_depth(void)
+{
+    int d = server.list_compress_depth;
+    return d < 0 ? 0 : d;
+}
+
+/* Is n one of the `depth` nodes at either end? */
+static int node_near_end(const qlist *l, const lnode *n, int depth)
+{
+    const lnode *h = l->head, *t = l->tail;
+    for (int i = 0; i < depth && h; i++, h = h->next, t = t->prev)
+        if (h == n || t == n) return 1;
+    return 0;
+}
+
+/* Puts m in n's place in the list and frees n. */
+static void node_replace(qlist *l, lnode *n, lnode *m)
+{
+    m->prev = n->prev;
+    m->next = n->next;
+    if (m->prev) m->prev->next = m;
+    else l->head = m;
+    if (m->next) m->next->prev = m;
+    else l->tail = m;
+    zfree(n);
+}
+
+/* Frames are made here and then copied into an allocation of their exact
+ * size: allocating for the worst case and shrinking would leave holes in
+ * the heap at every node. Nodes bigger than this use a buffer of their own,
+ * so that one huge element does not keep a huge scratch buffer alive. */
+#define ZIP_SCRATCH_MAX (128 * 1024)
+static unsigned char *zip_scratch;
+static size_t zip_scratch_cap;
+
+/* Compresses a node that is not near an end, if that saves memory.
+ * Returns its (possibly new) address. */
+static lnode *node_zip(qlist *l, lnode *n)
+{
+    int depth = compress_depth();
+    if (nd_zipped(n) || n->used < ZIP_MIN_BYTES || depth == 0 || node_near_end(l, n, depth)) return n;
+    size_t cap = n->used - ZIP_MIN_GAIN;
+    unsigned char *dst = zip_scratch;
+    if (cap > ZIP_SCRATCH_MAX) {
+        dst = zmalloc(cap);
+    } else if (zip_scratch_cap < cap) {
+        zfree(zip_scratch);
+        zip_scratch = dst = zmalloc(ZIP_SCRATCH_MAX);
+        zip_scratch_cap = ZIP_SCRATCH_MAX;
+    }
+    size_t zlen = lzip_compress(dst, cap, nd_begin(n), n->used);
+    lnode *m = NULL;
+    if (zlen) {
+        m = zmalloc(sizeof(lnode) + zlen);
+        memcpy(m->data, dst, zlen);
+    }
+    if (dst != zip_scratch) zfree(dst);
+    if (m == NULL) return n;
+    m->count = n->count;
+    m->used = n->used;
+    m->start = (uint32_t)zlen;
+    m->cap = 0;
+    node_replace(l, n, m);
+    return m;
+}
+
+/* Decompresses n in place; returns its new address. */
+static lnode *node_unzip(qlist *l, lnode *n)
+{
+    if (!nd_zipped(n)) return n;
+    lnode *m = node_new(n->used);
+    lzip_decompress(m->data, n->used, n->data, nd_ziplen(n));
+    m->count = n->count;
+    m->used = n->used;
+    node_replace(l, n, m);
+    return m;
+}
+
+/* Restores the rule after the ends changed: the `depth` nodes at each end
+ * (at least the end nodes themselves) uncompressed, and the `reach` nodes
+ * past them compressed (a push or a pop moves one node across that line).
+ * The position `it` (or NULL) is kept valid: its node is not compressed
+ * while it is on it, only marked for when it leaves. */
+static void settle_ends(qlist *l, struct qiter *it, int reach)
+{
+    int depth = compress_depth();
+    int keep = depth > 0 ? depth : 1;
+    for (int side = 0; side < 2; side++) {
+        lnode *n = side == 0 ? l->head : l->tail; /* the head's side may have moved the tail */
+        for (int i = 0; i < keep && n; i++) {
+            if (nd_zipped(n)) {
+                lnode *m = node_unzip(l, n);
+                if (it && it->n == n) it->n = m;
+                n = m;
+            }
+            n = side == 0 ? n->next : n->prev;
+        }
+        for (int i = 0; i < reach && n && depth > 0; i++) {
+            if (it && it->n == n) it->unzipped = !nd_zipped(n);
+            else n = node_zip(l, n);
+            n = side == 0 ? n->next : n->prev;
+        }
+    }
+}
+
 /* ---- the list ------------------------------------------------------------ */
 
 qlist *ql_create(void)
@@ -325,10 +442,16 @@ qlist *ql_dup(const qlist *l)
 {
     qlist *c = ql_create();
     for (const lnode *n = l->head; n; n = n->next) {
-        lnode *m = node_new(n->used);
-        memcpy(m->data, n->data + n->start, n->used);
-        m->used = n->used;
-        m->count = n->count;
+        lnode *m;
+        if (nd_zipped(n)) {
+            m = zmalloc(sizeof(lnode) + nd_ziplen(n));
+            memcpy(m, n, sizeof(lnode) + nd_ziplen(n));
+        } else {
+            m = node_new(n->used);
+            memcpy(m->data, n->data + n->start, n->used);
+            m->used = n->used;
+            m->count = n->count;
+        }
         link_after(c, c->tail, m);
     }
     c->count = l->count;
@@ -365,8 +488,10 @@ void ql_push(qlist *l, const char *s, size_t len, int where)
     if (n == NULL || !node_fits(n, e.total)) {
         lnode *m = node_with(&e);
         link_after(l, front ? NULL : l->tail, m);
-        if (n && n != l->head && n != l->tail) node_shrink(l, n);
         l->count++;
+        settle_ends(l, NULL, 1); /* may compress the node that stopped being an end */
+        n = front ? m->next : m->prev;
+        if (n && !nd_zipped(n) && n != l->head && n != l->tail) node_shrink(l, n);
         return;
     }
     n = node_room(l, n, e.total, front);
@@ -381,13 +506,16 @@ void ql_push(qlist *l, const char *s, size_t len, int where)
     l->count++;
 }
 
-/* Offset of the last element of a non-empty node. */
-static inline uint32_t last_off(lnode *n)
+/* Offset of the last element of `used` bytes of elements at p. */
+static inline uint32_t last_off_in(const unsigned char *p, uint32_t used)
 {
     size_t nb;
-    size_t t = back_read(nd_end(n), &nb);
-    return (uint32_t)(n->used - nb - t);
+    size_t t = back_read(p + used, &nb);
+    return (uint32_t)(used - nb - t);
 }
+
+/* Offset of the last element of a non-empty uncompressed node. */
+static inline uint32_t last_off(lnode *n) { return last_off_in(nd_begin(n), n->used); }
 
 void ql_peek(qlist *l, int where, lval *out)
 {
@@ -401,6 +529,7 @@ void ql_pop(qlist *l, int where)
     l->count--;
     if (--n->count == 0) {
         unlink_free(l, n);
+        settle_ends(l, NULL, 1);
         return;
     }
     if (where == QL_HEAD) {
@@ -414,11 +543,132 @@ void ql_pop(qlist *l, int where)
 
 /* ---- positions ----------------------------------------------------------- */
 
+/* The elements of the position's node: its own bytes, or a copy. */
+static inline const unsigned char *it_data(const qiter *it)
+{
+    return nd_zipped(it->n) ? it->zdata : nd_begin(it->n);
+}
+
+/* The last few frames decompressed for reading, and their elements: a
+ * command that reads the same interior nodes as the one before (LRANGE 0
+ * 599 of a queue, paging through a list) reads them there instead of
+ * decompressing again, which costs several times more. Keyed by the
+ * frame's bytes, not by the node's address, which a later node can reuse.
+ * A position reading a slot holds it (pins) until it moves on, so that no
+ * other position replaces it meanwhile. Nodes larger than the scratch
+ * limit are not kept. */
+#define READ_CACHE_SLOTS 4
+typedef struct read_slot {
+    unsigned char *frame, *elements;
+    uint32_t zlen, used; /* zlen 0: empty */
+    size_t frame_cap, elements_cap;
+    int pins;
+} read_slot;
+static read_slot read_cache[READ_CACHE_SLOTS];
+static unsigned read_cache_next; /* where the search for a slot to replace starts */
+
+static int read_cache_find(const lnode *n)
+{
+    for (int i = 0; i < READ_CACHE_SLOTS; i++) {
+        const read_slot *r = &read_cache[i];
+        if (r->zlen == nd_ziplen(n) && r->used == n->used && memcmp(r->frame, n->data, r->zlen) == 0)
+            return i;
+    }
+    return -1;
+}
+
+/* Grows *buf to hold at least need bytes (its contents are not kept). */
+static void buf_reserve(unsigned char **buf, size_t *cap, size_t need)
+{
+    if (*cap >= need) return;
+    zfree(*buf);
+    *buf = zmalloc(need);
+    *cap = zmalloc_size(*buf);
+}
+
+/* Decompresses n into a free slot; -1 when none is free or n is too big. */
+static int read_cache_fill(const lnode *n)
+{
+    if (n->used > ZIP_SCRATCH_MAX) return -1;
+    for (int k = 0; k < READ_CACHE_SLOTS; k++) {
+        int i = (int)((read_cache_next + (unsigned)k) % READ_CACHE_SLOTS);
+        read_slot *r = &read_cache[i];
+        if (r->pins) continue;
+        read_cache_next = (unsigned)(i + 1) % READ_CACHE_SLOTS;
+        r->zlen = 0; /* matches no frame until both copies are in place */
+        buf_reserve(&r->frame, &r->frame_cap, nd_ziplen(n));
+        buf_reserve(&r->elements, &r->elements_cap, n->used);
+        lzip_decompress(r->elements, n->used, n->data, nd_ziplen(n));
+        memcpy(r->frame, n->data, nd_ziplen(n));
+        r->zlen = nd_ziplen(n);
+        r->used = n->used;
+        return i;
+    }
+    return -1;
+}
+
+static void iter_unpin(qiter *it)
+{
+    if (it->slot >= 0) read_cache[it->slot].pins--;
+    it->slot = -1;
+}
+
+/* Moves the position onto node n; a compressed n is read from a copy. */
+static void iter_enter(qiter *it, lnode *n)
+{
+    iter_unpin(it);
+    it->n = n;
+    it->unzipped = 0;
+    if (!nd_zipped(n)) return;
+    int i = read_cache_find(n);
+    if (i < 0) i = read_cache_fill(n);
+    if (i >= 0) {
+        read_cache[i].pins++;
+        it->slot = i;
+        it->zdata = read_cache[i].elements;
+        return;
+    }
+    buf_reserve(&it->view, &it->view_cap, n->used);
+    lzip_decompress(it->view, n->used, n->data, nd_ziplen(n));
+    it->zdata = it->view;
+}
+
+/* Leaves the position's node, compressing it again if a change unzipped it. */
+static void iter_leave(qiter *it)
+{
+    if (it->unzipped && it->n) it->n = node_zip(it->l, it->n);
+    it->unzipped = 0;
+}
+
+/* Makes the position's node changeable: decompressed in place. */
+static void iter_unzip(qiter *it)
+{
+    if (!nd_zipped(it->n)) return;
+    it->n = node_unzip(it->l, it->n);
+    it->unzipped = 1;
+}
+
+/* Moves the position onto a neighbouring node, at its first or last element. */
+static void iter_step(qiter *it, lnode *to, int at_last)
+{
+    iter_leave(it);
+    iter_enter(it, to);
+    it->off = at_last ? last_off_in(it_data(it), to->used) : 0;
+}
+
+void ql_iter_release(qiter *it)
+{
+    iter_leave(it);
+    iter_unpin(it);
+    zfree(it->view);
+    it->view = NULL;
+    it->view_cap = 0;
+}
+
 void ql_iter_at(qlist *l, size_t index, qiter *it)
 {
     lnode *n;
     size_t i;
-    it->l = l;
     if (index < l->count / 2) {
         n = l->head;
         i = index;
@@ -435,10 +685,14 @@ void ql_iter_at(qlist *l, size_t index, qiter *it)
         }
         i = n->count - 1 - back;
     }
-    it->n = n;
+    it->l = l;
+    it->view = NULL;
+    it->view_cap = 0;
+    it->slot = -1;
+    iter_enter(it, n);
+    const unsigned char *p = it_data(it);
     if (i <= n->count / 2) {
         uint32_t off = 0;
-        const unsigned char *p = nd_begin(n);
         while (i--) off += (uint32_t)elem_size(p + off);
         it->off = off;
     } else {
@@ -446,22 +700,21 @@ void ql_iter_at(qlist *l, size_t index, qiter *it)
         size_t steps = n->count - i;
         while (steps--) {
             size_t nb;
-            size_t t = back_read(nd_begin(n) + off, &nb);
+            size_t t = back_read(p + off, &nb);
             off -= (uint32_t)(t + nb);
         }
         it->off = off;
     }
 }
 
-void ql_iter_get(const qiter *it, lval *out) { decode(nd_begin(it->n) + it->off, out); }
+void ql_iter_get(const qiter *it, lval *out) { decode(it_data(it) + it->off, out); }
 
 int ql_iter_next(qiter *it)
 {
-    it->off += (uint32_t)elem_size(nd_begin(it->n) + it->off);
+    it->off += (uint32_t)elem_size(it_data(it) + it->off);
     if (it->off >= it->n->used) {
         if (it->n->next == NULL) return 0;
-        it->n = it->n->next;
-        it->off = 0;
+        iter_step(it, it->n->next, 0);
     }
     return 1;
 }
@@ -470,12 +723,11 @@ int ql_iter_prev(qiter *it)
 {
     if (it->off == 0) {
         if (it->n->prev == NULL) return 0;
-        it->n = it->n->prev;
-        it->off = last_off(it->n);
+        iter_step(it, it->n->prev, 1);
         return 1;
     }
     size_t nb;
-    size_t t = back_read(nd_begin(it->n) + it->off, &nb);
+    size_t t = back_read(it_data(it) + it->off, &nb);
     it->off -= (uint32_t)(t + nb);
     return 1;
 }
@@ -493,32 +745,39 @@ static void node_cut(lnode *n, uint32_t off, uint32_t bytes, uint32_t count)
     n->count -= count;
 }
 
-int ql_iter_delete(qiter *it, int forward)
+/* ql_iter_delete of a node's only element: the node goes. */
+static int iter_delete_node(qiter *it, int forward)
 {
     qlist *l = it->l;
     lnode *n = it->n;
-    uint32_t sz = (uint32_t)elem_size(nd_begin(n) + it->off);
-    l->count--;
-    if (n->count == 1) {
-        lnode *prev = n->prev, *next = n->next;
-        unlink_free(l, n);
-        if (forward) {
-            it->n = next;
-            it->off = 0;
-            return next != NULL;
-        }
-        it->n = prev;
-        if (prev == NULL) return 0;
-        it->off = last_off(prev);
-        return 1;
+    lnode *to = forward ? n->next : n->prev;
+    unlink_free(l, n);
+    it->n = NULL;
+    it->unzipped = 0;
+    if (to == NULL) {
+        settle_ends(l, NULL, 1);
+        return 0;
     }
+    iter_enter(it, to);
+    it->off = forward ? 0 : last_off_in(it_data(it), to->used);
+    settle_ends(l, it, 1);
+    return 1;
+}
+
+int ql_iter_delete(qiter *it, int forward)
+{
+    qlist *l = it->l;
+    iter_unzip(it);
+    lnode *n = it->n;
+    l->count--;
+    if (n->count == 1) return iter_delete_node(it, forward);
+    uint32_t sz = (uint32_t)elem_size(nd_begin(n) + it->off);
     node_cut(n, it->off, sz, 1);
     n = it->n = node_maybe_shrink(l, n);
     if (forward) {
         if (it->off < n->used) return 1;
         if (n->next == NULL) return 0;
-        it->n = n->next;
-        it->off = 0;
+        iter_step(it, n->next, 0);
         return 1;
     }
     return ql_iter_prev(it);
@@ -542,30 +801,25 @@ static lnode *node_insert(qlist *l, lnode *n, uint32_t pos, const enc *e)
     return n;
 }
 
-void ql_iter_insert(qiter *it, int after, const char *s, size_t len)
+/* Puts the element at the end (at_end) or the front of node `to` if it
+ * fits, else in a new node linked after `after`; compresses what it changed
+ * when that is interior. */
+static void insert_beside(qlist *l, lnode *to, lnode *after, int at_end, const enc *e)
 {
-    qlist *l = it->l;
-    lnode *n = it->n;
-    enc e;
-    enc_prepare(&e, s, len);
-    uint32_t pos = it->off + (after ? (uint32_t)elem_size(nd_begin(n) + it->off) : 0);
-    l->count++;
-    if (node_fits(n, e.total)) {
-        n = it->n = node_insert(l, n, pos, &e);
-        if (!after) it->off += (uint32_t)e.total;
+    if (to && node_fits(to, e->total)) {
+        to = node_unzip(l, to);
+        node_zip(l, node_insert(l, to, at_end ? to->used : 0, e));
         return;
     }
-    if (pos == 0) {
-        if (n->prev && node_fits(n->prev, e.total)) node_insert(l, n->prev, n->prev->used, &e);
-        else link_after(l, n->prev, node_with(&e));
-        return;
-    }
-    if (pos == n->used) {
-        if (n->next && node_fits(n->next, e.total)) node_insert(l, n->next, 0, &e);
-        else link_after(l, n, node_with(&e));
-        return;
-    }
-    /* split n at pos: the elements from pos move to a new node m */
+    lnode *m = node_with(e);
+    link_after(l, after, m);
+    node_zip(l, m);
+}
+
+/* Splits n at pos (0 < pos < used): the elements from pos move to a new
+ * node linked after n, which is returned. */
+static lnode *node_split(qlist *l, lnode *n, uint32_t pos)
+{
     uint32_t before = 0;
     for (uint32_t off = 0; off < pos; off += (uint32_t)elem_size(nd_begin(n) + off)) before++;
     uint32_t rest = n->used - pos;
@@ -576,21 +830,54 @@ void ql_iter_insert(qiter *it, int after, const char *s, size_t len)
     n->used = pos;
     n->count = before;
     link_after(l, n, m);
+    return m;
+}
+
+/* Nodes past the compressed-depth boundary that an insertion can have
+ * pushed there: a split adds two nodes. */
+#define INSERT_REACH 3
+
+void ql_iter_insert(qiter *it, int after, const char *s, size_t len)
+{
+    qlist *l = it->l;
+    iter_unzip(it);
+    lnode *n = it->n;
+    enc e;
+    enc_prepare(&e, s, len);
+    uint32_t pos = it->off + (after ? (uint32_t)elem_size(nd_begin(n) + it->off) : 0);
+    l->count++;
+    if (node_fits(n, e.total)) {
+        n = it->n = node_insert(l, n, pos, &e);
+        if (!after) it->off += (uint32_t)e.total;
+        return;
+    }
+    if (pos == 0 || pos == n->used) {
+        if (pos == 0) insert_beside(l, n->prev, n->prev, 1, &e);
+        else insert_beside(l, n->next, n, 0, &e);
+        settle_ends(l, it, INSERT_REACH);
+        return;
+    }
+    lnode *m = node_split(l, n, pos);
     if (node_fits(n, e.total)) n = node_insert(l, n, n->used, &e);
-    else link_after(l, n, node_with(&e));
+    else insert_beside(l, NULL, n, 0, &e);
     n = node_shrink(l, n);
+    /* the position stays on its element: in n (after) or at m's front */
     if (after) {
+        node_zip(l, m);
         it->n = n;
     } else {
+        node_zip(l, n);
         it->n = m;
         it->off = 0;
     }
+    it->unzipped = 1;
+    settle_ends(l, it, INSERT_REACH);
 }
 
 void ql_iter_replace(qiter *it, const char *s, size_t len)
 {
-    lnode *n = it->n;
-    unsigned char *p = nd_begin(n) + it->off;
+    iter_unzip(it);
+    unsigned char *p = nd_begin(it->n) + it->off;
     enc e;
     enc_prepare(&e, s, len);
     if (elem_size(p) == e.total) {
@@ -608,6 +895,9 @@ void ql_del_range(qlist *l, size_t start, size_t count)
     ql_iter_at(l, start, &it);
     lnode *n = it.n;
     uint32_t off = it.off;
+    ql_iter_release(&it);
+    lnode *cut[2]; /* only the first and the last node can lose part of their elements */
+    int ncut = 0;
     while (count > 0 && n) {
         lnode *next = n->next;
         if (off == 0 && count >= n->count) {
@@ -615,6 +905,7 @@ void ql_del_range(qlist *l, size_t start, size_t count)
             l->count -= n->count;
             unlink_free(l, n);
         } else {
+            n = node_unzip(l, n);
             uint32_t bytes = 0, k = 0;
             const unsigned char *p = nd_begin(n) + off;
             while (k < count && off + bytes < n->used) {
@@ -624,14 +915,50 @@ void ql_del_range(qlist *l, size_t start, size_t count)
             node_cut(n, off, bytes, k);
             count -= k;
             l->count -= k;
-            node_maybe_shrink(l, n);
+            n = node_maybe_shrink(l, n);
+            if (ncut < 2) cut[ncut++] = n;
         }
         n = next;
         off = 0;
     }
+    /* compressed again only now that the ends are final */
+    for (int i = 0; i < ncut; i++) node_zip(l, cut[i]);
+    settle_ends(l, NULL, 1);
 }
 
 /* ---- checks -------------------------------------------------------------- */
+
+/* Checks `used` bytes of elements at p holding `count` of them. */
+static int check_elements(const unsigned char *base, uint32_t used, uint32_t count)
+{
+    uint32_t off = 0, k = 0;
+    while (off < used) {
+        const unsigned char *p = base + off;
+        size_t t = head_size(p);
+        size_t nb;
+        if (off + t + back_size(t) > used) return -4;
+        if (back_read(p + t + back_size(t), &nb) != t || nb != back_size(t)) return -5;
+        off += (uint32_t)(t + nb);
+        k++;
+    }
+    if (off != used || k != count) return -6;
+    return 0;
+}
+
+static int check_node(const qlist *l, const lnode *n)
+{
+    if (!nd_zipped(n)) {
+        if ((size_t)n->start + n->used > n->cap) return -3;
+        return check_elements(n->data + n->start, n->used, n->count);
+    }
+    if (n == l->head || n == l->tail) return -9; /* pushes and pops never decompress */
+    if (sizeof(lnode) + nd_ziplen(n) > zmalloc_size(n)) return -10;
+    unsigned char *raw = zmalloc(n->used);
+    lzip_decompress(raw, n->used, n->data, nd_ziplen(n));
+    int rc = check_elements(raw, n->used, n->count);
+    zfree(raw);
+    return rc;
+}
 
 int ql_check(const qlist *l)
 {
@@ -640,21 +967,18 @@ int ql_check(const qlist *l)
     for (const lnode *n = l->head; n; prev = n, n = n->next) {
         if (n->prev != prev) return -1;
         if (n->count == 0) return -2;
-        if ((size_t)n->start + n->used > n->cap) return -3;
-        uint32_t off = 0, k = 0;
-        while (off < n->used) {
-            const unsigned char *p = n->data + n->start + off;
-            size_t t = head_size(p);
-            size_t nb;
-            if (off + t + back_size(t) > n->used) return -4;
-            if (back_read(p + t + back_size(t), &nb) != t || nb != back_size(t)) return -5;
-            off += (uint32_t)(t + nb);
-            k++;
-        }
-        if (off != n->used || k != n->count) return -6;
+        int rc = check_node(l, n);
+        if (rc) return rc;
         total += n->count;
     }
     if (prev != l->tail) return -7;
     if (total != l->count) return -8;
     return 0;
+}
+
+size_t ql_compressed_nodes(const qlist *l)
+{
+    size_t k = 0;
+    for (const lnode *n = l->head; n; n = n->next) k += nd_zipped(n);
+    return k;
 }

@@ -1,7 +1,8 @@
 # pair.sh: sourced by the per-type benchmarks (hash-vs-redis.sh,
-# zset-vs-redis.sh): their common command line (--cachenode PATH --rounds N
+# zset-vs-redis.sh, list-vs-redis.sh): their common command line (--cachenode PATH --rounds N
 # --memory-only), a temp dir, and `start KIND PORT` for a redis-server or a
 # cachenode on a free port, every server stopped by pid on exit.
+# CACHENODE_ARGS (split on blanks) adds flags to cachenode's command line.
 # The caller sets bench_name before sourcing.
 cachenode="$here/../../build/bin/cachenode"
 rounds=3
@@ -32,7 +33,8 @@ start() {
     if [ "$kind" = redis ]; then
         redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" >"$dir/log" 2>&1 &
     else
-        "$cachenode" --port "$port" --bind 127.0.0.1 --dir "$dir" >"$dir/log" 2>&1 &
+        # shellcheck disable=SC2086 # CACHENODE_ARGS is a list of flags
+        "$cachenode" --port "$port" --bind 127.0.0.1 --dir "$dir" ${CACHENODE_ARGS:-} >"$dir/log" 2>&1 &
     fi
     started_pid=$!
     pids+=("$started_pid")

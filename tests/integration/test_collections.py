@@ -284,6 +284,39 @@ def test_keyspace_commands_on_every_type(s):
         assert c.memory_usage(f"{t}:big") > c.memory_usage(f"{t}:small" if t != "set" else "set:int")
 
 
+def test_compressed_list_round_trips(s):
+    """A list with compressed interior nodes (list-compress-depth 1, the
+    default) reads, digests, dumps, copies and reloads as the same list
+    kept uncompressed does."""
+    zipped, plain = s.node().client(), s.node("--list-compress-depth", "0").client()
+    elements = [f"job:{i:06d}" for i in range(20000)] + [str(i) for i in range(5000)]
+    for c in (zipped, plain):
+        for k in range(0, len(elements), BATCH):
+            c.rpush("q", *elements[k:k + BATCH])
+        c.linsert("q", "BEFORE", "job:010000", "inserted")
+        c.lset("q", 15000, "set")
+        c.lrem("q", 0, "job:012345")
+    assert zipped.config_get("list-compress-depth") == {"list-compress-depth": "1"}
+    want = plain.lrange("q", 0, -1)
+    assert zipped.lrange("q", 0, -1) == want
+    assert zipped.memory_usage("q", samples=0) * 3 < plain.memory_usage("q", samples=0)
+    assert digest(zipped) == digest(plain)
+    payload = zipped.dump("q")
+    assert plain.restore("q:from-zipped", 0, payload)
+    assert plain.lrange("q:from-zipped", 0, -1) == want
+    assert zipped.restore("q:restored", 0, plain.dump("q"))
+    assert zipped.copy("q", "q:copy")
+    zipped.lset("q:copy", 9000, "only-in-the-copy")
+    assert zipped.lrange("q", 0, -1) == want
+    assert zipped.lindex("q:copy", 9000) == b"only-in-the-copy"
+    zipped.delete("q:copy")
+    d = digest(zipped)
+    assert zipped.execute_command("DEBUG", "RELOAD")
+    assert digest(zipped) == d
+    assert zipped.lrange("q:restored", 0, -1) == want
+    assert zipped.object("encoding", "q") == b"quicklist"
+
+
 def main():
     return Suite().run([
         test_dump_restore_every_type,
@@ -292,6 +325,7 @@ def main():
         test_eviction_with_large_collections,
         test_deleting_a_million_members_does_not_stall,
         test_keyspace_commands_on_every_type,
+        test_compressed_list_round_trips,
     ])
 
 

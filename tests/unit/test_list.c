@@ -70,6 +70,7 @@ static void assert_same(qlist *l, const struct model *m)
         assert_memory_equal(s, m->s[i], len);
         assert_int_equal(ql_iter_next(&it), i + 1 < m->n);
     }
+    ql_iter_release(&it);
     ql_iter_at(l, m->n - 1, &it);
     for (size_t i = m->n; i-- > 0;) {
         lval v;
@@ -79,6 +80,7 @@ static void assert_same(qlist *l, const struct model *m)
         assert_memory_equal(s, m->s[i], len);
         assert_int_equal(ql_iter_prev(&it), i > 0);
     }
+    ql_iter_release(&it);
 }
 
 /* A random element: small and large integers, non-canonical numbers, short,
@@ -144,16 +146,24 @@ static void test_integer_widths(void **state)
         /* an integer element is stored as one exactly when it is canonical */
         assert_int_equal(v.s == NULL, isint);
     } while (ql_iter_next(&it));
+    ql_iter_release(&it);
     ql_free(l);
     model_clear(&m);
 }
 
-static void random_ops(int fill, int rounds)
+static void random_ops(int fill, int depth, int rounds)
 {
     server.list_max_listpack_size = fill;
+    server.list_compress_depth = depth;
     qlist *l = ql_create();
     struct model *m = calloc(1, sizeof(*m));
     char buf[10000];
+    size_t zipped_seen = 0;
+    for (int i = 0; i < 1500; i++) { /* many nodes from the start */
+        size_t len = random_element(buf, sizeof(buf));
+        ql_push(l, buf, len, QL_TAIL);
+        model_insert(m, m->n, buf, len);
+    }
     for (int round = 0; round < rounds; round++) {
         int op = rand() % 100;
         size_t len;
@@ -180,6 +190,7 @@ static void random_ops(int fill, int rounds)
             qiter it;
             ql_iter_at(l, at, &it);
             ql_iter_insert(&it, after, buf, len);
+            ql_iter_release(&it);
             model_insert(m, at + (size_t)after, buf, len);
         } else if (op < 78 && m->n > 0) {
             size_t at = (size_t)rand() % m->n;
@@ -187,6 +198,7 @@ static void random_ops(int fill, int rounds)
             qiter it;
             ql_iter_at(l, at, &it);
             ql_iter_replace(&it, buf, len);
+            ql_iter_release(&it);
             model_delete(m, at, 1);
             model_insert(m, at, buf, len);
         } else if (op < 90 && m->n > 0) {
@@ -206,14 +218,19 @@ static void random_ops(int fill, int rounds)
                 if (!more) break;
                 assert_true(at < m->n);
             }
+            ql_iter_release(&it);
         } else if (m->n > 0) {
             size_t at = (size_t)rand() % m->n;
-            size_t k = (size_t)rand() % (m->n - at + 1);
+            size_t span = m->n - at + 1;
+            if (rand() % 4 && span > 16) span = 16; /* mostly short, so lists stay long */
+            size_t k = (size_t)rand() % span;
             ql_del_range(l, at, k);
             model_delete(m, at, k);
         }
         if (round % 50 == 0) assert_same(l, m);
+        zipped_seen += ql_compressed_nodes(l);
     }
+    if (depth > 0 && fill < 0) assert_true(zipped_seen > 0); /* the compressed paths ran */
     assert_same(l, m);
     qlist *copy = ql_dup(l);
     assert_same(copy, m);
@@ -228,14 +245,154 @@ static void test_random_model(void **state)
     (void)state;
     srand(12345);
     int fills[] = {-2, -1, 1, 2, 3, 16, 128, -5};
-    for (size_t i = 0; i < sizeof(fills) / sizeof(fills[0]); i++) random_ops(fills[i], 3000);
+    for (size_t i = 0; i < sizeof(fills) / sizeof(fills[0]); i++) random_ops(fills[i], 0, 3000);
     server.list_max_listpack_size = -2;
+}
+
+/* The same with interior nodes compressed: every change through a position
+ * or a range deletion decompresses and recompresses nodes, and the ends
+ * must stay uncompressed (ql_check). */
+static void test_random_model_compressed(void **state)
+{
+    (void)state;
+    srand(777);
+    int fills[] = {-2, -1, 3, 16, 128};
+    for (int depth = 1; depth <= 3; depth++)
+        for (size_t i = 0; i < sizeof(fills) / sizeof(fills[0]); i++) random_ops(fills[i], depth, 2000);
+    server.list_max_listpack_size = -2;
+    server.list_compress_depth = 0;
+}
+
+static void push_numbered(qlist *l, int from, int to, int where)
+{
+    char buf[32];
+    for (int i = from; i < to; i++) {
+        size_t n = (size_t)snprintf(buf, sizeof(buf), "job:%06d", i);
+        ql_push(l, buf, n, where);
+    }
+}
+
+static void assert_element(qlist *l, size_t index, const char *expect)
+{
+    qiter it;
+    lval v;
+    ql_iter_at(l, index, &it);
+    ql_iter_get(&it, &v);
+    assert_int_equal(v.len, strlen(expect));
+    assert_memory_equal(v.s, expect, v.len);
+    ql_iter_release(&it);
+}
+
+/* A big list of compressible elements: all nodes but the `depth` at each
+ * end compressed, reads and writes in compressed nodes, a CONFIG SET of
+ * the depth on an existing list, copies, and the memory saved. */
+static void test_compressed_nodes(void **state)
+{
+    (void)state;
+    server.list_max_listpack_size = -2;
+    server.list_compress_depth = 0;
+    qlist *plain = ql_create();
+    push_numbered(plain, 0, 100000, QL_TAIL);
+    assert_int_equal(ql_compressed_nodes(plain), 0);
+    for (int depth = 1; depth <= 2; depth++) {
+        server.list_compress_depth = depth;
+        qlist *l = ql_create();
+        push_numbered(l, 50000, 100000, QL_TAIL);
+        push_numbered(l, 0, 50000, QL_HEAD); /* reversed: 49999 ... 0 50000 ... */
+        size_t nodes = ql_nodes(l, SIZE_MAX);
+        assert_true(nodes > 10);
+        assert_int_equal(ql_compressed_nodes(l), nodes - 2 * (size_t)depth);
+        assert_int_equal(ql_check(l), 0);
+        assert_true(ql_mem_usage(l, 0) * 4 < ql_mem_usage(plain, 0));
+        assert_element(l, 0, "job:049999");
+        assert_element(l, 60000, "job:060000");
+        /* more positions in compressed nodes at once than the read cache
+         * has slots: each keeps reading its own node's elements */
+        qiter many[7];
+        for (int k = 0; k < 7; k++) ql_iter_at(l, 52000 + (size_t)k * 4000, &many[k]);
+        for (int round = 0; round < 2; round++) {
+            for (int k = 0; k < 7; k++) {
+                lval v;
+                char expect[16];
+                ql_iter_get(&many[k], &v);
+                snprintf(expect, sizeof(expect), "job:%06d", 52000 + k * 4000 + round);
+                assert_int_equal(v.len, 10);
+                assert_memory_equal(v.s, expect, 10);
+                assert_true(ql_iter_next(&many[k]));
+            }
+        }
+        for (int k = 0; k < 7; k++) ql_iter_release(&many[k]);
+        /* a change in a compressed node leaves it compressed again */
+        qiter it;
+        ql_iter_at(l, 60000, &it);
+        ql_iter_replace(&it, "replaced", 8);
+        ql_iter_insert(&it, 0, "before", 6);
+        ql_iter_release(&it);
+        assert_element(l, 60000, "before");
+        assert_element(l, 60001, "replaced");
+        assert_int_equal(ql_compressed_nodes(l), ql_nodes(l, SIZE_MAX) - 2 * (size_t)depth);
+        /* deletions across node boundaries, from the middle and the ends */
+        ql_del_range(l, 30000, 20000);
+        ql_del_range(l, 0, 5000);
+        ql_del_range(l, l->count - 5000, 5000);
+        assert_int_equal(ql_check(l), 0);
+        assert_int_equal(l->count, 100001 - 30000);
+        assert_element(l, 0, "job:044999");
+        assert_int_equal(ql_compressed_nodes(l), ql_nodes(l, SIZE_MAX) - 2 * (size_t)depth);
+        qlist *copy = ql_dup(l);
+        assert_int_equal(ql_check(copy), 0);
+        assert_int_equal(ql_compressed_nodes(copy), ql_compressed_nodes(l));
+        ql_free(copy);
+        /* popping everything walks every compressed node to an end */
+        server.list_compress_depth = 3 - depth; /* a CONFIG SET meanwhile */
+        char expect[32];
+        for (size_t i = 0; l->count > 0; i++) {
+            lval v;
+            int where = i % 2 ? QL_HEAD : QL_TAIL;
+            ql_peek(l, where, &v);
+            if (i == 0) {
+                snprintf(expect, sizeof(expect), "job:%06d", 94999);
+                assert_memory_equal(v.s, expect, 10);
+            }
+            ql_pop(l, where);
+            if (i % 997 == 0) assert_int_equal(ql_check(l), 0);
+        }
+        ql_free(l);
+    }
+    ql_free(plain);
+    server.list_compress_depth = 0;
+}
+
+/* Range deletions that leave only interior nodes: the compressed node that
+ * becomes both ends at once is decompressed (from either side). */
+static void test_compressed_middle_left(void **state)
+{
+    (void)state;
+    server.list_max_listpack_size = 16;
+    for (int depth = 1; depth <= 3; depth++) {
+        server.list_compress_depth = depth;
+        for (int nodes_left = 1; nodes_left <= 3; nodes_left++) {
+            qlist *l = ql_create();
+            push_numbered(l, 0, 16 * 12, QL_TAIL);
+            assert_true(ql_compressed_nodes(l) > 0);
+            ql_del_range(l, 0, 16 * 5 + 3);                        /* ends inside node 5 */
+            ql_del_range(l, 16 * (size_t)nodes_left - 3, l->count - (16 * (size_t)nodes_left - 3));
+            assert_int_equal(ql_check(l), 0);
+            assert_int_equal(ql_nodes(l, SIZE_MAX), nodes_left);
+            assert_int_equal(ql_compressed_nodes(l), nodes_left == 3 && depth == 1);
+            assert_element(l, 0, "job:000083");
+            ql_free(l);
+        }
+    }
+    server.list_max_listpack_size = -2;
+    server.list_compress_depth = 0;
 }
 
 static void test_many_elements(void **state)
 {
     (void)state;
     server.list_max_listpack_size = -2;
+    server.list_compress_depth = 0;
     qlist *l = ql_create();
     char buf[32];
     for (int i = 0; i < 200000; i++) {
@@ -256,6 +413,7 @@ static void test_many_elements(void **state)
     ql_iter_get(&it, &v);
     assert_int_equal(v.len, 7);
     assert_memory_equal(v.s, "v123456", 7);
+    ql_iter_release(&it);
     ql_del_range(l, 1000, 150000);
     assert_int_equal(l->count, 50000);
     assert_int_equal(ql_check(l), 0);
@@ -312,6 +470,8 @@ static void test_snapshot_round_trip(void **state)
         ql_iter_next(&i1);
         ql_iter_next(&i2);
     }
+    ql_iter_release(&i1);
+    ql_iter_release(&i2);
     assert_string_equal(list_type.encoding(got), "quicklist");
     /* a different order digests differently */
     ql_push(got, "x", 1, QL_HEAD);
@@ -338,6 +498,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_integer_widths),
         cmocka_unit_test(test_random_model),
+        cmocka_unit_test(test_random_model_compressed),
+        cmocka_unit_test(test_compressed_nodes),
+        cmocka_unit_test(test_compressed_middle_left),
         cmocka_unit_test(test_many_elements),
         cmocka_unit_test(test_snapshot_round_trip),
     };
