@@ -617,6 +617,18 @@ extern struct command client_subcommands[];          /* cmd_client.c */
 
 
 
+/* -- monitor.c, latency.c -- */
+
+extern struct command monitor_commands[];            /* monitor.c */
+extern size_t monitor_count; /* clients in MONITOR mode; 0: feeding costs one test */
+/* Sends the command the client just ran to the monitors. */
+void monitor_feed(client *c);
+/* RESET and disconnection: the client stops monitoring. */
+void monitor_remove(client *c);
+/* Whether the client's command is a blocked one run again (blocking.c). */
+int blocking_rerunning(const client *c);
+
+
 /* -- evict.c -- */
 
 /* Forgets the eviction candidates kept across calls (tests, FLUSHALL). */
