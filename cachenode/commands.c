@@ -36,7 +36,8 @@ void commands_init(void)
                                 connection_commands, server_commands, persistence_commands,
                                 replication_commands, hash_commands,
                                 list_commands, set_commands, zset_commands, dump_commands,
-                                sort_commands, multi_commands, monitor_commands};
+                                sort_commands, multi_commands, monitor_commands,
+                                latency_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)
@@ -214,6 +215,12 @@ void command_call(client *c, struct command *cmd, long long start)
     if (server.stat_total_error_replies != errors_before) cmd->failed_calls++;
     server.stat_numcommands++;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlog_maybe_add(c, duration);
+    /* a command that blocked is measured when it is served */
+    if (!(c->flags & CLIENT_BLOCKED)) {
+        if (latency_tracking) latency_track_command(cmd, duration);
+        if (latency_monitor_threshold)
+            latency_add_sample_if_needed((cmd->flags & CMD_FAST) ? "fast-command" : "command", duration / 1000);
+    }
     if (monitor_count && !(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) monitor_feed(c);
 }
 

@@ -335,7 +335,22 @@ static void section_errorstats(struct text *t)
     }
 }
 
-static void section_latencystats(struct text *t) { text_addf(t, "# Latencystats\r\n"); }
+static void add_latency_line(struct text *t, const struct command *cmd)
+{
+    char line[4096];
+    size_t n = latency_command_percentiles(cmd, line, sizeof(line));
+    if (n) text_addf(t, "%.*s", (int)n, line);
+}
+
+static void section_latencystats(struct text *t)
+{
+    text_addf(t, "# Latencystats\r\n");
+    for (struct command **cmd = command_all(); *cmd; cmd++) {
+        add_latency_line(t, *cmd);
+        if ((*cmd)->subcommands == NULL) continue;
+        for (const struct command *sub = (*cmd)->subcommands; sub->name; sub++) add_latency_line(t, sub);
+    }
+}
 
 static void section_cluster(struct text *t)
 {

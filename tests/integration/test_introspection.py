@@ -36,7 +36,7 @@ class Oracle:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
+             "--appendonly", "no", "--dir", self.dir, "--enable-debug-command", "yes"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(self._answers, timeout=10.0, what="redis-server to answer PING")
 
@@ -238,6 +238,84 @@ def check_monitor_client(node, oracle):
     assert b"N,O" in ours, ours
 
 
+# ---- LATENCY ---------------------------------------------------------------------
+
+def digits_blurred(text):
+    return re.sub(rb"[0-9]+(\.[0-9]+)?", b"N", text)
+
+
+def latency_session(port):
+    """A spike of DEBUG SLEEP 0.02 recorded by the monitor and the histogram."""
+    c = Conn(port)
+    try:
+        out = {}
+        assert c.call("CONFIG", "SET", "latency-monitor-threshold", "5") == b"+OK"
+        assert c.call("CONFIG", "RESETSTAT") == b"+OK"
+        assert c.call("LATENCY", "RESET").startswith(b":")
+        c.call("DEBUG", "SLEEP", "0.02")
+        for i in range(200):
+            c.call("SET", "k%d" % i, "v")
+        out["latest"] = c.call("LATENCY", "LATEST")
+        out["history"] = c.call("LATENCY", "HISTORY", "command")
+        out["doctor"] = c.call("LATENCY", "DOCTOR")
+        out["graph"] = c.call("LATENCY", "GRAPH", "command")
+        out["debug_histogram"] = c.call("LATENCY", "HISTOGRAM", "debug")
+        out["set_histogram"] = c.call("LATENCY", "HISTOGRAM", "set")
+        out["info"] = c.call("INFO", "latencystats")
+        assert c.call("CONFIG", "SET", "latency-monitor-threshold", "0") == b"+OK"
+        return out
+    finally:
+        c.close()
+
+
+# HdrHistogram (1000 ns to 1e9 ns, two significant digits) reported by powers
+# of two from 1024 ns, each bucket named by the largest microsecond value it
+# counts: what Redis's LATENCY HISTOGRAM may name a bucket.
+def allowed_buckets():
+    names = set()
+    level = 1024
+    while level <= 1 << 29:
+        unit = max(512, level // 128)
+        names.add((level + unit - 1) // 1000)
+        level *= 2
+    names.add(1073741)
+    return names
+
+
+def parse_histogram(flat):
+    """b'*2|$3\r\nset|*4|$5\r\ncalls|:200|...' -> (calls, [(bucket, count)])"""
+    parts = flat.split(b"|")
+    calls = int(parts[parts.index(b"$5\r\ncalls") + 1][1:])
+    rest = parts[parts.index(b"$14\r\nhistogram_usec") + 2:]
+    pairs = [(int(rest[i][1:]), int(rest[i + 1][1:])) for i in range(0, len(rest), 2)]
+    return calls, pairs
+
+
+def check_latency_matches_redis(node, oracle):
+    ours, theirs = latency_session(node.port), latency_session(oracle.port)
+    for key in ("latest", "history", "doctor", "graph"):
+        a, b = digits_blurred(ours[key]), digits_blurred(theirs[key])
+        assert a == b, "%s\ncachenode: %r\nredis:     %r" % (key, ours[key], theirs[key])
+    assert b"command" in ours["latest"] and b"command: N latency spikes" in digits_blurred(ours["doctor"])
+    # 20 ms falls in the bucket of 2^25 ns on both
+    assert ours["debug_histogram"] == theirs["debug_histogram"], (ours["debug_histogram"], theirs["debug_histogram"])
+    assert b":33816|:1" in ours["debug_histogram"], ours["debug_histogram"]
+    allowed = allowed_buckets()
+    for side in (ours, theirs):
+        calls, pairs = parse_histogram(side["set_histogram"])
+        assert calls == 200, side["set_histogram"]
+        assert all(b in allowed for b, _ in pairs), pairs
+        counts = [n for _, n in pairs]
+        assert counts == sorted(set(counts)) and counts[-1] == 200, pairs
+    info = ours["info"].split(b"\r\n", 1)[1].split(b"\r\n")
+    line = [l for l in info if l.startswith(b"latency_percentiles_usec_debug:")]
+    assert line, info
+    m = re.match(rb"latency_percentiles_usec_debug:p50=([0-9.]+),p99=([0-9.]+),p99\.9=([0-9.]+)$", line[0])
+    assert m and 20000 <= float(m.group(1)) <= 21000 and m.group(1) == m.group(3), line
+    assert re.search(rb"latency_percentiles_usec_set:p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}",
+                     ours["info"]), ours["info"]
+
+
 def main():
     shared = []
 
@@ -251,6 +329,7 @@ def main():
     checks = [
         ("monitor lines match redis", with_both(check_lines_match_redis)),
         ("monitoring client", with_both(check_monitor_client)),
+        ("latency matches redis", with_both(check_latency_matches_redis)),
     ]
     try:
         return Suite().run(checks, setup=setup)
