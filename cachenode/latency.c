@@ -10,7 +10,8 @@
  * significant digits), so that LATENCY HISTOGRAM's power-of-two buckets and
  * INFO latencystats' percentiles come out as Redis prints them. Histograms
  * are allocated on a command's first call and found through a table keyed
- * by the command's address: recording is one probe and one increment. */
+ * by the command's address (the last one remembered): recording is at most
+ * one probe and one increment. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,20 +133,31 @@ static const struct histogram *histogram_of(const struct command *cmd)
     return s ? s->h : NULL;
 }
 
+/* The last command's histogram: pipelines mostly repeat one command. */
+static const struct command *last_cmd;
+static struct histogram *last_hist;
+
 void latency_track_command(const struct command *cmd, long long duration_us)
 {
-    struct hist_slot *s = hist_slot_of(cmd);
-    if (s == NULL) return;
-    if (s->h == NULL) s->h = zcalloc(sizeof(struct histogram));
+    struct histogram *h = last_hist;
+    if (cmd != last_cmd || h == NULL) {
+        struct hist_slot *s = hist_slot_of(cmd);
+        if (s == NULL) return;
+        if (s->h == NULL) s->h = zcalloc(sizeof(struct histogram));
+        last_cmd = cmd;
+        last_hist = h = s->h;
+    }
     long long ns = duration_us * 1000;
     if (ns < HIST_MIN_NS) ns = HIST_MIN_NS;
     if (ns > HIST_MAX_NS) ns = HIST_MAX_NS;
-    s->h->counts[hist_index_of(ns)]++;
-    s->h->total++;
+    h->counts[hist_index_of(ns)]++;
+    h->total++;
 }
 
 void latency_reset_histograms(void)
 {
+    last_cmd = NULL;
+    last_hist = NULL;
     for (size_t i = 0; i < hist_slots_size; i++) {
         zfree(hist_slots[i].h);
         hist_slots[i].h = NULL;
