@@ -249,12 +249,13 @@ def latency_session(port):
     c = Conn(port)
     try:
         out = {}
-        assert c.call("CONFIG", "SET", "latency-monitor-threshold", "5") == b"+OK"
         assert c.call("CONFIG", "RESETSTAT") == b"+OK"
         assert c.call("LATENCY", "RESET").startswith(b":")
-        c.call("DEBUG", "SLEEP", "0.02")
         for i in range(200):
             c.call("SET", "k%d" % i, "v")
+        # only the sleep crosses the threshold, even on a loaded machine
+        assert c.call("CONFIG", "SET", "latency-monitor-threshold", "15") == b"+OK"
+        c.call("DEBUG", "SLEEP", "0.02")
         out["latest"] = c.call("LATENCY", "LATEST")
         out["history"] = c.call("LATENCY", "HISTORY", "command")
         out["doctor"] = c.call("LATENCY", "DOCTOR")
@@ -297,10 +298,12 @@ def check_latency_matches_redis(node, oracle):
         a, b = digits_blurred(ours[key]), digits_blurred(theirs[key])
         assert a == b, "%s\ncachenode: %r\nredis:     %r" % (key, ours[key], theirs[key])
     assert b"command" in ours["latest"] and b"command: N latency spikes" in digits_blurred(ours["doctor"])
-    # 20 ms falls in the bucket of 2^25 ns on both
-    assert ours["debug_histogram"] == theirs["debug_histogram"], (ours["debug_histogram"], theirs["debug_histogram"])
-    assert b":33816|:1" in ours["debug_histogram"], ours["debug_histogram"]
+    # 20 ms falls in the bucket of 2^25 ns (33816 us) unless the machine
+    # is so loaded that the sleep overran it
     allowed = allowed_buckets()
+    for side in (ours, theirs):
+        calls, pairs = parse_histogram(side["debug_histogram"])
+        assert calls == 1 and len(pairs) == 1 and pairs[0][0] in allowed and pairs[0][0] >= 33816, pairs
     for side in (ours, theirs):
         calls, pairs = parse_histogram(side["set_histogram"])
         assert calls == 200, side["set_histogram"]
@@ -311,7 +314,7 @@ def check_latency_matches_redis(node, oracle):
     line = [l for l in info if l.startswith(b"latency_percentiles_usec_debug:")]
     assert line, info
     m = re.match(rb"latency_percentiles_usec_debug:p50=([0-9.]+),p99=([0-9.]+),p99\.9=([0-9.]+)$", line[0])
-    assert m and 20000 <= float(m.group(1)) <= 21000 and m.group(1) == m.group(3), line
+    assert m and float(m.group(1)) >= 20000 and m.group(1) == m.group(3), line
     assert re.search(rb"latency_percentiles_usec_set:p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}",
                      ours["info"]), ours["info"]
 
