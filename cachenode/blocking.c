@@ -243,6 +243,8 @@ void blocking_key_modified(db *d, const arg *key)
     if (name != buf) zfree(name);
 }
 
+int blocking_rerunning(const client *c) { return rerunning == c; }
+
 /* Runs a blocked client's command again; returns 1 if it was served. */
 static int run_again(client *c)
 {

@@ -151,6 +151,7 @@ static void quit_command(client *c)
 static void reset_command(client *c)
 {
     multi_client_reset(c);
+    monitor_remove(c);
     select_db(c, 0);
     c->resp = 2;
     c->reply_mode = REPLY_ON;

@@ -297,6 +297,10 @@ static const struct command_doc docs[] = {
     {.name = "command|list",
      .args = "oneof:filterby=FILTERBY? "
              "(string:module-name=MODULE string:category=ACLCAT pattern:pattern=PATTERN)"},
+    {.name = "latency|histogram", .args = "string:command?*"},
+    {.name = "latency|history", .args = "string:event"},
+    {.name = "latency|reset", .args = "string:event?*"},
+    {.name = "latency|graph", .args = "string:event"},
     {.name = "slowlog|get", .args = "integer:count?",
      .history = "4.0.0 Added client IP address, port and name to the reply."},
     {.name = "shutdown",

@@ -36,7 +36,8 @@ void commands_init(void)
                                 connection_commands, server_commands, persistence_commands,
                                 replication_commands, hash_commands,
                                 list_commands, set_commands, zset_commands, dump_commands,
-                                sort_commands, multi_commands};
+                                sort_commands, multi_commands, monitor_commands,
+                                latency_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)
@@ -153,8 +154,10 @@ static int refusal(client *c, struct command *cmd, char *err, size_t size)
         /* replicas follow their primary's dataset and ignore maxmemory;
          * queuing inside MULTI takes memory too */
         why = "OOM command not allowed when used memory > 'maxmemory'.";
-    else
-        why = replication_write_refusal(c, flags);
+    else if (!(why = replication_write_refusal(c, flags)) && (c->flags & CLIENT_MONITOR) &&
+             (flags & (CMD_WRITE | CMD_READONLY | CMD_MAY_REPLICATE)))
+        /* Redis marks monitors as replicas, which may not touch the keyspace */
+        why = "ERR Replica can't interact with the keyspace";
     if (why == NULL) return 0;
     snprintf(err, size, "%s", why);
     return 1;
@@ -212,6 +215,13 @@ void command_call(client *c, struct command *cmd, long long start)
     if (server.stat_total_error_replies != errors_before) cmd->failed_calls++;
     server.stat_numcommands++;
     if (!(cmd->flags & CMD_SKIP_SLOWLOG)) slowlog_maybe_add(c, duration);
+    /* a command that blocked is measured when it is served */
+    if (!(c->flags & CLIENT_BLOCKED)) {
+        if (latency_tracking) latency_track_command(cmd, duration);
+        if (latency_monitor_threshold)
+            latency_add_sample_if_needed((cmd->flags & CMD_FAST) ? "fast-command" : "command", duration / 1000);
+    }
+    if (monitor_count && !(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN))) monitor_feed(c);
 }
 
 void command_execute(client *c)

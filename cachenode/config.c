@@ -288,10 +288,22 @@ static struct config configs[] = {
     {"set-max-intset-entries", CFG_LL, 0, &server.set_max_intset_entries, 0, LLONG_MAX, "512", NULL, NULL, NULL, NULL},
     {"zset-max-listpack-entries", CFG_LL, 0, &server.zset_max_listpack_entries, 0, LLONG_MAX, "128", NULL, NULL, NULL, NULL},
     {"zset-max-listpack-value", CFG_LL, 0, &server.zset_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL, NULL},
+    {"latency-monitor-threshold", CFG_LL, 0, &latency_monitor_threshold, 0, LLONG_MAX, "0", NULL, NULL, NULL, NULL},
+    {"latency-tracking", CFG_BOOL, 0, &latency_tracking, 0, 0, "yes", NULL, NULL, NULL, NULL},
+    {"latency-tracking-info-percentiles", CFG_SPECIAL, 0, NULL, 0, 0, "50 99 99.9", NULL, latency_set_percentiles, latency_get_percentiles, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
     {"appendonly", CFG_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };
+
+/* Redis's text for a number outside a parameter's range. */
+static int bounds_error(const struct config *cfg, const char **err)
+{
+    static char why[128];
+    snprintf(why, sizeof(why), "argument must be between %lld and %lld inclusive", cfg->min, cfg->max);
+    *err = why;
+    return -1;
+}
 
 /* ---- parsing values -------------------------------------------------------- */
 
@@ -357,13 +369,13 @@ static int set_value(struct config *cfg, char **words, int n, const char **err)
         errno = 0;
         ll = strtoll(v, &end, 10);
         if (end == v || *end || errno) { *err = "argument couldn't be parsed into an integer"; return -1; }
-        if (ll < cfg->min || ll > cfg->max) { *err = "argument must be between the allowed bounds"; return -1; }
+        if (ll < cfg->min || ll > cfg->max) return bounds_error(cfg, err);
         if (cfg->type == CFG_INT) *(int *)cfg->ptr = (int)ll;
         else *(long long *)cfg->ptr = ll;
         return 0;
     case CFG_MEMORY:
         if (parse_memory(v, &ll)) { *err = "argument must be a memory value"; return -1; }
-        if (ll < cfg->min || ll > cfg->max) { *err = "argument must be between the allowed bounds"; return -1; }
+        if (ll < cfg->min || ll > cfg->max) return bounds_error(cfg, err);
         *(long long *)cfg->ptr = ll;
         return 0;
     case CFG_STRING: {

@@ -218,8 +218,10 @@ static entry *pick_victim(int policy, db **out_db)
 
 static void evict_entry(db *d, entry *e)
 {
+    long long start = latency_monitor_threshold ? monotonic_us() : 0;
     delete_and_propagate(d, e); /* replicas ignore maxmemory: they follow */
     server.stat_evictedkeys++;
+    if (latency_monitor_threshold) latency_add_sample_if_needed("eviction-del", (monotonic_us() - start) / 1000);
 }
 
 /* Checked every round: reading the clock costs far less than a round, and
@@ -238,13 +240,22 @@ static int over_limit(void)
     return (long long)(zmalloc_used() - replication_output_bytes()) > server.maxmemory;
 }
 
+static int evict_rounds(int policy, long long start);
+
 int evict_to_fit(void)
 {
     if (server.maxmemory <= 0 || !over_limit()) return 0;
     int policy = server.maxmemory_policy;
     if (policy == MAXMEMORY_NOEVICTION) return -1;
-
     long long start = monotonic_us();
+    int result = evict_rounds(policy, start);
+    latency_add_sample_if_needed("eviction-cycle", (monotonic_us() - start) / 1000);
+    return result;
+}
+
+/* Evicts until under the limit or out of time. */
+static int evict_rounds(int policy, long long start)
+{
     for (long rounds = 0; rounds < EVICT_MAX_ROUNDS; rounds++) {
         db *d = NULL;
         entry *victim = pick_victim(policy, &d);

@@ -299,6 +299,7 @@ void active_expire_cycle(int fast)
 
     long long elapsed = monotonic_us() - start;
     server.stat_expire_cycle_time_used_us += elapsed;
+    latency_add_sample_if_needed("expire-cycle", elapsed / 1000);
     double current = p.sampled ? (double)p.expired / (double)p.sampled : 0;
     stale_perc = current * 0.05 + stale_perc * 0.95;
     server.stat_expired_stale_perc_x100 = (long long)(stale_perc * 10000);

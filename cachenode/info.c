@@ -314,14 +314,20 @@ static void add_command_stat(struct text *t, const struct command *cmd)
               cmd->name, cmd->calls, cmd->usec, per_call, cmd->rejected_calls, cmd->failed_calls);
 }
 
+/* Adds a line per command and subcommand, in table order. */
+static void each_command_line(struct text *t, void (*add)(struct text *, const struct command *))
+{
+    for (struct command **cmd = command_all(); *cmd; cmd++) {
+        add(t, *cmd);
+        if ((*cmd)->subcommands == NULL) continue;
+        for (const struct command *sub = (*cmd)->subcommands; sub->name; sub++) add(t, sub);
+    }
+}
+
 static void section_commandstats(struct text *t)
 {
     text_addf(t, "# Commandstats\r\n");
-    for (struct command **cmd = command_all(); *cmd; cmd++) {
-        add_command_stat(t, *cmd);
-        if ((*cmd)->subcommands == NULL) continue;
-        for (const struct command *sub = (*cmd)->subcommands; sub->name; sub++) add_command_stat(t, sub);
-    }
+    each_command_line(t, add_command_stat);
 }
 
 static void section_errorstats(struct text *t)
@@ -335,7 +341,18 @@ static void section_errorstats(struct text *t)
     }
 }
 
-static void section_latencystats(struct text *t) { text_addf(t, "# Latencystats\r\n"); }
+static void add_latency_line(struct text *t, const struct command *cmd)
+{
+    char line[4096];
+    size_t n = latency_command_percentiles(cmd, line, sizeof(line));
+    if (n) text_addf(t, "%.*s", (int)n, line);
+}
+
+static void section_latencystats(struct text *t)
+{
+    text_addf(t, "# Latencystats\r\n");
+    each_command_line(t, add_latency_line);
+}
 
 static void section_cluster(struct text *t)
 {

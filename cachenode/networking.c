@@ -193,6 +193,7 @@ void free_client(client *c)
     replication_client_freed(c);
     if (c->kblock) blocking_client_freed(c);
     multi_client_reset(c);
+    monitor_remove(c);
     if (n_to_resume > 0) forget_resume(c);
     if (c->fd >= 0) {
         el_del(c->fd, EL_READABLE | EL_WRITABLE);
@@ -497,6 +498,7 @@ size_t client_info_line(client *c, char *buf, size_t size)
     if (m & EL_WRITABLE) events[ei++] = 'w';
     char flags[8];
     int fi = 0;
+    if (c->flags & CLIENT_MONITOR) flags[fi++] = 'O';
     if (c->flags & CLIENT_REPLICA) flags[fi++] = 'S';
     if (c->flags & CLIENT_MASTER) flags[fi++] = 'M';
     if (c->flags & CLIENT_BLOCKED) flags[fi++] = 'b';

@@ -82,6 +82,7 @@ void config_reset_stats(void)
     for (struct command **c = command_all(); *c; c++)
         (*c)->calls = (*c)->usec = (*c)->rejected_calls = (*c)->failed_calls = 0;
     errorstats_reset();
+    latency_reset_histograms();
 }
 
 static void prepare_shutdown_and_exit(void)

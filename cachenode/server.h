@@ -624,6 +624,34 @@ extern struct command client_subcommands[];          /* cmd_client.c */
 
 
 
+/* -- monitor.c, latency.c -- */
+
+extern struct command monitor_commands[];            /* monitor.c */
+extern size_t monitor_count; /* clients in MONITOR mode; 0: feeding costs one test */
+/* Sends the command the client just ran to the monitors. */
+void monitor_feed(client *c);
+/* RESET and disconnection: the client stops monitoring. */
+void monitor_remove(client *c);
+extern struct command latency_commands[];            /* latency.c */
+extern long long latency_monitor_threshold; /* latency-monitor-threshold, ms */
+extern int latency_tracking;                /* latency-tracking */
+/* Records an event's duration when it reaches the threshold. Events are
+ * Redis's: command, fast-command, expire-cycle, eviction-cycle,
+ * eviction-del, fork. */
+void latency_add_sample_if_needed(const char *event, long long ms);
+/* Adds a command's execution time to its latency histogram. */
+void latency_track_command(const struct command *cmd, long long duration_us);
+/* CONFIG RESETSTAT: forgets every histogram. */
+void latency_reset_histograms(void);
+/* INFO latencystats' line for the command into buf; 0 when it has none. */
+size_t latency_command_percentiles(const struct command *cmd, char *buf, size_t size);
+/* latency-tracking-info-percentiles' parser and renderer. */
+int latency_set_percentiles(char **words, int n, const char **err);
+void latency_get_percentiles(char *buf, size_t size);
+/* Whether the client's command is a blocked one run again (blocking.c). */
+int blocking_rerunning(const client *c);
+
+
 /* -- evict.c -- */
 
 /* Forgets the eviction candidates kept across calls (tests, FLUSHALL). */

@@ -40,18 +40,33 @@ static arg copy_arg(const char *p, size_t len)
 
 static arg make_arg_cstr(const char *s) { return copy_arg(s, strlen(s)); }
 
-/* Which arguments hold secrets, so that they never reach the log. */
-static int is_secret_arg(const client *c, int i)
+/* Which arguments hold secrets, so that they never reach the log or a
+ * monitor: those Redis redacts, and only when Redis's command gets as far as
+ * redacting them (AUTH with at most two arguments; HELLO's AUTH options
+ * after a valid protocol version, up to the first bad option). */
+static int hello_secret_arg(const client *c, int i)
+{
+    long long ver;
+    if (c->argc < 2 || !string2ll(c->argv[1].p, c->argv[1].len, &ver) || ver < 2 || ver > 3) return 0;
+    for (int j = 2; j < c->argc && j < i;) {
+        int more = c->argc - 1 - j;
+        if (arg_is(c->argv[j].p, c->argv[j].len, "auth") && more >= 2) {
+            if (i == j + 1 || i == j + 2) return 1;
+            j += 3;
+        } else if (arg_is(c->argv[j].p, c->argv[j].len, "setname") && more >= 1) {
+            j += 2;
+        } else {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+int arg_is_secret(const client *c, int i)
 {
     const arg *a0 = &c->argv[0];
-    if (arg_is(a0->p, a0->len, "auth")) return i >= 1;
-    if (arg_is(a0->p, a0->len, "hello")) {
-        /* HELLO [ver] [AUTH user pass] [SETNAME name]: user and pass */
-        for (int j = 1; j + 2 < c->argc && j < i; j++) {
-            if (arg_is(c->argv[j].p, c->argv[j].len, "auth") && (i == j + 1 || i == j + 2)) return 1;
-        }
-        return 0;
-    }
+    if (arg_is(a0->p, a0->len, "auth")) return i >= 1 && c->argc <= 3;
+    if (arg_is(a0->p, a0->len, "hello")) return hello_secret_arg(c, i);
     if (arg_is(a0->p, a0->len, "config") && c->argc >= 4 &&
         arg_is(c->argv[1].p, c->argv[1].len, "set") && i >= 3 && (i - 2) % 2 == 1) {
         const arg *name = &c->argv[i - 1];
@@ -62,7 +77,7 @@ static int is_secret_arg(const client *c, int i)
 
 static arg entry_arg(const client *c, int i)
 {
-    if (is_secret_arg(c, i)) return make_arg_cstr("(redacted)");
+    if (arg_is_secret(c, i)) return make_arg_cstr("(redacted)");
     const arg *a = &c->argv[i];
     if (a->len <= SLOWLOG_ENTRY_MAX_STRING) return copy_arg(a->p, a->len);
     char tail[64];

@@ -472,6 +472,7 @@ int snapshot_bgsave_start(const char *path, snapshot_done_fn done, void *priv)
     }
     if (pid == 0) child_main(path); /* does not return */
     snap.latest_fork_usec = ustime() - start;
+    latency_add_sample_if_needed("fork", snap.latest_fork_usec / 1000);
     snap.total_forks++;
     snap.saves++;
     snap.child_pid = pid;
