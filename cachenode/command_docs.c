@@ -312,6 +312,24 @@ static const struct command_doc docs[] = {
     {.name = "slaveof", .args = REPLICAOF_ARGS,
      .doc_flags = DOC_DEPRECATED, .deprecated_since = "5.0.0", .replaced_by = "`REPLICAOF`"},
     {.name = "wait", .args = "integer:numreplicas integer:timeout"},
+    /* bitmaps (bitops.c) */
+    {.name = "setbit", .args = "key:key@0 integer:offset integer:value"},
+    {.name = "getbit", .args = "key:key@0 integer:offset"},
+    {.name = "bitcount",
+     .args = "key:key@0 block:index? (integer:start integer:end oneof:index_unit? since=7.0.0 (BYTE BIT))",
+     .history = "7.0.0 Added the `BYTE|BIT` option."},
+    {.name = "bitpos",
+     .args = "key:key@0 integer:bit block:index? (integer:start block:end_index? "
+             "(integer:end oneof:index_unit? since=7.0.0 (BYTE BIT)))",
+     .history = "7.0.0 Added the `BYTE|BIT` option."},
+    {.name = "bitop", .args = "string:operation key:destkey@0 key:key@1*"},
+    {.name = "bitfield",
+     .args = "key:key@0 oneof:operation?* (block:encoding_offset=GET (string:encoding integer:offset) "
+             "block:write (oneof:wrap_sat_fail=OVERFLOW? (WRAP SAT FAIL) oneof:write_operation "
+             "(block:encoding_offset_value=SET (string:encoding integer:offset integer:value) "
+             "block:encoding_offset_increment=INCRBY (string:encoding integer:offset integer:increment))))"},
+    {.name = "bitfield_ro", .args = "key:key@0 block:encoding_offset=GET?*+ (string:encoding integer:offset)"},
+    /* BITS-DOCS-END */
 };
 #define DOCS_COUNT (sizeof(docs) / sizeof(docs[0]))
 

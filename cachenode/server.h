@@ -620,6 +620,11 @@ extern struct command client_subcommands[];          /* cmd_client.c */
 
 
 
+/* -- bitops.c, hyperloglog.c, geo.c -- */
+extern struct command bitmap_commands[];      /* bitops.c */
+/* Set bits in p[0..n). */
+long long bits_popcount(const unsigned char *p, size_t n);
+
 /* -- evict.c -- */
 
 /* Forgets the eviction candidates kept across calls (tests, FLUSHALL). */
