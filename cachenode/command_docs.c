@@ -329,6 +329,12 @@ static const struct command_doc docs[] = {
              "(block:encoding_offset_value=SET (string:encoding integer:offset integer:value) "
              "block:encoding_offset_increment=INCRBY (string:encoding integer:offset integer:increment))))"},
     {.name = "bitfield_ro", .args = "key:key@0 block:encoding_offset=GET?*+ (string:encoding integer:offset)"},
+    /* HyperLogLog (hyperloglog.c) */
+    {.name = "pfadd", .args = "key:key@0 string:element?*"},
+    {.name = "pfcount", .args = "key:key@0*"},
+    {.name = "pfmerge", .args = "key:destkey@0 key:sourcekey@1*"},
+    {.name = "pfdebug", .args = "string:subcommand key:key@0", .doc_flags = DOC_SYSCMD},
+    {.name = "pfselftest", .doc_flags = DOC_SYSCMD},
     /* BITS-DOCS-END */
 };
 #define DOCS_COUNT (sizeof(docs) / sizeof(docs[0]))

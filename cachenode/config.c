@@ -288,6 +288,7 @@ static struct config configs[] = {
     {"set-max-intset-entries", CFG_LL, 0, &server.set_max_intset_entries, 0, LLONG_MAX, "512", NULL, NULL, NULL, NULL},
     {"zset-max-listpack-entries", CFG_LL, 0, &server.zset_max_listpack_entries, 0, LLONG_MAX, "128", NULL, NULL, NULL, NULL},
     {"zset-max-listpack-value", CFG_LL, 0, &server.zset_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL, NULL},
+    {"hll-sparse-max-bytes", CFG_MEMORY, 0, &server.hll_sparse_max_bytes, 0, LLONG_MAX, "3000", NULL, NULL, NULL, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
     {"appendonly", CFG_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
