@@ -624,6 +624,9 @@ extern struct command client_subcommands[];          /* cmd_client.c */
 /* -- bitops.c, hyperloglog.c, geo.c -- */
 extern struct command bitmap_commands[];      /* bitops.c */
 extern struct command hyperloglog_commands[]; /* hyperloglog.c */
+extern struct command geo_commands[];         /* geo.c */
+/* ZADD on the client's arguments (t_zset.c); GEOADD runs it on its own. */
+void zadd_command(client *c);
 /* Set bits in p[0..n). */
 long long bits_popcount(const unsigned char *p, size_t n);
 
