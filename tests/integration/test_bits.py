@@ -13,7 +13,7 @@ Exit status 0 when every check passed; the last line is "N passed, M failed".
 import random
 import sys
 
-from nodeutil import Suite, wait_until
+from nodeutil import RawReplica, Suite, wait_until
 
 STD_ERR = 1.04 / 16384 ** 0.5  # 0.81%, Redis's documented standard error
 
@@ -70,6 +70,11 @@ def write_bits(c, rnd, prefix, n):
             p.pfmerge(f"{prefix}merged", f"{k}:hll")
         if i % 97 == 0:
             p.execute_command("PFDEBUG", "TODENSE", f"{k}:hll")
+        p.geoadd(f"{k}:geo", (rnd.uniform(-10, 10), rnd.uniform(-10, 10), f"m{i % 300}"))
+        if i % 13 == 0:
+            p.georadius(f"{k}:geo", 0, 0, 800, unit="km", store=f"{k}:near")
+            p.geosearchstore(f"{k}:box", f"{k}:geo", longitude=1, latitude=1, width=900, height=900,
+                             unit="km", storedist=True)
     p.execute()
 
 
@@ -94,6 +99,32 @@ def test_replica_digest_after_bit_and_hll_writes(s):
     assert digest(rc) == digest(c), "replica digest differs from the primary's"
     for k in ("pre3:hll", "live5:hll", "premerged", "live0:bf", "pre1:op"):
         assert rc.get(k) == c.get(k), k
+    for k in ("pre2:near", "live4:box"):
+        assert rc.zrange(k, 0, -1, withscores=True) == c.zrange(k, 0, -1, withscores=True), k
+
+
+def test_propagation_of_geo_and_hll_writes(s):
+    """GEOADD reaches replicas as the ZADD it is, GEORADIUS STORE as itself,
+    a PFCOUNT that refreshes the cache as itself; reads send nothing."""
+    p = s.node()
+    c = p.client()
+    raw = RawReplica(p)
+    try:
+        c.execute_command("GEOADD", "g", "CH", 13.361389, 38.115556, "Palermo", 15.087269, 37.502669, "Catania")
+        c.georadius("g", 15, 37, 200, unit="km", withdist=True)
+        c.georadius("g", 15, 37, 200, unit="km", store="dst")
+        c.pfadd("h", "a", "b")
+        c.pfcount("h")
+        c.pfcount("h")  # cached: no write
+        c.setbit("b", 7, 1)
+        c.set("end", 1)
+        cmds = raw.commands_until(b"SET")
+    finally:
+        raw.close()
+    names = [cmd[0] for cmd in cmds if cmd[0] != b"SELECT"]
+    assert names == [b"ZADD", b"GEORADIUS", b"PFADD", b"PFCOUNT", b"SETBIT", b"SET"], names
+    zadd = next(cmd for cmd in cmds if cmd[0] == b"ZADD")
+    assert zadd == [b"ZADD", b"g", b"CH", b"3479099956230698", b"Palermo", b"3479447370796909", b"Catania"], zadd
 
 
 def test_snapshot_round_trip_of_sparse_and_dense_hlls(s):
@@ -124,6 +155,7 @@ def main():
         test_hll_error_rate_on_random_elements,
         test_replica_digest_after_bit_and_hll_writes,
         test_snapshot_round_trip_of_sparse_and_dense_hlls,
+        test_propagation_of_geo_and_hll_writes,
     ])
 
 
