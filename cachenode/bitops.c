@@ -184,21 +184,28 @@ static void resolve_range(struct bit_range *rg, long long len, int is_bit)
     }
 }
 
-static void bitcount_command(client *c)
+/* The string BITCOUNT and BITPOS read (an integer is formatted into buf);
+ * NULL after replying `missing` for a missing key, or WRONGTYPE. */
+static const unsigned char *string_for_bit_read(client *c, long long missing, char *buf, size_t *len)
 {
-    entry *e;
-    e = lookup_read(c, &c->argv[1]);
+    entry *e = lookup_read(c, &c->argv[1]);
     if (e == NULL) {
-        reply_int(c, 0);
-        return;
+        reply_int(c, missing);
+        return NULL;
     }
     if (e->type != TYPE_STRING) {
         reply_wrongtype(c);
-        return;
+        return NULL;
     }
+    return (const unsigned char *)entry_string(e, buf, len);
+}
+
+static void bitcount_command(client *c)
+{
     char buf[24];
     size_t slen;
-    const unsigned char *p = (const unsigned char *)entry_string(e, buf, &slen);
+    const unsigned char *p = string_for_bit_read(c, 0, buf, &slen);
+    if (p == NULL) return;
     struct bit_range rg = {0, (long long)slen - 1, 0, 0};
     if (c->argc == 4 || c->argc == 5) {
         int is_bit = 0;
@@ -265,18 +272,10 @@ static void bitpos_command(client *c)
         reply_error(c, "ERR The bit argument must be 1 or 0.");
         return;
     }
-    entry *e = lookup_read(c, &c->argv[1]);
-    if (e == NULL) {
-        reply_int(c, bit ? -1 : 0);
-        return;
-    }
-    if (e->type != TYPE_STRING) {
-        reply_wrongtype(c);
-        return;
-    }
     char buf[24];
     size_t slen;
-    const unsigned char *p = (const unsigned char *)entry_string(e, buf, &slen);
+    const unsigned char *p = string_for_bit_read(c, bit ? -1 : 0, buf, &slen);
+    if (p == NULL) return;
     struct bit_range rg = {0, (long long)slen - 1, 0, 0};
     int end_given = 0;
     if (c->argc >= 4 && c->argc <= 6) {
