@@ -18,24 +18,37 @@ static const struct geo_range LAT_RANGE = {GEO_LAT_MIN, GEO_LAT_MAX};
 
 /* ---- interleaving ----------------------------------------------------------- */
 
-/* lat bits go to the even positions, lon bits to the odd ones. */
-static uint64_t interleave(uint32_t lat, uint32_t lon)
+/* Spreads the 32 bits of v to the even positions of a 64-bit word (and
+ * back), by the usual shift-and-mask steps. */
+static uint64_t spread_bits(uint32_t v)
 {
-    uint64_t out = 0;
-    for (int i = 0; i < 32; i++) {
-        out |= (uint64_t)((lat >> i) & 1) << (2 * i);
-        out |= (uint64_t)((lon >> i) & 1) << (2 * i + 1);
-    }
-    return out;
+    uint64_t x = v;
+    x = (x | (x << 16)) & 0x0000FFFF0000FFFFULL;
+    x = (x | (x << 8)) & 0x00FF00FF00FF00FFULL;
+    x = (x | (x << 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    x = (x | (x << 2)) & 0x3333333333333333ULL;
+    x = (x | (x << 1)) & 0x5555555555555555ULL;
+    return x;
 }
+
+static uint32_t gather_bits(uint64_t x)
+{
+    x &= 0x5555555555555555ULL;
+    x = (x | (x >> 1)) & 0x3333333333333333ULL;
+    x = (x | (x >> 2)) & 0x0F0F0F0F0F0F0F0FULL;
+    x = (x | (x >> 4)) & 0x00FF00FF00FF00FFULL;
+    x = (x | (x >> 8)) & 0x0000FFFF0000FFFFULL;
+    x = (x | (x >> 16)) & 0x00000000FFFFFFFFULL;
+    return (uint32_t)x;
+}
+
+/* lat bits go to the even positions, lon bits to the odd ones. */
+static uint64_t interleave(uint32_t lat, uint32_t lon) { return spread_bits(lat) | (spread_bits(lon) << 1); }
 
 static void deinterleave(uint64_t bits, uint32_t *lat, uint32_t *lon)
 {
-    *lat = *lon = 0;
-    for (int i = 0; i < 32; i++) {
-        *lat |= (uint32_t)((bits >> (2 * i)) & 1) << i;
-        *lon |= (uint32_t)((bits >> (2 * i + 1)) & 1) << i;
-    }
+    *lat = gather_bits(bits);
+    *lon = gather_bits(bits >> 1);
 }
 
 /* ---- encoding and decoding -------------------------------------------------- */
