@@ -34,14 +34,16 @@ static int entry_is_hll(client *c, const entry *e)
     return 1;
 }
 
-/* The HyperLogLog's bytes, writable, with room for a sparse update. The
- * entry may move: *e is updated. */
+/* The HyperLogLog's bytes, writable, with room for a sparse update (a
+ * dense one never grows: it keeps its exact size). The entry may move: *e
+ * is updated. */
 static rawstr *hll_writable(client *c, entry **e)
 {
     char buf[24];
     size_t len;
-    entry_string(*e, buf, &len);
-    *e = db_make_raw(c->db, *e, len + HLL_SPARSE_MAX_GROWTH);
+    const char *s = entry_string(*e, buf, &len);
+    size_t room = hll_encoding((const unsigned char *)s) == HLL_SPARSE ? HLL_SPARSE_MAX_GROWTH : 0;
+    *e = db_make_raw(c->db, *e, len + room);
     return entry_rawstr(*e);
 }
 
@@ -63,11 +65,8 @@ static int hll_promote(client *c, entry **e)
         zfree(dense);
         return -1;
     }
-    *e = db_make_raw(c->db, *e, HLL_DENSE_SIZE);
-    r = entry_rawstr(*e);
-    memcpy(r->buf, dense, HLL_DENSE_SIZE);
-    r->len = HLL_DENSE_SIZE;
-    r->buf[r->len] = '\0';
+    /* a new value of the exact size: growing the sparse one would double it */
+    *e = db_set_string_value_noint(c->db, *e, (const char *)dense, HLL_DENSE_SIZE);
     zfree(dense);
     return 0;
 }

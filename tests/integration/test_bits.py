@@ -135,6 +135,8 @@ def test_snapshot_round_trip_of_sparse_and_dense_hlls(s):
     c.pfcount("sparse")  # cached
     assert c.execute_command("PFDEBUG", "ENCODING", "sparse") == b"sparse"
     assert c.execute_command("PFDEBUG", "ENCODING", "dense") == b"dense"
+    # promoted to its exact size (12304 bytes), not a doubled buffer
+    assert c.memory_usage("dense") < 13000, c.memory_usage("dense")
     keys = ("sparse", "dense", "stale")
     before = {k: c.get(k) for k in keys}
     d = digest(c)
