@@ -15,7 +15,6 @@ bench_name=bits
 
 rp=$(free_port); start redis "$rp"
 cp=$(free_port); start cachenode "$cp"
-best() { awk -v a="${1:-0}" -v b="$2" 'BEGIN{print (a>b)?a:b}'; }
 # datasets the reads need: a 1 MB bitmap, 100k small ones, a dense
 # HyperLogLog, 100k random points in a 2x2 degree square
 python3 - >"$tmp/geo.resp" <<'PYEOF'
@@ -34,18 +33,7 @@ for port in $rp $cp; do
     redis-benchmark -p "$port" -n 100000 -r 10000000 -c 20 -P 16 -q PFADD dense __rand_int__ >/dev/null
     redis-cli -p "$port" --pipe <"$tmp/geo.resp" >/dev/null
 done
-run() { redis-benchmark -p "$1" -n 100000 -r "$3" -c 20 -P 16 -q $2 2>/dev/null | tr '\r' '\n' | tail -1 | grep -o '[0-9.]* requests per second' | cut -d' ' -f1; }
-while read -r name r cmd; do
-    br=0
-    bc=0
-    for _ in $(seq "$rounds"); do
-        a=$(run "$rp" "$cmd" "$r")
-        b=$(run "$cp" "$cmd" "$r")
-        br=$(best "$a" "$br")
-        bc=$(best "$b" "$bc")
-    done
-    awk -v n="$name" -v r="$br" -v c="$bc" 'BEGIN{printf "speed %-18s redis %10.0f  cachenode %10.0f  ratio %.2f\n", n, r, c, (r>0)?c/r:0}'
-done <<'CMDS'
+speed_table "$rp" "$cp" <<'CMDS'
 setbit 100000 SETBIT bm:__rand_int__ 4099 1
 getbit 100000 GETBIT bm:__rand_int__ 4099
 bitcount_1mb 100 BITCOUNT bm
