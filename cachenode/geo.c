@@ -303,6 +303,96 @@ static int by_dist_asc(const void *a, const void *b)
 
 static int by_dist_desc(const void *a, const void *b) { return -by_dist_asc(a, b); }
 
+/* Partial sort of the nearest `keep` points, for COUNT: Bentley and
+ * McIlroy's quicksort ("Engineering a sort function", 1993) that only
+ * recurses into partitions overlapping [0, keep), as Redis does. Points at
+ * equal distances end up in the order this algorithm leaves them, which
+ * clients see. */
+typedef int (*point_cmp)(const void *, const void *);
+
+static void point_swap(struct geo_point *a, struct geo_point *b)
+{
+    struct geo_point t = *a;
+    *a = *b;
+    *b = t;
+}
+
+static void points_vecswap(struct geo_point *a, struct geo_point *b, long n)
+{
+    for (long i = 0; i < n; i++) point_swap(a + i, b + i);
+}
+
+static struct geo_point *med3(struct geo_point *a, struct geo_point *b, struct geo_point *c, point_cmp cmp)
+{
+    return cmp(a, b) < 0 ? (cmp(b, c) < 0 ? b : (cmp(a, c) < 0 ? c : a))
+                         : (cmp(b, c) > 0 ? b : (cmp(a, c) < 0 ? a : c));
+}
+
+static void insertion_sort(struct geo_point *a, long n, point_cmp cmp)
+{
+    for (struct geo_point *pm = a + 1; pm < a + n; pm++)
+        for (struct geo_point *pl = pm; pl > a && cmp(pl - 1, pl) > 0; pl--) point_swap(pl, pl - 1);
+}
+
+/* Whether [l, l + n) overlaps the wanted ranks [lo, hi]. */
+static int overlaps(const struct geo_point *l, long n, const struct geo_point *lo, const struct geo_point *hi)
+{
+    const struct geo_point *r = l + n - 1;
+    return !((lo < l && hi < l) || (lo > r && hi > r));
+}
+
+static void partial_sort(struct geo_point *a, long n, point_cmp cmp, const struct geo_point *lo,
+                         const struct geo_point *hi)
+{
+    for (;;) {
+        if (n < 7) {
+            insertion_sort(a, n, cmp);
+            return;
+        }
+        struct geo_point *pm = a + n / 2;
+        if (n > 7) {
+            struct geo_point *pl = a, *pn = a + n - 1;
+            if (n > 40) {
+                long d = n / 8;
+                pl = med3(pl, pl + d, pl + 2 * d, cmp);
+                pm = med3(pm - d, pm, pm + d, cmp);
+                pn = med3(pn - 2 * d, pn - d, pn, cmp);
+            }
+            pm = med3(pl, pm, pn, cmp);
+        }
+        point_swap(a, pm);
+        struct geo_point *pa = a + 1, *pb = a + 1, *pc = a + n - 1, *pd = a + n - 1;
+        int swapped = 0, r;
+        for (;;) {
+            while (pb <= pc && (r = cmp(pb, a)) <= 0) {
+                if (r == 0) swapped = 1, point_swap(pa++, pb);
+                pb++;
+            }
+            while (pb <= pc && (r = cmp(pc, a)) >= 0) {
+                if (r == 0) swapped = 1, point_swap(pc, pd--);
+                pc--;
+            }
+            if (pb > pc) break;
+            point_swap(pb++, pc--);
+            swapped = 1;
+        }
+        if (!swapped) { /* already ordered around the pivot */
+            insertion_sort(a, n, cmp);
+            return;
+        }
+        struct geo_point *pn = a + n;
+        long m = (pa - a) < (pb - pa) ? (pa - a) : (pb - pa);
+        points_vecswap(a, pb - m, m);
+        m = (pd - pc) < (pn - pd - 1) ? (pd - pc) : (pn - pd - 1);
+        points_vecswap(pb, pn - m, m);
+        if ((m = pb - pa) > 1 && overlaps(a, m, lo, hi)) partial_sort(a, m, cmp, lo, hi);
+        if ((m = pd - pc) <= 1) return;
+        a = pn - m;
+        n = m;
+        if (!overlaps(a, n, lo, hi)) return;
+    }
+}
+
 /* ---- search arguments ------------------------------------------------------------------ */
 
 #define SEARCH_COORDS (1 << 0)  /* GEORADIUS: a point */
@@ -506,8 +596,9 @@ static void search_generic(client *c, int src_index, int flags)
     struct geo_results r = {NULL, 0, 0};
     search_shape(z, &q.shape, &r, q.any ? (size_t)q.count : 0);
     size_t n = (q.count == 0 || r.used < (size_t)q.count) ? r.used : (size_t)q.count;
-    if (q.sort != SORT_NONE && r.used > 1)
-        qsort(r.p, r.used, sizeof(*r.p), q.sort == SORT_ASC ? by_dist_asc : by_dist_desc);
+    point_cmp cmp = q.sort == SORT_ASC ? by_dist_asc : by_dist_desc;
+    if (q.sort != SORT_NONE && n == r.used && r.used > 1) qsort(r.p, r.used, sizeof(*r.p), cmp);
+    else if (q.sort != SORT_NONE && r.used > 1) partial_sort(r.p, (long)r.used, cmp, r.p, r.p + n - 1);
     for (size_t i = 0; i < n; i++) r.p[i].dist /= q.shape.to_meters;
     if (q.store) store_results(c, flags, &q, &r, n);
     else reply_results(c, &q, &r, n);
