@@ -303,11 +303,12 @@ static int by_dist_asc(const void *a, const void *b)
 
 static int by_dist_desc(const void *a, const void *b) { return -by_dist_asc(a, b); }
 
-/* Partial sort of the nearest `keep` points, for COUNT: Bentley and
- * McIlroy's quicksort ("Engineering a sort function", 1993) that only
- * recurses into partitions overlapping [0, keep), as Redis does. Points at
- * equal distances end up in the order this algorithm leaves them, which
- * clients see. */
+/* Partial sort of the nearest points, for COUNT: Bentley and McIlroy's
+ * quicksort ("Engineering a sort function", 1993: insertion sort below 7
+ * elements, median of three or ninther pivot, three-way partition) that
+ * only recurses into partitions overlapping the wanted ranks, as Redis
+ * does. Points at equal distances end up in the order this algorithm
+ * leaves them, which clients see (tests/diff/cases/geo_ties.txt). */
 typedef int (*point_cmp)(const void *, const void *);
 
 static void point_swap(struct geo_point *a, struct geo_point *b)
@@ -362,23 +363,18 @@ static void partial_sort(struct geo_point *a, long n, point_cmp cmp, const struc
         }
         point_swap(a, pm);
         struct geo_point *pa = a + 1, *pb = a + 1, *pc = a + n - 1, *pd = a + n - 1;
-        int swapped = 0, r;
+        int r;
         for (;;) {
             while (pb <= pc && (r = cmp(pb, a)) <= 0) {
-                if (r == 0) swapped = 1, point_swap(pa++, pb);
+                if (r == 0) point_swap(pa++, pb);
                 pb++;
             }
             while (pb <= pc && (r = cmp(pc, a)) >= 0) {
-                if (r == 0) swapped = 1, point_swap(pc, pd--);
+                if (r == 0) point_swap(pc, pd--);
                 pc--;
             }
             if (pb > pc) break;
             point_swap(pb++, pc--);
-            swapped = 1;
-        }
-        if (!swapped) { /* already ordered around the pivot */
-            insertion_sort(a, n, cmp);
-            return;
         }
         struct geo_point *pn = a + n;
         long m = (pa - a) < (pb - pa) ? (pa - a) : (pb - pa);
