@@ -44,6 +44,16 @@
 #define MPOP_ARGS "integer:numkeys key:key@0* oneof:where (LEFT RIGHT) integer:count=COUNT?"
 #define SORT_ARGS "key:key@0 pattern:pattern=BY@1? block:offset_count=LIMIT? (integer:offset integer:count) " \
                   "pattern:pattern=GET@1?*+ oneof:order? (ASC DESC) pure-token:sorting=ALPHA?"
+#define GEO_UNITS "oneof:unit (M KM FT MI)"
+#define GEO_SEARCH_ARGS "oneof:from (string:member=FROMMEMBER block:longitude_latitude=FROMLONLAT " \
+                        "(double:longitude double:latitude)) oneof:by (block:circle (double:radius=BYRADIUS " \
+                        GEO_UNITS ") block:box (double:width=BYBOX double:height " GEO_UNITS ")) " \
+                        "oneof:order? (ASC DESC) block:count? (integer:count=COUNT ANY?)"
+#define GEO_UNIT_HISTORY "7.0.0 Added support for uppercase unit names."
+/* GEORADIUS's options after the center; any_since is GEORADIUS's "since" of ANY. */
+#define GEO_RADIUS_TAIL(any_since) "double:radius " GEO_UNITS " WITHCOORD? WITHDIST? WITHHASH? " \
+                                   "block:count? (integer:count=COUNT ANY?" any_since ") oneof:order? (ASC DESC)"
+#define GEO_STORE_ARGS "key:key=STORE@1? key:key=STOREDIST@2?"
 #define REPLICAOF_ARGS "oneof:args (block:host-port (string:host integer:port) block:no-one (NO ONE))"
 
 static const struct command_doc docs[] = {
@@ -316,6 +326,56 @@ static const struct command_doc docs[] = {
     {.name = "slaveof", .args = REPLICAOF_ARGS,
      .doc_flags = DOC_DEPRECATED, .deprecated_since = "5.0.0", .replaced_by = "`REPLICAOF`"},
     {.name = "wait", .args = "integer:numreplicas integer:timeout"},
+    /* bitmaps (bitops.c) */
+    {.name = "setbit", .args = "key:key@0 integer:offset integer:value"},
+    {.name = "getbit", .args = "key:key@0 integer:offset"},
+    {.name = "bitcount",
+     .args = "key:key@0 block:index? (integer:start integer:end oneof:index_unit? since=7.0.0 (BYTE BIT))",
+     .history = "7.0.0 Added the `BYTE|BIT` option."},
+    {.name = "bitpos",
+     .args = "key:key@0 integer:bit block:index? (integer:start block:end_index? "
+             "(integer:end oneof:index_unit? since=7.0.0 (BYTE BIT)))",
+     .history = "7.0.0 Added the `BYTE|BIT` option."},
+    {.name = "bitop", .args = "string:operation key:destkey@0 key:key@1*"},
+    {.name = "bitfield",
+     .args = "key:key@0 oneof:operation?* (block:encoding_offset=GET (string:encoding integer:offset) "
+             "block:write (oneof:wrap_sat_fail=OVERFLOW? (WRAP SAT FAIL) oneof:write_operation "
+             "(block:encoding_offset_value=SET (string:encoding integer:offset integer:value) "
+             "block:encoding_offset_increment=INCRBY (string:encoding integer:offset integer:increment))))"},
+    {.name = "bitfield_ro", .args = "key:key@0 block:encoding_offset=GET?*+ (string:encoding integer:offset)"},
+    /* HyperLogLog (hyperloglog.c) */
+    {.name = "pfadd", .args = "key:key@0 string:element?*"},
+    {.name = "pfcount", .args = "key:key@0*"},
+    {.name = "pfmerge", .args = "key:destkey@0 key:sourcekey@1*"},
+    {.name = "pfdebug", .args = "string:subcommand key:key@0", .doc_flags = DOC_SYSCMD},
+    {.name = "pfselftest", .doc_flags = DOC_SYSCMD},
+    /* geo (geo.c) */
+    {.name = "geoadd",
+     .args = "key:key@0 oneof:condition? since=6.2.0 (NX XX) pure-token:change=CH? since=6.2.0 "
+             "block:longitude_latitude_member* (double:longitude double:latitude string:member)",
+     .history = "6.2.0 Added the `CH`, `NX` and `XX` options."},
+    {.name = "geodist", .args = "key:key@0 string:member1 string:member2 oneof:unit? (M KM FT MI)"},
+    {.name = "geohash", .args = "key:key@0 string:member*"},
+    {.name = "geopos", .args = "key:key@0 string:member*"},
+    {.name = "geosearch", .args = "key:key@0 " GEO_SEARCH_ARGS " WITHCOORD? WITHDIST? WITHHASH?",
+     .history = GEO_UNIT_HISTORY},
+    {.name = "geosearchstore", .args = "key:destination@0 key:source@1 " GEO_SEARCH_ARGS " STOREDIST?",
+     .history = GEO_UNIT_HISTORY},
+    {.name = "georadius",
+     .args = "key:key@0 double:longitude double:latitude " GEO_RADIUS_TAIL(" since=6.2.0") " " GEO_STORE_ARGS,
+     .history = "6.2.0 Added the `ANY` option for `COUNT`.\n" GEO_UNIT_HISTORY,
+     .doc_flags = DOC_DEPRECATED, .deprecated_since = "6.2.0",
+     .replaced_by = "`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` argument"},
+    {.name = "georadiusbymember", .args = "key:key@0 string:member " GEO_RADIUS_TAIL("") " " GEO_STORE_ARGS,
+     .history = GEO_UNIT_HISTORY, .doc_flags = DOC_DEPRECATED, .deprecated_since = "6.2.0",
+     .replaced_by = "`GEOSEARCH` and `GEOSEARCHSTORE` with the `BYRADIUS` and `FROMMEMBER` arguments"},
+    {.name = "georadius_ro", .args = "key:key@0 double:longitude double:latitude " GEO_RADIUS_TAIL(" since=6.2.0"),
+     .history = "6.2.0 Added the `ANY` option for `COUNT`.", .doc_flags = DOC_DEPRECATED,
+     .deprecated_since = "6.2.0", .replaced_by = "`GEOSEARCH` with the `BYRADIUS` argument"},
+    {.name = "georadiusbymember_ro", .args = "key:key@0 string:member " GEO_RADIUS_TAIL(""),
+     .doc_flags = DOC_DEPRECATED, .deprecated_since = "6.2.0",
+     .replaced_by = "`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments"},
+    /* BITS-DOCS-END */
 };
 #define DOCS_COUNT (sizeof(docs) / sizeof(docs[0]))
 

@@ -37,7 +37,8 @@ void commands_init(void)
                                 replication_commands, hash_commands,
                                 list_commands, set_commands, zset_commands, dump_commands,
                                 sort_commands, multi_commands, monitor_commands,
-                                latency_commands};
+                                latency_commands, bitmap_commands,
+                                hyperloglog_commands, geo_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)

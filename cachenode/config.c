@@ -291,6 +291,7 @@ static struct config configs[] = {
     {"latency-monitor-threshold", CFG_LL, 0, &latency_monitor_threshold, 0, LLONG_MAX, "0", NULL, NULL, NULL, NULL},
     {"latency-tracking", CFG_BOOL, 0, &latency_tracking, 0, 0, "yes", NULL, NULL, NULL, NULL},
     {"latency-tracking-info-percentiles", CFG_SPECIAL, 0, NULL, 0, 0, "50 99 99.9", NULL, latency_set_percentiles, latency_get_percentiles, NULL},
+    {"hll-sparse-max-bytes", CFG_MEMORY, 0, &server.hll_sparse_max_bytes, 0, LLONG_MAX, "3000", NULL, NULL, NULL, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
     {"appendonly", CFG_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},

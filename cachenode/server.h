@@ -287,6 +287,7 @@ struct server {
     int list_max_listpack_size, list_compress_depth;
     long long set_max_intset_entries;
     long long zset_max_listpack_entries, zset_max_listpack_value;
+    long long hll_sparse_max_bytes; /* a sparse HyperLogLog past this becomes dense */
 
     /* runtime */
     int listen_fd;
@@ -651,6 +652,14 @@ void latency_get_percentiles(char *buf, size_t size);
 /* Whether the client's command is a blocked one run again (blocking.c). */
 int blocking_rerunning(const client *c);
 
+/* -- bitops.c, hyperloglog.c, geo.c -- */
+extern struct command bitmap_commands[];      /* bitops.c */
+extern struct command hyperloglog_commands[]; /* hyperloglog.c */
+extern struct command geo_commands[];         /* geo.c */
+/* ZADD on the client's arguments (t_zset.c); GEOADD runs it on its own. */
+void zadd_command(client *c);
+/* Set bits in p[0..n). */
+long long bits_popcount(const unsigned char *p, size_t n);
 
 /* -- evict.c -- */
 

@@ -277,7 +277,7 @@ done:
     if (scores != stack_scores) zfree(scores);
 }
 
-static void zadd_command(client *c) { zadd_generic(c, 0); }
+void zadd_command(client *c) { zadd_generic(c, 0); } /* also GEOADD's (geo.c) */
 static void zincrby_command(client *c) { zadd_generic(c, ZADD_IN_INCR); }
 
 static void zrem_command(client *c)

@@ -1,7 +1,9 @@
 # pair.sh: sourced by the per-type benchmarks (hash-vs-redis.sh,
-# zset-vs-redis.sh, list-vs-redis.sh): their common command line (--cachenode PATH --rounds N
-# --memory-only), a temp dir, and `start KIND PORT` for a redis-server or a
-# cachenode on a free port, every server stopped by pid on exit.
+# zset-vs-redis.sh, list-vs-redis.sh, bits-vs-redis.sh): their common
+# command line (--cachenode PATH --rounds N --memory-only), a temp dir,
+# `start KIND PORT` for a redis-server or a cachenode on a free port (every
+# server stopped by pid on exit), and `speed_table`, the side-by-side
+# redis-benchmark runs of a command list.
 # CACHENODE_ARGS (split on blanks) adds flags to cachenode's command line.
 # The caller sets bench_name before sourcing.
 cachenode="$here/../../build/bin/cachenode"
@@ -44,4 +46,26 @@ start() {
     done
     echo "$kind did not start on $port" >&2
     exit 1
+}
+
+# best A B: the larger of two numbers (an empty A counts as 0)
+best() { awk -v a="${1:-0}" -v b="$2" 'BEGIN{print (a>b)?a:b}'; }
+
+# speed_table REDIS_PORT CACHENODE_PORT: for each "name keyspace command..."
+# line on stdin, the best requests/sec of $rounds interleaved redis-benchmark
+# runs (-n 100000 -r keyspace -c 20 -P 16) on each server, and their ratio.
+speed_table() {
+    local rp=$1 cp=$2 name r cmd br bc a b
+    run() { redis-benchmark -p "$1" -n 100000 -r "$3" -c 20 -P 16 -q $2 2>/dev/null | tr '\r' '\n' | tail -1 | grep -o '[0-9.]* requests per second' | cut -d' ' -f1; }
+    while read -r name r cmd; do
+        br=0
+        bc=0
+        for _ in $(seq "$rounds"); do
+            a=$(run "$rp" "$cmd" "$r")
+            b=$(run "$cp" "$cmd" "$r")
+            br=$(best "$a" "$br")
+            bc=$(best "$b" "$bc")
+        done
+        awk -v n="$name" -v r="$br" -v c="$bc" 'BEGIN{printf "speed %-24s redis %10.0f  cachenode %10.0f  ratio %.2f\n", n, r, c, (r>0)?c/r:0}'
+    done
 }

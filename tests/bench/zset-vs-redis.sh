@@ -68,7 +68,6 @@ done
 
 rp=$(free_port); start redis "$rp"
 cp=$(free_port); start cachenode "$cp"
-best() { awk -v a="${1:-0}" -v b="$2" 'BEGIN{print (a>b)?a:b}'; }
 declare -A bz
 for P in 1 16; do
     bz=([redis_ZADD]=0 [redis_ZPOPMIN]=0 [cachenode_ZADD]=0 [cachenode_ZPOPMIN]=0)
@@ -94,18 +93,7 @@ for port in $rp $cp; do
     redis-benchmark -p "$port" -n 200000 -r 100 -c 20 -P 16 -q ZADD z:__rand_int__ __rand_int__ m:__rand_int__ >/dev/null
     redis-benchmark -p "$port" -n 300000 -r 100000 -c 20 -P 16 -q ZADD big __rand_int__ m:__rand_int__ >/dev/null
 done
-run() { redis-benchmark -p "$1" -n 100000 -r "$3" -c 20 -P 16 -q $2 2>/dev/null | tr '\r' '\n' | tail -1 | grep -o '[0-9.]* requests per second' | cut -d' ' -f1; }
-while read -r name r cmd; do
-    br=0
-    bc=0
-    for _ in $(seq "$rounds"); do
-        a=$(run "$rp" "$cmd" "$r")
-        b=$(run "$cp" "$cmd" "$r")
-        br=$(best "$a" "$br")
-        bc=$(best "$b" "$bc")
-    done
-    awk -v n="$name" -v r="$br" -v c="$bc" 'BEGIN{printf "speed %-24s redis %10.0f  cachenode %10.0f  ratio %.2f\n", n, r, c, (r>0)?c/r:0}'
-done <<'CMDS'
+speed_table "$rp" "$cp" <<'CMDS'
 zadd_small 100 ZADD z:__rand_int__ __rand_int__ m:__rand_int__
 zadd_big 100000 ZADD big __rand_int__ m:__rand_int__
 zincrby_small 100 ZINCRBY z:__rand_int__ 1 m:__rand_int__
