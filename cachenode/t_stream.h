@@ -223,6 +223,13 @@ int stream_lookup_write(client *c, const arg *key, stream **s);
 typedef void (*stream_entry_hook)(void *priv, const stream_id *id);
 long stream_reply_range(client *c, stream *s, const stream_id *start, const stream_id *end,
                         long long count, int rev, stream_entry_hook hook, void *priv);
+/* A nack (consumer may be NULL until claimed). */
+struct stream_nack *stream_nack_new(const stream_id *id, long long when, uint64_t count,
+                                    struct stream_consumer *c);
+/* XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID
+ * last, to replicas: one delivery or claim, idempotent. */
+void stream_propagate_claim(client *c, const arg *key, const stream_cg *g,
+                            const struct stream_nack *n);
 /* XGROUP SETID key group last ENTRIESREAD n, to replicas (t_stream_cg.c). */
 void stream_propagate_group_id(client *c, const arg *key, const stream_cg *g);
 /* XREADGROUP's reply for one stream (t_stream_cg.c): new entries after *gt

@@ -3,7 +3,7 @@
  * sorted by ID, one nack shared by the group's PEL and its consumer's), the
  * entries-read/lag bookkeeping of Redis 7.0, and the groups' part of the
  * type's callbacks (free, copy, memory, digest, snapshot). The commands
- * that use them live in t_stream.c and t_stream_cmd_cg.c. */
+ * that use them live in t_stream.c and t_stream_cg_cmd.c. */
 #include <string.h>
 
 #include "alloc.h"
@@ -231,7 +231,7 @@ void stream_groups_free(stream *s)
     s->ngroups = 0;
 }
 
-static struct stream_nack *nack_new(const stream_id *id, long long when, uint64_t count,
+struct stream_nack *stream_nack_new(const stream_id *id, long long when, uint64_t count,
                                     struct stream_consumer *c)
 {
     struct stream_nack *n = zmalloc(sizeof(*n));
@@ -253,7 +253,7 @@ void stream_groups_dup(stream *dst, const stream *src)
             c->seen_time = sc->seen_time;
             for (size_t k = 0; k < sc->pel.len; k++) {
                 const struct stream_nack *sn = sc->pel.items[k];
-                struct stream_nack *n = nack_new(&sn->id, sn->delivery_time, sn->delivery_count, c);
+                struct stream_nack *n = stream_nack_new(&sn->id, sn->delivery_time, sn->delivery_count, c);
                 pel_insert(&c->pel, n);
                 pel_insert(&g->pel, n);
             }
@@ -353,7 +353,7 @@ static int load_consumer(stream_cg *g, struct snap_reader *r)
             snapr_varint(r, &count))
             return -1;
         if (pel_find(&g->pel, &id)) return snapr_fail(r, "duplicate pending entry");
-        struct stream_nack *n = nack_new(&id, when, count, c);
+        struct stream_nack *n = stream_nack_new(&id, when, count, c);
         pel_insert(&c->pel, n);
         pel_insert(&g->pel, n);
     }
@@ -386,7 +386,7 @@ int stream_groups_load(stream *s, struct snap_reader *r)
 
 /* XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID
  * last: a replica gets the delivery as an idempotent claim, as in Redis. */
-static void propagate_claim(client *c, const arg *key, const stream_cg *g,
+void stream_propagate_claim(client *c, const arg *key, const stream_cg *g,
                             const struct stream_nack *n)
 {
     char id[STREAM_ID_STR_MAX], last[STREAM_ID_STR_MAX], when[24], count[24];
@@ -447,11 +447,11 @@ static void deliver(void *priv, const stream_id *id)
         n->delivery_time = mstime();
         n->delivery_count = 1;
     } else {
-        n = nack_new(id, mstime(), 1, d->consumer);
+        n = stream_nack_new(id, mstime(), 1, d->consumer);
         pel_insert(&d->g->pel, n);
     }
     pel_insert(&d->consumer->pel, n);
-    propagate_claim(d->c, d->key, d->g, n);
+    stream_propagate_claim(d->c, d->key, d->g, n);
 }
 
 /* The consumer's pending entries after gt, each with its entry (or a null
