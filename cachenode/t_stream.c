@@ -557,26 +557,32 @@ static int resolve_read_ids(client *c, const struct read_args *r, stream_id *ids
     return 1;
 }
 
+/* Whether the stream has a live entry after `after`. Every block holds a
+ * live entry, so one whose first ID is past `after` settles it at once. */
+static int has_entries_after(const stream *s, const stream_id *after)
+{
+    if (s->length == 0 || stream_id_cmp(&s->last_id, after) <= 0) return 0;
+    if (stream_id_cmp(&s->blocks[s->nblocks - 1]->first, after) > 0) return 1;
+    stream_id top;
+    stream_last_live_id(s, &top);
+    return stream_id_cmp(&top, after) > 0;
+}
+
 /* Whether stream k has something for the reader now; may move *gt to the
  * group's last delivered ID. Sets *history for a consumer's own PEL. */
 static int can_serve(stream *s, stream_cg *g, stream_id *gt, int *history)
 {
     *history = 0;
-    stream_id top;
     if (g) {
         if (gt->ms != ID_NEW_FOR_GROUP || gt->seq != ID_NEW_FOR_GROUP) {
             *history = 1;
             return 1;
         }
-        if (s->length == 0) return 0;
-        stream_last_live_id(s, &top);
-        if (stream_id_cmp(&top, &g->last_id) <= 0) return 0;
+        if (!has_entries_after(s, &g->last_id)) return 0;
         *gt = g->last_id;
         return 1;
     }
-    if (s->length == 0) return 0;
-    stream_last_live_id(s, &top);
-    return stream_id_cmp(&top, gt) > 0;
+    return has_entries_after(s, gt);
 }
 
 /* $ becomes the ID it stood for, so that a blocked XREAD run again waits
