@@ -45,6 +45,18 @@ int stream_parse_id_or_reply(client *c, const arg *a, stream_id *id, uint64_t mi
     return 0;
 }
 
+stream_id *stream_parse_ids_or_reply(client *c, int first)
+{
+    stream_id *ids = zmalloc(sizeof(*ids) * (size_t)(c->argc - first));
+    for (int j = first; j < c->argc; j++) {
+        if (!stream_parse_id_or_reply(c, &c->argv[j], &ids[j - first], 0, 1, NULL)) {
+            zfree(ids);
+            return NULL;
+        }
+    }
+    return ids;
+}
+
 void stream_notify(client *c, const char *event, const arg *key)
 {
     notify_keyspace_event(NOTIFY_STREAM, event, key->p, key->len, c->dbid);
@@ -304,13 +316,8 @@ static void xdel_command(client *c)
         return;
     }
     int n = c->argc - 2;
-    stream_id *ids = zmalloc(sizeof(*ids) * (size_t)n);
-    for (int j = 0; j < n; j++) {
-        if (!stream_parse_id_or_reply(c, &c->argv[j + 2], &ids[j], 0, 1, NULL)) {
-            zfree(ids);
-            return;
-        }
-    }
+    stream_id *ids = stream_parse_ids_or_reply(c, 2);
+    if (ids == NULL) return;
     long long deleted = 0;
     for (int j = 0; j < n; j++) {
         if (!stream_delete(s, &ids[j])) continue;
@@ -388,32 +395,23 @@ static void xsetid_command(client *c)
 
 /* ---- XRANGE XREVRANGE ------------------------------------------------------------------------ */
 
-/* An interval bound: "(" makes it exclusive. */
-static int parse_bound(client *c, const arg *a, stream_id *id, uint64_t missing_seq, int *exclude)
+int stream_parse_bound_or_reply(client *c, const arg *a, stream_id *id, int is_start)
 {
-    *exclude = a->len > 1 && a->p[0] == '(';
-    if (*exclude) {
-        arg rest = {a->p + 1, a->len - 1};
-        return stream_parse_id_or_reply(c, &rest, id, missing_seq, 1, NULL);
-    }
-    return stream_parse_id_or_reply(c, a, id, missing_seq, 0, NULL);
+    int ex = a->len > 1 && a->p[0] == '(';
+    arg rest = ex ? (arg){a->p + 1, a->len - 1} : *a;
+    if (!stream_parse_id_or_reply(c, &rest, id, is_start ? 0 : UINT64_MAX, ex, NULL)) return 0;
+    if (!ex) return 1;
+    if (is_start ? stream_id_incr(id) == 0 : stream_id_decr(id) == 0) return 1;
+    reply_error(c, is_start ? "ERR invalid start ID for the interval" : "ERR invalid end ID for the interval");
+    return 0;
 }
 
 static void xrange_generic(client *c, int rev)
 {
     stream_id start, end;
-    int startex, endex;
     long long count = -1;
-    if (!parse_bound(c, &c->argv[rev ? 3 : 2], &start, 0, &startex)) return;
-    if (startex && stream_id_incr(&start)) {
-        reply_error(c, "ERR invalid start ID for the interval");
-        return;
-    }
-    if (!parse_bound(c, &c->argv[rev ? 2 : 3], &end, UINT64_MAX, &endex)) return;
-    if (endex && stream_id_decr(&end)) {
-        reply_error(c, "ERR invalid end ID for the interval");
-        return;
-    }
+    if (!stream_parse_bound_or_reply(c, &c->argv[rev ? 3 : 2], &start, 1)) return;
+    if (!stream_parse_bound_or_reply(c, &c->argv[rev ? 2 : 3], &end, 0)) return;
     for (int j = 4; j < c->argc; j++) {
         if (string_option_is(&c->argv[j], "count") && j + 1 < c->argc) {
             if (!arg_to_ll(c, &c->argv[j + 1], &count)) return;

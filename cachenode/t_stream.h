@@ -213,6 +213,13 @@ void reply_stream_entry(client *c, const struct stream_entry *e);
  * returns 0 when invalid. */
 int stream_parse_id_or_reply(client *c, const arg *a, stream_id *id, uint64_t missing_seq,
                              int strict, int *seq_given);
+/* An interval bound (XRANGE, XPENDING, XAUTOCLAIM): "(" makes it
+ * exclusive; a missing sequence is 0 for a start, the maximum for an end.
+ * Replies Redis's error and returns 0 when invalid. */
+int stream_parse_bound_or_reply(client *c, const arg *a, stream_id *id, int is_start);
+/* Every argument from `first` on as a strict ID (XDEL, XACK: all checked
+ * before any is used); NULL after replying the error, else zfree it. */
+stream_id *stream_parse_ids_or_reply(client *c, int first);
 void stream_notify(client *c, const char *event, const arg *key);
 /* Typed lookups: 0 after WRONGTYPE, else 1 with *s (NULL when missing). */
 int stream_lookup_read(client *c, const arg *key, stream **s);

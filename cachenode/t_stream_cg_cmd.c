@@ -217,13 +217,8 @@ static void xack_command(client *c)
         return;
     }
     int n = c->argc - 3;
-    stream_id *ids = zmalloc(sizeof(*ids) * (size_t)n);
-    for (int j = 0; j < n; j++) {
-        if (!stream_parse_id_or_reply(c, &c->argv[j + 3], &ids[j], 0, 1, NULL)) {
-            zfree(ids);
-            return;
-        }
-    }
+    stream_id *ids = stream_parse_ids_or_reply(c, 3);
+    if (ids == NULL) return;
     long long acked = 0;
     for (int j = 0; j < n; j++) {
         struct stream_nack *nack = pel_find(&g->pel, &ids[j]);
@@ -300,18 +295,6 @@ static void xpending_range(client *c, const stream_cg *g, const struct pending_q
     reply_set_deferred_array(c, len, n);
 }
 
-/* An interval bound as XRANGE reads it ("(" exclusive). */
-static int parse_bound(client *c, const arg *a, stream_id *id, int is_start)
-{
-    int ex = a->len > 1 && a->p[0] == '(';
-    arg rest = ex ? (arg){a->p + 1, a->len - 1} : *a;
-    if (!stream_parse_id_or_reply(c, &rest, id, is_start ? 0 : UINT64_MAX, ex, NULL)) return 0;
-    if (!ex) return 1;
-    if (is_start ? stream_id_incr(id) == 0 : stream_id_decr(id) == 0) return 1;
-    reply_error(c, is_start ? "ERR invalid start ID for the interval" : "ERR invalid end ID for the interval");
-    return 0;
-}
-
 static void xpending_command(client *c)
 {
     struct pending_query q = {{0, 0}, {0, 0}, 0, 0, NULL};
@@ -331,8 +314,8 @@ static void xpending_command(client *c)
         }
         if (!arg_to_ll(c, &c->argv[at + 2], &q.count)) return;
         if (q.count < 0) q.count = 0;
-        if (!parse_bound(c, &c->argv[at], &q.start, 1)) return;
-        if (!parse_bound(c, &c->argv[at + 1], &q.end, 0)) return;
+        if (!stream_parse_bound_or_reply(c, &c->argv[at], &q.start, 1)) return;
+        if (!stream_parse_bound_or_reply(c, &c->argv[at + 1], &q.end, 0)) return;
         if (at + 3 < c->argc) q.consumer = &c->argv[at + 3];
     }
     stream *s;
@@ -488,7 +471,7 @@ static int parse_autoclaim(client *c, long long *minidle, stream_id *start, long
     if (!arg_to_ll_msg(c, &c->argv[4], minidle, "ERR Invalid min-idle-time argument for XAUTOCLAIM"))
         return 0;
     if (*minidle < 0) *minidle = 0;
-    if (!parse_bound(c, &c->argv[5], start, 1)) return 0;
+    if (!stream_parse_bound_or_reply(c, &c->argv[5], start, 1)) return 0;
     for (int j = 6; j < c->argc; j++) {
         if (string_option_is(&c->argv[j], "count") && j + 1 < c->argc) {
             long long max = LONG_MAX / (long long)sizeof(stream_id);
