@@ -530,6 +530,11 @@ static int resolve_read_ids(client *c, const struct read_args *r, stream_id *ids
         stream *s = e ? entry_object(e) : NULL;
         if (r->group) {
             groups[k] = s ? stream_cg_find(s, r->group->p, r->group->len) : NULL;
+            if (groups[k] == NULL && blocking_client_waits_on_keys(c)) {
+                /* run again after XGROUP DESTROY or the key's deletion */
+                reply_error(c, "NOGROUP the consumer group this client was blocked on no longer exists");
+                return 0;
+            }
             if (groups[k] == NULL) {
                 reply_errorf(c, "NOGROUP No such key '%.*s' or consumer group '%.*s' in XREADGROUP with GROUP option",
                              (int)key->len, key->p, (int)r->group->len, r->group->p);
