@@ -8,6 +8,7 @@
  * from the clock, an approximate trim) propagate what they did, so that a
  * replica ends up with the same entries. */
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "notify.h"
@@ -215,6 +216,20 @@ static void propagate_rewritten(client *c, const struct add_args *a, stream *s, 
 
 /* ---- XADD ------------------------------------------------------------------------------ */
 
+/* XADD hands its arguments to stream_append as fields. */
+_Static_assert(sizeof(arg) == sizeof(struct stream_field) &&
+                   offsetof(arg, len) == offsetof(struct stream_field, len),
+               "arg and stream_field share their layout");
+
+/* Whether the entry would pass the size a block may have (Redis refuses
+ * one past its listpack limit of 1 GB with the same error). */
+static int entry_too_large(const client *c, int field_pos)
+{
+    size_t total = 0;
+    for (int j = field_pos; j < c->argc; j++) total += c->argv[j].len + 10;
+    return total >= STREAM_ENTRY_MAX_BYTES;
+}
+
 /* The ID XADD uses; -1 when it would not be above the top item, -2 when
  * "ms-*" finds no sequence number left (Redis's ERANGE). */
 static int next_add_id(const stream *s, const struct add_args *a, stream_id *id)
@@ -265,7 +280,7 @@ static void xadd_command(client *c)
     }
     stream_id id;
     stream *probe = s ? s : &(stream){0};
-    int rc = next_add_id(probe, &a, &id);
+    int rc = entry_too_large(c, field_pos) ? -2 : next_add_id(probe, &a, &id);
     if (rc != 0) {
         reply_error(c, rc == -2 ? "ERR Elements are too large to be stored"
                                 : "ERR The ID specified in XADD is equal or smaller than the target stream top item");

@@ -21,6 +21,7 @@
 
 #define STREAM_BLOCK_MAX_ENTRIES 100
 #define STREAM_BLOCK_MAX_BYTES 4096
+#define STREAM_ENTRY_MAX_BYTES (1u << 30) /* blocks count bytes in 32 bits */
 #define STREAM_ID_STR_MAX 48 /* "18446744073709551615-18446744073709551615" */
 
 typedef struct stream_id {

@@ -637,8 +637,12 @@ static int load_entry(stream *s, struct snap_reader *r, struct stream_field **fv
         *cap = nf * 2;
         *fv = zrealloc(*fv, *cap * sizeof(**fv));
     }
-    for (uint64_t i = 0; i < nf * 2; i++)
+    size_t total = 0;
+    for (uint64_t i = 0; i < nf * 2; i++) {
         if (snapr_string(r, &(*fv)[i].p, &(*fv)[i].len)) return -1;
+        total += (*fv)[i].len + VARINT_MAX;
+    }
+    if (total >= STREAM_ENTRY_MAX_BYTES) return snapr_fail(r, "stream entry too large");
     stream_append(s, &id, *fv, nf * 2);
     return 0;
 }
