@@ -455,9 +455,11 @@ static void deliver(void *priv, const stream_id *id)
 }
 
 /* The consumer's pending entries after gt, each with its entry (or a null
- * when the entry was deleted meanwhile); each delivery is counted. */
-static void reply_history(client *c, stream *s, struct stream_consumer *sc, const stream_id *gt,
-                          long long count)
+ * when the entry was deleted meanwhile); each delivery is counted, and
+ * replicas get the count as a claim (Redis leaves theirs behind, which
+ * DEBUG DIGEST, covering PELs here, would show). */
+static void reply_history(client *c, stream *s, const arg *key, stream_cg *g,
+                          struct stream_consumer *sc, const stream_id *gt, long long count)
 {
     stream_id start = *gt;
     stream_id_incr(&start);
@@ -472,6 +474,7 @@ static void reply_history(client *c, stream *s, struct stream_consumer *sc, cons
             reply_stream_entry(c, &e);
             nack->delivery_time = mstime();
             nack->delivery_count++;
+            stream_propagate_claim(c, key, g, nack);
         } else {
             reply_array(c, 2);
             reply_stream_id(c, &nack->id);
@@ -492,7 +495,7 @@ void stream_read_group(client *c, stream *s, const arg *key, stream_cg *g, const
     sc->seen_time = mstime();
     server.dirty++;
     if (history) {
-        reply_history(c, s, sc, gt, count);
+        reply_history(c, s, key, g, sc, gt, count);
         return;
     }
     struct delivery d = {c, s, key, g, sc, noack, 0};

@@ -92,6 +92,7 @@ def stream_writes(c):
     c.xreadgroup("g1", "alice", {"s": ">"}, count=10)
     c.xreadgroup("g1", "bob", {"s": ">"}, count=5, noack=True)
     c.xreadgroup("g1", "carol", {"s": ">"}, count=7)
+    c.xreadgroup("g1", "carol", {"s": "0"}, count=3)  # history: delivery counts move
     c.xack("s", "g1", c.xrange("s", count=1)[0][0])
     c.execute_command("XAUTOCLAIM", "s", "g1", "dave", 0, "0", "COUNT", 4)
     first = c.xrange("s", count=1)[0][0]
@@ -117,6 +118,9 @@ def test_replica_digest_matches(s):
         assert pc.xrange(key) == rc.xrange(key), key
         assert pc.execute_command("DEBUG", "DIGEST-VALUE", key) == rc.execute_command("DEBUG", "DIGEST-VALUE", key)
     assert pc.xinfo_groups("s") == rc.xinfo_groups("s")
+    pel = lambda c: [(d["message_id"], d["consumer"], d["times_delivered"])
+                     for d in c.xpending_range("s", "g1", "-", "+", 1000)]
+    assert pel(pc) == pel(rc) and len(pel(pc)) > 0
     # a replica that syncs from scratch gets the same through the snapshot
     r2 = replica_of(s, p)
     wait_synced(p, r2)
