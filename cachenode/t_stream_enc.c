@@ -537,7 +537,10 @@ size_t stream_entries_bytes(const stream *s)
 size_t stream_free_effort(const void *sp)
 {
     const stream *s = sp;
-    return s->nblocks + s->ngroups;
+    size_t n = s->nblocks;
+    for (size_t i = 0; i < s->ngroups; i++) /* every nack and consumer is an allocation */
+        n += 1 + s->groups[i]->pel.len + s->groups[i]->nconsumers;
+    return n;
 }
 
 void *stream_dup(const void *sp)

@@ -9,8 +9,11 @@
 #      (target: <= 1.00).
 #   2. speed: XADD s * f v at -P 1 and -P 16, and XREADGROUP GROUP g c
 #      COUNT 1 STREAMS s > (each run reads new entries from a stream filled
-#      beforehand) at -P 1 and -P 16; both servers up, runs interleaved, best
-#      of ROUNDS; ratio = cachenode/redis (target >= 1.00).
+#      beforehand) at -P 1 and -P 16; both servers up, runs interleaved (the
+#      one that goes first alternates); prints the ratio of the best runs
+#      and the median of the per-round ratios, cachenode/redis (target >=
+#      1.00; -P 1 is bound by the round trip and swings by +-30 % a round on
+#      a shared machine).
 #
 # usage: tests/bench/stream-vs-redis.sh [--cachenode PATH] [--rounds N] [--memory-only]
 # Stops both servers by pid on exit.
@@ -55,29 +58,44 @@ DATASETS
 # ---- speed -------------------------------------------------------------------------
 rp=$(free_port); start redis "$rp"
 cp=$(free_port); start cachenode "$cp"
-report() { # NAME P REDIS CACHENODE
-    awk -v n="$1" -v p="$2" -v r="$3" -v c="$4" \
-        'BEGIN{printf "speed %-10s -P %-2s  redis %10.0f  cachenode %10.0f  ratio %.2f (target >= 1.00)\n", n, p, r, c, (r>0)?c/r:0}'
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END{print (NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2}'; }
+report() { # NAME P REDIS CACHENODE RATIOS
+    awk -v n="$1" -v p="$2" -v r="$3" -v c="$4" -v m="$(echo "$5" | median)" -v all="$5" \
+        'BEGIN{printf "speed %-10s -P %-2s  redis %10.0f  cachenode %10.0f  ratio of bests %.2f, median of rounds %.2f (rounds:%s) (target >= 1.00)\n", n, p, r, c, (r>0)?c/r:0, m, all}'
+}
+# one run of a test on one server: requests per second
+run() { # KIND P N CMD...
+    local port=$rp
+    [ "$1" = cachenode ] && port=$cp
+    local p=$2 n=$3
+    shift 3
+    redis-benchmark -p "$port" -n "$n" -c 50 -P "$p" -q "$@" 2>/dev/null | rps
 }
 for P in 1 16; do
     n=100000
     [ "$P" -gt 1 ] && n=400000
-    declare -A bx=([redis]=0 [cachenode]=0) br=([redis]=0 [cachenode]=0)
-    for _ in $(seq "$rounds"); do
-        for kind in redis cachenode; do
+    declare -A bx=([redis]=0 [cachenode]=0) br=([redis]=0 [cachenode]=0) vx vr
+    rx="" rr=""
+    for round in $(seq "$rounds"); do
+        # the server that goes first alternates
+        order="redis cachenode"
+        [ $((round % 2)) = 0 ] && order="cachenode redis"
+        for kind in $order; do
             port=$rp
             [ "$kind" = cachenode ] && port=$cp
             redis-cli -p "$port" FLUSHALL >/dev/null
-            v=$(redis-benchmark -p "$port" -n "$n" -c 50 -P "$P" -q XADD s '*' f v 2>/dev/null | rps)
-            bx[$kind]=$(best "$v" "${bx[$kind]}")
-            # XREADGROUP: one new entry per request, from a stream filled first
+            vx[$kind]=$(run "$kind" "$P" "$n" XADD s '*' f v)
+            bx[$kind]=$(best "${vx[$kind]}" "${bx[$kind]}")
+            # XREADGROUP: one new entry per request, from the stream just filled
             redis-cli -p "$port" XGROUP CREATE s g 0 >/dev/null
-            v=$(redis-benchmark -p "$port" -n "$n" -c 50 -P "$P" -q XREADGROUP GROUP g c COUNT 1 STREAMS s '>' 2>/dev/null | rps)
-            br[$kind]=$(best "$v" "${br[$kind]}")
+            vr[$kind]=$(run "$kind" "$P" "$n" XREADGROUP GROUP g c COUNT 1 STREAMS s '>')
+            br[$kind]=$(best "${vr[$kind]}" "${br[$kind]}")
             pending=$(redis-cli -p "$port" XPENDING s g | head -1)
             [ "$pending" = "$n" ] || echo "warning: $kind delivered $pending entries, expected $n" >&2
         done
+        rx="$rx $(awk -v c="${vx[cachenode]}" -v r="${vx[redis]}" 'BEGIN{printf "%.2f", (r>0)?c/r:0}')"
+        rr="$rr $(awk -v c="${vr[cachenode]}" -v r="${vr[redis]}" 'BEGIN{printf "%.2f", (r>0)?c/r:0}')"
     done
-    report XADD "$P" "${bx[redis]}" "${bx[cachenode]}"
-    report XREADGROUP "$P" "${br[redis]}" "${br[cachenode]}"
+    report XADD "$P" "${bx[redis]}" "${bx[cachenode]}" "$rx"
+    report XREADGROUP "$P" "${br[redis]}" "${br[cachenode]}" "$rr"
 done
