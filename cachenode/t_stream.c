@@ -1,7 +1,8 @@
 /* t_stream.c: the stream commands on entries (XADD XRANGE XREVRANGE XLEN
- * XDEL XTRIM XREAD XREADGROUP XSETID), the command table of every stream
- * command and the stream's object type. The storage is t_stream_enc.c;
- * consumer groups and their commands are t_stream_cg.c.
+ * XDEL XTRIM XREAD XREADGROUP XSETID), their command table, the helpers
+ * the group commands share, and the stream's object type. The storage is
+ * t_stream_enc.c; consumer groups are t_stream_cg.c and their commands
+ * t_stream_cg_cmd.c.
  *
  * Replies, error texts and the order in which arguments are checked follow
  * Redis 7.0. Commands whose effect depends on the server (an ID generated
