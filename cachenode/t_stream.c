@@ -306,10 +306,10 @@ static void xadd_command(client *c)
 
 static void xtrim_command(client *c)
 {
-    stream *s;
-    if (!stream_lookup_write(c, &c->argv[1], &s)) return;
     struct add_args a;
     if (parse_add_or_trim(c, &a, 0) < 0) return;
+    stream *s;
+    if (!stream_lookup_write(c, &c->argv[1], &s)) return;
     if (s == NULL) {
         reply_int(c, 0);
         return;

@@ -703,6 +703,8 @@ static void reply_full_groups(client *c, const stream *s, long long count)
 
 static void xinfo_stream_command(client *c)
 {
+    stream *s = xinfo_stream(c);
+    if (s == NULL) return;
     int full = c->argc > 3;
     long long count = 10;
     if (full) {
@@ -718,8 +720,6 @@ static void xinfo_stream_command(client *c)
             return;
         }
     }
-    stream *s = xinfo_stream(c);
-    if (s == NULL) return;
     reply_map(c, full ? 9 : 10);
     reply_bulk_cstr(c, "length");
     reply_int(c, (long long)s->length);
