@@ -190,8 +190,9 @@ size_t pel_lower_bound(const struct stream_pel *p, const stream_id *id);
 struct stream_nack *pel_find(const struct stream_pel *p, const stream_id *id);
 void pel_insert(struct stream_pel *p, struct stream_nack *n);
 void pel_remove(struct stream_pel *p, const stream_id *id);
-/* A group's lag (XINFO): -1 when unknown (null reply). */
-long long stream_cg_lag(const stream *s, const stream_cg *g);
+/* A group's lag (XINFO): 0 when it cannot be known (a null reply), else
+ * 1 with *lag set (which may be negative after XSETID/XGROUP SETID). */
+int stream_cg_lag(const stream *s, const stream_cg *g, long long *lag);
 /* The entries_read a group reaches when it reads up to id (Redis's
  * streamEstimateDistanceFromFirstEverEntry and its bookkeeping). */
 void stream_cg_note_read(const stream *s, stream_cg *g, const stream_id *id);

@@ -212,13 +212,18 @@ void stream_cg_note_read(const stream *s, stream_cg *g, const stream_id *id)
     g->last_id = *id;
 }
 
-long long stream_cg_lag(const stream *s, const stream_cg *g)
+int stream_cg_lag(const stream *s, const stream_cg *g, long long *lag)
 {
-    if (!s->entries_added) return 0;
-    if (g->entries_read != -1 && !range_has_tombstones(s, &g->last_id, NULL))
-        return (long long)s->entries_added - g->entries_read;
+    *lag = 0;
+    if (!s->entries_added) return 1;
+    if (g->entries_read != -1 && !range_has_tombstones(s, &g->last_id, NULL)) {
+        *lag = (long long)s->entries_added - g->entries_read;
+        return 1;
+    }
     long long read = stream_estimate_distance(s, &g->last_id);
-    return read == -1 ? -1 : (long long)s->entries_added - read;
+    if (read == -1) return 0;
+    *lag = (long long)s->entries_added - read;
+    return 1;
 }
 
 /* ---- the type's callbacks ------------------------------------------------------------ */

@@ -581,9 +581,9 @@ static stream *xinfo_stream(client *c)
 
 static void reply_lag(client *c, const stream *s, const stream_cg *g)
 {
-    long long lag = stream_cg_lag(s, g);
-    if (lag == -1) reply_null(c);
-    else reply_int(c, lag);
+    long long lag;
+    if (stream_cg_lag(s, g, &lag)) reply_int(c, lag);
+    else reply_null(c);
 }
 
 static void reply_entries_read(client *c, const stream_cg *g)
