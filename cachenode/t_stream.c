@@ -576,12 +576,13 @@ static int resolve_read_ids(client *c, const struct read_args *r, stream_id *ids
     return 1;
 }
 
-/* Whether the stream has a live entry after `after`. Every block holds a
- * live entry, so one whose first ID is past `after` settles it at once. */
+/* Whether the stream has a live entry after `after`. Every block but the
+ * head may hold a live entry, so the last block's first ID past `after`
+ * settles it at once when the stream has entries and more than one block. */
 static int has_entries_after(const stream *s, const stream_id *after)
 {
     if (s->length == 0 || stream_id_cmp(&s->last_id, after) <= 0) return 0;
-    if (stream_id_cmp(&s->blocks[s->nblocks - 1]->first, after) > 0) return 1;
+    if (s->nblocks > 1 && stream_id_cmp(&s->blocks[s->nblocks - 1]->first, after) > 0) return 1;
     stream_id top;
     stream_last_live_id(s, &top);
     return stream_id_cmp(&top, after) > 0;

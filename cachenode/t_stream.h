@@ -12,7 +12,8 @@
  * entries (deleted ones count, as in Redis, so XTRIM ~ removes the same
  * whole blocks Redis removes whole nodes) or past STREAM_BLOCK_MAX_BYTES.
  * XDEL marks an entry deleted in place; a block with no live entry left is
- * freed. */
+ * freed, except the head block after an exact trim inside it, which Redis
+ * keeps too (see stream_trim). */
 #ifndef CN_T_STREAM_H
 #define CN_T_STREAM_H
 
