@@ -273,11 +273,18 @@ void stream_free(void *sp)
     zfree(s);
 }
 
-void stream_append(stream *s, const stream_id *id, const struct stream_field *fv, size_t nfv)
+/* How an entry finds its block: the last one unless it is full (XADD), or
+ * as a snapshot says (a new block, or the last one whatever its size). */
+enum append_mode { APPEND_AUTO, APPEND_NEW_BLOCK, APPEND_SAME_BLOCK };
+
+/* Appends an entry; returns its offset in the (last) block. */
+static uint32_t append_entry(stream *s, const stream_id *id, const struct stream_field *fv,
+                             size_t nfv, enum append_mode mode)
 {
     struct sblock *b = s->nblocks ? s->blocks[s->nblocks - 1] : NULL;
     size_t need = encoded_size(fv, nfv);
-    if (b && (b->total >= STREAM_BLOCK_MAX_ENTRIES || b->used + need > STREAM_BLOCK_MAX_BYTES)) {
+    int full = b && (b->total >= STREAM_BLOCK_MAX_ENTRIES || b->used + need > STREAM_BLOCK_MAX_BYTES);
+    if (b && (mode == APPEND_NEW_BLOCK || (mode == APPEND_AUTO && full))) {
         /* the full block will not grow again: give back its spare room */
         b = zrealloc(b, sizeof(*b) + b->used);
         b->cap = b->used;
@@ -296,7 +303,8 @@ void stream_append(stream *s, const stream_id *id, const struct stream_field *fv
         s->blocks[s->nblocks - 1] = b;
     }
     int same = same_fields(b, fv, nfv);
-    unsigned char *p = b->data + b->used;
+    uint32_t at = b->used;
+    unsigned char *p = b->data + at;
     uint64_t dms = id->ms - b->first.ms;
     size_t n = 0;
     p[n++] = same ? ENTRY_SAME_FIELDS : 0;
@@ -315,6 +323,12 @@ void stream_append(stream *s, const stream_id *id, const struct stream_field *fv
     s->length++;
     s->entries_added++;
     s->last_id = *id;
+    return at;
+}
+
+void stream_append(stream *s, const stream_id *id, const struct stream_field *fv, size_t nfv)
+{
+    append_entry(s, id, fv, nfv, APPEND_AUTO);
 }
 
 /* The index of the block that may hold id (first <= id), or nblocks. */
@@ -605,22 +619,29 @@ static void save_field(void *priv, const char *f, size_t flen, const char *v, si
     snapw_string(priv, v, vlen);
 }
 
-/* Snapshot: the live entry count, each entry (ID, field count, fields and
- * values), the last ID, the largest deleted ID, entries added, then the
- * consumer groups. */
+/* Snapshot: the blocks as they are, so that a loaded stream trims and
+ * fills them as the saved one would (Redis saves its nodes as they are
+ * too): the block count; per block its entry count, and per entry a byte
+ * (1: deleted), its ID, field count, fields and values; then the last ID,
+ * the largest deleted ID, entries added, and the consumer groups. */
 void stream_save(const void *sp, struct snap_writer *w)
 {
     const stream *s = sp;
-    snapw_varint(w, s->length);
-    stream_iter it;
-    struct stream_entry e;
-    stream_id lo = {0, 0}, hi = {UINT64_MAX, UINT64_MAX};
-    stream_iter_init(&it, s, &lo, &hi, 0);
-    while (stream_iter_next(&it, &e)) {
-        snapw_varint(w, e.id.ms);
-        snapw_varint(w, e.id.seq);
-        snapw_varint(w, e.nfields);
-        stream_entry_fields(&e, save_field, w);
+    snapw_varint(w, s->nblocks);
+    for (size_t i = 0; i < s->nblocks; i++) {
+        const struct sblock *b = s->blocks[i];
+        snapw_varint(w, b->total);
+        const unsigned char *p = b->data + b->entries_at, *end = b->data + b->used;
+        while (p < end) {
+            int flags;
+            struct stream_entry e;
+            p = decode_entry(b, p, &flags, &e);
+            snapw_byte(w, (flags & ENTRY_DELETED) ? 1 : 0);
+            snapw_varint(w, e.id.ms);
+            snapw_varint(w, e.id.seq);
+            snapw_varint(w, e.nfields);
+            stream_entry_fields(&e, save_field, w);
+        }
     }
     snapw_varint(w, s->last_id.ms);
     snapw_varint(w, s->last_id.seq);
@@ -630,43 +651,78 @@ void stream_save(const void *sp, struct snap_writer *w)
     stream_groups_save(s, w);
 }
 
-static int load_entry(stream *s, struct snap_reader *r, struct stream_field **fv, size_t *cap)
+struct field_buf {
+    struct stream_field *fv;
+    size_t cap;
+};
+
+/* One saved entry, appended as `mode` says and marked deleted if it was. */
+static int load_entry(stream *s, struct snap_reader *r, struct field_buf *fb, enum append_mode mode)
 {
+    unsigned char deleted;
     stream_id id;
     uint64_t nf;
-    if (snapr_varint(r, &id.ms) || snapr_varint(r, &id.seq) || snapr_varint(r, &nf)) return -1;
+    if (snapr_byte(r, &deleted) || snapr_varint(r, &id.ms) || snapr_varint(r, &id.seq) ||
+        snapr_varint(r, &nf))
+        return -1;
+    if (deleted > 1) return snapr_fail(r, "bad stream entry flags");
     if (nf == 0 || nf > snapr_remaining(r) / 2) return snapr_fail(r, "bad stream field count");
-    if (s->length && stream_id_cmp(&id, &s->last_id) <= 0)
+    if (s->entries_added && stream_id_cmp(&id, &s->last_id) <= 0)
         return snapr_fail(r, "stream IDs out of order");
-    if (nf * 2 > *cap) {
-        *cap = nf * 2;
-        *fv = zrealloc(*fv, *cap * sizeof(**fv));
+    if (nf * 2 > fb->cap) {
+        fb->cap = nf * 2;
+        fb->fv = zrealloc(fb->fv, fb->cap * sizeof(*fb->fv));
     }
     size_t total = 0;
     for (uint64_t i = 0; i < nf * 2; i++) {
-        if (snapr_string(r, &(*fv)[i].p, &(*fv)[i].len)) return -1;
-        total += (*fv)[i].len + VARINT_MAX;
+        if (snapr_string(r, &fb->fv[i].p, &fb->fv[i].len)) return -1;
+        total += fb->fv[i].len + VARINT_MAX;
     }
-    if (total >= STREAM_ENTRY_MAX_BYTES) return snapr_fail(r, "stream entry too large");
-    stream_append(s, &id, *fv, nf * 2);
+    if (total >= STREAM_ENTRY_MAX_BYTES ||
+        (mode == APPEND_SAME_BLOCK && s->blocks[s->nblocks - 1]->used + total >= 2 * (size_t)STREAM_ENTRY_MAX_BYTES))
+        return snapr_fail(r, "stream entry too large");
+    uint32_t at = append_entry(s, &id, fb->fv, nf * 2, mode);
+    if (deleted) {
+        struct sblock *b = s->blocks[s->nblocks - 1];
+        b->data[at] |= ENTRY_DELETED;
+        b->live--;
+        s->length--;
+    }
     return 0;
+}
+
+/* The blocks; a block without a live entry may only be the first. */
+static int load_blocks(stream *s, struct snap_reader *r)
+{
+    uint64_t nblocks;
+    if (snapr_varint(r, &nblocks)) return -1;
+    if (nblocks > snapr_remaining(r)) return snapr_fail(r, "stream block count exceeds the payload");
+    struct field_buf fb = {NULL, 0};
+    int rc = 0;
+    for (uint64_t i = 0; i < nblocks && rc == 0; i++) {
+        uint64_t total;
+        if (snapr_varint(r, &total)) {
+            rc = -1;
+            break;
+        }
+        if (total == 0 || total > STREAM_BLOCK_MAX_ENTRIES || total > snapr_remaining(r)) {
+            rc = snapr_fail(r, "bad stream block size");
+            break;
+        }
+        for (uint64_t j = 0; j < total && rc == 0; j++)
+            rc = load_entry(s, r, &fb, j == 0 ? APPEND_NEW_BLOCK : APPEND_SAME_BLOCK);
+        if (rc == 0 && i > 0 && s->blocks[s->nblocks - 1]->live == 0)
+            rc = snapr_fail(r, "stream block without entries");
+    }
+    zfree(fb.fv);
+    return rc;
 }
 
 void *stream_load(struct snap_reader *r)
 {
-    uint64_t n;
-    if (snapr_varint(r, &n)) return NULL;
-    if (n > snapr_remaining(r)) {
-        snapr_fail(r, "stream length exceeds the payload");
-        return NULL;
-    }
     stream *s = stream_create();
-    struct stream_field *fv = NULL;
-    size_t cap = 0;
-    for (uint64_t i = 0; i < n; i++)
-        if (load_entry(s, r, &fv, &cap)) goto fail;
-    zfree(fv);
-    fv = NULL;
+    if (load_blocks(s, r)) goto fail;
+    refresh_first_id(s);
     stream_id last;
     uint64_t added;
     if (snapr_varint(r, &last.ms) || snapr_varint(r, &last.seq) ||
@@ -682,7 +738,6 @@ void *stream_load(struct snap_reader *r)
     if (stream_groups_load(s, r)) goto fail;
     return s;
 fail:
-    zfree(fv);
     stream_free(s);
     return NULL;
 }

@@ -254,6 +254,9 @@ static void test_snapshot_round_trip(void **state)
     assert_string_equal(before, after);
     stream *t = get_stream("s");
     assert_int_equal(t->length, 149);
+    assert_int_equal(t->nblocks, 2); /* the blocks as they were, deleted entry included */
+    assert_int_equal(t->blocks[0]->total, 100);
+    assert_int_equal(t->blocks[0]->live, 99);
     assert_int_equal(t->ngroups, 2);
     stream_cg *tg = stream_cg_find(t, "grp", 3);
     assert_non_null(tg);
@@ -270,14 +273,26 @@ static void test_snapshot_round_trip(void **state)
     empty_all();
 }
 
-/* A file with one stream "s" of `n` entries (ID i-0, fields given), then
- * the trailer fields and no group. */
+static int load_stream_blocks(uint64_t nblocks, uint64_t n, uint64_t nfields, int out_of_order,
+                              int truncate, unsigned char first_flags);
+
+/* A file with one stream "s": one block said to hold `n` entries, two
+ * written (IDs 1-0 and 2-0, the first deleted when asked, one field
+ * each unless told), then the trailer fields and no group. */
 static int load_stream(uint64_t n, uint64_t nfields, int out_of_order, int truncate)
+{
+    return load_stream_blocks(1, n, nfields, out_of_order, truncate, 0);
+}
+
+static int load_stream_blocks(uint64_t nblocks, uint64_t n, uint64_t nfields, int out_of_order,
+                              int truncate, unsigned char first_flags)
 {
     struct builder b;
     b_one_key(&b, 0x06, "s");
+    b_varint(&b, nblocks);
     b_varint(&b, n);
     for (uint64_t i = 0; i < 2; i++) {
+        b_byte(&b, i == 0 ? first_flags : 0);
         b_varint(&b, out_of_order ? 2 - i : i + 1);
         b_varint(&b, 0);
         b_varint(&b, nfields);
@@ -302,6 +317,13 @@ static void test_snapshot_refuses_bad_values(void **state)
     empty_all();
     assert_int_equal(load_stream(2, 1, 0, 0), 0);
     assert_int_equal(get_stream("s")->length, 2);
+    /* a deleted entry keeps its place in the block */
+    assert_int_equal(load_stream_blocks(1, 2, 1, 0, 0, 1), 0);
+    stream *s = get_stream("s");
+    assert_int_equal(s->length, 1);
+    assert_int_equal(s->nblocks, 1);
+    assert_int_equal(s->blocks[0]->total, 2);
+    assert_true(s->first_id.ms == 2);
     db_empty(server.dbs[0]);
     db_add_string(server.dbs[0], "keep", 4, "me", 2);
     assert_int_not_equal(load_stream(2, 1, 1, 0), 0);          /* IDs out of order */
@@ -310,6 +332,10 @@ static void test_snapshot_refuses_bad_values(void **state)
     assert_int_not_equal(load_stream(2, 0, 0, 0), 0);          /* no fields */
     assert_int_not_equal(load_stream(2, 1000000, 0, 0), 0);
     assert_int_not_equal(load_stream(2, 1, 0, 1), 0);          /* truncated */
+    assert_int_not_equal(load_stream(101, 1, 0, 0), 0);        /* a block past 100 entries */
+    assert_int_not_equal(load_stream(0, 1, 0, 0), 0);          /* an empty block */
+    assert_int_not_equal(load_stream_blocks(2, 2, 1, 0, 0, 0), 0); /* a block missing */
+    assert_int_not_equal(load_stream_blocks(1, 2, 1, 0, 0, 2), 0); /* unknown entry flags */
     assert_int_equal(db_size(server.dbs[0]), 1);
     assert_non_null(db_find(server.dbs[0], "keep", 4));
     empty_all();
