@@ -59,6 +59,12 @@ stream_id *stream_parse_ids_or_reply(client *c, int first)
     return ids;
 }
 
+void stream_changed_unwatched(client *c, const arg *key, int wake)
+{
+    server.dirty++;
+    if (wake && blocking_keys_count() > 0) blocking_key_modified(c->db, key);
+}
+
 void stream_notify(client *c, const char *event, const arg *key)
 {
     notify_keyspace_event(NOTIFY_STREAM, event, key->p, key->len, c->dbid);
@@ -404,7 +410,7 @@ static void xsetid_command(client *c)
     s->last_id = id;
     if (added != -1) s->entries_added = (uint64_t)added;
     if (max_del.ms || max_del.seq) s->max_deleted_id = max_del;
-    key_modified(c->db, &c->argv[1]);
+    stream_changed_unwatched(c, &c->argv[1], 0);
     stream_notify(c, "xsetid", &c->argv[1]);
     reply_ok(c);
 }

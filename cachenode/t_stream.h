@@ -223,6 +223,10 @@ int stream_parse_bound_or_reply(client *c, const arg *a, stream_id *id, int is_s
 /* Every argument from `first` on as a strict ID (XDEL, XACK: all checked
  * before any is used); NULL after replying the error, else zfree it. */
 stream_id *stream_parse_ids_or_reply(client *c, int first);
+/* A change Redis makes without signalling the key (group bookkeeping,
+ * XSETID): a write for replication, but WATCH does not see it; with wake,
+ * clients blocked on the key run again (XGROUP DESTROY). */
+void stream_changed_unwatched(client *c, const arg *key, int wake);
 void stream_notify(client *c, const char *event, const arg *key);
 /* Typed lookups: 0 after WRONGTYPE, else 1 with *s (NULL when missing). */
 int stream_lookup_read(client *c, const arg *key, stream **s);

@@ -118,7 +118,7 @@ static void xgroup_create_command(client *c)
         reply_error(c, "BUSYGROUP Consumer Group name already exists");
         return;
     }
-    key_modified(c->db, &c->argv[2]);
+    stream_changed_unwatched(c, &c->argv[2], 0);
     stream_notify(c, "xgroup-create", &c->argv[2]);
     reply_ok(c);
 }
@@ -136,7 +136,7 @@ static void xgroup_setid_command(client *c)
     else if (!stream_parse_id_or_reply(c, &c->argv[4], &id, 0, 0, NULL)) return;
     a.g->last_id = id;
     a.g->entries_read = a.entries_read;
-    key_modified(c->db, &c->argv[2]);
+    stream_changed_unwatched(c, &c->argv[2], 0);
     stream_notify(c, "xgroup-setid", &c->argv[2]);
     reply_ok(c);
 }
@@ -150,7 +150,7 @@ static void xgroup_destroy_command(client *c)
         return;
     }
     stream_cg_destroy(a.s, a.g);
-    key_modified(c->db, &c->argv[2]); /* blocked XREADGROUPs get -NOGROUP */
+    stream_changed_unwatched(c, &c->argv[2], 1); /* blocked XREADGROUPs get -NOGROUP */
     stream_notify(c, "xgroup-destroy", &c->argv[2]);
     reply_int(c, 1);
 }
@@ -161,7 +161,7 @@ static void xgroup_createconsumer_command(client *c)
     if (!xgroup_prepare(c, 0, 1, &a)) return;
     struct stream_consumer *sc = stream_consumer_create(a.g, c->argv[4].p, c->argv[4].len);
     if (sc) {
-        key_modified(c->db, &c->argv[2]);
+        stream_changed_unwatched(c, &c->argv[2], 0);
         stream_notify(c, "xgroup-createconsumer", &c->argv[2]);
     }
     reply_int(c, sc != NULL);
@@ -175,7 +175,7 @@ static void xgroup_delconsumer_command(client *c)
     long long pending = 0;
     if (sc) {
         pending = (long long)stream_consumer_delete(a.g, sc);
-        key_modified(c->db, &c->argv[2]);
+        stream_changed_unwatched(c, &c->argv[2], 0);
         stream_notify(c, "xgroup-delconsumer", &c->argv[2]);
     }
     reply_int(c, pending);
@@ -229,7 +229,7 @@ static void xack_command(client *c)
         acked++;
     }
     zfree(ids);
-    if (acked) key_modified(c->db, &c->argv[1]);
+    if (acked) stream_changed_unwatched(c, &c->argv[1], 0);
     reply_int(c, acked);
 }
 
