@@ -12,6 +12,9 @@
  *     oneof:name (args)          a choice, or a block (sequence) of arguments
  *     block:name (args)
  *
+ * A token made of other characters than letters, digits and '-' is quoted:
+ * "pure-token:auto_id='*'" (XADD's '*', '=', '~', XGROUP's '$').
+ *
  * types: string integer double key pattern unix-time pure-token oneof block.
  * marks: ? optional, * multiple, + multiple_token, @N key_spec_index N (every
  * key has one; a pattern may, as SORT's BY and GET patterns do, whose keys
@@ -55,6 +58,11 @@
                                    "block:count? (integer:count=COUNT ANY?" any_since ") oneof:order? (ASC DESC)"
 #define GEO_STORE_ARGS "key:key=STORE@1? key:key=STOREDIST@2?"
 #define REPLICAOF_ARGS "oneof:args (block:host-port (string:host integer:port) block:no-one (NO ONE))"
+
+#define XTRIM_INNER "oneof:strategy (MAXLEN MINID since=6.2.0) " \
+                    "oneof:operator? (pure-token:equal='=' pure-token:approximately='~') " \
+                    "string:threshold integer:count=LIMIT? since=6.2.0"
+#define XGROUP_ID "oneof:id (string:id pure-token:new_id='$')"
 
 static const struct command_doc docs[] = {
     /* strings */
@@ -376,6 +384,55 @@ static const struct command_doc docs[] = {
      .doc_flags = DOC_DEPRECATED, .deprecated_since = "6.2.0",
      .replaced_by = "`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments"},
     /* BITS-DOCS-END */
+    /* streams */
+    {.name = "xadd",
+     .args = "key:key@0 NOMKSTREAM? since=6.2.0 block:trim? (" XTRIM_INNER ") "
+             "oneof:id_or_auto (pure-token:auto_id='*' string:id) "
+             "block:field_value* (string:field string:value)",
+     .history = "6.2.0 Added the `NOMKSTREAM` option, `MINID` trimming strategy and the `LIMIT` option.\n"
+                "7.0.0 Added support for the `<ms>-*` explicit ID form."},
+    {.name = "xrange", .args = "key:key@0 string:start string:end integer:count=COUNT?",
+     .history = "6.2.0 Added exclusive ranges."},
+    {.name = "xrevrange", .args = "key:key@0 string:end string:start integer:count=COUNT?",
+     .history = "6.2.0 Added exclusive ranges."},
+    {.name = "xlen", .args = "key:key@0"},
+    {.name = "xdel", .args = "key:key@0 string:id*"},
+    {.name = "xtrim", .args = "key:key@0 block:trim (" XTRIM_INNER ")",
+     .history = "6.2.0 Added the `MINID` trimming strategy and the `LIMIT` option."},
+    {.name = "xread",
+     .args = "integer:count=COUNT? integer:milliseconds=BLOCK? block:streams=STREAMS (key:key@0* string:id*)"},
+    {.name = "xreadgroup",
+     .args = "block:group_consumer=GROUP (string:group string:consumer) integer:count=COUNT? "
+             "integer:milliseconds=BLOCK? NOACK? block:streams=STREAMS (key:key@0* string:id*)"},
+    {.name = "xsetid",
+     .args = "key:key@0 string:last-id integer:entries_added=ENTRIESADDED? since=7.0.0 "
+             "string:max_deleted_entry_id=MAXDELETEDID? since=7.0.0",
+     .history = "7.0.0 Added the `entries_added` and `max_deleted_entry_id` arguments."},
+    {.name = "xgroup|create",
+     .args = "key:key@0 string:groupname " XGROUP_ID " MKSTREAM? integer:entries_read=ENTRIESREAD?",
+     .history = "7.0.0 Added the `entries_read` named argument."},
+    {.name = "xgroup|setid", .args = "key:key@0 string:groupname " XGROUP_ID " integer:entries_read=ENTRIESREAD?",
+     .history = "7.0.0 Added the optional `entries_read` argument."},
+    {.name = "xgroup|createconsumer", .args = "key:key@0 string:groupname string:consumername"},
+    {.name = "xgroup|delconsumer", .args = "key:key@0 string:groupname string:consumername"},
+    {.name = "xgroup|destroy", .args = "key:key@0 string:groupname"},
+    {.name = "xinfo|consumers", .args = "key:key@0 string:groupname"},
+    {.name = "xinfo|groups", .args = "key:key@0", .history = "7.0.0 Added the `entries-read` and `lag` fields"},
+    {.name = "xinfo|stream", .args = "key:key@0 block:full=FULL? (integer:count=COUNT?)",
+     .history = "6.0.0 Added the `FULL` modifier.\n"
+                "7.0.0 Added the `max-deleted-entry-id`, `entries-added`, `recorded-first-entry-id`, `entries-read` and `lag` fields"},
+    {.name = "xack", .args = "key:key@0 string:group string:id*"},
+    {.name = "xpending",
+     .args = "key:key@0 string:group block:filters? (integer:min-idle-time=IDLE? since=6.2.0 "
+             "string:start string:end integer:count string:consumer?)",
+     .history = "6.2.0 Added the `IDLE` option and exclusive range intervals."},
+    {.name = "xclaim",
+     .args = "key:key@0 string:group string:consumer string:min-idle-time string:id* integer:ms=IDLE? "
+             "unix-time:unix-time-milliseconds=TIME? integer:count=RETRYCOUNT? FORCE? JUSTID? string:id=LASTID?"},
+    {.name = "xautoclaim",
+     .args = "key:key@0 string:group string:consumer string:min-idle-time string:start integer:count=COUNT? JUSTID?",
+     .history = "7.0.0 Added an element to the reply array, containing deleted entries the command cleared from the PEL"},
+
 };
 #define DOCS_COUNT (sizeof(docs) / sizeof(docs[0]))
 
@@ -528,7 +585,14 @@ static int parse_head(struct parser *ps, struct doc_span w, struct doc_arg *a)
         a->name = scan_until(w, &i, "=?*+@");
         if (i < w.len && w.p[i] == '=') {
             i++;
-            a->token = scan_until(w, &i, "?*+@");
+            if (i < w.len && w.p[i] == '\'') { /* a quoted token: XADD's '*', '=' and '~' */
+                i++;
+                a->token = scan_until(w, &i, "'");
+                if (i >= w.len) return fail(ps, "unterminated token", w);
+                i++;
+            } else {
+                a->token = scan_until(w, &i, "?*+@");
+            }
             if (a->token.len == 0) return fail(ps, "empty token", w);
         }
     } else if (isupper((unsigned char)w.p[0])) {
@@ -543,7 +607,7 @@ static int parse_head(struct parser *ps, struct doc_span w, struct doc_arg *a)
     if (!a->lower_name && !span_made_of(a->name, "abcdefghijklmnopqrstuvwxyz0123456789-_:/"))
         return fail(ps, "bad argument name", w);
     if (a->token.p && !span_made_of(a->token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                              "abcdefghijklmnopqrstuvwxyz0123456789-"))
+                                              "abcdefghijklmnopqrstuvwxyz0123456789-*=~$"))
         return fail(ps, "bad token", w);
     if (!known_type(a->type)) return fail(ps, "unknown type", w);
     return parse_marks(ps, w, i, a);

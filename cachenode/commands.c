@@ -38,7 +38,8 @@ void commands_init(void)
                                 list_commands, set_commands, zset_commands, dump_commands,
                                 sort_commands, multi_commands, monitor_commands,
                                 latency_commands, bitmap_commands,
-                                hyperloglog_commands, geo_commands};
+                                hyperloglog_commands, geo_commands, stream_commands,
+                                stream_cg_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)

@@ -13,7 +13,7 @@
 
 #include "alloc.h"
 
-extern const struct object_type list_type, set_type, zset_type, hash_type;
+extern const struct object_type list_type, set_type, zset_type, hash_type, stream_type;
 
 static const struct object_type *const types[] = {
     [TYPE_STRING] = NULL,
@@ -21,7 +21,7 @@ static const struct object_type *const types[] = {
     [TYPE_SET] = &set_type,
     [TYPE_ZSET] = &zset_type,
     [TYPE_HASH] = &hash_type,
-    [TYPE_STREAM] = NULL,
+    [TYPE_STREAM] = &stream_type,
 };
 
 #define TYPE_COUNT (sizeof(types) / sizeof(types[0]))

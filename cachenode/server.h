@@ -218,6 +218,8 @@ extern struct command zset_commands[];    /* t_zset.c */
 extern struct command dump_commands[];    /* cmd_dump.c */
 extern struct command sort_commands[];    /* cmd_sort.c */
 extern struct command multi_commands[];   /* multi.c */
+extern struct command stream_commands[];  /* t_stream.c */
+extern struct command stream_cg_commands[]; /* t_stream_cg_cmd.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
