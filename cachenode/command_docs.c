@@ -383,7 +383,6 @@ static const struct command_doc docs[] = {
     {.name = "georadiusbymember_ro", .args = "key:key@0 string:member " GEO_RADIUS_TAIL(""),
      .doc_flags = DOC_DEPRECATED, .deprecated_since = "6.2.0",
      .replaced_by = "`GEOSEARCH` with the `BYRADIUS` and `FROMMEMBER` arguments"},
-    /* BITS-DOCS-END */
     /* streams */
     {.name = "xadd",
      .args = "key:key@0 NOMKSTREAM? since=6.2.0 block:trim? (" XTRIM_INNER ") "
