@@ -417,6 +417,24 @@ static void command_list_command(client *c)
 }
 
 /* Resolves the command whose keys GETKEYS asks for; replies the error. */
+/* Whether a key spec is one of a channel name (not_key: SPUBLISH), which
+ * GETKEYS does not report. */
+static int spec_is_not_key(const struct key_spec *ks)
+{
+    for (size_t i = 0; i + 7 <= ks->flags_len; i++)
+        if (memcmp(ks->flags + i, "not_key", 7) == 0) return 1;
+    return 0;
+}
+
+static int has_key_arguments(const struct command *cmd)
+{
+    if (cmd->key_specs == NULL) return cmd->first_key > 0;
+    struct key_spec ks;
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);)
+        if (!spec_is_not_key(&ks)) return 1;
+    return 0;
+}
+
 static struct command *getkeys_target(client *c)
 {
     struct command *cmd = command_lookup(c->argv[2].p, c->argv[2].len);
@@ -438,7 +456,7 @@ static struct command *getkeys_target(client *c)
         reply_error(c, "ERR Invalid number of arguments specified for command");
         return NULL;
     }
-    if (cmd->first_key <= 0 && cmd->key_specs == NULL) {
+    if (!has_key_arguments(cmd)) {
         reply_error(c, "ERR The command has no key arguments");
         return NULL;
     }
@@ -500,7 +518,7 @@ static void getkeys(client *c, int with_flags)
     struct key_spec ks;
     for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);) {
         resolve_key_flags(cmd, argv, argc, &ks);
-        if (ks.unknown) continue;
+        if (ks.unknown || spec_is_not_key(&ks)) continue;
         int first = ks.index, last, step = ks.key_step > 0 ? ks.key_step : 1;
         if (ks.keynum) {
             long long count = keynum_count(&ks, argv, argc);

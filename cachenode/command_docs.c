@@ -227,6 +227,19 @@ static const struct command_doc docs[] = {
 
     /* transactions */
     {.name = "watch", .args = "key:key@0*"},
+    /* pub/sub */
+    {.name = "subscribe", .args = "string:channel*"},
+    {.name = "unsubscribe", .args = "string:channel?*"},
+    {.name = "psubscribe", .args = "block:pattern* (pattern:pattern)"},
+    {.name = "punsubscribe", .args = "pattern:pattern?*"},
+    {.name = "publish", .args = "string:channel string:message"},
+    {.name = "ssubscribe", .args = "string:shardchannel*"},
+    {.name = "sunsubscribe", .args = "string:shardchannel?*"},
+    {.name = "spublish", .args = "string:shardchannel string:message"},
+    {.name = "pubsub|channels", .args = "pattern:pattern?"},
+    {.name = "pubsub|numsub", .args = "string:channel?*"},
+    {.name = "pubsub|shardchannels", .args = "pattern:pattern?"},
+    {.name = "pubsub|shardnumsub", .args = "string:shardchannel?*"},
 
     /* expiry */
     {.name = "expire", .args = "key:key@0 integer:seconds " EXPIRE_CONDITION, .history = EXPIRE_HISTORY},

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "pubsub.h"
 #include "server.h"
 #include "slowlog.h"
 
@@ -36,7 +37,7 @@ void commands_init(void)
                                 connection_commands, server_commands, persistence_commands,
                                 replication_commands, hash_commands,
                                 list_commands, set_commands, zset_commands, dump_commands,
-                                sort_commands, multi_commands};
+                                sort_commands, multi_commands, pubsub_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)
@@ -155,6 +156,12 @@ static int refusal(client *c, struct command *cmd, char *err, size_t size)
         why = "OOM command not allowed when used memory > 'maxmemory'.";
     else
         why = replication_write_refusal(c, flags);
+    if (why == NULL && (c->flags & CLIENT_PUBSUB) && c->resp == 2 && !pubsub_allowed_when_subscribed(cmd)) {
+        /* RESP2 subscribed mode: replies would mix with the messages */
+        snprintf(err, size, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
+                 "/ RESET are allowed in this context", cmd->name);
+        return 1;
+    }
     if (why == NULL) return 0;
     snprintf(err, size, "%s", why);
     return 1;

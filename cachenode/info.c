@@ -14,6 +14,7 @@
 
 #include "eventloop.h"
 #include "object.h"
+#include "pubsub.h"
 #include "server.h"
 #include "snapshot.h"
 
@@ -218,6 +219,8 @@ static void section_stats(struct text *t)
 {
     char sync_stats[256];
     if (replication_stats_info(sync_stats, sizeof(sync_stats)) == 0) sync_stats[0] = '\0';
+    long ps_channels, ps_patterns, ps_shard;
+    pubsub_server_counts(&ps_channels, &ps_patterns, &ps_shard);
     text_addf(t,
               "# Stats\r\n"
               "total_connections_received:%lld\r\n"
@@ -243,9 +246,9 @@ static void section_stats(struct text *t)
               "current_eviction_exceeded_time:0\r\n"
               "keyspace_hits:%lld\r\n"
               "keyspace_misses:%lld\r\n"
-              "pubsub_channels:0\r\n"
-              "pubsub_patterns:0\r\n"
-              "pubsubshard_channels:0\r\n"
+              "pubsub_channels:%ld\r\n"
+              "pubsub_patterns:%ld\r\n"
+              "pubsubshard_channels:%ld\r\n"
               "latest_fork_usec:%lld\r\n"
               "total_forks:%lld\r\n"
               "migrate_cached_sockets:0\r\n"
@@ -269,7 +272,7 @@ static void section_stats(struct text *t)
               sync_stats, server.stat_expiredkeys, (double)server.stat_expired_stale_perc_x100 / 100.0,
               server.stat_expire_cycle_time_used_us / 1000, server.stat_evictedkeys,
               server.stat_evicted_clients, server.stat_keyspace_hits, server.stat_keyspace_misses,
-              snapshot_latest_fork_usec(), snapshot_total_forks(),
+              ps_channels, ps_patterns, ps_shard, snapshot_latest_fork_usec(), snapshot_total_forks(),
               server.stat_unexpected_error_replies, server.stat_total_error_replies,
               server.stat_client_qbuf_limit_disconnections,
               server.stat_client_outbuf_limit_disconnections);

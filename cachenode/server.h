@@ -115,6 +115,8 @@ typedef struct client {
     long wait_replicas;
     long long block_deadline_ms;      /* 0: no timeout */
     struct key_block *kblock;         /* blocked on keys: blocking.c's state */
+    struct pubsub_state *pubsub;      /* channels and patterns subscribed (pubsub.c) */
+    struct tracking_state *tracking;  /* CLIENT TRACKING's options (tracking.c) */
     struct client *prev, *next;       /* all clients */
     struct client *pending_next;      /* clients with replies to write */
 } client;
@@ -215,6 +217,7 @@ extern struct command zset_commands[];    /* t_zset.c */
 extern struct command dump_commands[];    /* cmd_dump.c */
 extern struct command sort_commands[];    /* cmd_sort.c */
 extern struct command multi_commands[];   /* multi.c */
+extern struct command pubsub_commands[];  /* pubsub.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
@@ -274,6 +277,8 @@ struct server {
     int min_replicas_to_write, min_replicas_max_lag;
     long long obuf_replica_hard, obuf_replica_soft;
     int obuf_replica_seconds;
+    long long obuf_pubsub_hard, obuf_pubsub_soft;
+    int obuf_pubsub_seconds;
     long long slowlog_log_slower_than;
     int slowlog_max_len;
     int active_expire_effort;
@@ -339,6 +344,9 @@ void reply_double(client *c, double v);
 void reply_bool(client *c, int v);
 void reply_array(client *c, long n);
 void reply_map(client *c, long n);
+/* An out-of-band message's header (pub/sub messages, invalidations): a
+ * RESP3 push ('>') or, in RESP2, an array. */
+void reply_push_len(client *c, long n);
 void reply_set(client *c, long n);
 void reply_verbatim(client *c, const char *s, size_t len, const char *ext);
 void reply_entry_string(client *c, const entry *e);
