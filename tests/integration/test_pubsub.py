@@ -1,0 +1,101 @@
+"""Pub/Sub with redis-py PubSub objects (channels, patterns, unsubscribing),
+a slow subscriber cut off at its pubsub output-buffer limit while the node's
+memory stays bounded, PUBLISH reaching a replica's subscribers, keyspace
+notifications of expiry, and client tracking's invalidation messages."""
+import socket
+import sys
+import time
+
+from nodeutil import Suite, wait_until
+
+
+def next_message(p, timeout=5.0):
+    """The next message (subscription confirmations included), polled with a
+    deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = p.get_message(timeout=0.1)
+        if m is not None:
+            return m
+    raise AssertionError("no message within %.1fs" % timeout)
+
+
+def test_channels_and_patterns(s):
+    n = s.node()
+    c = n.client()
+    p = n.client().pubsub()
+    p.subscribe("news", "sport")
+    p.psubscribe("w*")
+    got = [next_message(p) for _ in range(3)]
+    assert [(m["type"], m["channel"], m["data"]) for m in got] == [
+        ("subscribe", b"news", 1), ("subscribe", b"sport", 2), ("psubscribe", b"w*", 3)]
+    assert c.publish("news", "hello") == 1
+    assert c.publish("weather", "rain") == 1
+    assert c.publish("nobody", "x") == 0
+    m = next_message(p)
+    assert (m["type"], m["channel"], m["data"]) == ("message", b"news", b"hello")
+    m = next_message(p)
+    assert (m["type"], m["pattern"], m["channel"], m["data"]) == ("pmessage", b"w*", b"weather", b"rain")
+    assert c.pubsub_numsub("news", "sport", "x") == [(b"news", 1), (b"sport", 1), (b"x", 0)]
+    assert c.pubsub_numpat() == 1
+    assert sorted(c.pubsub_channels()) == [b"news", b"sport"]
+    info = c.info("stats")
+    assert (info["pubsub_channels"], info["pubsub_patterns"]) == (2, 1)
+    clients = [x for x in c.client_list() if "P" in x["flags"]]
+    assert len(clients) == 1 and (clients[0]["sub"], clients[0]["psub"]) == ("2", "1")
+    p.unsubscribe("news")
+    assert next_message(p)["type"] == "unsubscribe"
+    assert c.publish("news", "gone") == 0
+    p.close()  # the connection goes: every subscription with it
+    wait_until(lambda: c.pubsub_numpat() == 0 and c.pubsub_channels() == [], 5,
+               what="subscriptions dropped on disconnect")
+
+
+def test_slow_subscriber_is_disconnected(s):
+    """A subscriber that never reads grows its output buffer until the pubsub
+    class's hard limit: the node closes it, counts the disconnection, and its
+    memory goes back down instead of growing with every message."""
+    n = s.node()
+    c = n.client()
+    c.config_set("client-output-buffer-limit", "pubsub 2mb 1mb 60")
+    sub = socket.socket()
+    sub.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sub.connect(("127.0.0.1", n.port))
+    sub.sendall(b"SUBSCRIBE firehose\r\n")
+    wait_until(lambda: c.pubsub_numsub("firehose") == [(b"firehose", 1)], 5, what="subscriber")
+    baseline = n.used_memory()
+    message = b"m" * 65536
+    published = 0
+    receivers = 1
+    # at most 20 MB offered: 10 times the hard limit
+    while receivers and published < 320:
+        receivers = c.publish("firehose", message)
+        published += 1
+    assert receivers == 0, "the slow subscriber was never disconnected"
+    assert published * len(message) < 8 * 1024 * 1024, f"cut off only after {published} messages"
+    assert c.info("stats")["client_output_buffer_limit_disconnections"] >= 1
+    wait_until(lambda: n.used_memory() < baseline + 1024 * 1024, 5, what="memory released")
+    sub.close()
+    return f"disconnected after {published} messages of 64 KiB"
+
+
+def test_publish_reaches_replica_subscribers(s):
+    primary = s.node()
+    replica = s.node("--replicaof", "127.0.0.1", str(primary.port))
+    wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up", 10,
+               what="replica link")
+    p = replica.client().pubsub()
+    p.subscribe("events")
+    assert next_message(p)["type"] == "subscribe"
+    primary.client().publish("events", "from the primary")
+    m = next_message(p)
+    assert (m["channel"], m["data"]) == (b"events", b"from the primary")
+    p.close()
+
+
+if __name__ == "__main__":
+    sys.exit(Suite().run([
+        test_channels_and_patterns,
+        test_slow_subscriber_is_disconnected,
+        test_publish_reaches_replica_subscribers,
+    ]))
