@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "notify.h"
 #include "server.h"
 
 extern uint32_t keyspace_new_lru; /* keyspace.c: the lru of a fresh value */
@@ -86,6 +87,7 @@ static void del_command(client *c)
         if (e == NULL) continue;
         db_delete_entry(c->db, e);
         key_modified(c->db, &c->argv[j]);
+        notify_key(c, NOTIFY_GENERIC, "del", &c->argv[j]);
         deleted++;
     }
     reply_int(c, deleted);
@@ -123,6 +125,7 @@ static entry *rekey_entry(db *d, entry *e, const arg *newkey)
     db_unlink_entry(d, e);
     entry *n = entry_rename(e, newkey->p, newkey->len);
     db_link_entry(d, n);
+    notify_keyspace_event(NOTIFY_NEW, "new", newkey->p, newkey->len, d->id);
     return n;
 }
 
@@ -150,6 +153,8 @@ static void rename_generic(client *c, int nx)
     rekey_entry(c->db, e, dst);
     key_modified(c->db, src);
     key_modified(c->db, dst);
+    notify_key(c, NOTIFY_GENERIC, "rename_from", src);
+    notify_key(c, NOTIFY_GENERIC, "rename_to", dst);
     if (nx) reply_int(c, 1);
     else reply_ok(c);
 }
@@ -176,6 +181,7 @@ static void copy_entry(const entry *e, db *to, const arg *key)
     } else {
         n = entry_dup(e, key->p, key->len);
         db_link_entry(to, n);
+        notify_keyspace_event(NOTIFY_NEW, "new", key->p, key->len, to->id);
     }
     n->lru = keyspace_new_lru;
 }
@@ -228,6 +234,7 @@ static void copy_command(client *c)
     }
     copy_entry(e, dst, newkey);
     key_modified(dst, newkey);
+    notify_keyspace_event(NOTIFY_GENERIC, "copy_to", newkey->p, newkey->len, dst->id);
     reply_int(c, 1);
 }
 
@@ -257,8 +264,11 @@ static void move_command(client *c)
     }
     db_unlink_entry(src, e);
     db_link_entry(dst, e);
+    notify_keyspace_event(NOTIFY_NEW, "new", key->p, key->len, dst->id);
     key_modified(src, key);
     key_modified(dst, key);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_from", key->p, key->len, src->id);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_to", key->p, key->len, dst->id);
     reply_int(c, 1);
 }
 

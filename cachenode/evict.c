@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "notify.h"
 #include "server.h"
 
 #define EVPOOL_SIZE 16
@@ -218,6 +219,7 @@ static entry *pick_victim(int policy, db **out_db)
 
 static void evict_entry(db *d, entry *e)
 {
+    notify_keyspace_event(NOTIFY_EVICTED, "evicted", entry_key(e), e->keylen, d->id);
     delete_and_propagate(d, e); /* replicas ignore maxmemory: they follow */
     server.stat_evictedkeys++;
 }

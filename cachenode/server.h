@@ -396,6 +396,9 @@ void touch_entry(entry *e);
 entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_ttl);
 /* Called by every write that changes a key (replication, WATCH later). */
 void key_modified(db *d, const arg *key);
+/* notify_keyspace_event (notify.h) for a key argument of the client's
+ * database. */
+void notify_key(client *c, int type, const char *event, const arg *key);
 /* Current LRU clock (seconds, 24 bits). */
 uint32_t lru_clock(void);
 /* Idle time of an entry in milliseconds (LRU policies). */
