@@ -19,13 +19,22 @@ extern uint32_t keyspace_new_lru; /* keyspace.c: the lru of a fresh value */
 
 /* ---- shared helpers ---------------------------------------------------- */
 
-entry *lookup_read_notouch(client *c, const arg *key)
+static entry *counted_lookup(client *c, const arg *key, int notify_miss)
 {
     entry *e = lookup_quiet(c, c->db, key);
-    if (e) server.stat_keyspace_hits++;
-    else server.stat_keyspace_misses++;
+    if (e) {
+        server.stat_keyspace_hits++;
+    } else {
+        server.stat_keyspace_misses++;
+        if (notify_miss) notify_key(c, NOTIFY_KEY_MISS, "keymiss", key);
+    }
     return e;
 }
+
+entry *lookup_read_notouch(client *c, const arg *key) { return counted_lookup(c, key, 1); }
+
+/* OBJECT's lookup: counted, but no keymiss event (as in Redis). */
+static entry *lookup_for_object(client *c, const arg *key) { return counted_lookup(c, key, 0); }
 
 const char *entry_type_name(const entry *e)
 {
@@ -617,21 +626,21 @@ static int is_shared_integer(const entry *e)
 
 static void object_encoding_command(client *c)
 {
-    entry *e = lookup_read_notouch(c, &c->argv[2]);
+    entry *e = lookup_for_object(c, &c->argv[2]);
     if (e == NULL) reply_null(c);
     else reply_bulk_cstr(c, encoding_name(e));
 }
 
 static void object_refcount_command(client *c)
 {
-    entry *e = lookup_read_notouch(c, &c->argv[2]);
+    entry *e = lookup_for_object(c, &c->argv[2]);
     if (e == NULL) reply_null(c);
     else reply_int(c, is_shared_integer(e) ? INT_MAX : 1);
 }
 
 static void object_freq_command(client *c)
 {
-    entry *e = lookup_read_notouch(c, &c->argv[2]);
+    entry *e = lookup_for_object(c, &c->argv[2]);
     if (e == NULL) {
         reply_null(c);
     } else if (!policy_is_lfu()) {
@@ -645,7 +654,7 @@ static void object_freq_command(client *c)
 
 static void object_idletime_command(client *c)
 {
-    entry *e = lookup_read_notouch(c, &c->argv[2]);
+    entry *e = lookup_for_object(c, &c->argv[2]);
     if (e == NULL) {
         reply_null(c);
     } else if (policy_is_lfu()) {

@@ -117,6 +117,7 @@ entry *lookup_read(client *c, const arg *key)
     entry *e = lookup_quiet(c, c->db, key);
     if (e == NULL) {
         server.stat_keyspace_misses++;
+        notify_key(c, NOTIFY_KEY_MISS, "keymiss", key);
         return NULL;
     }
     server.stat_keyspace_hits++;

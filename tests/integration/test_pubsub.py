@@ -93,9 +93,39 @@ def test_publish_reaches_replica_subscribers(s):
     p.close()
 
 
+def test_keyspace_events_for_expiry_and_eviction(s):
+    """Active expiry (no client touches the keys) sends "expired" for each
+    key; eviction under maxmemory sends "evicted"."""
+    n = s.node()
+    c = n.client()
+    c.config_set("notify-keyspace-events", "Exe")
+    p = n.client().pubsub()
+    p.psubscribe("__keyevent@0__:*")
+    assert next_message(p)["type"] == "psubscribe"
+    for i in range(20):
+        c.set(f"short:{i}", "v", px=30)
+    expired = set()
+    while len(expired) < 20:
+        m = next_message(p)
+        assert m["channel"] == b"__keyevent@0__:expired", m
+        expired.add(m["data"])
+    assert expired == {f"short:{i}".encode() for i in range(20)}
+    c.config_set("maxmemory-policy", "allkeys-random")
+    c.mset({f"big:{i}": "x" * 10000 for i in range(50)})
+    c.config_set("maxmemory", n.used_memory() - 200000)
+    c.set("trigger", "v")  # a write makes room first
+    m = next_message(p)
+    assert m["channel"] == b"__keyevent@0__:evicted", m
+    assert c.exists(m["data"]) == 0
+    c.config_set("maxmemory", 0)
+    p.close()
+    return f"{len(expired)} expired events"
+
+
 if __name__ == "__main__":
     sys.exit(Suite().run([
         test_channels_and_patterns,
         test_slow_subscriber_is_disconnected,
         test_publish_reaches_replica_subscribers,
+        test_keyspace_events_for_expiry_and_eviction,
     ]))
