@@ -499,6 +499,44 @@ static long long keynum_count(const struct key_spec *ks, const arg *argv, int ar
     return count;
 }
 
+/* The argument range [*first, *last] step *step that spec ks covers in
+ * argv (keynum specs read their count: it must be valid). */
+static void spec_range(const struct key_spec *ks, const arg *argv, int argc, int *first, int *last, int *step)
+{
+    *first = ks->index;
+    *step = ks->key_step > 0 ? ks->key_step : 1;
+    if (ks->keynum) {
+        long long count = keynum_count(ks, argv, argc);
+        *first = ks->index + ks->last_key;
+        *last = *first + (int)count * *step - 1;
+    } else {
+        *last = ks->last_key < 0 ? argc + ks->last_key : ks->index + ks->last_key;
+    }
+    if (*last >= argc) *last = argc - 1;
+}
+
+int command_keys(const struct command *cmd, const arg *argv, int argc, void (*fn)(void *priv, const arg *key),
+                 void *priv)
+{
+    struct key_spec ks;
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);)
+        if (ks.keynum && keynum_count(&ks, argv, argc) < 0) return 0;
+    int n = 0;
+    if (cmd->key_specs == NULL && cmd->first_key > 0) {
+        int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+        int step = cmd->key_step > 0 ? cmd->key_step : 1;
+        for (int i = cmd->first_key; i <= last && i < argc; i += step, n++) fn(priv, &argv[i]);
+        return n;
+    }
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);) {
+        if (ks.unknown || spec_is_not_key(&ks)) continue;
+        int first, last, step;
+        spec_range(&ks, argv, argc, &first, &last, &step);
+        for (int i = first; i <= last; i += step, n++) fn(priv, &argv[i]);
+    }
+    return n;
+}
+
 /* GETKEYS and GETKEYSANDFLAGS: the keys each key spec finds in the command. */
 static void getkeys(client *c, int with_flags)
 {
@@ -519,15 +557,8 @@ static void getkeys(client *c, int with_flags)
     for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);) {
         resolve_key_flags(cmd, argv, argc, &ks);
         if (ks.unknown || spec_is_not_key(&ks)) continue;
-        int first = ks.index, last, step = ks.key_step > 0 ? ks.key_step : 1;
-        if (ks.keynum) {
-            long long count = keynum_count(&ks, argv, argc);
-            first = ks.index + ks.last_key;
-            last = first + (int)count * step - 1;
-        } else {
-            last = ks.last_key < 0 ? argc + ks.last_key : ks.index + ks.last_key;
-        }
-        if (last >= argc) last = argc - 1;
+        int first, last, step;
+        spec_range(&ks, argv, argc, &first, &last, &step);
         for (int i = first; i <= last; i += step, n++) {
             if (!with_flags) {
                 reply_bulk(c, argv[i].p, argv[i].len);

@@ -5,6 +5,7 @@
 
 #include "pubsub.h"
 #include "server.h"
+#include "tracking.h"
 
 static void ping_command(client *c)
 {
@@ -162,6 +163,7 @@ static void reset_command(client *c)
 {
     multi_client_reset(c);
     pubsub_client_reset(c);
+    tracking_client_reset(c);
     select_db(c, 0);
     c->resp = 2;
     c->reply_mode = REPLY_ON;

@@ -9,6 +9,7 @@
 #include "object.h"
 #include "notify.h"
 #include "server.h"
+#include "tracking.h"
 
 extern uint32_t keyspace_new_lru; /* keyspace.c: the lru of a fresh value */
 
@@ -571,6 +572,7 @@ static void flushdb_command(client *c)
     if (!parse_flush_mode(c, &async)) return;
     watch_touch_db(c->db);
     flush_db(c->db, async);
+    tracking_invalidate_all();
     server.dirty++;
     reply_ok(c);
 }
@@ -583,6 +585,7 @@ static void flushall_command(client *c)
         watch_touch_db(server.dbs[i]);
         flush_db(server.dbs[i], async);
     }
+    tracking_invalidate_all();
     server.dirty++;
     reply_ok(c);
 }

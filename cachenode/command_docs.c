@@ -267,6 +267,9 @@ static const struct command_doc docs[] = {
     {.name = "auth", .args = "string:username? since=6.0.0 string:password",
      .history = "6.0.0 Added ACL style (username and password)."},
     {.name = "client|setname", .args = "string:connection-name"},
+    {.name = "client|tracking",
+     .args = "oneof:status (ON OFF) integer:client-id=REDIRECT? string:prefix=PREFIX?*+ BCAST? OPTIN? OPTOUT? NOLOOP?"},
+    {.name = "client|caching", .args = "oneof:mode (YES NO)"},
     /* Redis 7.2's CLIENT SETINFO: redis 7.0 has no such command */
     {.name = "client|setinfo", .args = "oneof:attr (string:libname=lib-name string:libver=lib-ver)"},
     {.name = "client|list",

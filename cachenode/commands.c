@@ -7,6 +7,7 @@
 #include "log.h"
 #include "pubsub.h"
 #include "server.h"
+#include "tracking.h"
 #include "slowlog.h"
 
 static struct command **commands;             /* flat, NULL-terminated */
@@ -209,6 +210,7 @@ void command_call(client *c, struct command *cmd, long long start)
     cmd->proc(c);
     long long duration = ustime() - start;
     server.call_frame = frame.parent;
+    tracking_after_command(c, cmd, frame.parent == NULL);
     if (server.dirty != dirty_before && !frame.propagated) replication_propagate(c, frame.parent == NULL);
     if (frame.parent == NULL) propagate_flush();
     c->cmd = outer_cmd;

@@ -295,6 +295,7 @@ static struct config configs[] = {
     {"zset-max-listpack-entries", CFG_LL, 0, &server.zset_max_listpack_entries, 0, LLONG_MAX, "128", NULL, NULL, NULL, NULL},
     {"zset-max-listpack-value", CFG_LL, 0, &server.zset_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
+    {"tracking-table-max-keys", CFG_LL, 0, &server.tracking_table_max_keys, 0, LLONG_MAX, "1000000", NULL, NULL, NULL, NULL},
     {"notify-keyspace-events", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, notify_config_set, notify_config_get, NULL},
     {"appendonly", CFG_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},

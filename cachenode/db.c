@@ -4,6 +4,7 @@
 
 #include "notify.h"
 #include "server.h"
+#include "tracking.h"
 
 extern uint32_t keyspace_new_lru;
 
@@ -100,6 +101,7 @@ void delete_and_propagate(db *d, entry *e)
     memcpy(key, entry_key(e), klen);
     db_delete_entry(d, e);
     if (watched_keys_count() > 0) watch_touch_key(d, key, klen);
+    tracking_invalidate_key(key, klen);
     propagate_del(d, key, klen);
     if (key != stack) zfree(key);
 }
@@ -174,6 +176,7 @@ void key_modified(db *d, const arg *key)
     /* clients blocked on the key may be served now; watchers' EXEC fails */
     if (blocking_keys_count() > 0) blocking_key_modified(d, key);
     if (watched_keys_count() > 0) watch_touch_key(d, key->p, key->len);
+    tracking_invalidate_key(key->p, key->len);
     server.dirty++;
 }
 

@@ -24,6 +24,7 @@
 #include "proto.h"
 #include "pubsub.h"
 #include "server.h"
+#include "tracking.h"
 
 static void read_from_client(int fd, void *data, int mask);
 static void write_handler(int fd, void *data, int mask);
@@ -195,6 +196,7 @@ void free_client(client *c)
     if (c->kblock) blocking_client_freed(c);
     multi_client_reset(c);
     pubsub_client_reset(c);
+    tracking_client_reset(c);
     if (n_to_resume > 0) forget_resume(c);
     if (c->fd >= 0) {
         el_del(c->fd, EL_READABLE | EL_WRITABLE);
@@ -502,6 +504,9 @@ size_t client_info_line(client *c, char *buf, size_t size)
     if (c->flags & CLIENT_REPLICA) flags[fi++] = 'S';
     if (c->flags & CLIENT_MASTER) flags[fi++] = 'M';
     if (c->flags & CLIENT_PUBSUB) flags[fi++] = 'P';
+    if (c->flags & CLIENT_TRACKING) flags[fi++] = 't';
+    if (c->flags & CLIENT_TRACKING_BROKEN_REDIR) flags[fi++] = 'R';
+    if (c->flags & CLIENT_TRACKING_BCAST) flags[fi++] = 'B';
     if (c->flags & CLIENT_BLOCKED) flags[fi++] = 'b';
     if (c->flags & CLIENT_CLOSE_ASAP) flags[fi++] = 'A';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[fi++] = 'c';
@@ -516,14 +521,14 @@ size_t client_info_line(client *c, char *buf, size_t size)
                      "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
                      "sub=%ld psub=%ld ssub=%ld multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu "
                      "multi-mem=0 rbs=%d rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu "
-                     "events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+                     "events=%s cmd=%s user=default redir=%lld resp=%d lib-name=%s lib-ver=%s",
                      (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                      (long long)(server.unixtime - c->ctime),
                      (server.now_ms - c->last_interaction_ms) / 1000, flags, c->dbid, sub, psub, ssub,
                      c->qb_len - c->qb_pos, c->qb_cap - c->qb_len, (size_t)0, PROTO_REPLY_CHUNK,
                      c->qb_peak, c->bufpos, (size_t)0, c->reply_bytes,
                      zmalloc_size(c) + zmalloc_size(c->buf) + zmalloc_size(c->querybuf) + c->reply_bytes,
-                     events, cmd, c->resp, c->lib_name ? c->lib_name : "",
+                     events, cmd, tracking_redirect_id(c), c->resp, c->lib_name ? c->lib_name : "",
                      c->lib_ver ? c->lib_ver : "");
     return n < 0 ? 0 : ((size_t)n >= size ? size - 1 : (size_t)n);
 }

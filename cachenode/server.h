@@ -279,6 +279,7 @@ struct server {
     int obuf_replica_seconds;
     long long obuf_pubsub_hard, obuf_pubsub_soft;
     int obuf_pubsub_seconds;
+    long long tracking_table_max_keys;
     long long slowlog_log_slower_than;
     int slowlog_max_len;
     int active_expire_effort;
@@ -625,6 +626,11 @@ long long server_last_save_time(void);               /* cmd_server.c */
 void command_command(client *c);                     /* cmd_command.c */
 extern struct command command_subcommands[];
 extern struct command client_subcommands[];          /* cmd_client.c */
+/* Calls fn on each key argument of the command (its key specs; channel
+ * names and keys that depend on the contents excepted); returns how many,
+ * 0 when a key count among the arguments is invalid. */
+int command_keys(const struct command *cmd, const arg *argv, int argc, void (*fn)(void *priv, const arg *key),
+                 void *priv);
 
 
 
