@@ -122,10 +122,149 @@ def test_keyspace_events_for_expiry_and_eviction(s):
     return f"{len(expired)} expired events"
 
 
+class Resp3:
+    """A raw RESP3 connection (redis-py 4 speaks RESP2 only): commands and
+    replies, push messages included, parsed with a deadline."""
+
+    def __init__(self, node):
+        self.sock = node.connect(timeout=5)
+        self.buf = b""
+        self.pushes = []
+        assert self.call("HELLO", "3")[b"proto"] == 3
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed")
+        self.buf += data
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind in (b"+", b"-"):
+            return rest
+        if kind == b":":
+            return int(rest)
+        if kind == b"_":
+            return None
+        if kind in (b"$", b"="):
+            n = int(rest)
+            while len(self.buf) < n + 2:
+                self._fill()
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        if kind in (b"*", b">", b"~"):
+            items = [self.read() for _ in range(int(rest))]
+            return ("push", items) if kind == b">" else items
+        if kind == b"%":
+            return {self.read(): self.read() for _ in range(int(rest))}
+        raise AssertionError(f"unexpected reply {line!r}")
+
+    def call(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.sock.sendall(out)
+        while True:  # pushes may come before the reply: keep them for next_push
+            reply = self.read()
+            if not (isinstance(reply, tuple) and reply[0] == "push"):
+                return reply
+            self.pushes.append(reply)
+
+    def next_push(self):
+        return self.pushes.pop(0) if self.pushes else self.read()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_tracking_resp3_invalidation(s):
+    """A RESP3 connection tracks what it reads: another client's write, an
+    expiry and a FLUSHALL each send it an invalidate push."""
+    n = s.node()
+    c = n.client()
+    t = Resp3(n)
+    assert t.call("CLIENT", "TRACKING", "on") == b"OK"
+    assert t.call("GET", "user:1") is None
+    assert t.call("GET", "session") is None
+    c.set("user:1", "alice")
+    assert t.next_push() == ("push", [b"invalidate", [b"user:1"]])
+    c.set("user:1", "bob")  # no longer tracked until read again
+    c.set("session", "s", px=30)
+    assert t.next_push() == ("push", [b"invalidate", [b"session"]])
+    t.call("GET", "session")
+    assert t.next_push() == ("push", [b"invalidate", [b"session"]])  # expired
+    assert t.call("GET", "x") is None
+    c.flushall()
+    assert t.next_push() == ("push", [b"invalidate", None])
+    assert c.info("stats")["tracking_total_keys"] == 0
+    t.close()
+
+
+def test_tracking_redirect_to_resp2_subscriber(s):
+    """RESP2 tracking: invalidations go to another connection subscribed to
+    __redis__:invalidate (a redis-py PubSub); when that connection goes, the
+    tracking client is flagged broken_redirect."""
+    n = s.node()
+    c = n.client()
+    p = n.client().pubsub()
+    p.subscribe("__redis__:invalidate")
+    assert next_message(p)["type"] == "subscribe"
+    redirect_id = int([x for x in c.client_list() if "P" in x["flags"]][0]["id"])
+    tracker = n.client()
+    assert tracker.execute_command("CLIENT", "TRACKING", "on", "REDIRECT", redirect_id) == b"OK"
+    assert tracker.execute_command("CLIENT", "GETREDIR") == redirect_id
+    tracker.get("price")
+    c.set("price", 10)
+    m = next_message(p)
+    assert (m["channel"], m["data"]) == (b"__redis__:invalidate", [b"price"])
+    assert "redir=%d" % redirect_id in tracker.execute_command("CLIENT", "INFO").decode()
+    p.close()
+    wait_until(lambda: c.pubsub_numsub("__redis__:invalidate")[0][1] == 0, 5, what="subscriber gone")
+    tracker.get("price")
+    c.set("price", 11)
+    info = tracker.execute_command("CLIENT", "TRACKINGINFO")
+    assert b"broken_redirect" in info[1], info
+
+
+def test_tracking_table_limit(s):
+    """tracking-table-max-keys: past the limit the node forgets keys, and
+    invalidates them so that no client keeps a stale copy."""
+    n = s.node()
+    c = n.client()
+    c.config_set("tracking-table-max-keys", 100)
+    t = Resp3(n)
+    t.call("CLIENT", "TRACKING", "on")
+    for i in range(300):
+        assert t.call("GET", f"k:{i}") is None
+    invalidated = set()
+    deadline = time.monotonic() + 5
+    while c.info("stats")["tracking_total_keys"] > 100 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    t.sock.settimeout(2)
+    while len(invalidated) < 200:
+        kind, (word, keys) = t.next_push()
+        assert (kind, word) == ("push", b"invalidate")
+        invalidated.update(keys)
+    assert c.info("stats")["tracking_total_keys"] <= 100
+    t.close()
+    return f"{len(invalidated)} keys evicted from the table"
+
+
 if __name__ == "__main__":
     sys.exit(Suite().run([
         test_channels_and_patterns,
         test_slow_subscriber_is_disconnected,
         test_publish_reaches_replica_subscribers,
         test_keyspace_events_for_expiry_and_eviction,
+        test_tracking_resp3_invalidation,
+        test_tracking_redirect_to_resp2_subscriber,
+        test_tracking_table_limit,
     ]))
