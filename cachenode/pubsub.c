@@ -164,6 +164,7 @@ void pubsub_client_reset(client *c)
     for (int k = 0; k < KIND_COUNT; k++) {
         unsubscribe_all(c, (enum sub_kind)k, 0);
         if (c->pubsub->names[k]) dict_free(c->pubsub->names[k]);
+        c->pubsub->names[k] = NULL;
     }
     zfree(c->pubsub);
     c->pubsub = NULL;
