@@ -6,7 +6,7 @@ import socket
 import sys
 import time
 
-from nodeutil import Suite, wait_until
+from nodeutil import Suite, encode_command, wait_until
 
 
 def next_message(p, timeout=5.0):
@@ -167,11 +167,7 @@ class Resp3:
         raise AssertionError(f"unexpected reply {line!r}")
 
     def call(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.sock.sendall(out)
+        self.sock.sendall(encode_command(*args))
         while True:  # pushes may come before the reply: keep them for next_push
             reply = self.read()
             if not (isinstance(reply, tuple) and reply[0] == "push"):
