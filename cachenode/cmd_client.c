@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "tracking.h"
 
 /* Client types as CLIENT LIST/KILL name them (no pub/sub yet). */
 enum client_type { CTYPE_NORMAL = 0, CTYPE_MASTER, CTYPE_REPLICA, CTYPE_PUBSUB, CTYPE_UNKNOWN };
@@ -304,7 +305,6 @@ static void client_no_evict_command(client *c)
     reply_ok(c);
 }
 
-static void client_getredir_command(client *c) { reply_int(c, -1); }
 
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends a block on keys as if it timed
  * out, or with an error. WAIT is not unblockable, as in Redis. */
@@ -403,6 +403,9 @@ struct command client_subcommands[] = {
     SUB("client|no-evict", client_no_evict_command, 3, CLIENT_ADMIN, NULL, "Set client eviction mode for the current connection", "7.0.0", "O(1)"),
     SUB("client|unblock", client_unblock_command, -3, CLIENT_ADMIN, NULL, "Unblock a client blocked in a blocking command from a different connection", "5.0.0", "O(log N) where N is the number of client connections"),
     SUB("client|getredir", client_getredir_command, 2, CLIENT_CONN, NULL, "Get tracking notifications redirection client ID if any", "6.0.0", "O(1)"),
+    SUB("client|tracking", client_tracking_command, -3, CLIENT_CONN, NULL, "Enable or disable server assisted client side caching support", "6.0.0", "O(1). Some options may introduce additional complexity."),
+    SUB("client|caching", client_caching_command, 3, CLIENT_CONN, NULL, "Instruct the server about tracking or not keys in the next request", "6.0.0", "O(1)"),
+    SUB("client|trackinginfo", client_trackinginfo_command, 2, CLIENT_CONN, NULL, "Return information about server assisted client side caching for the current connection", "6.2.0", "O(1)"),
     SUB("client|help", client_help_command, 2, CMD_LOADING | CMD_STALE, NULL, "Show helpful text about the different subcommands", "5.0.0", "O(1)"),
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };

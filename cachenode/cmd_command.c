@@ -436,6 +436,24 @@ static void command_list_command(client *c)
 }
 
 /* Resolves the command whose keys GETKEYS asks for; replies the error. */
+/* Whether a key spec is one of a channel name (not_key: SPUBLISH), which
+ * GETKEYS does not report. */
+static int spec_is_not_key(const struct key_spec *ks)
+{
+    for (size_t i = 0; i + 7 <= ks->flags_len; i++)
+        if (memcmp(ks->flags + i, "not_key", 7) == 0) return 1;
+    return 0;
+}
+
+static int has_key_arguments(const struct command *cmd)
+{
+    if (cmd->key_specs == NULL) return cmd->first_key > 0;
+    struct key_spec ks;
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);)
+        if (!spec_is_not_key(&ks)) return 1;
+    return 0;
+}
+
 static struct command *getkeys_target(client *c)
 {
     struct command *cmd = command_lookup(c->argv[2].p, c->argv[2].len);
@@ -457,7 +475,7 @@ static struct command *getkeys_target(client *c)
         reply_error(c, "ERR Invalid number of arguments specified for command");
         return NULL;
     }
-    if (cmd->first_key <= 0 && cmd->key_specs == NULL) {
+    if (!has_key_arguments(cmd)) {
         reply_error(c, "ERR The command has no key arguments");
         return NULL;
     }
@@ -555,6 +573,51 @@ static int range_last(const struct key_spec *ks, int first, int argc)
     return last;
 }
 
+/* The argument range [*first, *last] step *step that spec ks covers in
+ * argv (keynum specs read their count: it must be valid); *first < 0 when
+ * the spec finds no key there. `spec` is ks's position among the specs. */
+static void spec_range(const struct command *cmd, int spec, const struct key_spec *ks, const arg *argv,
+                       int argc, int *first, int *last, int *step)
+{
+    *step = ks->key_step > 0 ? ks->key_step : 1;
+    *first = ks->unknown ? unknown_spec_key(cmd, spec, argv, argc)
+             : ks->keyword ? keyword_begin(ks, argv, argc) : ks->index;
+    *last = *first;
+    if (*first < 0 || ks->unknown) return;
+    if (ks->keynum) {
+        long long count = keynum_count(ks, argv, argc);
+        *first = ks->index + ks->last_key;
+        *last = *first + (int)count * *step - 1;
+        if (*last >= argc) *last = argc - 1;
+    } else {
+        *last = range_last(ks, *first, argc);
+    }
+}
+
+int command_keys(const struct command *cmd, const arg *argv, int argc, void (*fn)(void *priv, const arg *key),
+                 void *priv)
+{
+    struct key_spec ks;
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);)
+        if (ks.keynum && keynum_count(&ks, argv, argc) < 0) return 0;
+    int n = 0;
+    if (cmd->key_specs == NULL && cmd->first_key > 0) {
+        int last = cmd->last_key < 0 ? argc + cmd->last_key : cmd->last_key;
+        int step = cmd->key_step > 0 ? cmd->key_step : 1;
+        for (int i = cmd->first_key; i <= last && i < argc; i += step, n++) fn(priv, &argv[i]);
+        return n;
+    }
+    int spec = 0;
+    for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks); spec++) {
+        if (spec_is_not_key(&ks)) continue;
+        int first, last, step;
+        spec_range(cmd, spec, &ks, argv, argc, &first, &last, &step);
+        if (first < 0) continue;
+        for (int i = first; i <= last; i += step, n++) fn(priv, &argv[i]);
+    }
+    return n;
+}
+
 /* GETKEYS and GETKEYSANDFLAGS: the keys each key spec finds in the command. */
 static void getkeys(client *c, int with_flags)
 {
@@ -575,20 +638,10 @@ static void getkeys(client *c, int with_flags)
     int spec = 0;
     for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks); spec++) {
         resolve_key_flags(cmd, argv, argc, &ks);
-        int first = ks.unknown ? unknown_spec_key(cmd, spec, argv, argc)
-                    : ks.keyword ? keyword_begin(&ks, argv, argc) : ks.index, last;
-        int step = ks.key_step > 0 ? ks.key_step : 1;
+        if (spec_is_not_key(&ks)) continue;
+        int first, last, step;
+        spec_range(cmd, spec, &ks, argv, argc, &first, &last, &step);
         if (first < 0) continue;
-        if (ks.unknown) {
-            last = first;
-        } else if (ks.keynum) {
-            long long count = keynum_count(&ks, argv, argc);
-            first = ks.index + ks.last_key;
-            last = first + (int)count * step - 1;
-            if (last >= argc) last = argc - 1;
-        } else {
-            last = range_last(&ks, first, argc);
-        }
         for (int i = first; i <= last; i += step, n++) {
             if (!with_flags) {
                 reply_bulk(c, argv[i].p, argv[i].len);

@@ -3,7 +3,9 @@
 #include <limits.h>
 #include <string.h>
 
+#include "pubsub.h"
 #include "server.h"
+#include "tracking.h"
 
 static void ping_command(client *c)
 {
@@ -11,8 +13,17 @@ static void ping_command(client *c)
         reply_arity_error(c);
         return;
     }
-    if (c->argc == 2) reply_bulk(c, c->argv[1].p, c->argv[1].len);
-    else reply_status(c, "PONG");
+    if ((c->flags & CLIENT_PUBSUB) && c->resp == 2) {
+        /* subscribed mode: a reply shaped like the messages around it */
+        reply_array(c, 2);
+        reply_bulk(c, "pong", 4);
+        if (c->argc == 2) reply_bulk(c, c->argv[1].p, c->argv[1].len);
+        else reply_bulk(c, "", 0);
+    } else if (c->argc == 2) {
+        reply_bulk(c, c->argv[1].p, c->argv[1].len);
+    } else {
+        reply_status(c, "PONG");
+    }
 }
 
 static void echo_command(client *c) { reply_bulk(c, c->argv[1].p, c->argv[1].len); }
@@ -152,6 +163,8 @@ static void reset_command(client *c)
 {
     multi_client_reset(c);
     monitor_remove(c);
+    pubsub_client_reset(c);
+    tracking_client_reset(c);
     select_db(c, 0);
     c->resp = 2;
     c->reply_mode = REPLY_ON;

@@ -4,6 +4,7 @@
  * a damaged or foreign payload is refused before anything is written. */
 #include <string.h>
 
+#include "notify.h"
 #include "server.h"
 #include "snapshot.h"
 
@@ -106,11 +107,13 @@ static void restore_command(client *c)
             arg del[2] = {{"DEL", 3}, *key};
             propagate_command(c, 2, del);
             key_modified(c->db, key);
+            notify_key(c, NOTIFY_GENERIC, "del", key);
         }
         reply_ok(c);
         return;
     }
     db_link_entry(c->db, e);
+    notify_key(c, NOTIFY_NEW, "new", key);
     if (ttl > 0) e = db_set_expire(c->db, e, ttl);
     apply_access_data(e, &o);
     char when[24];
@@ -118,6 +121,7 @@ static void restore_command(client *c)
     argv[2].len = ll2str(when, sizeof(when), ttl);
     propagate_command(c, 6, argv);
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_GENERIC, "restore", key);
     reply_ok(c);
 }
 

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "object.h"
+#include "notify.h"
 #include "server.h"
+#include "tracking.h"
 
 extern uint32_t keyspace_new_lru; /* keyspace.c: the lru of a fresh value */
 
@@ -18,13 +20,22 @@ extern uint32_t keyspace_new_lru; /* keyspace.c: the lru of a fresh value */
 
 /* ---- shared helpers ---------------------------------------------------- */
 
-entry *lookup_read_notouch(client *c, const arg *key)
+static entry *counted_lookup(client *c, const arg *key, int notify_miss)
 {
     entry *e = lookup_quiet(c, c->db, key);
-    if (e) server.stat_keyspace_hits++;
-    else server.stat_keyspace_misses++;
+    if (e) {
+        server.stat_keyspace_hits++;
+    } else {
+        server.stat_keyspace_misses++;
+        if (notify_miss) notify_key(c, NOTIFY_KEY_MISS, "keymiss", key);
+    }
     return e;
 }
+
+entry *lookup_read_notouch(client *c, const arg *key) { return counted_lookup(c, key, 1); }
+
+/* OBJECT's lookup: counted, but no keymiss event (as in Redis). */
+static entry *lookup_for_object(client *c, const arg *key) { return counted_lookup(c, key, 0); }
 
 const char *entry_type_name(const entry *e)
 {
@@ -86,6 +97,7 @@ static void del_command(client *c)
         if (e == NULL) continue;
         db_delete_entry(c->db, e);
         key_modified(c->db, &c->argv[j]);
+        notify_key(c, NOTIFY_GENERIC, "del", &c->argv[j]);
         deleted++;
     }
     reply_int(c, deleted);
@@ -123,6 +135,7 @@ static entry *rekey_entry(db *d, entry *e, const arg *newkey)
     db_unlink_entry(d, e);
     entry *n = entry_rename(e, newkey->p, newkey->len);
     db_link_entry(d, n);
+    notify_keyspace_event(NOTIFY_NEW, "new", newkey->p, newkey->len, d->id);
     return n;
 }
 
@@ -150,6 +163,8 @@ static void rename_generic(client *c, int nx)
     rekey_entry(c->db, e, dst);
     key_modified(c->db, src);
     key_modified(c->db, dst);
+    notify_key(c, NOTIFY_GENERIC, "rename_from", src);
+    notify_key(c, NOTIFY_GENERIC, "rename_to", dst);
     if (nx) reply_int(c, 1);
     else reply_ok(c);
 }
@@ -176,6 +191,7 @@ static void copy_entry(const entry *e, db *to, const arg *key)
     } else {
         n = entry_dup(e, key->p, key->len);
         db_link_entry(to, n);
+        notify_keyspace_event(NOTIFY_NEW, "new", key->p, key->len, to->id);
     }
     n->lru = keyspace_new_lru;
 }
@@ -228,6 +244,7 @@ static void copy_command(client *c)
     }
     copy_entry(e, dst, newkey);
     key_modified(dst, newkey);
+    notify_keyspace_event(NOTIFY_GENERIC, "copy_to", newkey->p, newkey->len, dst->id);
     reply_int(c, 1);
 }
 
@@ -257,8 +274,11 @@ static void move_command(client *c)
     }
     db_unlink_entry(src, e);
     db_link_entry(dst, e);
+    notify_keyspace_event(NOTIFY_NEW, "new", key->p, key->len, dst->id);
     key_modified(src, key);
     key_modified(dst, key);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_from", key->p, key->len, src->id);
+    notify_keyspace_event(NOTIFY_GENERIC, "move_to", key->p, key->len, dst->id);
     reply_int(c, 1);
 }
 
@@ -552,6 +572,7 @@ static void flushdb_command(client *c)
     if (!parse_flush_mode(c, &async)) return;
     watch_touch_db(c->db);
     flush_db(c->db, async);
+    tracking_invalidate_all();
     server.dirty++;
     reply_ok(c);
 }
@@ -564,6 +585,7 @@ static void flushall_command(client *c)
         watch_touch_db(server.dbs[i]);
         flush_db(server.dbs[i], async);
     }
+    tracking_invalidate_all();
     server.dirty++;
     reply_ok(c);
 }
@@ -607,21 +629,21 @@ static int is_shared_integer(const entry *e)
 
 static void object_encoding_command(client *c)
 {
-    entry *e = lookup_read_notouch(c, &c->argv[2]);
+    entry *e = lookup_for_object(c, &c->argv[2]);
     if (e == NULL) reply_null(c);
     else reply_bulk_cstr(c, encoding_name(e));
 }
 
 static void object_refcount_command(client *c)
 {
-    entry *e = lookup_read_notouch(c, &c->argv[2]);
+    entry *e = lookup_for_object(c, &c->argv[2]);
     if (e == NULL) reply_null(c);
     else reply_int(c, is_shared_integer(e) ? INT_MAX : 1);
 }
 
 static void object_freq_command(client *c)
 {
-    entry *e = lookup_read_notouch(c, &c->argv[2]);
+    entry *e = lookup_for_object(c, &c->argv[2]);
     if (e == NULL) {
         reply_null(c);
     } else if (!policy_is_lfu()) {
@@ -635,7 +657,7 @@ static void object_freq_command(client *c)
 
 static void object_idletime_command(client *c)
 {
-    entry *e = lookup_read_notouch(c, &c->argv[2]);
+    entry *e = lookup_for_object(c, &c->argv[2]);
     if (e == NULL) {
         reply_null(c);
     } else if (policy_is_lfu()) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "notify.h"
 #include "server.h"
 #include "t_hash.h"
 #include "t_list.h"
@@ -270,9 +271,14 @@ static void store_sorted(client *c, const struct sort_spec *s, struct collect *c
     if (total > 0) {
         qlist *l = ql_create();
         for (long long i = 0; i < total; i++) ql_push(l, values[i].p, values[i].len, QL_TAIL);
+        keyspace_overwriting = old != NULL; /* a replaced key is not new */
         db_add_object(c->db, s->store->p, s->store->len, TYPE_LIST, l);
+        keyspace_overwriting = 0;
     }
-    if (old || total > 0) key_modified(c->db, s->store);
+    if (old || total > 0) {
+        key_modified(c->db, s->store);
+        notify_key(c, NOTIFY_GENERIC, total > 0 ? "sortstore" : "del", s->store);
+    }
     for (long long i = 0; i < n; i++) zfree(copies[i]);
     zfree(copies);
     zfree(values);

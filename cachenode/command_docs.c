@@ -245,6 +245,19 @@ static const struct command_doc docs[] = {
 
     /* transactions */
     {.name = "watch", .args = "key:key@0*"},
+    /* pub/sub */
+    {.name = "subscribe", .args = "string:channel*"},
+    {.name = "unsubscribe", .args = "string:channel?*"},
+    {.name = "psubscribe", .args = "block:pattern* (pattern:pattern)"},
+    {.name = "punsubscribe", .args = "pattern:pattern?*"},
+    {.name = "publish", .args = "string:channel string:message"},
+    {.name = "ssubscribe", .args = "string:shardchannel*"},
+    {.name = "sunsubscribe", .args = "string:shardchannel?*"},
+    {.name = "spublish", .args = "string:shardchannel string:message"},
+    {.name = "pubsub|channels", .args = "pattern:pattern?"},
+    {.name = "pubsub|numsub", .args = "string:channel?*"},
+    {.name = "pubsub|shardchannels", .args = "pattern:pattern?"},
+    {.name = "pubsub|shardnumsub", .args = "string:shardchannel?*"},
 
     /* expiry */
     {.name = "expire", .args = "key:key@0 integer:seconds " EXPIRE_CONDITION, .history = EXPIRE_HISTORY},
@@ -272,6 +285,9 @@ static const struct command_doc docs[] = {
     {.name = "auth", .args = "string:username? since=6.0.0 string:password",
      .history = "6.0.0 Added ACL style (username and password)."},
     {.name = "client|setname", .args = "string:connection-name"},
+    {.name = "client|tracking",
+     .args = "oneof:status (ON OFF) integer:client-id=REDIRECT? string:prefix=PREFIX?*+ BCAST? OPTIN? OPTOUT? NOLOOP?"},
+    {.name = "client|caching", .args = "oneof:mode (YES NO)"},
     /* Redis 7.2's CLIENT SETINFO: redis 7.0 has no such command */
     {.name = "client|setinfo", .args = "oneof:attr (string:libname=lib-name string:libver=lib-ver)"},
     {.name = "client|list",

@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "pubsub.h"
 #include "server.h"
+#include "tracking.h"
 #include "slowlog.h"
 
 static struct command **commands;             /* flat, NULL-terminated */
@@ -39,7 +41,7 @@ void commands_init(void)
                                 sort_commands, multi_commands, monitor_commands,
                                 latency_commands, bitmap_commands,
                                 hyperloglog_commands, geo_commands, stream_commands,
-                                stream_cg_commands};
+                                stream_cg_commands, pubsub_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)
@@ -160,6 +162,12 @@ static int refusal(client *c, struct command *cmd, char *err, size_t size)
              (flags & (CMD_WRITE | CMD_READONLY | CMD_MAY_REPLICATE)))
         /* Redis marks monitors as replicas, which may not touch the keyspace */
         why = "ERR Replica can't interact with the keyspace";
+    if (why == NULL && (c->flags & CLIENT_PUBSUB) && c->resp == 2 && !pubsub_allowed_when_subscribed(cmd)) {
+        /* RESP2 subscribed mode: replies would mix with the messages */
+        snprintf(err, size, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT "
+                 "/ RESET are allowed in this context", cmd->name);
+        return 1;
+    }
     if (why == NULL) return 0;
     snprintf(err, size, "%s", why);
     return 1;
@@ -207,6 +215,7 @@ void command_call(client *c, struct command *cmd, long long start)
     cmd->proc(c);
     long long duration = ustime() - start;
     server.call_frame = frame.parent;
+    tracking_after_command(c, cmd, frame.parent == NULL);
     if (server.dirty != dirty_before && !frame.propagated) replication_propagate(c, frame.parent == NULL);
     if (frame.parent == NULL) propagate_flush();
     c->cmd = outer_cmd;

@@ -15,6 +15,7 @@
 
 #include "eventloop.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "slowlog.h"
 
@@ -97,8 +98,8 @@ static void get_replicaof(char *buf, size_t size)
 
 static int parse_memory(const char *s, long long *out);
 
-/* "normal <hard> <soft> <seconds>" (other classes are accepted and kept for
- * replicas and pub/sub as those features arrive). */
+/* "<class> <hard> <soft> <seconds>" for the classes normal, replica (slave)
+ * and pubsub. */
 static int set_obuf_limit(char **w, int n, const char **err)
 {
     if (n % 4 != 0 || n == 0) {
@@ -122,7 +123,11 @@ static int set_obuf_limit(char **w, int n, const char **err)
             server.obuf_hard_limit = hard;
             server.obuf_soft_limit = soft;
             server.obuf_soft_seconds = (int)secs;
-        } else if (strcasecmp(w[i], "pubsub") != 0) {
+        } else if (strcasecmp(w[i], "pubsub") == 0) {
+            server.obuf_pubsub_hard = hard;
+            server.obuf_pubsub_soft = soft;
+            server.obuf_pubsub_seconds = (int)secs;
+        } else {
             server.obuf_replica_hard = hard;
             server.obuf_replica_soft = soft;
             server.obuf_replica_seconds = (int)secs;
@@ -133,9 +138,10 @@ static int set_obuf_limit(char **w, int n, const char **err)
 
 static void get_obuf_limit(char *buf, size_t size)
 {
-    snprintf(buf, size, "normal %lld %lld %d slave %lld %lld %d pubsub 33554432 8388608 60",
+    snprintf(buf, size, "normal %lld %lld %d slave %lld %lld %d pubsub %lld %lld %d",
              server.obuf_hard_limit, server.obuf_soft_limit, server.obuf_soft_seconds,
-             server.obuf_replica_hard, server.obuf_replica_soft, server.obuf_replica_seconds);
+             server.obuf_replica_hard, server.obuf_replica_soft, server.obuf_replica_seconds,
+             server.obuf_pubsub_hard, server.obuf_pubsub_soft, server.obuf_pubsub_seconds);
 }
 
 /* An option of which one value is implemented and another is known but not
@@ -271,7 +277,7 @@ static struct config configs[] = {
     {"tcp-backlog", CFG_INT, CFG_IMMUTABLE, &server.tcp_backlog, 0, INT_MAX, "511", NULL, NULL, NULL, NULL},
     {"proto-max-bulk-len", CFG_MEMORY, 0, &server.proto_max_bulk_len, 1024 * 1024, LLONG_MAX, "512mb", NULL, NULL, NULL, NULL},
     {"client-query-buffer-limit", CFG_MEMORY, 0, &server.client_query_buffer_limit, 1024 * 1024, LLONG_MAX, "1gb", NULL, NULL, NULL, NULL},
-    {"client-output-buffer-limit", CFG_SPECIAL, 0, NULL, 0, 0, "normal 512mb 128mb 60 replica 256mb 64mb 60", NULL, set_obuf_limit, get_obuf_limit, NULL},
+    {"client-output-buffer-limit", CFG_SPECIAL, 0, NULL, 0, 0, "normal 512mb 128mb 60 replica 256mb 64mb 60 pubsub 32mb 8mb 60", NULL, set_obuf_limit, get_obuf_limit, NULL},
     {"slowlog-log-slower-than", CFG_LL, 0, &server.slowlog_log_slower_than, -1, LLONG_MAX, "10000", NULL, NULL, NULL, NULL},
     {"slowlog-max-len", CFG_INT, 0, &server.slowlog_max_len, 0, INT_MAX, "128", NULL, NULL, NULL, apply_slowlog},
     {"repl-backlog-size", CFG_MEMORY, 0, &server.repl_backlog_size, 16384, LLONG_MAX, "1mb", NULL, NULL, NULL, NULL},
@@ -293,6 +299,8 @@ static struct config configs[] = {
     {"latency-tracking-info-percentiles", CFG_SPECIAL, 0, NULL, 0, 0, "50 99 99.9", NULL, latency_set_percentiles, latency_get_percentiles, NULL},
     {"hll-sparse-max-bytes", CFG_MEMORY, 0, &server.hll_sparse_max_bytes, 0, LLONG_MAX, "3000", NULL, NULL, NULL, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
+    {"tracking-table-max-keys", CFG_LL, 0, &server.tracking_table_max_keys, 0, LLONG_MAX, "1000000", NULL, NULL, NULL, NULL},
+    {"notify-keyspace-events", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, notify_config_set, notify_config_get, NULL},
     {"appendonly", CFG_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
 };

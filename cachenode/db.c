@@ -2,7 +2,9 @@
  * lazy expiry, hit/miss statistics, LRU and LFU bookkeeping, SELECT. */
 #include <string.h>
 
+#include "notify.h"
 #include "server.h"
+#include "tracking.h"
 
 extern uint32_t keyspace_new_lru;
 
@@ -85,6 +87,7 @@ int expire_if_needed(db *d, entry *e)
         client *c = server.current_client;
         return (c && (c->flags & CLIENT_MASTER)) ? 0 : 1;
     }
+    notify_keyspace_event(NOTIFY_EXPIRED, "expired", entry_key(e), e->keylen, d->id);
     delete_and_propagate(d, e);
     server.stat_expiredkeys++;
     return 1;
@@ -98,6 +101,7 @@ void delete_and_propagate(db *d, entry *e)
     memcpy(key, entry_key(e), klen);
     db_delete_entry(d, e);
     if (watched_keys_count() > 0) watch_touch_key(d, key, klen);
+    tracking_invalidate_key(key, klen);
     propagate_del(d, key, klen);
     if (key != stack) zfree(key);
 }
@@ -115,6 +119,7 @@ entry *lookup_read(client *c, const arg *key)
     entry *e = lookup_quiet(c, c->db, key);
     if (e == NULL) {
         server.stat_keyspace_misses++;
+        notify_key(c, NOTIFY_KEY_MISS, "keymiss", key);
         return NULL;
     }
     server.stat_keyspace_hits++;
@@ -155,7 +160,10 @@ entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_
     if (e == NULL) return db_add_string(d, key->p, key->len, val, vlen);
     if (e->type != TYPE_STRING) {
         db_delete_entry(d, e);
-        return db_add_string(d, key->p, key->len, val, vlen);
+        keyspace_overwriting = 1;
+        e = db_add_string(d, key->p, key->len, val, vlen);
+        keyspace_overwriting = 0;
+        return e;
     }
     if (!keep_ttl && e->has_expire) e = db_remove_expire(d, e);
     e = db_set_string_value(d, e, val, vlen);
@@ -177,7 +185,13 @@ void key_modified(db *d, const arg *key)
     /* clients blocked on the key may be served now; watchers' EXEC fails */
     if (blocking_keys_count() > 0) blocking_key_modified(d, key);
     if (watched_keys_count() > 0) watch_touch_key(d, key->p, key->len);
+    tracking_invalidate_key(key->p, key->len);
     server.dirty++;
+}
+
+void notify_key(client *c, int type, const char *event, const arg *key)
+{
+    notify_keyspace_event(type, event, key->p, key->len, c->db->id);
 }
 
 int select_db(client *c, long long id)

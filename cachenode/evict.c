@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "notify.h"
 #include "server.h"
 
 #define EVPOOL_SIZE 16
@@ -219,6 +220,7 @@ static entry *pick_victim(int policy, db **out_db)
 static void evict_entry(db *d, entry *e)
 {
     long long start = latency_monitor_threshold ? monotonic_us() : 0;
+    notify_keyspace_event(NOTIFY_EVICTED, "evicted", entry_key(e), e->keylen, d->id);
     delete_and_propagate(d, e); /* replicas ignore maxmemory: they follow */
     server.stat_evictedkeys++;
     if (latency_monitor_threshold) latency_add_sample_if_needed("eviction-del", (monotonic_us() - start) / 1000);

@@ -5,6 +5,7 @@
  * is db.c's expire_if_needed(). */
 #include <limits.h>
 
+#include "notify.h"
 #include "server.h"
 
 /* ---- the EXPIRE family ------------------------------------------------------ */
@@ -90,6 +91,7 @@ static void expire_generic(client *c, long long basetime, enum time_unit unit)
         /* a time in the past deletes the key now: a DEL, not an expiry (a
          * replica keeps it until its primary's DEL, like lazy expiry) */
         db_delete_entry(c->db, e);
+        e = NULL;
         arg del[2] = {{"DEL", 3}, *key};
         propagate_command(c, 2, del);
     } else {
@@ -100,6 +102,7 @@ static void expire_generic(client *c, long long basetime, enum time_unit unit)
         propagate_command(c, 3, abs);
     }
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_GENERIC, e ? "expire" : "del", key);
     reply_int(c, 1);
 }
 
@@ -142,6 +145,7 @@ static void persist_command(client *c)
     }
     db_remove_expire(c->db, e);
     key_modified(c->db, &c->argv[1]);
+    notify_key(c, NOTIFY_GENERIC, "persist", &c->argv[1]);
     reply_int(c, 1);
 }
 

@@ -14,8 +14,10 @@
 
 #include "eventloop.h"
 #include "object.h"
+#include "pubsub.h"
 #include "server.h"
 #include "snapshot.h"
+#include "tracking.h"
 
 /* ---- a growing text buffer ----------------------------------------------------- */
 
@@ -130,6 +132,8 @@ static void section_clients(struct text *t)
         if (c->flags & CLIENT_BLOCKED) blocked++;
         if ((c->flags & CLIENT_BLOCKED) && c->block_deadline_ms) with_timeout++;
     }
+    long long tr_keys, tr_items, tr_prefixes, tr_clients;
+    tracking_counts(&tr_keys, &tr_items, &tr_prefixes, &tr_clients);
     text_addf(t,
               "# Clients\r\n"
               "connected_clients:%zu\r\n"
@@ -138,10 +142,10 @@ static void section_clients(struct text *t)
               "client_recent_max_input_buffer:%zu\r\n"
               "client_recent_max_output_buffer:%zu\r\n"
               "blocked_clients:%zu\r\n"
-              "tracking_clients:0\r\n"
+              "tracking_clients:%lld\r\n"
               "clients_in_timeout_table:%zu\r\n",
               /* as in Redis, replicas are not counted as clients */
-              server.connected_clients - replicas, server.maxclients, max_in, max_out, blocked,
+              server.connected_clients - replicas, server.maxclients, max_in, max_out, blocked, tr_clients,
               with_timeout);
 }
 
@@ -218,6 +222,10 @@ static void section_stats(struct text *t)
 {
     char sync_stats[256];
     if (replication_stats_info(sync_stats, sizeof(sync_stats)) == 0) sync_stats[0] = '\0';
+    long ps_channels, ps_patterns, ps_shard;
+    pubsub_server_counts(&ps_channels, &ps_patterns, &ps_shard);
+    long long tr_keys, tr_items, tr_prefixes, tr_clients;
+    tracking_counts(&tr_keys, &tr_items, &tr_prefixes, &tr_clients);
     text_addf(t,
               "# Stats\r\n"
               "total_connections_received:%lld\r\n"
@@ -243,9 +251,9 @@ static void section_stats(struct text *t)
               "current_eviction_exceeded_time:0\r\n"
               "keyspace_hits:%lld\r\n"
               "keyspace_misses:%lld\r\n"
-              "pubsub_channels:0\r\n"
-              "pubsub_patterns:0\r\n"
-              "pubsubshard_channels:0\r\n"
+              "pubsub_channels:%ld\r\n"
+              "pubsub_patterns:%ld\r\n"
+              "pubsubshard_channels:%ld\r\n"
               "latest_fork_usec:%lld\r\n"
               "total_forks:%lld\r\n"
               "migrate_cached_sockets:0\r\n"
@@ -256,9 +264,9 @@ static void section_stats(struct text *t)
               "active_defrag_key_misses:0\r\n"
               "total_active_defrag_time:0\r\n"
               "current_active_defrag_time:0\r\n"
-              "tracking_total_keys:0\r\n"
-              "tracking_total_items:0\r\n"
-              "tracking_total_prefixes:0\r\n"
+              "tracking_total_keys:%lld\r\n"
+              "tracking_total_items:%lld\r\n"
+              "tracking_total_prefixes:%lld\r\n"
               "unexpected_error_replies:%lld\r\n"
               "total_error_replies:%lld\r\n"
               "dump_payload_sanitizations:0\r\n"
@@ -269,7 +277,8 @@ static void section_stats(struct text *t)
               sync_stats, server.stat_expiredkeys, (double)server.stat_expired_stale_perc_x100 / 100.0,
               server.stat_expire_cycle_time_used_us / 1000, server.stat_evictedkeys,
               server.stat_evicted_clients, server.stat_keyspace_hits, server.stat_keyspace_misses,
-              snapshot_latest_fork_usec(), snapshot_total_forks(),
+              ps_channels, ps_patterns, ps_shard, snapshot_latest_fork_usec(), snapshot_total_forks(),
+              tr_keys, tr_items, tr_prefixes,
               server.stat_unexpected_error_replies, server.stat_total_error_replies,
               server.stat_client_qbuf_limit_disconnections,
               server.stat_client_outbuf_limit_disconnections);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "notify.h"
 #include "object.h"
 #include "util.h"
 
@@ -424,6 +425,15 @@ void db_release(db *d)
 
 /* ---- adding and changing values ------------------------------------------ */
 
+/* A key that did not exist was added: the "new" keyspace event (class n),
+ * before the event of the command that created it, as Redis sends them. */
+int keyspace_overwriting;
+
+static void key_created(db *d, const entry *e)
+{
+    if (!keyspace_overwriting) notify_keyspace_event(NOTIFY_NEW, "new", entry_key(e), e->keylen, d->id);
+}
+
 entry *db_add_string(db *d, const char *key, size_t klen, const char *val, size_t vlen)
 {
     long long as_int = 0;
@@ -431,6 +441,7 @@ entry *db_add_string(db *d, const char *key, size_t klen, const char *val, size_
     entry *e = entry_alloc(key, klen, string_value_size(enc, vlen));
     write_string_value(e, enc, val, vlen, as_int);
     db_link_entry(d, e);
+    key_created(d, e);
     return e;
 }
 
@@ -439,6 +450,7 @@ entry *db_add_int(db *d, const char *key, size_t klen, long long value)
     entry *e = entry_alloc(key, klen, 8);
     write_string_value(e, ENC_INT, NULL, 0, value);
     db_link_entry(d, e);
+    key_created(d, e);
     return e;
 }
 
@@ -449,6 +461,7 @@ entry *db_add_object(db *d, const char *key, size_t klen, enum value_type type, 
     e->enc = ENC_OBJECT;
     memcpy(value_ptr(e), &obj, sizeof(obj));
     db_link_entry(d, e);
+    key_created(d, e);
     return e;
 }
 

@@ -91,6 +91,10 @@ void db_expand(db *d, size_t keys);
 entry *db_find(db *d, const char *key, size_t len);
 
 /* Adds a key that must not exist yet. */
+/* Adding a key sends the "new" keyspace event unless keyspace_overwriting
+ * is set: a value of another type replaces the key's old one, which Redis
+ * counts as an overwrite, not a new key. */
+extern int keyspace_overwriting;
 entry *db_add_string(db *d, const char *key, size_t klen, const char *val, size_t vlen);
 entry *db_add_int(db *d, const char *key, size_t klen, long long value);
 entry *db_add_object(db *d, const char *key, size_t klen, enum value_type type, void *obj);

@@ -22,7 +22,9 @@
 #include "eventloop.h"
 #include "log.h"
 #include "proto.h"
+#include "pubsub.h"
 #include "server.h"
+#include "tracking.h"
 
 static void read_from_client(int fd, void *data, int mask);
 static void write_handler(int fd, void *data, int mask);
@@ -194,6 +196,8 @@ void free_client(client *c)
     if (c->kblock) blocking_client_freed(c);
     multi_client_reset(c);
     monitor_remove(c);
+    pubsub_client_reset(c);
+    tracking_client_reset(c);
     if (n_to_resume > 0) forget_resume(c);
     if (c->fd >= 0) {
         el_del(c->fd, EL_READABLE | EL_WRITABLE);
@@ -496,11 +500,15 @@ size_t client_info_line(client *c, char *buf, size_t size)
     int m = c->fd >= 0 ? el_mask(c->fd) : 0, ei = 0;
     if (m & EL_READABLE) events[ei++] = 'r';
     if (m & EL_WRITABLE) events[ei++] = 'w';
-    char flags[8];
+    char flags[16];
     int fi = 0;
     if (c->flags & CLIENT_MONITOR) flags[fi++] = 'O';
     if (c->flags & CLIENT_REPLICA) flags[fi++] = 'S';
     if (c->flags & CLIENT_MASTER) flags[fi++] = 'M';
+    if (c->flags & CLIENT_PUBSUB) flags[fi++] = 'P';
+    if (c->flags & CLIENT_TRACKING) flags[fi++] = 't';
+    if (c->flags & CLIENT_TRACKING_BROKEN_REDIR) flags[fi++] = 'R';
+    if (c->flags & CLIENT_TRACKING_BCAST) flags[fi++] = 'B';
     if (c->flags & CLIENT_BLOCKED) flags[fi++] = 'b';
     if (c->flags & CLIENT_CLOSE_ASAP) flags[fi++] = 'A';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[fi++] = 'c';
@@ -509,18 +517,20 @@ size_t client_info_line(client *c, char *buf, size_t size)
     flags[fi] = '\0';
     const char *cmd = c->last_cmd ? c->last_cmd->name : "NULL";
     if (c->cmd) cmd = c->cmd->name;
+    long sub, psub, ssub;
+    pubsub_client_counts(c, &sub, &psub, &ssub);
     int n = snprintf(buf, size,
                      "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-                     "sub=0 psub=0 ssub=0 multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu "
+                     "sub=%ld psub=%ld ssub=%ld multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu "
                      "multi-mem=0 rbs=%d rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu "
-                     "events=%s cmd=%s user=default redir=-1 resp=%d lib-name=%s lib-ver=%s",
+                     "events=%s cmd=%s user=default redir=%lld resp=%d lib-name=%s lib-ver=%s",
                      (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                      (long long)(server.unixtime - c->ctime),
-                     (server.now_ms - c->last_interaction_ms) / 1000, flags, c->dbid,
+                     (server.now_ms - c->last_interaction_ms) / 1000, flags, c->dbid, sub, psub, ssub,
                      c->qb_len - c->qb_pos, c->qb_cap - c->qb_len, (size_t)0, PROTO_REPLY_CHUNK,
                      c->qb_peak, c->bufpos, (size_t)0, c->reply_bytes,
                      zmalloc_size(c) + zmalloc_size(c->buf) + zmalloc_size(c->querybuf) + c->reply_bytes,
-                     events, cmd, c->resp, c->lib_name ? c->lib_name : "",
+                     events, cmd, tracking_redirect_id(c), c->resp, c->lib_name ? c->lib_name : "",
                      c->lib_ver ? c->lib_ver : "");
     return n < 0 ? 0 : ((size_t)n >= size ? size - 1 : (size_t)n);
 }

@@ -26,4 +26,8 @@
 
 void notify_keyspace_event(int type, const char *event, const char *key, size_t keylen, int dbid);
 
+/* The notify-keyspace-events parameter (config.c's table calls these). */
+int notify_config_set(char **words, int n, const char **err);
+void notify_config_get(char *buf, size_t size);
+
 #endif

@@ -24,10 +24,16 @@ static int can_reply(client *c)
 static void check_output_limits(client *c)
 {
     if (c->flags & CLIENT_MASTER) return;
-    int replica = (c->flags & CLIENT_REPLICA) != 0;
-    long long hard = replica ? server.obuf_replica_hard : server.obuf_hard_limit;
-    long long soft = replica ? server.obuf_replica_soft : server.obuf_soft_limit;
-    int seconds = replica ? server.obuf_replica_seconds : server.obuf_soft_seconds;
+    /* Redis's client classes: replica, then pubsub (subscribed), then normal */
+    long long hard = server.obuf_hard_limit, soft = server.obuf_soft_limit;
+    int seconds = server.obuf_soft_seconds;
+    if (c->flags & CLIENT_REPLICA) {
+        hard = server.obuf_replica_hard, soft = server.obuf_replica_soft;
+        seconds = server.obuf_replica_seconds;
+    } else if (c->flags & CLIENT_PUBSUB) {
+        hard = server.obuf_pubsub_hard, soft = server.obuf_pubsub_soft;
+        seconds = server.obuf_pubsub_seconds;
+    }
     size_t used = c->reply_bytes;
     int over_hard = hard && used > (size_t)hard;
     int over_soft = soft && used > (size_t)soft;
@@ -257,6 +263,11 @@ void reply_array(client *c, long n)
 void reply_map(client *c, long n)
 {
     if (can_reply(c)) add_header(c, c->resp == 3 ? '%' : '*', c->resp == 3 ? n : 2 * n);
+}
+
+void reply_push_len(client *c, long n)
+{
+    if (can_reply(c)) add_header(c, c->resp == 3 ? '>' : '*', n);
 }
 
 void reply_set(client *c, long n)

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "object.h"
 #include "server.h"
+#include "tracking.h"
 #include "snapshot.h"
 
 
@@ -46,6 +47,7 @@ static void before_sleep(void)
     blocking_check_timeouts();
     resume_unblocked_clients();
     replication_before_sleep();
+    tracking_before_sleep();
     handle_pending_writes();
     update_cached_time();
 }

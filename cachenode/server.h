@@ -115,6 +115,8 @@ typedef struct client {
     long wait_replicas;
     long long block_deadline_ms;      /* 0: no timeout */
     struct key_block *kblock;         /* blocked on keys: blocking.c's state */
+    struct pubsub_state *pubsub;      /* channels and patterns subscribed (pubsub.c) */
+    struct tracking_state *tracking;  /* CLIENT TRACKING's options (tracking.c) */
     struct client *prev, *next;       /* all clients */
     struct client *pending_next;      /* clients with replies to write */
 } client;
@@ -220,6 +222,7 @@ extern struct command sort_commands[];    /* cmd_sort.c */
 extern struct command multi_commands[];   /* multi.c */
 extern struct command stream_commands[];  /* t_stream.c */
 extern struct command stream_cg_commands[]; /* t_stream_cg_cmd.c */
+extern struct command pubsub_commands[];  /* pubsub.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
@@ -279,6 +282,9 @@ struct server {
     int min_replicas_to_write, min_replicas_max_lag;
     long long obuf_replica_hard, obuf_replica_soft;
     int obuf_replica_seconds;
+    long long obuf_pubsub_hard, obuf_pubsub_soft;
+    int obuf_pubsub_seconds;
+    long long tracking_table_max_keys;
     long long slowlog_log_slower_than;
     int slowlog_max_len;
     int active_expire_effort;
@@ -345,6 +351,9 @@ void reply_double(client *c, double v);
 void reply_bool(client *c, int v);
 void reply_array(client *c, long n);
 void reply_map(client *c, long n);
+/* An out-of-band message's header (pub/sub messages, invalidations): a
+ * RESP3 push ('>') or, in RESP2, an array. */
+void reply_push_len(client *c, long n);
 void reply_set(client *c, long n);
 void reply_verbatim(client *c, const char *s, size_t len, const char *ext);
 void reply_entry_string(client *c, const entry *e);
@@ -398,6 +407,9 @@ void key_modified(db *d, const arg *key);
  * (blocked clients, WATCH): the database id's byte, then the key; in buf
  * when it fits, else allocated (the caller frees it when it is not buf). */
 char *db_qualified_key(int dbid, const char *key, size_t klen, char *buf, size_t size, size_t *len);
+/* notify_keyspace_event (notify.h) for a key argument of the client's
+ * database. */
+void notify_key(client *c, int type, const char *event, const arg *key);
 /* Current LRU clock (seconds, 24 bits). */
 uint32_t lru_clock(void);
 /* Idle time of an entry in milliseconds (LRU policies). */
@@ -624,6 +636,11 @@ long long server_last_save_time(void);               /* cmd_server.c */
 void command_command(client *c);                     /* cmd_command.c */
 extern struct command command_subcommands[];
 extern struct command client_subcommands[];          /* cmd_client.c */
+/* Calls fn on each key argument of the command (its key specs; channel
+ * names and keys that depend on the contents excepted); returns how many,
+ * 0 when a key count among the arguments is invalid. */
+int command_keys(const struct command *cmd, const arg *argv, int argc, void (*fn)(void *priv, const arg *key),
+                 void *priv);
 
 
 

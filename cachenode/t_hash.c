@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "notify.h"
 #include "server.h"
 #include "t_hash.h"
 
@@ -61,6 +62,7 @@ static void hset_generic(client *c, int is_hmset)
         added += hash_set(&h, c->argv[j].p, c->argv[j].len, c->argv[j + 1].p, c->argv[j + 1].len);
     store_hash(c, e, h);
     key_modified(c->db, &c->argv[1]);
+    notify_key(c, NOTIFY_HASH, "hset", &c->argv[1]);
     if (is_hmset) reply_ok(c);
     else reply_int(c, added);
 }
@@ -85,6 +87,7 @@ static void hsetnx_command(client *c)
     hash_set(&h, c->argv[2].p, c->argv[2].len, c->argv[3].p, c->argv[3].len);
     store_hash(c, e, h);
     key_modified(c->db, &c->argv[1]);
+    notify_key(c, NOTIFY_HASH, "hset", &c->argv[1]);
     reply_int(c, 1);
 }
 
@@ -202,7 +205,11 @@ static void hdel_command(client *c)
     }
     entry_set_object(e, h); /* the entry frees what it holds */
     if (emptied) db_delete_entry(c->db, e);
-    if (deleted) key_modified(c->db, &c->argv[1]);
+    if (deleted) {
+        key_modified(c->db, &c->argv[1]);
+        notify_key(c, NOTIFY_HASH, "hdel", &c->argv[1]);
+        if (emptied) notify_key(c, NOTIFY_GENERIC, "del", &c->argv[1]);
+    }
     reply_int(c, deleted);
 }
 
@@ -236,6 +243,7 @@ static void hincrby_command(client *c)
     hash_set(&h, c->argv[2].p, c->argv[2].len, out, n);
     store_hash(c, e, h);
     key_modified(c->db, &c->argv[1]);
+    notify_key(c, NOTIFY_HASH, "hincrby", &c->argv[1]);
     reply_int(c, value);
 }
 
@@ -276,6 +284,7 @@ static void hincrbyfloat_command(client *c)
     hash_set(&h, c->argv[2].p, c->argv[2].len, out, n);
     store_hash(c, e, h);
     key_modified(c->db, &c->argv[1]);
+    notify_key(c, NOTIFY_HASH, "hincrbyfloat", &c->argv[1]);
     reply_bulk(c, out, n);
     /* the result, not the increment: float arithmetic may differ elsewhere */
     arg argv[4] = {{"HSET", 4}, c->argv[1], c->argv[2], {out, n}};

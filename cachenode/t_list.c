@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "notify.h"
 #include "server.h"
 #include "t_list.h"
 
@@ -133,13 +134,21 @@ static void reply_lval(client *c, const lval *v)
     else reply_bulk_ll(c, v->v);
 }
 
-/* After elements were removed: deletes the key when the list is empty and
- * signals the change. */
-static void list_removed(client *c, entry *e, const arg *key)
+/* After elements were removed: sends the command's event, deletes the key
+ * when the list is empty (with a "del" event after it, as Redis sends
+ * them) and signals the change. */
+static void list_removed(client *c, entry *e, const arg *key, const char *event)
 {
-    if (list_of(e)->count == 0) db_delete_entry(c->db, e);
+    notify_key(c, NOTIFY_LIST, event, key);
+    if (list_of(e)->count == 0) {
+        db_delete_entry(c->db, e);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
+    }
     key_modified(c->db, key);
 }
+
+static const char *pop_event(int where) { return where == QL_HEAD ? "lpop" : "rpop"; }
+static const char *push_event(int where) { return where == QL_HEAD ? "lpush" : "rpush"; }
 
 /* Elements are stored with 32-bit sizes. */
 static int check_element_sizes(client *c, int from)
@@ -276,6 +285,7 @@ static void push_generic(client *c, int where, int only_existing)
     qlist *l = list_of(e);
     for (int j = 2; j < c->argc; j++) ql_push(l, c->argv[j].p, c->argv[j].len, where);
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_LIST, push_event(where), key);
     reply_int(c, (long long)l->count);
 }
 
@@ -317,7 +327,7 @@ static void pop_generic(client *c, int where)
     } else {
         pop_range_reply(c, l, where, count);
     }
-    list_removed(c, e, key);
+    list_removed(c, e, key, pop_event(where));
 }
 
 static void lpop_command(client *c) { pop_generic(c, QL_HEAD); }
@@ -495,6 +505,7 @@ static void lset_command(client *c)
     ql_iter_replace(&it, c->argv[3].p, c->argv[3].len);
     ql_iter_release(&it);
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_LIST, "lset", key);
     reply_ok(c);
 }
 
@@ -524,7 +535,8 @@ static void ltrim_command(client *c)
     }
     ql_del_range(l, 0, (size_t)ltrim);
     ql_del_range(l, l->count - (size_t)rtrim, (size_t)rtrim);
-    if (ltrim + rtrim > 0) list_removed(c, e, key);
+    if (ltrim + rtrim > 0) list_removed(c, e, key, "ltrim");
+    else notify_key(c, NOTIFY_LIST, "ltrim", key); /* Redis signals a no-op LTRIM too */
     reply_ok(c);
 }
 
@@ -562,7 +574,7 @@ static void lrem_command(client *c)
         if (!more) break;
     }
     ql_iter_release(&it);
-    if (removed) list_removed(c, e, key);
+    if (removed) list_removed(c, e, key, "lrem");
     reply_int(c, removed);
 }
 
@@ -604,6 +616,7 @@ static void linsert_command(client *c)
         return;
     }
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_LIST, "linsert", key);
     reply_int(c, (long long)l->count);
 }
 
@@ -644,9 +657,14 @@ static void move_generic(client *c, int from, int to, int as_lmove)
     if (dst == NULL) dst = db_add_object(c->db, dkey->p, dkey->len, TYPE_LIST, ql_create());
     ql_push(list_of(dst), s, len, to);
     key_modified(c->db, dkey);
+    notify_key(c, NOTIFY_LIST, push_event(to), dkey);
     reply_bulk(c, s, len);
     zfree(heap);
-    if (sl->count == 0) db_delete_entry(c->db, src);
+    notify_key(c, NOTIFY_LIST, pop_event(from), skey);
+    if (sl->count == 0) {
+        db_delete_entry(c->db, src);
+        notify_key(c, NOTIFY_GENERIC, "del", skey);
+    }
     key_modified(c->db, skey);
     if (as_lmove) {
         arg argv[5] = {{"LMOVE", 5}, *skey, *dkey,
@@ -725,7 +743,7 @@ static void bpop_generic(client *c, int where)
         ql_peek(l, where, &v);
         reply_lval(c, &v);
         ql_pop(l, where);
-        list_removed(c, e, key);
+        list_removed(c, e, key, pop_event(where));
         propagate_pop(c, key, where, -1);
         return;
     }
@@ -772,7 +790,7 @@ static void mpop_generic(client *c, int numkeys_idx, int blocking)
         reply_array(c, 2);
         reply_bulk(c, key->p, key->len);
         size_t n = pop_range_reply(c, list_of(e), where, count);
-        list_removed(c, e, key);
+        list_removed(c, e, key, pop_event(where));
         propagate_pop(c, key, where, (long long)n);
         return;
     }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "notify.h"
 #include "server.h"
 #include "t_set.h"
 
@@ -83,8 +84,9 @@ static void reply_set_members(client *c, const void *s)
 }
 
 /* Replaces `key` with the set `s` (or deletes it when s is empty) and
- * replies the size, as the *STORE commands do. Takes ownership of s. */
-static void store_result(client *c, const arg *key, void *s)
+ * replies the size, as the *STORE commands do, with their keyspace event
+ * (or "del"). Takes ownership of s. */
+static void store_result(client *c, const arg *key, void *s, const char *event)
 {
     size_t n = set_size(s);
     entry *old = db_find(c->db, key->p, key->len);
@@ -94,13 +96,17 @@ static void store_result(client *c, const arg *key, void *s)
         if (old) {
             db_delete_entry(c->db, old);
             key_modified(c->db, key);
+            notify_key(c, NOTIFY_GENERIC, "del", key);
         }
         return;
     }
     if (old) db_delete_entry(c->db, old);
+    keyspace_overwriting = old != NULL; /* a replaced key is not new */
     db_add_object(c->db, key->p, key->len, TYPE_SET, s);
+    keyspace_overwriting = 0;
     key_modified(c->db, key);
     reply_int(c, (long long)n);
+    notify_key(c, NOTIFY_SET, event, key);
 }
 
 /* Propagates SREM key m1 m2 ... in batches, for SPOP with a count. */
@@ -157,7 +163,10 @@ static void sadd_command(client *c)
     long long added = 0;
     for (int j = 2; j < c->argc; j++) added += set_add(&s, c->argv[j].p, c->argv[j].len);
     entry_set_object(e, s);
-    if (added) key_modified(c->db, key);
+    if (added) {
+        key_modified(c->db, key);
+        notify_key(c, NOTIFY_SET, "sadd", key);
+    }
     reply_int(c, added);
 }
 
@@ -183,7 +192,11 @@ static void srem_command(client *c)
         }
     }
     if (!deleted) entry_set_object(e, s);
-    if (removed) key_modified(c->db, key);
+    if (removed) {
+        key_modified(c->db, key);
+        notify_key(c, NOTIFY_SET, "srem", key);
+        if (deleted) notify_key(c, NOTIFY_GENERIC, "del", key);
+    }
     reply_int(c, removed);
 }
 
@@ -211,7 +224,11 @@ static void smove_command(client *c)
         return;
     }
     entry_set_object(se, s);
-    if (set_size(s) == 0) db_delete_entry(c->db, se);
+    notify_key(c, NOTIFY_SET, "srem", src);
+    if (set_size(s) == 0) {
+        db_delete_entry(c->db, se);
+        notify_key(c, NOTIFY_GENERIC, "del", src);
+    }
     key_modified(c->db, src);
     de = db_find(c->db, dst->p, dst->len); /* the keyspace may have changed */
     void *d;
@@ -221,9 +238,10 @@ static void smove_command(client *c)
     } else {
         d = entry_object(de);
     }
-    set_add(&d, m->p, m->len);
+    int added = set_add(&d, m->p, m->len);
     entry_set_object(de, d);
     key_modified(c->db, dst);
+    if (added) notify_key(c, NOTIFY_SET, "sadd", dst);
     reply_int(c, 1);
 }
 
@@ -288,6 +306,8 @@ static void spop_with_count(client *c)
         arg del[2] = {{"DEL", 3}, *key};
         propagate_command(c, 2, del);
         key_modified(c->db, key);
+        notify_key(c, NOTIFY_SET, "spop", key);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
         return;
     }
     struct srem_batch b = {.c = c, .key = key};
@@ -317,6 +337,7 @@ static void spop_with_count(client *c)
         set_free(s);
         entry_set_object(e, keep);
         key_modified(c->db, key);
+        notify_key(c, NOTIFY_SET, "spop", key);
         return;
     }
     while (count-- > 0) {
@@ -333,6 +354,7 @@ static void spop_with_count(client *c)
     zfree(b.pool);
     entry_set_object(e, s);
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_SET, "spop", key);
 }
 
 static void spop_command(client *c)
@@ -363,7 +385,11 @@ static void spop_command(client *c)
     set_remove(&s, mcopy_ptr(&mc), mc.len);
     mcopy_release(&mc);
     entry_set_object(e, s);
-    if (set_size(s) == 0) db_delete_entry(c->db, e);
+    notify_key(c, NOTIFY_SET, "spop", key);
+    if (set_size(s) == 0) {
+        db_delete_entry(c->db, e);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
+    }
     key_modified(c->db, key);
 }
 
@@ -497,7 +523,10 @@ static void sinter_generic(client *c, const arg *keys, int n, const arg *dst, in
         zfree(sets);
         if (dst) {
             reply_int(c, 0);
-            if (db_delete(c->db, dst->p, dst->len)) key_modified(c->db, dst);
+            if (db_delete(c->db, dst->p, dst->len)) {
+                key_modified(c->db, dst);
+                notify_key(c, NOTIFY_GENERIC, "del", dst);
+            }
         } else if (card_only) {
             reply_int(c, 0);
         } else {
@@ -520,7 +549,7 @@ static void sinter_generic(client *c, const arg *keys, int n, const arg *dst, in
         void *result = set_create_intset();
         while (set_iter_next(&it, &m))
             if (in_all(sets, n, &m)) set_add(&result, m.p, m.len);
-        store_result(c, dst, result);
+        store_result(c, dst, result, "sinterstore");
     } else {
         struct mlist found = {0};
         while (set_iter_next(&it, &m))
@@ -595,7 +624,7 @@ static void sunion_diff_generic(client *c, const arg *keys, int n, const arg *ds
     }
     zfree(sets);
     if (dst) {
-        store_result(c, dst, result);
+        store_result(c, dst, result, diff ? "sdiffstore" : "sunionstore");
         return;
     }
     reply_set_members(c, set_size(result) ? result : NULL);

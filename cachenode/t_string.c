@@ -10,6 +10,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "notify.h"
 #include "server.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -51,7 +52,9 @@ static entry *store_string(client *c, entry *e, const arg *key, const char *val,
     if (e->type != TYPE_STRING) {
         long long when = keep_ttl ? entry_expire(e) : -1;
         db_delete_entry(d, e);
+        keyspace_overwriting = 1;
         e = db_add_string(d, key->p, key->len, val, vlen);
+        keyspace_overwriting = 0;
         return when == -1 ? e : db_set_expire(d, e, when);
     }
     if (!keep_ttl && e->has_expire) e = db_remove_expire(d, e);
@@ -209,6 +212,8 @@ static void set_generic(client *c, const struct set_options *o, const arg *key, 
      * next access expires it. */
     if (o->expire) db_set_expire(c->db, e, when);
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_STRING, "set", key);
+    if (o->expire) notify_key(c, NOTIFY_GENERIC, "expire", key);
     propagate_set(c, key, val, o->expire ? when : -1, (o->flags & SET_KEEPTTL) != 0);
     if (o->flags & SET_GET) return;
     if (nx_style) reply_int(c, 1);
@@ -235,6 +240,7 @@ static void set_command(client *c)
         entry *e = lookup_write(c, key);
         store_string(c, e, key, val->p, val->len, 0);
         key_modified(c->db, key);
+        notify_key(c, NOTIFY_STRING, "set", key);
         reply_ok(c);
         return;
     }
@@ -269,6 +275,7 @@ static void getset_command(client *c)
     if (wrongtype) return;
     store_string(c, e, key, val->p, val->len, 0);
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_STRING, "set", key);
 }
 
 static void getdel_command(client *c)
@@ -278,6 +285,7 @@ static void getdel_command(client *c)
     if (e == NULL) return;
     db_delete_entry(c->db, e);
     key_modified(c->db, &c->argv[1]);
+    notify_key(c, NOTIFY_GENERIC, "del", &c->argv[1]);
     propagate_key_command(c, "DEL", &c->argv[1], -1);
 }
 
@@ -298,14 +306,17 @@ static void getex_command(client *c)
     if ((o.flags & (SET_EXAT | SET_PXAT)) && when <= server.now_ms) {
         db_delete_entry(c->db, e); /* an absolute time already past deletes */
         key_modified(c->db, key);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
         propagate_key_command(c, "DEL", key, -1);
     } else if (o.expire) {
         db_set_expire(c->db, e, when);
         key_modified(c->db, key);
+        notify_key(c, NOTIFY_GENERIC, "expire", key);
         propagate_key_command(c, "PEXPIREAT", key, when);
     } else if ((o.flags & SET_PERSIST) && e->has_expire) {
         db_remove_expire(c->db, e);
         key_modified(c->db, key);
+        notify_key(c, NOTIFY_GENERIC, "persist", key);
         propagate_key_command(c, "PERSIST", key, -1);
     }
 }
@@ -328,6 +339,7 @@ static void mset_pairs(client *c)
         entry *e = lookup_write(c, &c->argv[j]);
         store_string(c, e, &c->argv[j], c->argv[j + 1].p, c->argv[j + 1].len, 0);
         key_modified(c->db, &c->argv[j]);
+        notify_key(c, NOTIFY_STRING, "set", &c->argv[j]);
     }
 }
 
@@ -416,6 +428,7 @@ static void append_command(client *c)
         total = r->len;
     }
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_STRING, "append", key);
     reply_int(c, (long long)total);
 }
 
@@ -447,6 +460,7 @@ static void setrange_command(client *c)
         r->buf[end] = '\0';
     }
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_STRING, "setrange", key);
     reply_int(c, (long long)r->len);
 }
 
@@ -484,6 +498,7 @@ static void incr_decr(client *c, long long by)
     if (e) db_set_int_value(c->db, e, cur); /* keeps the TTL */
     else db_add_int(c->db, key->p, key->len, cur);
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_STRING, "incrby", key);
     reply_int(c, cur);
 }
 
@@ -540,6 +555,7 @@ static void incrbyfloat_command(client *c)
     if (e == NULL) e = db_add_string(c->db, key->p, key->len, "", 0);
     db_set_string_value_noint(c->db, e, out, n); /* keeps the TTL */
     key_modified(c->db, key);
+    notify_key(c, NOTIFY_STRING, "incrbyfloat", key);
     /* the sum, not the increment: float arithmetic may differ elsewhere */
     arg value = {out, n};
     propagate_set(c, key, &value, -1, 1);

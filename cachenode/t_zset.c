@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "object.h"
+#include "notify.h"
 #include "server.h"
 #include "t_set.h"
 #include "t_zset.h"
@@ -23,34 +24,40 @@ static const char *const NAN_SCORE = "ERR resulting score is not a number (NaN)"
 
 static int opt_is(const arg *a, const char *word) { return string_option_is(a, word); }
 
-/* After a change to the set in entry e: deletes the key when empty, or
- * records the set's new address. */
-static void zset_commit(db *d, entry *e, void *oldz, void *z)
+/* After a change to the set in entry e: records the set's new address,
+ * sends the command's keyspace event, and deletes the key when empty (with
+ * a "del" event after it, as Redis sends them). */
+static void zset_commit(client *c, const arg *key, const char *event, entry *e, void *oldz, void *z)
 {
-    if (zs_len(z) == 0) {
-        if (z != oldz) entry_set_object(e, z);
-        db_delete_entry(d, e);
-        return;
-    }
     if (z != oldz) entry_set_object(e, z);
+    notify_key(c, NOTIFY_ZSET, event, key);
+    if (zs_len(z) == 0) {
+        db_delete_entry(c->db, e);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
+    }
 }
 
 /* Stores z under key, replacing whatever is there (TTL included), as
- * Redis's setKey does; an empty z deletes the key instead. Returns 1 when
- * the keyspace changed. */
-static int store_zset(client *c, const arg *key, void *z)
+ * Redis's setKey does, and sends the command's keyspace event; an empty z
+ * deletes the key instead ("del"). */
+static void store_zset(client *c, const arg *key, void *z, const char *event)
 {
     entry *e = db_find(c->db, key->p, key->len);
     if (e && expire_if_needed(c->db, e)) e = NULL;
     if (zs_len(z) == 0) {
         zs_free(z);
-        if (e == NULL) return 0;
+        if (e == NULL) return;
         db_delete_entry(c->db, e);
-        return 1;
+        key_modified(c->db, key);
+        notify_key(c, NOTIFY_GENERIC, "del", key);
+        return;
     }
     if (e) db_delete_entry(c->db, e);
+    keyspace_overwriting = e != NULL; /* a replaced key is not new */
     db_add_object(c->db, key->p, key->len, TYPE_ZSET, z);
-    return 1;
+    keyspace_overwriting = 0;
+    key_modified(c->db, key);
+    notify_key(c, NOTIFY_ZSET, event, key);
 }
 
 /* Redis's getLongFromObject: a canonical integer that fits a long. */
@@ -255,13 +262,16 @@ static void zadd_generic(client *c, int in)
         score = newscore;
     }
     if (e) {
-        zset_commit(c->db, e, orig, z);
+        if (z != orig) entry_set_object(e, z);
     } else if (zs_len(z) > 0) {
         db_add_object(c->db, key->p, key->len, TYPE_ZSET, z);
     } else {
         zs_free(z);
     }
-    if (added || updated) key_modified(c->db, key);
+    if (added || updated) {
+        key_modified(c->db, key);
+        notify_key(c, NOTIFY_ZSET, incr ? "zincr" : "zadd", key);
+    }
     if (nan) {
         reply_error(c, NAN_SCORE);
         goto done;
@@ -296,8 +306,12 @@ static void zrem_command(client *c)
         deleted += d;
         if (zs_len(z) == 0) break;
     }
-    zset_commit(c->db, e, orig, z);
-    if (deleted) key_modified(c->db, &c->argv[1]);
+    if (deleted) {
+        zset_commit(c, &c->argv[1], "zrem", e, orig, z);
+        key_modified(c->db, &c->argv[1]);
+    } else if (z != orig) {
+        entry_set_object(e, z);
+    }
     reply_int(c, deleted);
 }
 
@@ -375,7 +389,7 @@ static void range_emit(client *c, const void *z, size_t start, size_t count, int
             out = zs_add(out, m, ml, s, 0, &flags, NULL);
         }
         zs_iter_release(&it);
-        if (store_zset(c, dst, out)) key_modified(c->db, dst);
+        store_zset(c, dst, out, "zrangestore");
         reply_int(c, (long long)count);
         return;
     }
@@ -392,6 +406,7 @@ static void range_empty(client *c, const arg *dst)
         if (e) {
             db_delete_entry(c->db, e);
             key_modified(c->db, dst);
+            notify_key(c, NOTIFY_GENERIC, "del", dst);
         }
         reply_int(c, 0);
         return;
@@ -586,7 +601,9 @@ static void zremrange_generic(client *c, int type)
     size_t deleted = hi - lo;
     if (deleted) {
         z = zs_delete_ranks(z, lo, hi);
-        zset_commit(c->db, e, orig, z);
+        static const char *const events[] = {[RANGE_RANK] = "zremrangebyrank", [RANGE_SCORE] = "zremrangebyscore",
+                                             [RANGE_LEX] = "zremrangebylex"};
+        zset_commit(c, &c->argv[1], events[type], e, orig, z);
         key_modified(c->db, &c->argv[1]);
     }
     reply_int(c, (long long)deleted);
@@ -660,7 +677,7 @@ static int zpop_generic(client *c, const arg *keys, int nkeys, int max, int emit
         propagate_command(c, propagate_count ? 3 : 2, pv);
     }
     arg keycopy = *key;
-    zset_commit(c->db, e, orig, z);
+    zset_commit(c, &keycopy, max ? "zpopmax" : "zpopmin", e, orig, z);
     key_modified(c->db, &keycopy);
     return 1;
 }
@@ -1133,7 +1150,7 @@ static void setop_generic(client *c, const arg *dst, int numkeys_idx, int op, in
             out = zs_add(out, res.items[i].m, res.items[i].ml, res.items[i].s, 0, &flags, NULL);
         }
         size_t total = res.len;
-        if (store_zset(c, dst, out)) key_modified(c->db, dst);
+        store_zset(c, dst, out, op == OP_UNION ? "zunionstore" : op == OP_INTER ? "zinterstore" : "zdiffstore");
         reply_int(c, (long long)total);
         goto done;
     }

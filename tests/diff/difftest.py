@@ -55,6 +55,10 @@ Actions:
                      multibulk request and read one reply; !raw "" sends
                      nothing and reads the next pending reply (pipelining,
                      push messages)
+    !read [COUNT]    send nothing and read COUNT (default 1) pending replies
+                     on the connection, each compared on its own: the rest
+                     of a multi-reply command (SUBSCRIBE a b), messages
+                     pushed by another connection's PUBLISH
     !sleep MS        pause MS milliseconds (keep it rare and short)
     !blocked N       wait (polling INFO clients on a side connection, with
                      the reply timeout as deadline) until each server has N
@@ -402,6 +406,8 @@ class Step:
             return prefix + "!raw %r" % self.args[0]
         if self.op == "blocked":
             return "!blocked %d" % self.args[0]
+        if self.op == "read":
+            return prefix + "!read"
         return prefix + " ".join(_show_arg(a) for a in self.args)
 
 
@@ -458,6 +464,13 @@ def parse_script(text):
                     raise ScriptError("line %d: usage: !blocked N (alone)" % lineno)
                 steps.append(Step(lineno, conn, "blocked", [int(args[1])], {}))
                 args = []
+                break
+            elif word == "!read":
+                if len(args) > 2 or (len(args) == 2 and not args[1].isdigit()):
+                    raise ScriptError("line %d: usage: !read [COUNT]" % lineno)
+                for _ in range(int(args[1]) if len(args) == 2 else 1):
+                    steps.append(Step(lineno, conn, "read", [b""], dict(pending)))
+                pending, args = {}, []
                 break
             elif word == "!raw":
                 if len(args) != 2:
@@ -740,7 +753,7 @@ class Runner:
 
     def run_one(self, step):
         mods = step.mods
-        data = step.args[0] if step.op == "raw" else encode_command(step.args)
+        data = step.args[0] if step.op in ("raw", "read") else encode_command(step.args)
         want = not mods.get("noreply")
         ref, cand = (s.request(step.conn, data, want) for s in self.sides)
         self.trace(step, ref, cand)

@@ -25,6 +25,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def encode_command(*args):
+    """A RESP multibulk request for raw-socket tests."""
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
 def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
     deadline = time.monotonic() + timeout
     last_error = None

@@ -9,7 +9,7 @@ import socket
 import sys
 import time
 
-from nodeutil import Suite, wait_until
+from nodeutil import Suite, encode_command, wait_until
 
 
 class Raw:
@@ -21,11 +21,7 @@ class Raw:
         self.f = self.s.makefile("rb")
 
     def send(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.s.sendall(out)
+        self.s.sendall(encode_command(*args))
 
     def read(self):
         line = self.f.readline()
