@@ -44,6 +44,7 @@
 #define MPOP_ARGS "integer:numkeys key:key@0* oneof:where (LEFT RIGHT) integer:count=COUNT?"
 #define SORT_ARGS "key:key@0 pattern:pattern=BY@1? block:offset_count=LIMIT? (integer:offset integer:count) " \
                   "pattern:pattern=GET@1?*+ oneof:order? (ASC DESC) pure-token:sorting=ALPHA?"
+#define EVAL_ARGS(first) "string:" first " integer:numkeys key:key?*@0 string:arg?*"
 #define REPLICAOF_ARGS "oneof:args (block:host-port (string:host integer:port) block:no-one (NO ONE))"
 
 static const struct command_doc docs[] = {
@@ -312,6 +313,17 @@ static const struct command_doc docs[] = {
     {.name = "slaveof", .args = REPLICAOF_ARGS,
      .doc_flags = DOC_DEPRECATED, .deprecated_since = "5.0.0", .replaced_by = "`REPLICAOF`"},
     {.name = "wait", .args = "integer:numreplicas integer:timeout"},
+
+    /* scripting */
+    {.name = "eval", .args = EVAL_ARGS("script")},
+    {.name = "evalsha", .args = EVAL_ARGS("sha1")},
+    {.name = "eval_ro", .args = EVAL_ARGS("script")},
+    {.name = "evalsha_ro", .args = EVAL_ARGS("sha1")},
+    {.name = "script|flush", .args = "oneof:async? since=6.2.0 (ASYNC SYNC)",
+     .history = "6.2.0 Added the `ASYNC` and `SYNC` flushing mode modifiers."},
+    {.name = "script|exists", .args = "string:sha1*"},
+    {.name = "script|load", .args = "string:script"},
+    {.name = "script|debug", .args = "oneof:mode (YES SYNC NO)"},
 };
 #define DOCS_COUNT (sizeof(docs) / sizeof(docs[0]))
 

@@ -12,6 +12,7 @@ static int can_reply(client *c)
 {
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return 0;
     if (c->reply_mode != REPLY_ON) return 0;
+    if (c->flags & CLIENT_SCRIPT) return 1; /* its replies are read back, never written */
     if (c->fd < 0) return 0;
     if (!(c->flags & CLIENT_PENDING_WRITE)) {
         c->flags |= CLIENT_PENDING_WRITE;
@@ -23,7 +24,7 @@ static int can_reply(client *c)
 
 static void check_output_limits(client *c)
 {
-    if (c->flags & CLIENT_MASTER) return;
+    if (c->flags & (CLIENT_MASTER | CLIENT_SCRIPT)) return;
     int replica = (c->flags & CLIENT_REPLICA) != 0;
     long long hard = replica ? server.obuf_replica_hard : server.obuf_hard_limit;
     long long soft = replica ? server.obuf_replica_soft : server.obuf_soft_limit;

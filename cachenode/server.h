@@ -215,6 +215,7 @@ extern struct command zset_commands[];    /* t_zset.c */
 extern struct command dump_commands[];    /* cmd_dump.c */
 extern struct command sort_commands[];    /* cmd_sort.c */
 extern struct command multi_commands[];   /* multi.c */
+extern struct command script_commands[];  /* eval.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
@@ -615,6 +616,18 @@ void command_command(client *c);                     /* cmd_command.c */
 extern struct command command_subcommands[];
 extern struct command client_subcommands[];          /* cmd_client.c */
 
+
+
+/* -- eval.c, script_lua.c -- */
+
+/* Creates the script cache and the Lua state (server_init). */
+void scripts_init(void);
+size_t scripts_count(void);  /* INFO number_of_cached_scripts */
+size_t scripts_memory(void); /* INFO used_memory_scripts */
+struct script_run;
+/* The script hook calls it: past busy-reply-threshold the server serves
+ * other clients (with -BUSY) while the script runs. */
+void script_busy_check(struct script_run *run);
 
 
 /* -- evict.c -- */

@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libcmocka-dev
   redis-server redis-tools python3-redis memcached nodejs
+  liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   prometheus
 )
 

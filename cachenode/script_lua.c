@@ -1,0 +1,995 @@
+/* script_lua.c: the Lua interpreter behind EVAL: one lua_State allocating
+ * through zmalloc, the sandbox Redis 7.0 gives scripts (read-only globals,
+ * an error on reading an undefined global, no file or OS access), the
+ * redis.* library, and the conversions between command replies and Lua
+ * values both ways, in RESP2 and RESP3 as Redis documents them. */
+#include <lauxlib.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "script_lua.h"
+#include "sha1.h"
+
+#define SCRIPT_CHUNK_NAME "@user_script"
+#define REPLY_MAX_DEPTH 1000 /* nesting of a reply or a returned table */
+
+int luaopen_cjson(lua_State *L);
+int luaopen_bit(lua_State *L);
+
+static lua_State *lua;
+static int globals_ref = LUA_NOREF; /* the real globals; scripts see a read-only proxy */
+static client *script_client;       /* redis.call's commands run on it */
+static struct script_run *running;
+
+struct script_run *script_lua_running(void) { return running; }
+lua_State *script_lua_state(void) { return lua; }
+size_t script_lua_memory(void) { return lua ? (size_t)lua_gc(lua, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(lua, LUA_GCCOUNTB, 0) : 0; }
+
+static void *lua_zalloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    (void)ud;
+    (void)osize;
+    if (nsize == 0) {
+        zfree(ptr);
+        return NULL;
+    }
+    return zrealloc(ptr, nsize);
+}
+
+/* ---- the sandbox ------------------------------------------------------------ */
+
+static int raise_error(lua_State *L, const char *msg);
+
+static int readonly_error(lua_State *L) { return luaL_error(L, "Attempt to modify a readonly table"); }
+
+/* Globals' __index: a name the real globals do not hold is an error. */
+static int undefined_global(lua_State *L)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, globals_ref);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1)) return 1;
+    const char *name = lua_tostring(L, 2);
+    return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
+                      name ? name : "?");
+}
+
+/* Replaces the table at the top by an empty proxy that reads through to it
+ * and refuses every write; `strict` makes reading a missing field an error
+ * (the globals). */
+static void make_readonly_proxy(lua_State *L, int strict)
+{
+    lua_newtable(L);              /* proxy */
+    lua_newtable(L);              /* its metatable */
+    if (strict) lua_pushcfunction(L, undefined_global);
+    else lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, readonly_error);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushvalue(L, -3);
+    lua_setfield(L, -2, "__backing"); /* pairs, ipairs, rawget see through */
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    lua_remove(L, -2);
+}
+
+/* The table behind a read-only proxy at idx, pushed; or idx's value. */
+static int push_backing(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) == LUA_TTABLE && lua_getmetatable(L, idx)) {
+        lua_getfield(L, -1, "__backing");
+        lua_remove(L, -2);
+        if (!lua_isnil(L, -1)) return 1;
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, idx);
+    return 0;
+}
+
+static int sandbox_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    if (lua_next(L, 1)) return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+static int sandbox_pairs(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushcfunction(L, sandbox_next);
+    push_backing(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int ipairs_step(lua_State *L)
+{
+    lua_Integer i = luaL_checkinteger(L, 2) + 1;
+    lua_pushinteger(L, i);
+    lua_rawgeti(L, 1, (int)i);
+    return lua_isnil(L, -1) ? 0 : 2;
+}
+
+static int sandbox_ipairs(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    lua_pushcfunction(L, ipairs_step);
+    push_backing(L, 1);
+    lua_pushinteger(L, 0);
+    return 3;
+}
+
+static int sandbox_rawget(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    push_backing(L, 1);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    return 1;
+}
+
+static int sandbox_rawset(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    luaL_checkany(L, 3);
+    if (push_backing(L, 1)) return raise_error(L, "Attempt to modify a readonly table");
+    lua_settop(L, 3);
+    lua_rawset(L, 1);
+    return 1;
+}
+
+static int sandbox_setmetatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    if (push_backing(L, 1)) return raise_error(L, "Attempt to modify a readonly table");
+    lua_pop(L, 1);
+    int t = lua_type(L, 2);
+    luaL_argcheck(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table expected");
+    if (luaL_getmetafield(L, 1, "__metatable")) luaL_error(L, "cannot change a protected metatable");
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* pcall that gives an error table's message, as Redis 7.0's does, so
+ * scripts written for string errors keep working. */
+static int sandbox_pcall(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    int argc = lua_gettop(L);
+    if (lua_pcall(L, argc - 1, LUA_MULTRET, 0) == 0) {
+        lua_pushboolean(L, 1);
+        lua_insert(L, 1);
+        return lua_gettop(L);
+    }
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_getfield(L, -1, "err");
+        if (lua_isstring(L, -1)) lua_replace(L, -2);
+        else lua_pop(L, 1);
+    }
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+}
+
+/* loadstring without precompiled chunks, which can break the VM. */
+static int sandbox_loadstring(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    const char *name = luaL_optstring(L, 2, s);
+    if (len > 0 && s[0] == LUA_SIGNATURE[0]) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "binary chunks are not allowed");
+        return 2;
+    }
+    if (luaL_loadbuffer(L, s, len, name) != 0) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    return 1;
+}
+
+static void open_lib(lua_State *L, const char *name, lua_CFunction open)
+{
+    lua_pushcfunction(L, open);
+    lua_pushstring(L, name);
+    lua_call(L, 1, 0);
+}
+
+static void remove_global(lua_State *L, const char *name)
+{
+    lua_pushnil(L);
+    lua_setglobal(L, name);
+}
+
+static void set_global_cfunction(lua_State *L, const char *name, lua_CFunction f)
+{
+    lua_pushcfunction(L, f);
+    lua_setglobal(L, name);
+}
+
+/* ---- replies to Lua values (redis.call's result) ------------------------------ */
+
+struct reply_cursor {
+    const char *p, *end;
+};
+
+static const char *line_end(struct reply_cursor *r)
+{
+    const char *nl = memchr(r->p, '\r', (size_t)(r->end - r->p));
+    return nl ? nl : r->end;
+}
+
+static long long header_number(struct reply_cursor *r)
+{
+    const char *e = line_end(r);
+    long long v = 0;
+    if (!string2ll(r->p + 1, (size_t)(e - r->p - 1), &v)) v = 0;
+    r->p = e + 2 <= r->end ? e + 2 : r->end;
+    return v;
+}
+
+static void push_line_string(lua_State *L, struct reply_cursor *r)
+{
+    const char *e = line_end(r);
+    lua_pushlstring(L, r->p + 1, (size_t)(e - r->p - 1));
+    r->p = e + 2 <= r->end ? e + 2 : r->end;
+}
+
+/* {name = <top of stack>} */
+static void wrap_in_field(lua_State *L, const char *name)
+{
+    lua_newtable(L);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, name);
+}
+
+static void push_reply(lua_State *L, struct reply_cursor *r, int depth);
+
+static void push_aggregate(lua_State *L, struct reply_cursor *r, int depth, char kind)
+{
+    long long n = header_number(r);
+    if (n < 0) { /* RESP2 null array */
+        lua_pushboolean(L, 0);
+        return;
+    }
+    lua_newtable(L);
+    for (long long i = 0; i < n && r->p < r->end; i++) {
+        if (kind == '%') {
+            push_reply(L, r, depth + 1);
+            push_reply(L, r, depth + 1);
+            lua_settable(L, -3);
+        } else if (kind == '~') {
+            push_reply(L, r, depth + 1);
+            lua_pushboolean(L, 1);
+            lua_settable(L, -3);
+        } else {
+            push_reply(L, r, depth + 1);
+            lua_rawseti(L, -2, (int)(i + 1));
+        }
+    }
+    if (kind == '%') wrap_in_field(L, "map");
+    else if (kind == '~') wrap_in_field(L, "set");
+}
+
+static void push_bulk(lua_State *L, struct reply_cursor *r, char kind)
+{
+    long long n = header_number(r);
+    if (n < 0) {
+        lua_pushboolean(L, 0);
+        return;
+    }
+    if (n > r->end - r->p) n = r->end - r->p;
+    if (kind == '=' && n >= 4) { /* verbatim: "txt:" then the text */
+        lua_newtable(L);
+        lua_pushlstring(L, r->p, 3);
+        lua_setfield(L, -2, "format");
+        lua_pushlstring(L, r->p + 4, (size_t)n - 4);
+        lua_setfield(L, -2, "string");
+        wrap_in_field(L, "verbatim_string");
+    } else {
+        lua_pushlstring(L, r->p, (size_t)n);
+    }
+    r->p += n + 2 <= r->end - r->p ? n + 2 : r->end - r->p;
+}
+
+static void push_reply(lua_State *L, struct reply_cursor *r, int depth)
+{
+    if (r->p >= r->end || depth > REPLY_MAX_DEPTH || !lua_checkstack(L, 4)) {
+        lua_pushnil(L);
+        r->p = r->end;
+        return;
+    }
+    char kind = *r->p;
+    switch (kind) {
+    case ':':
+        lua_pushnumber(L, (lua_Number)header_number(r));
+        break;
+    case '$': case '=':
+        push_bulk(L, r, kind);
+        break;
+    case '+': case '-':
+        push_line_string(L, r);
+        wrap_in_field(L, kind == '+' ? "ok" : "err");
+        break;
+    case '*': case '%': case '~':
+        push_aggregate(L, r, depth, kind);
+        break;
+    case '_':
+        header_number(r);
+        lua_pushnil(L);
+        break;
+    case '#':
+        lua_pushboolean(L, r->p + 1 < r->end && r->p[1] == 't');
+        header_number(r);
+        break;
+    case ',': case '(':
+        push_line_string(L, r);
+        if (kind == ',') {
+            lua_pushnumber(L, strtod(lua_tostring(L, -1), NULL));
+            lua_remove(L, -2);
+        }
+        wrap_in_field(L, kind == ',' ? "double" : "big_number");
+        break;
+    default:
+        lua_pushnil(L);
+        r->p = r->end;
+    }
+}
+
+/* The script client's output, as one run of bytes, then emptied. */
+static void take_script_reply(lua_State *L)
+{
+    client *c = script_client;
+    struct reply_cursor r;
+    char *joined = NULL;
+    if (c->reply_head == NULL) {
+        r.p = c->buf;
+        r.end = c->buf + c->bufpos;
+    } else {
+        size_t total = c->bufpos;
+        for (struct reply_block *b = c->reply_head; b; b = b->next) total += b->used;
+        joined = zmalloc(total ? total : 1);
+        memcpy(joined, c->buf, c->bufpos);
+        size_t off = c->bufpos;
+        for (struct reply_block *b = c->reply_head; b; b = b->next) {
+            memcpy(joined + off, b->buf, b->used);
+            off += b->used;
+        }
+        r.p = joined;
+        r.end = joined + total;
+    }
+    push_reply(L, &r, 0);
+    zfree(joined);
+    while (c->reply_head) {
+        struct reply_block *next = c->reply_head->next;
+        zfree(c->reply_head);
+        c->reply_head = next;
+    }
+    c->reply_tail = NULL;
+    c->reply_bytes = 0;
+    c->bufpos = 0;
+}
+
+/* ---- redis.call and redis.pcall ------------------------------------------------ */
+
+/* An error table {err = msg}, raised or returned. */
+static int push_error_table(lua_State *L, const char *msg)
+{
+    lua_newtable(L);
+    lua_pushstring(L, msg);
+    lua_setfield(L, -2, "err");
+    return 1;
+}
+
+/* An error a redis.* function raises: a table, so no position is added
+ * to the message, as Redis words them. */
+static int raise_error(lua_State *L, const char *msg)
+{
+    lua_newtable(L);
+    lua_pushfstring(L, "ERR %s", msg);
+    lua_setfield(L, -2, "err");
+    return lua_error(L);
+}
+
+static int fail(lua_State *L, int raise, const char *msg)
+{
+    push_error_table(L, msg);
+    return raise ? lua_error(L) : 1;
+}
+
+/* Makes every argument a string on the stack; returns 0 if one can't be. */
+static int args_to_strings(lua_State *L, int argc)
+{
+    for (int i = 1; i <= argc; i++) {
+        int t = lua_type(L, i);
+        if (t == LUA_TNUMBER) {
+            char buf[64];
+            int n = snprintf(buf, sizeof(buf), "%.17g", (double)lua_tonumber(L, i));
+            lua_pushlstring(L, buf, (size_t)n);
+            lua_replace(L, i);
+        } else if (t != LUA_TSTRING) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Why the script may not run this command, or NULL (Redis's checks). */
+static const char *script_refusal(struct command *cmd, int argc)
+{
+    if (cmd == NULL) return "ERR Unknown Redis command called from script";
+    if (cmd->arity > 0 ? argc != cmd->arity : argc < -cmd->arity)
+        return "ERR Wrong number of args calling Redis command from script";
+    if (cmd->flags & CMD_NOSCRIPT) return "ERR This Redis command is not allowed from script";
+    if ((cmd->flags & CMD_WRITE) && running && running->readonly)
+        return "ERR Write commands are not allowed from read-only scripts.";
+    if (cmd->flags & CMD_WRITE) {
+        const char *why = replication_write_refusal(running ? running->caller : script_client,
+                                                    cmd->flags);
+        if (why) return why;
+    }
+    if ((cmd->flags & CMD_DENYOOM) && server.maxmemory > 0 && !server_is_replica() &&
+        !(running && running->wrote) && evict_to_fit() == -1)
+        return "OOM command not allowed when used memory > 'maxmemory'.";
+    return NULL;
+}
+
+static struct command *script_lookup(client *c)
+{
+    struct command *cmd = command_lookup(c->argv[0].p, c->argv[0].len);
+    if (cmd && cmd->subcommands) {
+        if (c->argc < 2) return cmd;
+        for (struct command *sub = cmd->subcommands; sub->name; sub++) {
+            const char *bar = strchr(sub->name, '|');
+            if (arg_is(c->argv[1].p, c->argv[1].len, bar ? bar + 1 : sub->name)) return sub;
+        }
+        return NULL;
+    }
+    return cmd;
+}
+
+static arg *call_argv;
+static int call_argv_cap;
+
+static int redis_generic_call(lua_State *L, int raise)
+{
+    int argc = lua_gettop(L);
+    if (argc == 0 || running == NULL)
+        return fail(L, raise, "ERR Please specify at least one argument for this redis lib call");
+    if (!args_to_strings(L, argc))
+        return fail(L, raise, "ERR Lua redis lib command arguments must be strings or integers");
+    if (argc > call_argv_cap) {
+        call_argv_cap = argc * 2;
+        call_argv = zrealloc(call_argv, sizeof(arg) * (size_t)call_argv_cap);
+    }
+    client *c = script_client;
+    for (int i = 0; i < argc; i++) {
+        size_t len;
+        call_argv[i].p = lua_tolstring(L, i + 1, &len);
+        call_argv[i].len = len;
+    }
+    c->argv = call_argv;
+    c->argc = argc;
+    struct command *cmd = script_lookup(c);
+    const char *why = script_refusal(cmd, argc);
+    if (why) {
+        c->argv = NULL;
+        c->argc = 0;
+        return fail(L, raise, why);
+    }
+    if (cmd->flags & CMD_WRITE) running->wrote = 1;
+    update_cached_time();
+    command_call(c, cmd, ustime());
+    c->argv = NULL;
+    c->argc = 0;
+    take_script_reply(L);
+    if (raise && lua_type(L, -1) == LUA_TTABLE) {
+        lua_getfield(L, -1, "err");
+        int is_error = lua_isstring(L, -1);
+        lua_pop(L, 1);
+        if (is_error) return lua_error(L);
+    }
+    return 1;
+}
+
+static int redis_call(lua_State *L) { return redis_generic_call(L, 1); }
+static int redis_pcall(lua_State *L) { return redis_generic_call(L, 0); }
+
+/* ---- the rest of the redis library --------------------------------------------- */
+
+static int reply_table(lua_State *L, const char *field)
+{
+    if (lua_gettop(L) != 1 || lua_type(L, 1) != LUA_TSTRING)
+        return push_error_table(L, "ERR wrong number or type of arguments");
+    const char *s = lua_tostring(L, 1);
+    if (field[0] == 'e' && s[0] == '-') s++; /* "-ERR x" and "ERR x" mean the same */
+    lua_newtable(L);
+    lua_pushstring(L, s);
+    lua_setfield(L, -2, field);
+    return 1;
+}
+
+static int redis_error_reply(lua_State *L) { return reply_table(L, "err"); }
+static int redis_status_reply(lua_State *L) { return reply_table(L, "ok"); }
+
+static int redis_sha1hex(lua_State *L)
+{
+    if (lua_gettop(L) != 1) return raise_error(L, "wrong number of arguments");
+    size_t len;
+    const char *s = lua_tolstring(L, 1, &len);
+    char hex[41];
+    sha1_hex(s ? s : "", s ? len : 0, hex);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+static int redis_log(lua_State *L)
+{
+    int argc = lua_gettop(L);
+    if (argc < 2) return raise_error(L, "redis.log() requires two arguments or more.");
+    if (!lua_isnumber(L, 1)) return raise_error(L, "First argument must be a number (log level).");
+    int level = (int)lua_tonumber(L, 1);
+    if (level < LOG_DEBUG || level > LOG_WARNING) return raise_error(L, "Invalid debug level.");
+    char msg[1024];
+    size_t n = 0;
+    for (int i = 2; i <= argc && n < sizeof(msg) - 1; i++) {
+        size_t len;
+        const char *s = lua_tolstring(L, i, &len);
+        if (s == NULL) continue;
+        if (i > 2) msg[n++] = ' ';
+        if (len > sizeof(msg) - 1 - n) len = sizeof(msg) - 1 - n;
+        memcpy(msg + n, s, len);
+        n += len;
+    }
+    msg[n] = '\0';
+    log_msg((enum log_level)level, "%s", msg);
+    return 0;
+}
+
+static int redis_setresp(lua_State *L)
+{
+    if (lua_gettop(L) != 1) return raise_error(L, "redis.setresp() requires one argument.");
+    int resp = (int)lua_tointeger(L, 1);
+    if (resp != 2 && resp != 3) return raise_error(L, "RESP version must be 2 or 3.");
+    script_client->resp = resp;
+    return 0;
+}
+
+static int redis_set_repl(lua_State *L)
+{
+    if (lua_gettop(L) != 1) return raise_error(L, "redis.set_repl() requires two arguments.");
+    int flags = (int)lua_tointeger(L, 1);
+    if (flags & ~3) return raise_error(L, "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.");
+    return 0;
+}
+
+static int redis_replicate_commands(lua_State *L)
+{
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int redis_breakpoint(lua_State *L)
+{
+    lua_pushboolean(L, 0);
+    return 1;
+}
+
+static int redis_debug(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
+static int redis_acl_check_cmd(lua_State *L)
+{
+    int argc = lua_gettop(L);
+    if (argc == 0) return raise_error(L, "Please specify at least one argument for this redis lib call");
+    if (!args_to_strings(L, argc)) return raise_error(L, "Lua redis lib command arguments must be strings or integers");
+    size_t len;
+    const char *name = lua_tolstring(L, 1, &len);
+    if (command_lookup(name, len) == NULL) return raise_error(L, "Invalid command passed to redis.acl_check_cmd()");
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static void set_number_field(lua_State *L, const char *name, lua_Number v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, name);
+}
+
+static void open_redis_lib(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"call", redis_call}, {"pcall", redis_pcall}, {"log", redis_log},
+        {"error_reply", redis_error_reply}, {"status_reply", redis_status_reply},
+        {"sha1hex", redis_sha1hex}, {"setresp", redis_setresp}, {"set_repl", redis_set_repl},
+        {"replicate_commands", redis_replicate_commands}, {"breakpoint", redis_breakpoint},
+        {"debug", redis_debug}, {"acl_check_cmd", redis_acl_check_cmd}, {NULL, NULL}};
+    lua_newtable(L);
+    for (const luaL_Reg *f = fns; f->name; f++) {
+        lua_pushcfunction(L, f->func);
+        lua_setfield(L, -2, f->name);
+    }
+    set_number_field(L, "LOG_DEBUG", LOG_DEBUG);
+    set_number_field(L, "LOG_VERBOSE", LOG_VERBOSE);
+    set_number_field(L, "LOG_NOTICE", LOG_NOTICE);
+    set_number_field(L, "LOG_WARNING", LOG_WARNING);
+    set_number_field(L, "REPL_NONE", 0);
+    set_number_field(L, "REPL_AOF", 1);
+    set_number_field(L, "REPL_SLAVE", 2);
+    set_number_field(L, "REPL_REPLICA", 2);
+    set_number_field(L, "REPL_ALL", 3);
+    lua_pushstring(L, CN_VERSION);
+    lua_setfield(L, -2, "REDIS_VERSION");
+    set_number_field(L, "REDIS_VERSION_NUM", 0x0007000f);
+    lua_setglobal(L, "redis");
+}
+
+/* The error handler every script runs under: an error becomes a table
+ * {err=, source=, line=} telling where it happened, as Redis reports. */
+static int error_handler(lua_State *L)
+{
+    lua_Debug ar;
+    int have = lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar);
+    if (have && strcmp(ar.what, "C") == 0) have = lua_getstack(L, 2, &ar) && lua_getinfo(L, "Sl", &ar);
+    if (lua_type(L, 1) != LUA_TTABLE) {
+        const char *msg = lua_tostring(L, 1);
+        lua_newtable(L);
+        lua_pushfstring(L, "ERR %s", msg ? msg : luaL_typename(L, 1));
+        lua_setfield(L, -2, "err");
+        lua_replace(L, 1);
+    }
+    if (have) {
+        lua_pushstring(L, ar.source);
+        lua_setfield(L, 1, "source");
+        lua_pushinteger(L, ar.currentline);
+        lua_setfield(L, 1, "line");
+    }
+    lua_settop(L, 1);
+    return 1;
+}
+
+/* Library tables become read-only proxies; the globals a script sees, a
+ * strict read-only proxy of the real ones. */
+static void protect_globals(lua_State *L)
+{
+    static const char *const libs[] = {"string", "table", "math", "coroutine", "redis", "cjson",
+                                       "bit", "struct", "cmsgpack"};
+    for (size_t i = 0; i < sizeof(libs) / sizeof(libs[0]); i++) {
+        lua_getglobal(L, libs[i]);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            continue;
+        }
+        make_readonly_proxy(L, 0);
+        lua_setglobal(L, libs[i]);
+    }
+    lua_pushvalue(L, LUA_GLOBALSINDEX);
+    lua_pushvalue(L, -1);
+    globals_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    make_readonly_proxy(L, 1);
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, "_G");          /* _G names what scripts see */
+    lua_replace(L, LUA_GLOBALSINDEX); /* loadstring's chunks see it too */
+}
+
+static void build_state(void)
+{
+    lua = lua_newstate(lua_zalloc, NULL);
+    if (lua == NULL) {
+        log_msg(LOG_WARNING, "Cannot create the Lua state");
+        abort();
+    }
+    lua_State *L = lua;
+    open_lib(L, "", luaopen_base);
+    open_lib(L, LUA_TABLIBNAME, luaopen_table);
+    open_lib(L, LUA_STRLIBNAME, luaopen_string);
+    open_lib(L, LUA_MATHLIBNAME, luaopen_math);
+    lua_pushcfunction(L, luaopen_cjson);
+    lua_call(L, 0, 1);
+    lua_setglobal(L, "cjson");
+    open_lib(L, "bit", luaopen_bit);
+    lua_settop(L, 0);
+    static const char *const removed[] = {"print", "loadfile", "dofile", "getfenv", "setfenv",
+                                          "require", "module", "newproxy"};
+    for (size_t i = 0; i < sizeof(removed) / sizeof(removed[0]); i++) remove_global(L, removed[i]);
+    set_global_cfunction(L, "pairs", sandbox_pairs);
+    set_global_cfunction(L, "ipairs", sandbox_ipairs);
+    set_global_cfunction(L, "rawget", sandbox_rawget);
+    set_global_cfunction(L, "rawset", sandbox_rawset);
+    set_global_cfunction(L, "setmetatable", sandbox_setmetatable);
+    set_global_cfunction(L, "pcall", sandbox_pcall);
+    set_global_cfunction(L, "loadstring", sandbox_loadstring);
+    set_global_cfunction(L, "__redis__err__handler", error_handler);
+    open_redis_lib(L);
+    lua_newtable(L);
+    lua_setglobal(L, "KEYS");
+    lua_newtable(L);
+    lua_setglobal(L, "ARGV");
+    protect_globals(L);
+    lua_settop(L, 0);
+}
+
+static client *new_script_client(void)
+{
+    client *c = zcalloc(sizeof(client));
+    c->id = ++server.next_client_id;
+    c->fd = -1;
+    c->resp = 2;
+    c->db = server.dbs[0];
+    c->bulk_len = -1;
+    c->buf = zmalloc(PROTO_REPLY_CHUNK);
+    c->flags = CLIENT_SCRIPT | CLIENT_DENY_BLOCKING | CLIENT_AUTHENTICATED;
+    c->ctime = server.unixtime;
+    snprintf(c->addr, sizeof(c->addr), "?:0");
+    return c;
+}
+
+void script_lua_init(void)
+{
+    if (script_client == NULL) script_client = new_script_client();
+    build_state();
+}
+
+void script_lua_reset(void)
+{
+    if (lua) lua_close(lua);
+    lua = NULL;
+    globals_ref = LUA_NOREF;
+    build_state();
+}
+
+int script_lua_compile(const char *body, size_t len, char *err, size_t errlen)
+{
+    lua_State *L = lua;
+    if (luaL_loadbuffer(L, body, len, SCRIPT_CHUNK_NAME) != 0) {
+        snprintf(err, errlen, "ERR Error compiling script (new function): %s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        return LUA_NOREF;
+    }
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void script_lua_unref(int ref)
+{
+    if (lua && ref != LUA_NOREF) luaL_unref(lua, LUA_REGISTRYINDEX, ref);
+}
+
+/* ---- Lua values to replies (the script's result) --------------------------------- */
+
+static void reply_lua_value(client *c, lua_State *L, int depth);
+
+/* The string field `name` of the table at the top, or NULL. */
+static const char *string_field(lua_State *L, const char *name, size_t *len)
+{
+    lua_pushstring(L, name);
+    lua_rawget(L, -2);
+    const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, len) : NULL;
+    lua_pop(L, 1); /* the string stays alive: the table holds it */
+    return s;
+}
+
+static void reply_sanitized(client *c, const char *s, size_t len, int error)
+{
+    char buf[1024];
+    size_t n = 0;
+    for (size_t i = 0; i < len && n < sizeof(buf) - 1; i++) buf[n++] = (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
+    buf[n] = '\0';
+    if (error) reply_error(c, buf);
+    else reply_status(c, buf);
+}
+
+static void reply_lua_map(client *c, lua_State *L, int depth, int is_set)
+{
+    long n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        n++;
+        lua_pop(L, 1);
+    }
+    if (is_set) reply_set(c, n);
+    else reply_map(c, n);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pushvalue(L, -2);
+        reply_lua_value(c, L, depth + 1); /* the key (pops its copy) */
+        if (is_set) lua_pop(L, 1);
+        else reply_lua_value(c, L, depth + 1);
+    }
+}
+
+static void reply_lua_array(client *c, lua_State *L, int depth)
+{
+    void *len = reply_deferred(c);
+    long n = 0;
+    for (;;) {
+        lua_rawgeti(L, -1, (int)(n + 1));
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        reply_lua_value(c, L, depth + 1);
+        n++;
+    }
+    reply_set_deferred_array(c, len, n);
+}
+
+/* A table: error, status, RESP3 types, else an array up to its first nil. */
+static void reply_lua_table(client *c, lua_State *L, int depth)
+{
+    size_t len;
+    const char *s;
+    if ((s = string_field(L, "err", &len))) return reply_sanitized(c, s, len, 1);
+    if ((s = string_field(L, "ok", &len))) return reply_sanitized(c, s, len, 0);
+    lua_pushstring(L, "double");
+    lua_rawget(L, -2);
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        reply_double(c, lua_tonumber(L, -1));
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    if ((s = string_field(L, "big_number", &len))) {
+        if (c->resp == 3) {
+            reply_raw(c, "(", 1);
+            reply_raw(c, s, len);
+            reply_raw(c, "\r\n", 2);
+        } else {
+            reply_bulk(c, s, len);
+        }
+        return;
+    }
+    static const char *const aggregates[] = {"map", "set"};
+    for (int i = 0; i < 2; i++) {
+        lua_pushstring(L, aggregates[i]);
+        lua_rawget(L, -2);
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            reply_lua_map(c, L, depth, i == 1);
+            lua_pop(L, 1);
+            return;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pushstring(L, "verbatim_string");
+    lua_rawget(L, -2);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        size_t flen, slen;
+        const char *fmt = string_field(L, "format", &flen);
+        const char *str = string_field(L, "string", &slen);
+        if (fmt && str && flen == 3) {
+            reply_verbatim(c, str, slen, fmt);
+            lua_pop(L, 1);
+            return;
+        }
+    }
+    lua_pop(L, 1);
+    reply_lua_array(c, L, depth);
+}
+
+/* Replies the value at the top of the stack and pops it. */
+static void reply_lua_value(client *c, lua_State *L, int depth)
+{
+    if (depth > REPLY_MAX_DEPTH || !lua_checkstack(L, 4)) {
+        reply_error(c, "ERR reached lua stack limit");
+        lua_pop(L, 1);
+        return;
+    }
+    switch (lua_type(L, -1)) {
+    case LUA_TSTRING: {
+        size_t len;
+        const char *s = lua_tolstring(L, -1, &len);
+        reply_bulk(c, s, len);
+        break;
+    }
+    case LUA_TBOOLEAN: /* by the script's protocol (redis.setresp), as Redis does */
+        if (script_client->resp == 2) {
+            if (lua_toboolean(L, -1)) reply_int(c, 1);
+            else reply_null(c);
+        } else {
+            reply_bool(c, lua_toboolean(L, -1));
+        }
+        break;
+    case LUA_TNUMBER:
+        reply_int(c, (long long)lua_tonumber(L, -1));
+        break;
+    case LUA_TTABLE:
+        reply_lua_table(c, L, depth);
+        break;
+    default:
+        reply_null(c);
+    }
+    lua_pop(L, 1);
+}
+
+/* ---- running a script --------------------------------------------------------------- */
+
+static void set_array_global(lua_State *L, const char *name, const arg *items, int n)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, globals_ref);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushlstring(L, items[i].p, items[i].len);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, name);
+    lua_pop(L, 1);
+}
+
+/* The error table at the top as Redis words it. */
+static void reply_script_error(client *c, lua_State *L, const char *sha)
+{
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        const char *msg = lua_tostring(L, -1);
+        reply_errorf(c, "ERR Error running script (call to f_%s): @user_script: %s", sha,
+                     msg ? msg : "unknown error");
+        return;
+    }
+    size_t len;
+    const char *msg = string_field(L, "err", &len);
+    const char *source = string_field(L, "source", &len);
+    lua_getfield(L, -1, "line");
+    int line = (int)lua_tointeger(L, -1);
+    int have_line = lua_isnumber(L, -1);
+    lua_pop(L, 1);
+    if (msg && msg[0] == '-') msg++;
+    if (msg == NULL) msg = "ERR unknown error";
+    if (source && have_line)
+        reply_errorf(c, "%s script: %s, on %s:%d.", msg, sha, source, line);
+    else
+        reply_errorf(c, "%s script: %s", msg, sha);
+}
+
+static void script_hook(lua_State *L, lua_Debug *ar);
+
+void script_lua_run(int ref, const arg *keys, int nkeys, const arg *args, int nargs,
+                    struct script_run *run)
+{
+    lua_State *L = lua;
+    client *c = run->caller;
+    client *sc = script_client;
+    sc->resp = 2;
+    sc->db = c->db;
+    sc->dbid = c->dbid;
+    set_array_global(L, "KEYS", keys, nkeys);
+    set_array_global(L, "ARGV", args, nargs);
+    lua_pushcfunction(L, error_handler);
+    int handler = lua_gettop(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    run->start_ms = mstime();
+    running = run;
+    lua_sethook(L, script_hook, LUA_MASKCOUNT, 100000);
+    int failed = lua_pcall(L, 0, 1, handler);
+    lua_sethook(L, NULL, 0, 0);
+    running = NULL;
+    if (failed) reply_script_error(c, L, run->sha);
+    else reply_lua_value(c, L, 0);
+    lua_settop(L, 0);
+    lua_gc(L, LUA_GCSTEP, 1);
+}
+
+/* Called every 100000 instructions: a script past busy-reply-threshold
+ * lets the server answer other clients (-BUSY) and stops when killed. */
+static void script_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (running == NULL) return;
+    script_busy_check(running);
+    if (running->killed) {
+        push_error_table(L, "ERR Script killed by user with SCRIPT KILL...");
+        lua_error(L);
+    }
+}
