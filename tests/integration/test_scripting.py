@@ -1,0 +1,124 @@
+"""Scripting: redis-py's Lock (EVALSHA-based) works, the sandbox refuses
+os/io/dofile and binary chunks, a script's writes reach replicas as one
+MULTI/EXEC unit (never the EVAL itself) and the replica's DEBUG DIGEST
+equals its primary's, WATCH sees a script's writes, and used_memory counts
+the Lua state."""
+import sys
+
+import redis
+
+from nodeutil import RawReplica, Suite, wait_until
+
+
+def test_redis_py_lock(s):
+    c = s.node().client()
+    lock = c.lock("resource", timeout=5, blocking_timeout=1)
+    assert lock.acquire()
+    other = c.lock("resource", timeout=5, blocking_timeout=0.05)
+    assert not other.acquire()
+    lock.extend(5)
+    assert c.pttl("resource") > 5000
+    lock.release()
+    assert other.acquire()
+    other.release()
+    assert c.exists("resource") == 0
+    script = c.register_script("return redis.call('incr', KEYS[1])")
+    assert [script(keys=["n"]) for _ in range(3)] == [1, 2, 3]
+
+
+def test_sandbox_refuses_os_io(s):
+    c = s.node().client()
+    for body in ("return os.execute('true')", "return io.open('/etc/passwd')",
+                 "return dofile('/etc/passwd')", "return require('os')",
+                 "return getfenv(0)", "x = 1"):
+        try:
+            c.eval(body, 0)
+        except redis.ResponseError as e:
+            assert "nonexistent global" in str(e) or "readonly table" in str(e), str(e)
+        else:
+            raise AssertionError(f"{body!r} ran")
+    dumped = "return loadstring(string.dump(function() return 1 end))"
+    assert c.eval(dumped, 0) is None  # binary chunks are not loaded
+    assert c.eval("return loadstring('return 7')()", 0) == 7
+
+
+def test_script_effects_replicate_as_multi_exec(s):
+    p = s.node()
+    raw = RawReplica(p)
+    try:
+        c = p.client()
+        c.eval("redis.call('set', KEYS[1], 'v'); redis.call('incr', KEYS[2]); return 1", 2, "a", "n")
+        c.set("after", 1)
+        stream = [cmd for cmd in raw.commands_until(b"EXEC") if cmd[0] != b"SELECT"]
+        assert stream == [[b"MULTI"], [b"SET", b"a", b"v"], [b"INCR", b"n"], [b"EXEC"]], stream
+        after = [cmd for cmd in raw.commands_until(b"SET") if cmd[0] != b"SELECT"]
+        assert after == [[b"SET", b"after", b"1"]], after
+        c.eval("return redis.call('get', 'a')", 0)  # a read-only script sends nothing
+        c.set("last", 1)
+        assert [cmd for cmd in raw.commands_until(b"SET") if cmd[0] != b"SELECT"] == [[b"SET", b"last", b"1"]]
+    finally:
+        raw.close()
+
+
+def test_replica_digest_after_scripts(s):
+    p = s.node()
+    r = s.node("--replicaof", "127.0.0.1", str(p.port))
+    pc, rc = p.client(), r.client()
+    wait_until(lambda: rc.info("replication")["master_link_status"] == "up", 10, what="replica link")
+    body = """
+        redis.call('incr', KEYS[1])
+        redis.call('rpush', KEYS[2], ARGV[1])
+        redis.call('hincrby', KEYS[3], ARGV[1] % 3, 1)
+        if tonumber(ARGV[1]) % 10 == 0 then redis.call('spop', KEYS[4]) end
+        redis.call('sadd', KEYS[4], ARGV[1] % 17)
+        redis.call('select', 2)
+        redis.call('zincrby', KEYS[5], 1, ARGV[1] % 5)
+        return redis.call('get', KEYS[1])"""
+    sha = pc.script_load(body)
+    for i in range(200):
+        pc.evalsha(sha, 5, "n", "q", "h", "s", "z", i)
+    wait_until(lambda: rc.execute_command("DEBUG", "DIGEST") == pc.execute_command("DEBUG", "DIGEST"),
+               10, what="equal digests")
+    assert int(rc.get("n")) == 200
+    try:
+        rc.eval("return redis.call('set', 'x', 1)", 0)
+    except redis.ReadOnlyError:
+        pass
+    else:
+        raise AssertionError("a replica ran a script's write")
+
+
+def test_watch_sees_script_writes(s):
+    n = s.node()
+    c, other = n.client(), n.client()
+    with c.pipeline() as p:
+        p.watch("w")
+        other.eval("return redis.call('set', KEYS[1], 'x')", 1, "w")
+        p.multi()
+        p.get("w")
+        try:
+            p.execute()
+        except redis.WatchError:
+            pass
+        else:
+            raise AssertionError("EXEC ran after a script wrote a watched key")
+
+
+def test_lua_memory_counted(s):
+    c = s.node().client()
+    before = c.info("memory")["used_memory"]
+    c.eval("local t = {} for i = 1, 200000 do t[i] = i end redis.call('set', 'k', #t)", 0)
+    assert c.get("k") == b"200000"
+    c.eval("collectgarbage()", 0)
+    assert c.info("memory")["used_memory"] < before + 4 * 1024 * 1024
+
+
+if __name__ == "__main__":
+    sys.exit(Suite().run([
+        test_redis_py_lock,
+        test_sandbox_refuses_os_io,
+        test_script_effects_replicate_as_multi_exec,
+        test_replica_digest_after_scripts,
+        test_watch_sees_script_writes,
+        test_lua_memory_counted,
+    ]))
