@@ -19,6 +19,8 @@
 
 int luaopen_cjson(lua_State *L);
 int luaopen_bit(lua_State *L);
+int luaopen_struct(lua_State *L);   /* script_struct.c */
+int luaopen_cmsgpack(lua_State *L); /* script_cmsgpack.c */
 
 static lua_State *lua;
 static int globals_ref = LUA_NOREF; /* the real globals; scripts see a read-only proxy */
@@ -703,6 +705,8 @@ static void build_state(void)
     lua_call(L, 0, 1);
     lua_setglobal(L, "cjson");
     open_lib(L, "bit", luaopen_bit);
+    open_lib(L, "struct", luaopen_struct);
+    open_lib(L, "cmsgpack", luaopen_cmsgpack);
     lua_settop(L, 0);
     static const char *const removed[] = {"print", "loadfile", "dofile", "getfenv", "setfenv",
                                           "require", "module", "newproxy"};
