@@ -146,6 +146,8 @@ static int refusal(client *c, struct command *cmd, char *err, size_t size)
     }
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(flags & CMD_NO_AUTH))
         why = "NOAUTH Authentication required.";
+    else if ((why = script_busy_refusal(flags)))
+        ;
     else if ((c->flags & CLIENT_MULTI) && (flags & CMD_NO_MULTI))
         why = "ERR Command not allowed inside a transaction";
     else if (server.maxmemory > 0 && !server_is_replica() && evict_to_fit() == -1 &&

@@ -288,6 +288,7 @@ static struct config configs[] = {
     {"set-max-intset-entries", CFG_LL, 0, &server.set_max_intset_entries, 0, LLONG_MAX, "512", NULL, NULL, NULL, NULL},
     {"zset-max-listpack-entries", CFG_LL, 0, &server.zset_max_listpack_entries, 0, LLONG_MAX, "128", NULL, NULL, NULL, NULL},
     {"zset-max-listpack-value", CFG_LL, 0, &server.zset_max_listpack_value, 0, LLONG_MAX, "64", NULL, NULL, NULL, NULL},
+    {"busy-reply-threshold", CFG_LL, 0, &script_busy_threshold_ms, 0, LLONG_MAX, "5000", NULL, NULL, NULL, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
     {"appendonly", CFG_SPECIAL, 0, NULL, 0, 0, "no", NULL, set_appendonly, get_appendonly, NULL},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL, NULL, NULL},
@@ -422,6 +423,7 @@ static const struct {
     const char *alias, *name;
 } config_aliases[] = {
     {"slaveof", "replicaof"},
+    {"lua-time-limit", "busy-reply-threshold"},
     {"hash-max-ziplist-entries", "hash-max-listpack-entries"},
     {"hash-max-ziplist-value", "hash-max-listpack-value"},
     {"list-max-ziplist-size", "list-max-listpack-size"},

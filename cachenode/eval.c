@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "dict.h"
+#include "eventloop.h"
+#include "log.h"
 #include "script_lua.h"
 #include "sha1.h"
 
@@ -205,4 +207,29 @@ struct command script_commands[] = {
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
 
-void script_busy_check(struct script_run *run) { (void)run; }
+/* ---- a script past busy-reply-threshold ------------------------------------ */
+
+long long script_busy_threshold_ms = 5000;
+
+const char *script_busy_refusal(uint32_t cmd_flags)
+{
+    struct script_run *run = script_lua_running();
+    if (run == NULL || !run->busy || (cmd_flags & CMD_ALLOW_BUSY)) return NULL;
+    return "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+}
+
+void script_busy_check(struct script_run *run)
+{
+    long long elapsed = mstime() - run->start_ms;
+    if (elapsed < script_busy_threshold_ms) return;
+    if (!run->busy) {
+        run->busy = 1;
+        log_msg(LOG_WARNING, "Slow script detected: still in execution after %lld milliseconds. "
+                "You can try killing the script using the SCRIPT KILL command. Script name is: %s.",
+                elapsed, run->sha);
+    }
+    update_cached_time();
+    el_process_file_events(0);
+    handle_pending_writes();
+    if (server.shutdown_asap) run->killed = 1; /* SHUTDOWN NOSAVE: end the script, then exit */
+}

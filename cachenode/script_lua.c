@@ -993,6 +993,7 @@ static void script_hook(lua_State *L, lua_Debug *ar)
     if (running == NULL) return;
     script_busy_check(running);
     if (running->killed) {
+        lua_sethook(L, script_hook, LUA_MASKCOUNT, 1); /* again at once if a pcall catches it */
         push_error_table(L, "ERR Script killed by user with SCRIPT KILL...");
         lua_error(L);
     }

@@ -17,6 +17,7 @@ struct script_run {
     int readonly;        /* EVAL_RO, or a script flagged no-writes */
     int wrote;           /* a write ran: SCRIPT KILL is refused */
     int killed;          /* SCRIPT KILL asked it to stop */
+    int busy;            /* past busy-reply-threshold: others get -BUSY */
     long long start_ms;
 };
 

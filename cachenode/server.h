@@ -628,6 +628,10 @@ struct script_run;
 /* The script hook calls it: past busy-reply-threshold the server serves
  * other clients (with -BUSY) while the script runs. */
 void script_busy_check(struct script_run *run);
+/* While a script runs past the threshold: the -BUSY error for a command
+ * with these flags (NULL for CMD_ALLOW_BUSY ones); NULL when not busy. */
+const char *script_busy_refusal(uint32_t cmd_flags);
+extern long long script_busy_threshold_ms; /* busy-reply-threshold (lua-time-limit) */
 
 
 /* -- evict.c -- */

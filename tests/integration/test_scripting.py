@@ -104,6 +104,89 @@ def test_watch_sees_script_writes(s):
             raise AssertionError("EXEC ran after a script wrote a watched key")
 
 
+def start_busy_script(node, body):
+    """Runs `body` on its own connection in a thread; returns the thread and
+    a list that receives its outcome (a reply or the exception)."""
+    import threading
+    outcome = []
+    c = node.client(socket_timeout=30)
+
+    def run():
+        try:
+            outcome.append(c.eval(body, 0))
+        except Exception as e:  # the script's error is the expected outcome
+            outcome.append(e)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, outcome
+
+
+def wait_busy(c):
+    def busy():
+        try:
+            c.ping()
+        except redis.BusyLoadingError:
+            return True
+        except redis.ResponseError as e:
+            return str(e).startswith("BUSY")
+        return False
+    wait_until(busy, 10, what="-BUSY replies")
+
+
+def test_stuck_script_killed(s):
+    n = s.node()
+    c = n.client()
+    c.config_set("busy-reply-threshold", 100)
+    c.set("k", "v")
+    t, outcome = start_busy_script(n, "while true do end")
+    wait_busy(c)
+    try:
+        c.get("k")
+    except redis.exceptions.ResponseError as e:
+        assert "BUSY Redis is busy running a script" in str(e) or "busy running a script" in str(e), str(e)
+    assert c.execute_command("SCRIPT", "KILL") == b"OK"
+    t.join(10)
+    assert not t.is_alive()
+    assert "Script killed by user with SCRIPT KILL" in str(outcome[0]), outcome
+    assert c.get("k") == b"v" and c.ping()
+    # pcall does not catch the kill for good
+    t, outcome = start_busy_script(n, "while true do pcall(function() while true do end end) end")
+    wait_busy(c)
+    assert c.execute_command("SCRIPT", "KILL") == b"OK"
+    t.join(10)
+    assert not t.is_alive() and "Script killed" in str(outcome[0]), outcome
+    try:
+        c.execute_command("SCRIPT", "KILL")
+    except redis.ResponseError as e:
+        assert str(e).startswith("NOTBUSY"), str(e)
+    else:
+        raise AssertionError("SCRIPT KILL without a script answered OK")
+
+
+def test_script_that_wrote_is_unkillable(s):
+    n = s.node()
+    c = n.client()
+    c.config_set("lua-time-limit", 100)
+    t, outcome = start_busy_script(n, "redis.call('set', 'w', 1) while true do end")
+    wait_busy(c)
+    try:
+        c.execute_command("SCRIPT", "KILL")
+    except redis.ResponseError as e:
+        assert str(e).startswith("UNKILLABLE"), str(e)
+    else:
+        raise AssertionError("a script that wrote was killed")
+    try:
+        c.shutdown(save=True)
+    except redis.ResponseError as e:
+        assert "BUSY" in str(e), str(e)
+    try:
+        c.execute_command("SHUTDOWN", "NOSAVE")
+    except (redis.ConnectionError, redis.ResponseError):
+        pass
+    assert n.wait_exit(10) is not None, "SHUTDOWN NOSAVE did not end the node"
+    t.join(10)
+
+
 def test_lua_memory_counted(s):
     c = s.node().client()
     before = c.info("memory")["used_memory"]
@@ -120,5 +203,7 @@ if __name__ == "__main__":
         test_script_effects_replicate_as_multi_exec,
         test_replica_digest_after_scripts,
         test_watch_sees_script_writes,
+        test_stuck_script_killed,
+        test_script_that_wrote_is_unkillable,
         test_lua_memory_counted,
     ]))
