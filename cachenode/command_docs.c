@@ -324,6 +324,13 @@ static const struct command_doc docs[] = {
     {.name = "script|exists", .args = "string:sha1*"},
     {.name = "script|load", .args = "string:script"},
     {.name = "script|debug", .args = "oneof:mode (YES SYNC NO)"},
+    {.name = "fcall", .args = EVAL_ARGS("function")},
+    {.name = "fcall_ro", .args = EVAL_ARGS("function")},
+    {.name = "function|load", .args = "REPLACE? string:function-code"},
+    {.name = "function|delete", .args = "string:library-name"},
+    {.name = "function|flush", .args = "oneof:async? (ASYNC SYNC)"},
+    {.name = "function|restore", .args = "string:serialized-value oneof:policy? (FLUSH APPEND REPLACE)"},
+    {.name = "function|list", .args = "string:library-name-pattern=LIBRARYNAME? WITHCODE?"},
 };
 #define DOCS_COUNT (sizeof(docs) / sizeof(docs[0]))
 

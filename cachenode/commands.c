@@ -36,7 +36,8 @@ void commands_init(void)
                                 connection_commands, server_commands, persistence_commands,
                                 replication_commands, hash_commands,
                                 list_commands, set_commands, zset_commands, dump_commands,
-                                sort_commands, multi_commands, script_commands};
+                                sort_commands, multi_commands, script_commands,
+                                function_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)

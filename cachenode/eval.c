@@ -24,17 +24,24 @@ void scripts_init(void)
 {
     scripts = dict_create();
     script_lua_init();
+    functions_init();
 }
 
 size_t scripts_count(void) { return scripts ? dict_size(scripts) : 0; }
 size_t scripts_memory(void) { return scripts_body_bytes + scripts_count() * (sizeof(dnode) + 48 + sizeof(struct cached_script)); }
 
+/* Drops every cached script (the functions' state stays). */
 static void scripts_flush(void)
 {
+    dict_iter it;
+    dict_iter_init(&it, scripts);
+    for (dnode *n; (n = dict_iter_next(&it));)
+        script_lua_unref(((const struct cached_script *)dnode_cval(n))->ref);
+    dict_iter_release(&it);
     dict_free(scripts);
     scripts = dict_create();
     scripts_body_bytes = 0;
-    script_lua_reset();
+    lua_gc(script_lua_state(), LUA_GCCOLLECT, 0);
 }
 
 static const struct cached_script *find_script(const char *sha, size_t len)
@@ -139,7 +146,7 @@ static void script_flush_command(client *c)
 static void script_kill_command(client *c)
 {
     struct script_run *run = script_lua_running();
-    if (run == NULL) {
+    if (run == NULL || run->is_function) {
         reply_error(c, "NOTBUSY No scripts in execution right now.");
     } else if (run->wrote) {
         reply_error(c, "UNKILLABLE Sorry the script already executed write commands against the "
@@ -184,6 +191,8 @@ static void script_help_command(client *c)
     reply_help(c, lines, sizeof(lines) / sizeof(lines[0]));
 }
 
+static void script_container_command(client *c) { reply_arity_error(c); }
+
 #define EVAL_FLAGS (CMD_NOSCRIPT | CMD_STALE | CMD_SKIP_MONITOR | CMD_NO_MANDATORY_KEYS | CMD_MOVABLE_KEYS)
 #define EVAL_RW_SPEC "RW access update @2#0,1,1 (We cannot tell how the keys will be used so we assume the worst, RW and UPDATE)"
 #define EVAL_RO_SPEC "RO access @2#0,1,1 (We cannot tell how the keys will be used so we assume the worst, RO and ACCESS)"
@@ -203,7 +212,7 @@ struct command script_commands[] = {
     {"evalsha", evalsha_command, -3, EVAL_FLAGS, ACL_SCRIPTING, 0, 0, 0, "RW access update @2#0,1,1", NULL, "scripting", "Execute a Lua script server side", "2.6.0", "Depends on the script that is executed.", NULL, 0, 0, 0, 0},
     {"eval_ro", eval_ro_command, -3, EVAL_FLAGS | CMD_READONLY, ACL_SCRIPTING, 0, 0, 0, EVAL_RO_SPEC, NULL, "scripting", "Execute a read-only Lua script server side", "7.0.0", "Depends on the script that is executed.", NULL, 0, 0, 0, 0},
     {"evalsha_ro", evalsha_ro_command, -3, EVAL_FLAGS | CMD_READONLY, ACL_SCRIPTING, 0, 0, 0, "RO access @2#0,1,1", NULL, "scripting", "Execute a read-only Lua script server side", "7.0.0", "Depends on the script that is executed.", NULL, 0, 0, 0, 0},
-    {"script", NULL, -2, 0, ACL_SLOW, 0, 0, 0, NULL, NULL, "scripting", "A container for Lua scripts management commands", "2.6.0", "Depends on subcommand.", script_subcommands, 0, 0, 0, 0},
+    {"script", script_container_command, -2, 0, ACL_SLOW, 0, 0, 0, NULL, NULL, "scripting", "A container for Lua scripts management commands", "2.6.0", "Depends on subcommand.", script_subcommands, 0, 0, 0, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0},
 };
 
@@ -215,6 +224,8 @@ const char *script_busy_refusal(uint32_t cmd_flags)
 {
     struct script_run *run = script_lua_running();
     if (run == NULL || !run->busy || (cmd_flags & CMD_ALLOW_BUSY)) return NULL;
+    if (run->is_function)
+        return "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
     return "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 }
 

@@ -48,13 +48,16 @@ static int raise_error(lua_State *L, const char *msg);
 
 static int readonly_error(lua_State *L) { return luaL_error(L, "Attempt to modify a readonly table"); }
 
-/* Globals' __index: a name the real globals do not hold is an error. */
+/* A strict proxy's __index: a name its table does not hold is an error
+ * (the globals; the API a library sees while it loads). */
 static int undefined_global(lua_State *L)
 {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, globals_ref);
-    lua_pushvalue(L, 2);
-    lua_rawget(L, -2);
-    if (!lua_isnil(L, -1)) return 1;
+    if (lua_getmetatable(L, 1)) {
+        lua_getfield(L, -1, "__backing");
+        lua_pushvalue(L, 2);
+        lua_rawget(L, -2);
+        if (!lua_isnil(L, -1)) return 1;
+    }
     const char *name = lua_tostring(L, 2);
     return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
                       name ? name : "?");
@@ -689,6 +692,8 @@ static void protect_globals(lua_State *L)
     lua_replace(L, LUA_GLOBALSINDEX); /* loadstring's chunks see it too */
 }
 
+static void build_function_env(lua_State *L);
+
 static void build_state(void)
 {
     lua = lua_newstate(lua_zalloc, NULL);
@@ -725,6 +730,7 @@ static void build_state(void)
     lua_newtable(L);
     lua_setglobal(L, "ARGV");
     protect_globals(L);
+    build_function_env(L);
     lua_settop(L, 0);
 }
 
@@ -746,14 +752,6 @@ static client *new_script_client(void)
 void script_lua_init(void)
 {
     if (script_client == NULL) script_client = new_script_client();
-    build_state();
-}
-
-void script_lua_reset(void)
-{
-    if (lua) lua_close(lua);
-    lua = NULL;
-    globals_ref = LUA_NOREF;
     build_state();
 }
 
@@ -919,16 +917,211 @@ static void reply_lua_value(client *c, lua_State *L, int depth)
     lua_pop(L, 1);
 }
 
+/* ---- function libraries ------------------------------------------------------------- */
+
+#define LIBRARY_CHUNK_NAME "@user_function"
+#define LIBRARY_LOAD_TIMEOUT_MS 500
+
+/* Functions see the globals through this proxy: while their library loads
+ * it resolves to the loading API only, afterwards to the real globals, so
+ * the closures a library registers find the whole sandbox when called. */
+static int function_env_ref = LUA_NOREF;
+static int load_globals_ref = LUA_NOREF;
+static int library_loading;
+static script_register_fn loading_register;
+static void *loading_ctx;
+static long long loading_start_ms;
+
+static int function_global(lua_State *L)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, library_loading ? load_globals_ref : globals_ref);
+    lua_pushvalue(L, 2);
+    lua_rawget(L, -2);
+    if (!lua_isnil(L, -1)) return 1;
+    const char *name = lua_tostring(L, 2);
+    return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
+                      name ? name : "?");
+}
+
+static const char *const function_flag_names[] = {"no-writes", "allow-oom", "allow-stale",
+                                                  "no-cluster", "allow-cross-slot-keys"};
+
+/* The flags table at idx as FUNCTION_FLAG_* bits, or -1. */
+static int parse_function_flags(lua_State *L, int idx)
+{
+    int flags = 0;
+    for (int i = 1;; i++) {
+        lua_rawgeti(L, idx, i);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            return flags;
+        }
+        const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+        int bit = -1;
+        for (int f = 0; f < (int)(sizeof(function_flag_names) / sizeof(function_flag_names[0])); f++)
+            if (strcmp(name, function_flag_names[f]) == 0) bit = f;
+        lua_pop(L, 1);
+        if (bit < 0) return -1;
+        flags |= 1 << bit;
+    }
+}
+
+/* redis.register_function{function_name=, callback=, flags=, description=}:
+ * leaves name, callback, flags table (or nil), description at 2..5. */
+static int named_register_args(lua_State *L)
+{
+    lua_settop(L, 1);
+    lua_pushnil(L); lua_pushnil(L); lua_pushnil(L); lua_pushnil(L);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "";
+        int slot = strcmp(key, "function_name") == 0 ? 2 : strcmp(key, "callback") == 0 ? 3
+                 : strcmp(key, "flags") == 0 ? 4 : strcmp(key, "description") == 0 ? 5 : 0;
+        if (slot == 0) return raise_error(L, "unknown argument given to redis.register_function");
+        lua_replace(L, slot);
+    }
+    return 0;
+}
+
+static int redis_register_function(lua_State *L)
+{
+    int argc = lua_gettop(L);
+    if (argc < 1 || argc > 2) return raise_error(L, "wrong number of arguments to redis.register_function");
+    if (argc == 1) {
+        if (lua_type(L, 1) != LUA_TTABLE)
+            return raise_error(L, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments).");
+        named_register_args(L);
+        if (lua_isnil(L, 2)) return raise_error(L, "redis.register_function must get a function name argument");
+        if (!lua_isstring(L, 2))
+            return raise_error(L, "function_name argument given to redis.register_function must be a string");
+        if (lua_isnil(L, 3)) return raise_error(L, "redis.register_function must get a callback argument");
+        if (lua_type(L, 3) != LUA_TFUNCTION)
+            return raise_error(L, "callback argument given to redis.register_function must be a function");
+    } else {
+        if (!lua_isstring(L, 1))
+            return raise_error(L, "first argument to redis.register_function must be a string");
+        if (lua_type(L, 2) != LUA_TFUNCTION)
+            return raise_error(L, "second argument to redis.register_function must be a function");
+        lua_pushnil(L);
+        lua_insert(L, 1); /* name at 2, callback at 3 */
+        lua_settop(L, 5);
+    }
+    if (!lua_isnil(L, 5) && !lua_isstring(L, 5))
+        return raise_error(L, "description argument given to redis.register_function must be a string");
+    int flags = 0;
+    if (!lua_isnil(L, 4)) {
+        if (lua_type(L, 4) != LUA_TTABLE)
+            return raise_error(L, "flags argument to redis.register_function must be a table representing function flags");
+        if ((flags = parse_function_flags(L, 4)) < 0) return raise_error(L, "unknown flag given");
+    }
+    size_t nlen;
+    const char *name = lua_tolstring(L, 2, &nlen);
+    const char *desc = lua_isnil(L, 5) ? NULL : lua_tostring(L, 5);
+    lua_pushvalue(L, 3);
+    int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    char err[256];
+    if (loading_register(loading_ctx, name, nlen, ref, flags, desc, err, sizeof(err)) == -1) {
+        luaL_unref(L, LUA_REGISTRYINDEX, ref);
+        return raise_error(L, err);
+    }
+    return 0;
+}
+
+/* The functions' proxy and what it shows while a library loads. */
+static void build_function_env(lua_State *L)
+{
+    lua_newtable(L); /* the loading API's redis */
+    lua_pushcfunction(L, redis_register_function);
+    lua_setfield(L, -2, "register_function");
+    lua_pushcfunction(L, redis_log);
+    lua_setfield(L, -2, "log");
+    set_number_field(L, "LOG_DEBUG", LOG_DEBUG);
+    set_number_field(L, "LOG_VERBOSE", LOG_VERBOSE);
+    set_number_field(L, "LOG_NOTICE", LOG_NOTICE);
+    set_number_field(L, "LOG_WARNING", LOG_WARNING);
+    lua_pushstring(L, CN_VERSION);
+    lua_setfield(L, -2, "REDIS_VERSION");
+    set_number_field(L, "REDIS_VERSION_NUM", 0x0007000f);
+    make_readonly_proxy(L, 1);
+    lua_newtable(L); /* the loading globals */
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "redis");
+    load_globals_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_newtable(L); /* the proxy */
+    lua_newtable(L);
+    lua_pushcfunction(L, function_global);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, readonly_error);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    function_env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static void load_timeout_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    if (mstime() - loading_start_ms > LIBRARY_LOAD_TIMEOUT_MS) {
+        lua_sethook(L, load_timeout_hook, LUA_MASKCOUNT, 1);
+        raise_error(L, "FUNCTION LOAD timeout");
+    }
+}
+
+/* The message of the error table (or string) at the top. */
+static const char *error_message(lua_State *L)
+{
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_getfield(L, -1, "err");
+        const char *msg = lua_tostring(L, -1);
+        lua_pop(L, 1); /* the table still holds the string */
+        if (msg) return msg;
+    }
+    const char *msg = lua_tostring(L, -1);
+    return msg ? msg : "unknown error";
+}
+
+int script_lua_load_library(const char *code, size_t len, script_register_fn reg, void *ctx,
+                            char *err, size_t errlen)
+{
+    lua_State *L = lua;
+    if (luaL_loadbuffer(L, code, len, LIBRARY_CHUNK_NAME) != 0) {
+        snprintf(err, errlen, "ERR Error compiling function: %s", lua_tostring(L, -1));
+        lua_settop(L, 0);
+        return -1;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, function_env_ref);
+    lua_setfenv(L, -2);
+    lua_pushcfunction(L, error_handler);
+    lua_insert(L, -2);
+    library_loading = 1;
+    loading_register = reg;
+    loading_ctx = ctx;
+    loading_start_ms = mstime();
+    lua_sethook(L, load_timeout_hook, LUA_MASKCOUNT, 100000);
+    int failed = lua_pcall(L, 0, 0, 1);
+    lua_sethook(L, NULL, 0, 0);
+    library_loading = 0;
+    if (failed) snprintf(err, errlen, "ERR Error registering functions: %s", error_message(L));
+    lua_settop(L, 0);
+    return failed ? -1 : 0;
+}
+
 /* ---- running a script --------------------------------------------------------------- */
 
-static void set_array_global(lua_State *L, const char *name, const arg *items, int n)
+static void push_array(lua_State *L, const arg *items, int n)
 {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, globals_ref);
     lua_createtable(L, n, 0);
     for (int i = 0; i < n; i++) {
         lua_pushlstring(L, items[i].p, items[i].len);
         lua_rawseti(L, -2, i + 1);
     }
+}
+
+static void set_array_global(lua_State *L, const char *name, const arg *items, int n)
+{
+    lua_rawgeti(L, LUA_REGISTRYINDEX, globals_ref);
+    push_array(L, items, n);
     lua_setfield(L, -2, name);
     lua_pop(L, 1);
 }
@@ -938,8 +1131,8 @@ static void reply_script_error(client *c, lua_State *L, const char *sha)
 {
     if (lua_type(L, -1) != LUA_TTABLE) {
         const char *msg = lua_tostring(L, -1);
-        reply_errorf(c, "ERR Error running script (call to f_%s): @user_script: %s", sha,
-                     msg ? msg : "unknown error");
+        reply_errorf(c, "ERR Error running script (call to %s%s): %s", sha[0] && strlen(sha) == 40 ? "f_" : "",
+                     sha, msg ? msg : "unknown error");
         return;
     }
     size_t len;
@@ -968,15 +1161,22 @@ void script_lua_run(int ref, const arg *keys, int nkeys, const arg *args, int na
     sc->resp = 2;
     sc->db = c->db;
     sc->dbid = c->dbid;
-    set_array_global(L, "KEYS", keys, nkeys);
-    set_array_global(L, "ARGV", args, nargs);
     lua_pushcfunction(L, error_handler);
     int handler = lua_gettop(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    int nparams = 0;
+    if (run->is_function) { /* a function gets them as arguments */
+        push_array(L, keys, nkeys);
+        push_array(L, args, nargs);
+        nparams = 2;
+    } else {
+        set_array_global(L, "KEYS", keys, nkeys);
+        set_array_global(L, "ARGV", args, nargs);
+    }
     run->start_ms = mstime();
     running = run;
     lua_sethook(L, script_hook, LUA_MASKCOUNT, 100000);
-    int failed = lua_pcall(L, 0, 1, handler);
+    int failed = lua_pcall(L, nparams, 1, handler);
     lua_sethook(L, NULL, 0, 0);
     running = NULL;
     if (failed) reply_script_error(c, L, run->sha);

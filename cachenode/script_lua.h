@@ -18,13 +18,12 @@ struct script_run {
     int wrote;           /* a write ran: SCRIPT KILL is refused */
     int killed;          /* SCRIPT KILL asked it to stop */
     int busy;            /* past busy-reply-threshold: others get -BUSY */
+    int is_function;     /* FCALL: KEYS and ARGV are its two arguments */
     long long start_ms;
 };
 
 /* Creates the state (allocations through zmalloc) and its sandbox. */
 void script_lua_init(void);
-/* Drops every compiled script: a fresh state (SCRIPT FLUSH). */
-void script_lua_reset(void);
 lua_State *script_lua_state(void);
 /* Compiles body; on success returns a registry reference to the function
  * (sandboxed), else LUA_NOREF with Redis's compile error in err. */
@@ -34,6 +33,26 @@ void script_lua_unref(int ref);
  * its error, to run->caller. */
 void script_lua_run(int ref, const arg *keys, int nkeys, const arg *args, int nargs,
                     struct script_run *run);
+/* ---- function libraries (FUNCTION LOAD, function.c) ---- */
+
+#define FUNCTION_FLAG_NO_WRITES (1 << 0)
+#define FUNCTION_FLAG_ALLOW_OOM (1 << 1)
+#define FUNCTION_FLAG_ALLOW_STALE (1 << 2)
+#define FUNCTION_FLAG_NO_CLUSTER (1 << 3)
+#define FUNCTION_FLAG_ALLOW_CROSS_SLOT (1 << 4)
+
+/* redis.register_function, while a library loads: takes the callback's
+ * registry reference; returns 0, or -1 with the error text (without the
+ * "ERR " prefix) in err. */
+typedef int (*script_register_fn)(void *ctx, const char *name, size_t len, int ref, int flags,
+                                  const char *description, char *err, size_t errlen);
+/* Runs a library's code (after its shebang line) in the loading sandbox
+ * (only redis.register_function, redis.log and the LOG_* levels); the
+ * functions it registers reach `reg`. Returns 0, or -1 with Redis's error
+ * reply in err. */
+int script_lua_load_library(const char *code, size_t len, script_register_fn reg, void *ctx,
+                            char *err, size_t errlen);
+
 /* The script running now, or NULL. */
 struct script_run *script_lua_running(void);
 /* Bytes the Lua state holds (INFO used_memory_lua). */

@@ -216,6 +216,7 @@ extern struct command dump_commands[];    /* cmd_dump.c */
 extern struct command sort_commands[];    /* cmd_sort.c */
 extern struct command multi_commands[];   /* multi.c */
 extern struct command script_commands[];  /* eval.c */
+extern struct command function_commands[]; /* function.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
@@ -632,6 +633,22 @@ void script_busy_check(struct script_run *run);
  * with these flags (NULL for CMD_ALLOW_BUSY ones); NULL when not busy. */
 const char *script_busy_refusal(uint32_t cmd_flags);
 extern long long script_busy_threshold_ms; /* busy-reply-threshold (lua-time-limit) */
+
+/* -- function.c -- */
+
+void functions_init(void);
+size_t functions_library_count(void);
+size_t functions_count(void);
+size_t functions_memory(void); /* INFO used_memory_functions */
+/* Calls fn with each library's code (snapshots); stops at a non-zero return. */
+int functions_foreach_code(int (*fn)(void *priv, const char *code, size_t len), void *priv);
+/* Libraries compiled aside (a snapshot being loaded), then committed to
+ * replace every live library, or freed. */
+struct function_batch;
+struct function_batch *functions_batch_new(void);
+int functions_batch_add(struct function_batch *b, const char *code, size_t len, char *err, size_t errlen);
+void functions_batch_commit(struct function_batch *b);
+void functions_batch_free(struct function_batch *b);
 
 
 /* -- evict.c -- */

@@ -1,8 +1,11 @@
 """Scripting: redis-py's Lock (EVALSHA-based) works, the sandbox refuses
 os/io/dofile and binary chunks, a script's writes reach replicas as one
 MULTI/EXEC unit (never the EVAL itself) and the replica's DEBUG DIGEST
-equals its primary's, WATCH sees a script's writes, and used_memory counts
-the Lua state."""
+equals its primary's, WATCH sees a script's writes, a stuck script is
+killed (SCRIPT KILL, UNKILLABLE, SHUTDOWN NOSAVE), used_memory counts the
+Lua state; functions replicate (live and by full sync), survive a restart
+through the snapshot, round-trip through DUMP/RESTORE, and a busy one is
+stopped with FUNCTION KILL."""
 import sys
 
 import redis
@@ -187,6 +190,115 @@ def test_script_that_wrote_is_unkillable(s):
     t.join(10)
 
 
+LIBRARY = """#!lua name=counters
+redis.register_function('bump', function(keys, args)
+    redis.call('incrby', keys[1], args[1])
+    return redis.call('rpush', keys[2], args[1])
+end)
+redis.register_function{function_name='peek', callback=function(keys) return redis.call('get', keys[1]) end,
+                        flags={'no-writes'}}
+"""
+
+
+def test_functions_replicate_and_full_sync(s):
+    p = s.node()
+    pc = p.client()
+    assert pc.function_load(LIBRARY) == "counters" or pc.function_load(LIBRARY, replace=True)
+    pc.fcall("bump", 2, "n", "log", 5)
+    # a replica that attaches now gets the library with the full sync
+    r = s.node("--replicaof", "127.0.0.1", str(p.port))
+    rc = r.client()
+    wait_until(lambda: rc.info("replication")["master_link_status"] == "up", 10, what="replica link")
+    wait_until(lambda: len(rc.function_list()) == 1, 10, what="library on the replica")
+    # later loads and calls are replicated as they happen
+    pc.function_load("#!lua name=extra\nredis.register_function('twice', function(k) "
+                     "return redis.call('incrby', k[1], 2) end)")
+    for i in range(50):
+        pc.fcall("bump", 2, "n", "log", i)
+        pc.fcall("twice", 1, "t")
+    wait_until(lambda: rc.execute_command("DEBUG", "DIGEST") == pc.execute_command("DEBUG", "DIGEST"),
+               10, what="equal digests")
+    assert rc.fcall_ro("peek", 1, "t") == b"100"
+    wait_until(lambda: len(rc.function_list()) == 2, 10, what="second library on the replica")
+    pc.function_delete("extra")
+    wait_until(lambda: len(rc.function_list()) == 1, 10, what="library deleted on the replica")
+
+
+def test_functions_survive_restart(s):
+    n = s.node()
+    c = n.client()
+    c.function_load(LIBRARY)
+    c.set("k", "v")
+    assert c.save()
+    n.terminate(20.0, check=True)
+    n.start(10)
+    c = n.client()
+    assert c.fcall_ro("peek", 1, "k") == b"v"
+    assert c.fcall("bump", 2, "n", "log", 3) == 1
+    libs = c.function_list(withcode=True)
+    assert len(libs) == 1 and as_map(libs[0])[b"library_code"].decode() == LIBRARY, libs
+
+
+def test_function_dump_restore(s):
+    c = s.node().client()
+    c.function_load(LIBRARY)
+    payload = c.function_dump()
+    c.function_flush()
+    assert c.function_list() == []
+    assert c.function_restore(payload)
+    assert c.fcall_ro("peek", 1, "missing") is None
+    try:
+        c.function_restore(payload)  # APPEND: the library exists
+    except redis.ResponseError as e:
+        assert "already exists" in str(e), str(e)
+    else:
+        raise AssertionError("RESTORE APPEND replaced an existing library")
+    assert c.function_restore(payload, "REPLACE")
+    assert c.function_restore(payload, "FLUSH")
+    try:
+        c.function_restore(payload[:-1] + bytes([payload[-1] ^ 1]))
+    except redis.ResponseError as e:
+        assert "checksum" in str(e), str(e)
+    else:
+        raise AssertionError("a corrupt payload was restored")
+
+
+def test_busy_function_killed(s):
+    n = s.node()
+    c = n.client()
+    c.config_set("busy-reply-threshold", 100)
+    c.function_load("#!lua name=spin\nredis.register_function{function_name='spin', "
+                    "callback=function() while true do end end, flags={'no-writes'}}")
+    import threading
+    outcome = []
+    caller = n.client(socket_timeout=30)
+    t = threading.Thread(target=lambda: outcome.append(_call(caller, "FCALL", "spin", 0)), daemon=True)
+    t.start()
+    wait_busy(c)
+    stats = c.function_stats()
+    assert as_map(as_map(stats)[b"running_script"])[b"name"] == b"spin", stats
+    try:
+        c.execute_command("SCRIPT", "KILL")  # not an EVAL script
+    except redis.ResponseError as e:
+        assert str(e).startswith("NOTBUSY"), str(e)
+    assert c.function_kill() in (b"OK", True, "OK")
+    t.join(10)
+    assert not t.is_alive() and "Script killed" in str(outcome[0]), outcome
+    assert c.ping()
+
+
+def as_map(pairs):
+    """A RESP2 map reply (a flat list) as a dict."""
+    return dict(zip(pairs[::2], pairs[1::2]))
+
+
+def _call(c, *args):
+    try:
+        return c.execute_command(*args)
+    except Exception as e:  # the error is the expected outcome
+        return e
+
+
 def test_lua_memory_counted(s):
     c = s.node().client()
     before = c.info("memory")["used_memory"]
@@ -206,4 +318,8 @@ if __name__ == "__main__":
         test_stuck_script_killed,
         test_script_that_wrote_is_unkillable,
         test_lua_memory_counted,
+        test_functions_replicate_and_full_sync,
+        test_functions_survive_restart,
+        test_function_dump_restore,
+        test_busy_function_killed,
     ]))
