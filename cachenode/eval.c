@@ -4,6 +4,7 @@
  * by replication.c and reach replicas wrapped in MULTI/EXEC). The Lua
  * side lives in script_lua.c. */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "dict.h"
@@ -31,6 +32,40 @@ size_t scripts_count(void) { return scripts ? dict_size(scripts) : 0; }
 size_t scripts_memory(void) { return scripts_body_bytes + scripts_count() * (sizeof(dnode) + 48 + sizeof(struct cached_script)); }
 
 /* Drops every cached script (the functions' state stays). */
+static void human_bytes(char *buf, size_t size, size_t n)
+{
+    if (n < 1024) snprintf(buf, size, "%zuB", n);
+    else if (n < 1024 * 1024) snprintf(buf, size, "%.2fK", (double)n / 1024);
+    else snprintf(buf, size, "%.2fM", (double)n / (1024 * 1024));
+}
+
+/* EVAL scripts and functions share one Lua state: its memory is reported
+ * as the scripts' (used_memory_vm_eval) and the functions' VM share is 0. */
+size_t scripts_memory_info(char *buf, size_t size)
+{
+    size_t lua = script_lua_memory(), scripts = scripts_memory(), fns = functions_memory();
+    char vm_human[32], scripts_h[32];
+    human_bytes(vm_human, sizeof(vm_human), lua);
+    human_bytes(scripts_h, sizeof(scripts_h), scripts + fns);
+    int n = snprintf(buf, size,
+                     "used_memory_lua:%zu\r\n"
+                     "used_memory_vm_eval:%zu\r\n"
+                     "used_memory_lua_human:%s\r\n"
+                     "used_memory_scripts_eval:%zu\r\n"
+                     "number_of_cached_scripts:%zu\r\n"
+                     "number_of_functions:%zu\r\n"
+                     "number_of_libraries:%zu\r\n"
+                     "used_memory_vm_functions:0\r\n"
+                     "used_memory_vm_total:%zu\r\n"
+                     "used_memory_vm_total_human:%s\r\n"
+                     "used_memory_functions:%zu\r\n"
+                     "used_memory_scripts:%zu\r\n"
+                     "used_memory_scripts_human:%s\r\n",
+                     lua, lua, vm_human, scripts, scripts_count(), functions_count(),
+                     functions_library_count(), lua, vm_human, fns, scripts + fns, scripts_h);
+    return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
+}
+
 static void scripts_flush(void)
 {
     dict_iter it;

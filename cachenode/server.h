@@ -625,6 +625,9 @@ extern struct command client_subcommands[];          /* cmd_client.c */
 void scripts_init(void);
 size_t scripts_count(void);  /* INFO number_of_cached_scripts */
 size_t scripts_memory(void); /* INFO used_memory_scripts */
+/* INFO memory's scripting lines (used_memory_lua ... number_of_libraries)
+ * into buf; returns their length. */
+size_t scripts_memory_info(char *buf, size_t size);
 struct script_run;
 /* The script hook calls it: past busy-reply-threshold the server serves
  * other clients (with -BUSY) while the script runs. */

@@ -305,7 +305,15 @@ def test_lua_memory_counted(s):
     c.eval("local t = {} for i = 1, 200000 do t[i] = i end redis.call('set', 'k', #t)", 0)
     assert c.get("k") == b"200000"
     c.eval("collectgarbage()", 0)
-    assert c.info("memory")["used_memory"] < before + 4 * 1024 * 1024
+    mem = c.info("memory")
+    assert mem["used_memory"] < before + 4 * 1024 * 1024
+    assert mem["number_of_cached_scripts"] == 2 and mem["used_memory_lua"] > 0, mem
+    assert mem["used_memory_vm_total"] == mem["used_memory_lua"] and mem["number_of_libraries"] == 0
+    c.function_load("#!lua name=m\nredis.register_function('m', function() return 1 end)")
+    mem = c.info("memory")
+    assert mem["number_of_functions"] == 1 and mem["used_memory_functions"] > 0, mem
+    c.script_flush()
+    assert c.info("memory")["number_of_cached_scripts"] == 0
 
 
 if __name__ == "__main__":
