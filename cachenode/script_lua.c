@@ -495,7 +495,7 @@ static int redis_generic_call(lua_State *L, int raise)
         return fail(L, raise, why);
     }
     if (cmd->flags & CMD_WRITE) running->wrote = 1;
-    update_cached_time();
+    /* the cached time stays the script's start: no key expires mid-script */
     command_call(c, cmd, ustime());
     c->argv = NULL;
     c->argc = 0;
@@ -1152,6 +1152,9 @@ static void reply_script_error(client *c, lua_State *L, const char *sha)
 
 static void script_hook(lua_State *L, lua_Debug *ar);
 
+#define GC_STEP_PERIOD 50
+static int runs_since_gc_step;
+
 void script_lua_run(int ref, const arg *keys, int nkeys, const arg *args, int nargs,
                     struct script_run *run)
 {
@@ -1182,7 +1185,10 @@ void script_lua_run(int ref, const arg *keys, int nkeys, const arg *args, int na
     if (failed) reply_script_error(c, L, run->sha);
     else reply_lua_value(c, L, 0);
     lua_settop(L, 0);
-    lua_gc(L, LUA_GCSTEP, 1);
+    if (++runs_since_gc_step == GC_STEP_PERIOD) { /* a step every so many runs, as Redis */
+        lua_gc(L, LUA_GCSTEP, GC_STEP_PERIOD);
+        runs_since_gc_step = 0;
+    }
 }
 
 /* Called every 100000 instructions: a script past busy-reply-threshold
