@@ -28,6 +28,15 @@ void scripts_init(void)
     functions_init();
 }
 
+void scripts_release(void)
+{
+    functions_release();
+    dict_free(scripts);
+    scripts = NULL;
+    scripts_body_bytes = 0;
+    script_lua_release();
+}
+
 size_t scripts_count(void) { return scripts ? dict_size(scripts) : 0; }
 size_t scripts_memory(void) { return scripts_body_bytes + scripts_count() * (sizeof(dnode) + 48 + sizeof(struct cached_script)); }
 

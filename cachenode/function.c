@@ -123,6 +123,11 @@ static void set_free(struct function_set *set)
 
 void functions_init(void) { set_init(&live); }
 
+void functions_release(void)
+{
+    if (live.libs) set_free(&live);
+}
+
 size_t functions_library_count(void) { return live.libs ? dict_size(live.libs) : 0; }
 size_t functions_count(void) { return live.fns ? dict_size(live.fns) : 0; }
 

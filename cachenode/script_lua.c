@@ -24,6 +24,8 @@ int luaopen_cmsgpack(lua_State *L); /* script_cmsgpack.c */
 
 static lua_State *lua;
 static int globals_ref = LUA_NOREF; /* the real globals; scripts see a read-only proxy */
+static int function_env_ref = LUA_NOREF; /* what functions see as globals */
+static int load_globals_ref = LUA_NOREF; /* ... while their library loads */
 static client *script_client;       /* redis.call's commands run on it */
 static struct script_run *running;
 
@@ -755,6 +757,21 @@ void script_lua_init(void)
     build_state();
 }
 
+void script_lua_release(void)
+{
+    if (lua) lua_close(lua);
+    lua = NULL;
+    globals_ref = function_env_ref = load_globals_ref = LUA_NOREF;
+    if (script_client) {
+        zfree(script_client->buf);
+        zfree(script_client);
+        script_client = NULL;
+    }
+    zfree(call_argv);
+    call_argv = NULL;
+    call_argv_cap = 0;
+}
+
 int script_lua_compile(const char *body, size_t len, char *err, size_t errlen)
 {
     lua_State *L = lua;
@@ -925,8 +942,6 @@ static void reply_lua_value(client *c, lua_State *L, int depth)
 /* Functions see the globals through this proxy: while their library loads
  * it resolves to the loading API only, afterwards to the real globals, so
  * the closures a library registers find the whole sandbox when called. */
-static int function_env_ref = LUA_NOREF;
-static int load_globals_ref = LUA_NOREF;
 static int library_loading;
 static script_register_fn loading_register;
 static void *loading_ctx;

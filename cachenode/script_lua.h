@@ -25,6 +25,8 @@ struct script_run {
 /* Creates the state (allocations through zmalloc) and its sandbox. */
 void script_lua_init(void);
 lua_State *script_lua_state(void);
+/* Closes the state and frees the script client (exit). */
+void script_lua_release(void);
 /* Compiles body; on success returns a registry reference to the function
  * (sandboxed), else LUA_NOREF with Redis's compile error in err. */
 int script_lua_compile(const char *body, size_t len, char *err, size_t errlen);

@@ -130,6 +130,7 @@ void server_release(void)
         server.dbs[i] = NULL;
     }
     object_lazyfree_drain();
+    scripts_release();
 }
 
 void server_init(void)

@@ -623,6 +623,8 @@ extern struct command client_subcommands[];          /* cmd_client.c */
 
 /* Creates the script cache and the Lua state (server_init). */
 void scripts_init(void);
+/* Frees the scripts, the functions and the Lua state (exit). */
+void scripts_release(void);
 size_t scripts_count(void);  /* INFO number_of_cached_scripts */
 size_t scripts_memory(void); /* INFO used_memory_scripts */
 /* INFO memory's scripting lines (used_memory_lua ... number_of_libraries)
@@ -640,6 +642,7 @@ extern long long script_busy_threshold_ms; /* busy-reply-threshold (lua-time-lim
 /* -- function.c -- */
 
 void functions_init(void);
+void functions_release(void);
 size_t functions_library_count(void);
 size_t functions_count(void);
 size_t functions_memory(void); /* INFO used_memory_functions */
