@@ -187,10 +187,11 @@ static void script_flush_command(client *c)
     reply_ok(c);
 }
 
-static void script_kill_command(client *c)
+/* SCRIPT KILL (an EVAL script) and FUNCTION KILL (a function). */
+void scripts_kill(client *c, int function)
 {
     struct script_run *run = script_lua_running();
-    if (run == NULL || run->is_function) {
+    if (run == NULL || run->is_function != function) {
         reply_error(c, "NOTBUSY No scripts in execution right now.");
     } else if (run->wrote) {
         reply_error(c, "UNKILLABLE Sorry the script already executed write commands against the "
@@ -201,6 +202,8 @@ static void script_kill_command(client *c)
         reply_ok(c);
     }
 }
+
+static void script_kill_command(client *c) { scripts_kill(c, 0); }
 
 static void script_debug_command(client *c)
 {

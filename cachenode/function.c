@@ -646,20 +646,7 @@ static void function_stats_command(client *c)
     reply_int(c, (long long)functions_count());
 }
 
-static void function_kill_command(client *c)
-{
-    struct script_run *run = script_lua_running();
-    if (run == NULL || !run->is_function) {
-        reply_error(c, "NOTBUSY No scripts in execution right now.");
-    } else if (run->wrote) {
-        reply_error(c, "UNKILLABLE Sorry the script already executed write commands against the "
-                       "dataset. You can either wait the script termination or kill the server "
-                       "in a hard way using the SHUTDOWN NOSAVE command.");
-    } else {
-        run->killed = 1;
-        reply_ok(c);
-    }
-}
+static void function_kill_command(client *c) { scripts_kill(c, 1); }
 
 static void function_help_command(client *c)
 {

@@ -52,10 +52,10 @@ static int readonly_error(lua_State *L) { return luaL_error(L, "Attempt to modif
 
 /* A strict proxy's __index: a name its table does not hold is an error
  * (the globals; the API a library sees while it loads). */
-static int undefined_global(lua_State *L)
+/* __index's answer for the key at 2 from the table at the top. */
+static int global_or_error(lua_State *L)
 {
-    if (lua_getmetatable(L, 1)) {
-        lua_getfield(L, -1, "__backing");
+    if (lua_type(L, -1) == LUA_TTABLE) {
         lua_pushvalue(L, 2);
         lua_rawget(L, -2);
         if (!lua_isnil(L, -1)) return 1;
@@ -63,6 +63,12 @@ static int undefined_global(lua_State *L)
     const char *name = lua_tostring(L, 2);
     return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
                       name ? name : "?");
+}
+
+static int undefined_global(lua_State *L)
+{
+    if (lua_getmetatable(L, 1)) lua_getfield(L, -1, "__backing");
+    return global_or_error(L);
 }
 
 /* Replaces the table at the top by an empty proxy that reads through to it
@@ -950,12 +956,7 @@ static long long loading_start_ms;
 static int function_global(lua_State *L)
 {
     lua_rawgeti(L, LUA_REGISTRYINDEX, library_loading ? load_globals_ref : globals_ref);
-    lua_pushvalue(L, 2);
-    lua_rawget(L, -2);
-    if (!lua_isnil(L, -1)) return 1;
-    const char *name = lua_tostring(L, 2);
-    return luaL_error(L, "Script attempted to access nonexistent global variable '%s'",
-                      name ? name : "?");
+    return global_or_error(L);
 }
 
 static const char *const function_flag_names[] = {"no-writes", "allow-oom", "allow-stale",

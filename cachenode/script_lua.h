@@ -55,6 +55,9 @@ typedef int (*script_register_fn)(void *ctx, const char *name, size_t len, int r
 int script_lua_load_library(const char *code, size_t len, script_register_fn reg, void *ctx,
                             char *err, size_t errlen);
 
+/* SCRIPT KILL (function = 0) and FUNCTION KILL (1): replies. */
+void scripts_kill(client *c, int function);
+
 /* The script running now, or NULL. */
 struct script_run *script_lua_running(void);
 /* Bytes the Lua state holds (INFO used_memory_lua). */

@@ -107,6 +107,16 @@ def test_watch_sees_script_writes(s):
             raise AssertionError("EXEC ran after a script wrote a watched key")
 
 
+def expect_error(prefix, fn, *args):
+    """fn(*args) must fail with a reply error containing `prefix`."""
+    try:
+        fn(*args)
+    except redis.ResponseError as e:
+        assert prefix in str(e), str(e)
+    else:
+        raise AssertionError(f"{fn.__name__}{args!r} did not fail with {prefix!r}")
+
+
 def start_busy_script(node, body):
     """Runs `body` on its own connection in a thread; returns the thread and
     a list that receives its outcome (a reply or the exception)."""
@@ -158,12 +168,7 @@ def test_stuck_script_killed(s):
     assert c.execute_command("SCRIPT", "KILL") == b"OK"
     t.join(10)
     assert not t.is_alive() and "Script killed" in str(outcome[0]), outcome
-    try:
-        c.execute_command("SCRIPT", "KILL")
-    except redis.ResponseError as e:
-        assert str(e).startswith("NOTBUSY"), str(e)
-    else:
-        raise AssertionError("SCRIPT KILL without a script answered OK")
+    expect_error("NOTBUSY", c.execute_command, "SCRIPT", "KILL")
 
 
 def test_script_that_wrote_is_unkillable(s):
@@ -172,16 +177,8 @@ def test_script_that_wrote_is_unkillable(s):
     c.config_set("lua-time-limit", 100)
     t, outcome = start_busy_script(n, "redis.call('set', 'w', 1) while true do end")
     wait_busy(c)
-    try:
-        c.execute_command("SCRIPT", "KILL")
-    except redis.ResponseError as e:
-        assert str(e).startswith("UNKILLABLE"), str(e)
-    else:
-        raise AssertionError("a script that wrote was killed")
-    try:
-        c.shutdown(save=True)
-    except redis.ResponseError as e:
-        assert "BUSY" in str(e), str(e)
+    expect_error("UNKILLABLE", c.execute_command, "SCRIPT", "KILL")
+    expect_error("BUSY", c.execute_command, "SHUTDOWN")
     try:
         c.execute_command("SHUTDOWN", "NOSAVE")
     except (redis.ConnectionError, redis.ResponseError):
@@ -247,20 +244,10 @@ def test_function_dump_restore(s):
     assert c.function_list() == []
     assert c.function_restore(payload)
     assert c.fcall_ro("peek", 1, "missing") is None
-    try:
-        c.function_restore(payload)  # APPEND: the library exists
-    except redis.ResponseError as e:
-        assert "already exists" in str(e), str(e)
-    else:
-        raise AssertionError("RESTORE APPEND replaced an existing library")
+    expect_error("already exists", c.function_restore, payload)  # APPEND: the library exists
     assert c.function_restore(payload, "REPLACE")
     assert c.function_restore(payload, "FLUSH")
-    try:
-        c.function_restore(payload[:-1] + bytes([payload[-1] ^ 1]))
-    except redis.ResponseError as e:
-        assert "checksum" in str(e), str(e)
-    else:
-        raise AssertionError("a corrupt payload was restored")
+    expect_error("checksum", c.function_restore, payload[:-1] + bytes([payload[-1] ^ 1]))
 
 
 def test_busy_function_killed(s):
@@ -277,10 +264,7 @@ def test_busy_function_killed(s):
     wait_busy(c)
     stats = c.function_stats()
     assert as_map(as_map(stats)[b"running_script"])[b"name"] == b"spin", stats
-    try:
-        c.execute_command("SCRIPT", "KILL")  # not an EVAL script
-    except redis.ResponseError as e:
-        assert str(e).startswith("NOTBUSY"), str(e)
+    expect_error("NOTBUSY", c.execute_command, "SCRIPT", "KILL")  # not an EVAL script
     assert c.function_kill() in (b"OK", True, "OK")
     t.join(10)
     assert not t.is_alive() and "Script killed" in str(outcome[0]), outcome
