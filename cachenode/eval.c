@@ -16,6 +16,8 @@
 struct cached_script {
     int ref;        /* the compiled function in the Lua registry */
     size_t body_len;
+    int flags;      /* from a "#!lua flags=..." shebang (FUNCTION_FLAG_*) */
+    int shebang;    /* it has one: the flags rule, else EVAL's old defaults */
 };
 
 static dict *scripts; /* sha (40 lower-case hex) -> struct cached_script */
@@ -97,6 +99,56 @@ static const struct cached_script *find_script(const char *sha, size_t len)
     return n ? (const struct cached_script *)dnode_cval(n) : NULL;
 }
 
+/* "#!lua [flags=f1,f2]" on the first line: sets cs's flags and where the
+ * code starts (*skip: the line's length without its newline). */
+static int parse_eval_shebang(const arg *body, struct cached_script *cs, size_t *skip, char *err,
+                              size_t errlen)
+{
+    if (body->len < 2 || body->p[0] != '#' || body->p[1] != '!') return 0;
+    const char *nl = memchr(body->p, '\n', body->len);
+    if (nl == NULL) {
+        snprintf(err, errlen, "ERR Invalid script shebang");
+        return -1;
+    }
+    cs->shebang = 1;
+    *skip = (size_t)(nl - body->p);
+    char line[512];
+    size_t llen = *skip < sizeof(line) - 1 ? *skip : sizeof(line) - 1;
+    memcpy(line, body->p, llen);
+    line[llen] = '\0';
+    char *save = NULL, *part = strtok_r(line, " ", &save);
+    if (part == NULL || strcmp(part, "#!lua") != 0) {
+        snprintf(err, errlen, "ERR Unexpected engine in script shebang: %s", part ? part : "");
+        return -1;
+    }
+    while ((part = strtok_r(NULL, " ", &save))) {
+        if (strncmp(part, "flags=", 6) != 0) {
+            snprintf(err, errlen, "ERR Unknown lua shebang option: %s", part);
+            return -1;
+        }
+        char *fsave = NULL;
+        for (char *f = strtok_r(part + 6, ",", &fsave); f; f = strtok_r(NULL, ",", &fsave)) {
+            int bit = script_flag_by_name(f, strlen(f));
+            if (bit < 0) {
+                snprintf(err, errlen, "ERR Unexpected flag in script shebang: %s", f);
+                return -1;
+            }
+            cs->flags |= bit;
+        }
+    }
+    return 0;
+}
+
+const char *script_flags_refusal(int flags, int ro_command)
+{
+    if (flags & FUNCTION_FLAG_NO_WRITES) return NULL;
+    if (ro_command) return "ERR Can not execute a script with write flag using *_ro command.";
+    if (!(flags & FUNCTION_FLAG_ALLOW_OOM) && server.maxmemory > 0 && !server_is_replica() &&
+        evict_to_fit() == -1)
+        return "OOM command not allowed when used memory > 'maxmemory'.";
+    return NULL;
+}
+
 /* Compiles and caches the body (unless cached); NULL after replying the
  * compile error. The sha is written to sha_out. */
 static const struct cached_script *load_script(client *c, const arg *body, char sha_out[41])
@@ -105,12 +157,18 @@ static const struct cached_script *load_script(client *c, const arg *body, char 
     const struct cached_script *s = find_script(sha_out, 40);
     if (s) return s;
     char err[1024];
-    int ref = script_lua_compile(body->p, body->len, err, sizeof(err));
-    if (ref == LUA_NOREF) {
+    struct cached_script cs = {LUA_NOREF, body->len, 0, 0};
+    size_t skip = 0;
+    if (parse_eval_shebang(body, &cs, &skip, err, sizeof(err)) == -1) {
         reply_error(c, err);
         return NULL;
     }
-    struct cached_script cs = {ref, body->len};
+    /* the shebang line stays, blank, so line numbers match the body's */
+    cs.ref = script_lua_compile(body->p + skip, body->len - skip, err, sizeof(err));
+    if (cs.ref == LUA_NOREF) {
+        reply_error(c, err);
+        return NULL;
+    }
     scripts_body_bytes += body->len;
     dnode *n = dict_add(scripts, sha_out, 40, &cs, sizeof(cs));
     return (const struct cached_script *)dnode_cval(n);
@@ -150,7 +208,13 @@ static void eval_generic(client *c, int by_sha, int readonly)
         s = load_script(c, &c->argv[1], sha);
         if (s == NULL) return;
     }
-    struct script_run run = {.caller = c, .sha = sha, .readonly = readonly};
+    const char *why = s->shebang ? script_flags_refusal(s->flags, readonly) : NULL;
+    if (why) {
+        reply_error(c, why);
+        return;
+    }
+    struct script_run run = {.caller = c, .sha = sha,
+                             .readonly = readonly || (s->shebang && (s->flags & FUNCTION_FLAG_NO_WRITES))};
     int ref = s->ref;
     script_lua_run(ref, &c->argv[3], (int)numkeys, &c->argv[3 + numkeys],
                    c->argc - 3 - (int)numkeys, &run);

@@ -350,18 +350,13 @@ static void fcall_generic(client *c, int readonly)
         reply_error(c, "ERR Function not found");
         return;
     }
-    int no_writes = (f->flags & FUNCTION_FLAG_NO_WRITES) != 0;
-    if (readonly && !no_writes) {
-        reply_error(c, "ERR Can not execute a script with write flag using *_ro command.");
+    const char *why = script_flags_refusal(f->flags, readonly);
+    if (why) {
+        reply_error(c, why);
         return;
     }
-    if (!no_writes && !(f->flags & FUNCTION_FLAG_ALLOW_OOM) && server.maxmemory > 0 &&
-        !server_is_replica() && evict_to_fit() == -1) {
-        reply_error(c, "OOM command not allowed when used memory > 'maxmemory'.");
-        return;
-    }
-    struct script_run run = {.caller = c, .sha = f->name, .readonly = readonly || no_writes,
-                             .is_function = 1};
+    struct script_run run = {.caller = c, .sha = f->name, .is_function = 1,
+                             .readonly = readonly || (f->flags & FUNCTION_FLAG_NO_WRITES)};
     script_lua_run(f->ref, &c->argv[3], (int)numkeys, &c->argv[3 + numkeys],
                    c->argc - 3 - (int)numkeys, &run);
 }

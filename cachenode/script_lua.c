@@ -962,6 +962,14 @@ static int function_global(lua_State *L)
 static const char *const function_flag_names[] = {"no-writes", "allow-oom", "allow-stale",
                                                   "no-cluster", "allow-cross-slot-keys"};
 
+int script_flag_by_name(const char *name, size_t len)
+{
+    for (int f = 0; f < (int)(sizeof(function_flag_names) / sizeof(function_flag_names[0])); f++)
+        if (strlen(function_flag_names[f]) == len && memcmp(function_flag_names[f], name, len) == 0)
+            return 1 << f;
+    return -1;
+}
+
 /* The flags table at idx as FUNCTION_FLAG_* bits, or -1. */
 static int parse_function_flags(lua_State *L, int idx)
 {
@@ -972,13 +980,12 @@ static int parse_function_flags(lua_State *L, int idx)
             lua_pop(L, 1);
             return flags;
         }
-        const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-        int bit = -1;
-        for (int f = 0; f < (int)(sizeof(function_flag_names) / sizeof(function_flag_names[0])); f++)
-            if (strcmp(name, function_flag_names[f]) == 0) bit = f;
+        size_t len = 0;
+        const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : "";
+        int bit = script_flag_by_name(name, len);
         lua_pop(L, 1);
         if (bit < 0) return -1;
-        flags |= 1 << bit;
+        flags |= bit;
     }
 }
 

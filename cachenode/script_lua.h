@@ -43,6 +43,12 @@ void script_lua_run(int ref, const arg *keys, int nkeys, const arg *args, int na
 #define FUNCTION_FLAG_NO_CLUSTER (1 << 3)
 #define FUNCTION_FLAG_ALLOW_CROSS_SLOT (1 << 4)
 
+/* The FUNCTION_FLAG_* bit of a flag's name ("no-writes"), or -1. */
+int script_flag_by_name(const char *name, size_t len);
+/* Why a script or function with these flags may not start (a *_RO
+ * command and no no-writes; out of memory and it may write), or NULL. */
+const char *script_flags_refusal(int flags, int ro_command);
+
 /* redis.register_function, while a library loads: takes the callback's
  * registry reference; returns 0, or -1 with the error text (without the
  * "ERR " prefix) in err. */
