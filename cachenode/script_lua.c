@@ -15,7 +15,8 @@
 #include "sha1.h"
 
 #define SCRIPT_CHUNK_NAME "@user_script"
-#define REPLY_MAX_DEPTH 1000 /* nesting of a reply or a returned table */
+#define REPLY_MAX_DEPTH 1000     /* nesting of a command's reply read into Lua */
+#define RETURN_MAX_DEPTH 10000   /* nesting of a returned table (Lua's stack stops it first) */
 
 int luaopen_cjson(lua_State *L);
 int luaopen_bit(lua_State *L);
@@ -908,7 +909,7 @@ static void reply_lua_table(client *c, lua_State *L, int depth)
 /* Replies the value at the top of the stack and pops it. */
 static void reply_lua_value(client *c, lua_State *L, int depth)
 {
-    if (depth > REPLY_MAX_DEPTH || !lua_checkstack(L, 4)) {
+    if (depth > RETURN_MAX_DEPTH || !lua_checkstack(L, 4)) {
         reply_error(c, "ERR reached lua stack limit");
         lua_pop(L, 1);
         return;

@@ -283,6 +283,51 @@ def _call(c, *args):
         return e
 
 
+def test_decoders_survive_garbage(s):
+    """cmsgpack, cjson and struct on random bytes: a value or an error,
+    never a crash; deep nesting is refused, not a stack overflow."""
+    import random
+    rnd = random.Random(11)
+    c = s.node().client()
+    body = ("local ok1 = pcall(cmsgpack.unpack, ARGV[1]) "
+            "local ok2 = pcall(cjson.decode, ARGV[1]) "
+            "local ok3 = pcall(struct.unpack, '>i4 s c3 d', ARGV[1]) return 1")
+    sha = c.script_load(body)
+    for _ in range(600):
+        blob = bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 40)))
+        if rnd.random() < 0.3:
+            blob = bytes([rnd.choice([0x91, 0x92, 0xdc, 0x81, 0xde])]) * rnd.randint(1, 50) + blob
+        assert c.evalsha(sha, 0, blob) == 1
+    deep = bytes([0x91]) * 5000 + b"\x01"
+    expect_error("Bad data format", c.eval, "return cmsgpack.unpack(ARGV[1])", 0, deep)
+    assert c.ping()
+
+
+def raw_eval(port, body):
+    """EVAL body 0 on a raw socket: the reply's bytes (too deep for redis-py)."""
+    import socket
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    args = [b"EVAL", body.encode(), b"0"]
+    sock.sendall(b"*3\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args))
+    data = b""
+    while not (data.endswith(b"*0\r\n") or data.endswith(b"limit\r\n")):
+        chunk = sock.recv(1 << 20)
+        assert chunk, "connection closed"
+        data += chunk
+    sock.close()
+    return data
+
+
+def test_deep_tables_as_redis(s):
+    """A returned table nested 5000 deep is sent whole; past Lua's stack
+    (about 8000 levels) the reply ends with Redis's error at that depth."""
+    port = s.node().port
+    deep = raw_eval(port, "local t = {} for i = 1, 5000 do t = {t} end return t")
+    assert deep == b"*1\r\n" * 5000 + b"*0\r\n"
+    deeper = raw_eval(port, "local t = {} for i = 1, 20000 do t = {t} end return t")
+    assert deeper == b"*1\r\n" * 7995 + b"-ERR reached lua stack limit\r\n", deeper[-60:]
+
+
 def test_lua_memory_counted(s):
     c = s.node().client()
     before = c.info("memory")["used_memory"]
@@ -310,6 +355,8 @@ if __name__ == "__main__":
         test_stuck_script_killed,
         test_script_that_wrote_is_unkillable,
         test_lua_memory_counted,
+        test_decoders_survive_garbage,
+        test_deep_tables_as_redis,
         test_functions_replicate_and_full_sync,
         test_functions_survive_restart,
         test_function_dump_restore,
