@@ -162,14 +162,16 @@ void reply_error(client *c, const char *msg)
 {
     count_error(msg);
     if (!can_reply(c)) return;
-    char line[1024];
+    char small[1024];
+    size_t len = strlen(msg); /* a script's error can be long: sent whole, as Redis does */
+    char *line = len + 3 <= sizeof(small) ? small : zmalloc(len + 3);
     size_t n = 0;
     line[n++] = '-';
-    for (const char *p = msg; *p && n < sizeof(line) - 3; p++)
-        line[n++] = (*p == '\r' || *p == '\n') ? ' ' : *p;
+    for (const char *p = msg; *p; p++) line[n++] = (*p == '\r' || *p == '\n') ? ' ' : *p;
     line[n++] = '\r';
     line[n++] = '\n';
     add_bytes(c, line, n);
+    if (line != small) zfree(line);
 }
 
 void reply_errorf(client *c, const char *fmt, ...)

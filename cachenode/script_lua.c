@@ -809,14 +809,16 @@ static const char *string_field(lua_State *L, const char *name, size_t *len)
     return s;
 }
 
+/* A status or error line: CR and LF become spaces, as Redis does. */
 static void reply_sanitized(client *c, const char *s, size_t len, int error)
 {
-    char buf[1024];
-    size_t n = 0;
-    for (size_t i = 0; i < len && n < sizeof(buf) - 1; i++) buf[n++] = (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
-    buf[n] = '\0';
+    char small[256];
+    char *buf = len < sizeof(small) ? small : zmalloc(len + 1);
+    for (size_t i = 0; i < len; i++) buf[i] = (s[i] == '\r' || s[i] == '\n') ? ' ' : s[i];
+    buf[len] = '\0';
     if (error) reply_error(c, buf);
     else reply_status(c, buf);
+    if (buf != small) zfree(buf);
 }
 
 static void reply_lua_map(client *c, lua_State *L, int depth, int is_set)
@@ -1168,10 +1170,13 @@ static void reply_script_error(client *c, lua_State *L, const char *sha)
     lua_pop(L, 1);
     if (msg && msg[0] == '-') msg++;
     if (msg == NULL) msg = "ERR unknown error";
-    if (source && have_line)
-        reply_errorf(c, "%s script: %s, on %s:%d.", msg, sha, source, line);
-    else
-        reply_errorf(c, "%s script: %s", msg, sha);
+    /* built to size: a script's message may be longer than reply_errorf's buffer */
+    size_t size = strlen(msg) + strlen(sha) + (source ? strlen(source) : 0) + 64;
+    char *text = zmalloc(size);
+    if (source && have_line) snprintf(text, size, "%s script: %s, on %s:%d.", msg, sha, source, line);
+    else snprintf(text, size, "%s script: %s", msg, sha);
+    reply_error(c, text);
+    zfree(text);
 }
 
 static void script_hook(lua_State *L, lua_Debug *ar);
