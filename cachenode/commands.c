@@ -220,7 +220,9 @@ void command_call(client *c, struct command *cmd, long long start)
 void command_execute(client *c)
 {
     lookup_check_and_call(c);
-    blocking_serve_ready();
+    /* a command served while a busy script runs: the keys the script made
+     * ready wait for the script to end */
+    if (script_busy_refusal(0) == NULL) blocking_serve_ready();
     /* CLIENT REPLY SKIP silences the next command whatever becomes of it,
      * rejected commands included */
     if (c->reply_mode == REPLY_SKIP_NEXT) c->reply_mode = REPLY_SKIP;
