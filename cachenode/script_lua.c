@@ -5,6 +5,7 @@
  * values both ways, in RESP2 and RESP3 as Redis documents them. */
 #include <lauxlib.h>
 #include <lualib.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -931,9 +932,14 @@ static void reply_lua_value(client *c, lua_State *L, int depth)
             reply_bool(c, lua_toboolean(L, -1));
         }
         break;
-    case LUA_TNUMBER:
-        reply_int(c, (long long)lua_tonumber(L, -1));
+    case LUA_TNUMBER: {
+        /* truncated; NaN and out-of-range values give what x86's conversion
+         * gives Redis (LLONG_MIN), without undefined behaviour here */
+        lua_Number n = lua_tonumber(L, -1);
+        int fits = n >= -9223372036854775808.0 && n < 9223372036854775808.0;
+        reply_int(c, fits ? (long long)n : LLONG_MIN);
         break;
+    }
     case LUA_TTABLE:
         reply_lua_table(c, L, depth);
         break;
