@@ -555,8 +555,9 @@ static int redis_log(lua_State *L)
     int argc = lua_gettop(L);
     if (argc < 2) return raise_error(L, "redis.log() requires two arguments or more.");
     if (!lua_isnumber(L, 1)) return raise_error(L, "First argument must be a number (log level).");
-    int level = (int)lua_tonumber(L, 1);
-    if (level < LOG_DEBUG || level > LOG_WARNING) return raise_error(L, "Invalid debug level.");
+    lua_Number given = lua_tonumber(L, 1);
+    if (!(given >= LOG_DEBUG && given < LOG_WARNING + 1)) return raise_error(L, "Invalid debug level.");
+    int level = (int)given;
     char msg[1024];
     size_t n = 0;
     for (int i = 2; i <= argc && n < sizeof(msg) - 1; i++) {

@@ -73,6 +73,15 @@ static int modifier(lua_State *L, struct fmt_state *st, char opt, const char **f
     }
 }
 
+/* The two's complement bits of n truncated (out of range: the nearest end). */
+static uint64_t to_bits(lua_Number n)
+{
+    if (!(n > -9223372036854775808.0)) return (uint64_t)INT64_MIN; /* NaN too */
+    if (n < 0) return (uint64_t)(int64_t)n;
+    if (n >= 18446744073709551616.0) return UINT64_MAX;
+    return (uint64_t)n;
+}
+
 static void put_integer(luaL_Buffer *b, uint64_t v, int little, size_t size)
 {
     unsigned char buf[STRUCT_MAX_INT];
@@ -133,7 +142,7 @@ static int struct_pack(lua_State *L)
         }
         default: {
             lua_Number n = luaL_checknumber(L, arg++);
-            uint64_t v = n < 0 ? (uint64_t)(int64_t)n : (uint64_t)n;
+            uint64_t v = to_bits(n);
             put_integer(&b, v, st.little, size);
         }
         }
@@ -175,7 +184,8 @@ static int struct_unpack(lua_State *L)
         pos += padding(L, &st, opt, size, pos);
         if (opt == 'c' && size == 0) { /* c0: the length is the previous value */
             if (pushed == 0 || !lua_isnumber(L, -1)) luaL_error(L, "format 'c0' needs a previous size");
-            size = (size_t)lua_tonumber(L, -1);
+            lua_Number n = lua_tonumber(L, -1);
+            size = n >= 0 && n <= (lua_Number)ld ? (size_t)n : ld + 1; /* too big: refused below */
             lua_pop(L, 1);
             pushed--;
         }
