@@ -1,7 +1,7 @@
 /* script_lua.h: the Lua 5.1 interpreter that runs scripts (EVAL family in
- * eval.c): one state for the server, its sandbox, the redis.* library, the
- * conversions between replies and Lua values, and the run of one compiled
- * script with its error reply. */
+ * eval.c, functions in function.c): one state for the server, its sandbox,
+ * the redis.* library, and the run of one compiled script with its error
+ * reply. */
 #ifndef CN_SCRIPT_LUA_H
 #define CN_SCRIPT_LUA_H
 
