@@ -59,7 +59,8 @@ static const char *doc_group(const struct command *cmd)
 static uint32_t acl_categories(const struct command *cmd)
 {
     uint32_t acl = cmd->acl;
-    if (cmd->flags & CMD_READONLY) acl |= ACL_READ;
+    /* a read-only script command (EVAL_RO) reads only what its script does */
+    if ((cmd->flags & CMD_READONLY) && !(acl & ACL_SCRIPTING)) acl |= ACL_READ;
     if (cmd->flags & CMD_WRITE) acl |= ACL_WRITE;
     if (cmd->flags & CMD_ADMIN) acl |= ACL_ADMIN | ACL_DANGEROUS;
     acl |= (cmd->flags & CMD_FAST) ? ACL_FAST : ACL_SLOW;

@@ -48,6 +48,10 @@ static void shutdown_command(client *c)
         reply_syntax_error(c);
         return;
     }
+    if (!nosave && script_busy_refusal(0)) { /* a busy script: only SHUTDOWN NOSAVE */
+        reply_error(c, script_busy_refusal(0));
+        return;
+    }
     if (abort_req) {
         /* shutting down is immediate: there is never one to abort */
         reply_error(c, "ERR No shutdown in progress.");

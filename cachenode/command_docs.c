@@ -57,6 +57,7 @@
 #define GEO_RADIUS_TAIL(any_since) "double:radius " GEO_UNITS " WITHCOORD? WITHDIST? WITHHASH? " \
                                    "block:count? (integer:count=COUNT ANY?" any_since ") oneof:order? (ASC DESC)"
 #define GEO_STORE_ARGS "key:key=STORE@1? key:key=STOREDIST@2?"
+#define EVAL_ARGS(first) "string:" first " integer:numkeys key:key?*@0 string:arg?*"
 #define REPLICAOF_ARGS "oneof:args (block:host-port (string:host integer:port) block:no-one (NO ONE))"
 
 #define XTRIM_INNER "oneof:strategy (MAXLEN MINID since=6.2.0) " \
@@ -448,6 +449,24 @@ static const struct command_doc docs[] = {
      .args = "key:key@0 string:group string:consumer string:min-idle-time string:start integer:count=COUNT? JUSTID?",
      .history = "7.0.0 Added an element to the reply array, containing deleted entries the command cleared from the PEL"},
 
+
+    /* scripting */
+    {.name = "eval", .args = EVAL_ARGS("script")},
+    {.name = "evalsha", .args = EVAL_ARGS("sha1")},
+    {.name = "eval_ro", .args = EVAL_ARGS("script")},
+    {.name = "evalsha_ro", .args = EVAL_ARGS("sha1")},
+    {.name = "script|flush", .args = "oneof:async? since=6.2.0 (ASYNC SYNC)",
+     .history = "6.2.0 Added the `ASYNC` and `SYNC` flushing mode modifiers."},
+    {.name = "script|exists", .args = "string:sha1*"},
+    {.name = "script|load", .args = "string:script"},
+    {.name = "script|debug", .args = "oneof:mode (YES SYNC NO)"},
+    {.name = "fcall", .args = EVAL_ARGS("function")},
+    {.name = "fcall_ro", .args = EVAL_ARGS("function")},
+    {.name = "function|load", .args = "REPLACE? string:function-code"},
+    {.name = "function|delete", .args = "string:library-name"},
+    {.name = "function|flush", .args = "oneof:async? (ASYNC SYNC)"},
+    {.name = "function|restore", .args = "string:serialized-value oneof:policy? (FLUSH APPEND REPLACE)"},
+    {.name = "function|list", .args = "string:library-name-pattern=LIBRARYNAME? WITHCODE?"},
 };
 #define DOCS_COUNT (sizeof(docs) / sizeof(docs[0]))
 

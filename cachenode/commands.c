@@ -41,7 +41,8 @@ void commands_init(void)
                                 sort_commands, multi_commands, monitor_commands,
                                 latency_commands, bitmap_commands,
                                 hyperloglog_commands, geo_commands, stream_commands,
-                                stream_cg_commands, pubsub_commands};
+                                stream_cg_commands, pubsub_commands, script_commands,
+                                function_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)
@@ -151,6 +152,8 @@ static int refusal(client *c, struct command *cmd, char *err, size_t size)
     }
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(flags & CMD_NO_AUTH))
         why = "NOAUTH Authentication required.";
+    else if ((why = script_busy_refusal(flags)))
+        ;
     else if ((c->flags & CLIENT_MULTI) && (flags & CMD_NO_MULTI))
         why = "ERR Command not allowed inside a transaction";
     else if (server.maxmemory > 0 && !server_is_replica() && evict_to_fit() == -1 &&
@@ -238,7 +241,9 @@ void command_call(client *c, struct command *cmd, long long start)
 void command_execute(client *c)
 {
     lookup_check_and_call(c);
-    blocking_serve_ready();
+    /* a command served while a busy script runs: the keys the script made
+     * ready wait for the script to end */
+    if (script_busy_refusal(0) == NULL) blocking_serve_ready();
     /* CLIENT REPLY SKIP silences the next command whatever becomes of it,
      * rejected commands included */
     if (c->reply_mode == REPLY_SKIP_NEXT) c->reply_mode = REPLY_SKIP;

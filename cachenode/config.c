@@ -298,6 +298,7 @@ static struct config configs[] = {
     {"latency-tracking", CFG_BOOL, 0, &latency_tracking, 0, 0, "yes", NULL, NULL, NULL, NULL},
     {"latency-tracking-info-percentiles", CFG_SPECIAL, 0, NULL, 0, 0, "50 99 99.9", NULL, latency_set_percentiles, latency_get_percentiles, NULL},
     {"hll-sparse-max-bytes", CFG_MEMORY, 0, &server.hll_sparse_max_bytes, 0, LLONG_MAX, "3000", NULL, NULL, NULL, NULL},
+    {"busy-reply-threshold", CFG_LL, 0, &script_busy_threshold_ms, 0, LLONG_MAX, "5000", NULL, NULL, NULL, NULL},
     {"save", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, set_save, get_save, NULL},
     {"tracking-table-max-keys", CFG_LL, 0, &server.tracking_table_max_keys, 0, LLONG_MAX, "1000000", NULL, NULL, NULL, NULL},
     {"notify-keyspace-events", CFG_SPECIAL, 0, NULL, 0, 0, "", NULL, notify_config_set, notify_config_get, NULL},
@@ -443,6 +444,7 @@ static const struct {
     const char *alias, *name;
 } config_aliases[] = {
     {"slaveof", "replicaof"},
+    {"lua-time-limit", "busy-reply-threshold"},
     {"hash-max-ziplist-entries", "hash-max-listpack-entries"},
     {"hash-max-ziplist-value", "hash-max-listpack-value"},
     {"list-max-ziplist-size", "list-max-listpack-size"},

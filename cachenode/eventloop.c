@@ -182,23 +182,34 @@ static int wait_for_events(void)
     return n;
 }
 
+static void dispatch(int n)
+{
+    for (int i = 0; i < n; i++) {
+        int fd = fired[i].data.fd;
+        struct file_event *fe = &events[fd];
+        uint32_t ev = fired[i].events;
+        int readable = ev & (EPOLLIN | EPOLLERR | EPOLLHUP);
+        int writable = ev & (EPOLLOUT | EPOLLERR | EPOLLHUP);
+        if (readable && (fe->mask & EL_READABLE)) fe->read_fn(fd, fe->data, EL_READABLE);
+        /* the read handler may have closed the fd */
+        if (writable && (fe->mask & EL_WRITABLE) && fe->write_fn)
+            fe->write_fn(fd, fe->data, EL_WRITABLE);
+    }
+}
+
+void el_process_file_events(int timeout_ms)
+{
+    int n = epoll_wait(epfd, fired, set_size, timeout_ms);
+    if (n > 0) dispatch(n);
+}
+
 void el_run(void)
 {
     stopped = 0;
     while (!stopped) {
         if (before_sleep_fn) before_sleep_fn();
         int n = busy_poll.max_us ? wait_for_events() : epoll_wait(epfd, fired, set_size, timer_timeout_ms());
-        for (int i = 0; i < n; i++) {
-            int fd = fired[i].data.fd;
-            struct file_event *fe = &events[fd];
-            uint32_t ev = fired[i].events;
-            int readable = ev & (EPOLLIN | EPOLLERR | EPOLLHUP);
-            int writable = ev & (EPOLLOUT | EPOLLERR | EPOLLHUP);
-            if (readable && (fe->mask & EL_READABLE)) fe->read_fn(fd, fe->data, EL_READABLE);
-            /* the read handler may have closed the fd */
-            if (writable && (fe->mask & EL_WRITABLE) && fe->write_fn)
-                fe->write_fn(fd, fe->data, EL_WRITABLE);
-        }
+        dispatch(n);
         run_timer_if_due();
     }
 }

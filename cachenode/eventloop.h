@@ -23,6 +23,9 @@ void el_set_busy_poll(long long max_us);
 /* Time spent polling so far (part of the process's CPU time) and how many
  * polls found an event before the loop would have slept. */
 void el_busy_poll_stats(long long *time_us, long long *hits);
+/* Serves the file events ready within timeout_ms, once, without the timer
+ * or the before-sleep hook (a long script lets clients in this way). */
+void el_process_file_events(int timeout_ms);
 /* Runs until el_stop(); returns then. */
 void el_run(void);
 void el_stop(void);

@@ -174,6 +174,8 @@ static void section_memory(struct text *t)
     bytes_to_human(max_h, sizeof(max_h), (unsigned long long)server.maxmemory);
     maxmemory_policy_name(server.maxmemory_policy, policy, sizeof(policy));
     double frag = used ? (double)rss / (double)used : 0;
+    char scripting[1024];
+    if (scripts_memory_info(scripting, sizeof(scripting)) == 0) scripting[0] = '\0';
     text_addf(t,
               "# Memory\r\n"
               "used_memory:%zu\r\n"
@@ -188,6 +190,7 @@ static void section_memory(struct text *t)
               "used_memory_dataset_perc:%.2f%%\r\n"
               "total_system_memory:%llu\r\n"
               "total_system_memory_human:%s\r\n"
+              "%s"
               "maxmemory:%lld\r\n"
               "maxmemory_human:%s\r\n"
               "maxmemory_policy:%s\r\n"
@@ -206,7 +209,7 @@ static void section_memory(struct text *t)
               "lazyfreed_objects:%zu\r\n",
               used, used_h, rss, rss_h, peak, peak_h, peak ? 100.0 * (double)used / (double)peak : 0,
               overhead, dataset, used ? 100.0 * (double)dataset / (double)used : 0, total_mem,
-              total_h, server.maxmemory, max_h, policy, frag, (long long)rss - (long long)used,
+              total_h, scripting, server.maxmemory, max_h, policy, frag, (long long)rss - (long long)used,
               overhead, object_lazyfree_pending() + lazyfree_pending_objects(),
               object_lazyfreed_total());
 }

@@ -12,6 +12,7 @@ static int can_reply(client *c)
 {
     if (c->flags & (CLIENT_CLOSE_ASAP | CLIENT_CLOSE_AFTER_REPLY)) return 0;
     if (c->reply_mode != REPLY_ON) return 0;
+    if (c->flags & CLIENT_SCRIPT) return 1; /* its replies are read back, never written */
     if (c->fd < 0) return 0;
     if (!(c->flags & CLIENT_PENDING_WRITE)) {
         c->flags |= CLIENT_PENDING_WRITE;
@@ -23,7 +24,7 @@ static int can_reply(client *c)
 
 static void check_output_limits(client *c)
 {
-    if (c->flags & CLIENT_MASTER) return;
+    if (c->flags & (CLIENT_MASTER | CLIENT_SCRIPT)) return;
     /* Redis's client classes: replica, then pubsub (subscribed), then normal */
     long long hard = server.obuf_hard_limit, soft = server.obuf_soft_limit;
     int seconds = server.obuf_soft_seconds;
@@ -167,14 +168,16 @@ void reply_error(client *c, const char *msg)
 {
     count_error(msg);
     if (!can_reply(c)) return;
-    char line[1024];
+    char small[1024];
+    size_t len = strlen(msg); /* a script's error can be long: sent whole, as Redis does */
+    char *line = len + 3 <= sizeof(small) ? small : zmalloc(len + 3);
     size_t n = 0;
     line[n++] = '-';
-    for (const char *p = msg; *p && n < sizeof(line) - 3; p++)
-        line[n++] = (*p == '\r' || *p == '\n') ? ' ' : *p;
+    for (const char *p = msg; *p; p++) line[n++] = (*p == '\r' || *p == '\n') ? ' ' : *p;
     line[n++] = '\r';
     line[n++] = '\n';
     add_bytes(c, line, n);
+    if (line != small) zfree(line);
 }
 
 void reply_errorf(client *c, const char *fmt, ...)

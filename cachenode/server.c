@@ -133,6 +133,7 @@ void server_release(void)
         server.dbs[i] = NULL;
     }
     object_lazyfree_drain();
+    scripts_release();
 }
 
 void server_init(void)
@@ -148,6 +149,7 @@ void server_init(void)
     for (int i = 0; i < DB_COUNT; i++) server.dbs[i] = db_create(i);
     db_init_hooks();
     commands_init();
+    scripts_init();
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

@@ -223,6 +223,8 @@ extern struct command multi_commands[];   /* multi.c */
 extern struct command stream_commands[];  /* t_stream.c */
 extern struct command stream_cg_commands[]; /* t_stream_cg_cmd.c */
 extern struct command pubsub_commands[];  /* pubsub.c */
+extern struct command script_commands[];  /* eval.c */
+extern struct command function_commands[]; /* function.c */
 
 struct command *command_lookup(const char *name, size_t len);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
@@ -679,6 +681,43 @@ extern struct command geo_commands[];         /* geo.c */
 void zadd_command(client *c);
 /* Set bits in p[0..n). */
 long long bits_popcount(const unsigned char *p, size_t n);
+/* -- eval.c, script_lua.c -- */
+
+/* Creates the script cache and the Lua state (server_init). */
+void scripts_init(void);
+/* Frees the scripts, the functions and the Lua state (exit). */
+void scripts_release(void);
+size_t scripts_count(void);  /* INFO number_of_cached_scripts */
+size_t scripts_memory(void); /* INFO used_memory_scripts */
+/* INFO memory's scripting lines (used_memory_lua ... number_of_libraries)
+ * into buf; returns their length. */
+size_t scripts_memory_info(char *buf, size_t size);
+struct script_run;
+/* The script hook calls it: past busy-reply-threshold the server serves
+ * other clients (with -BUSY) while the script runs. */
+void script_busy_check(struct script_run *run);
+/* While a script runs past the threshold: the -BUSY error for a command
+ * with these flags (NULL for CMD_ALLOW_BUSY ones); NULL when not busy. */
+const char *script_busy_refusal(uint32_t cmd_flags);
+extern long long script_busy_threshold_ms; /* busy-reply-threshold (lua-time-limit) */
+
+/* -- function.c -- */
+
+void functions_init(void);
+void functions_release(void);
+size_t functions_library_count(void);
+size_t functions_count(void);
+size_t functions_memory(void); /* INFO used_memory_functions */
+/* Calls fn with each library's code (snapshots); stops at a non-zero return. */
+int functions_foreach_code(int (*fn)(void *priv, const char *code, size_t len), void *priv);
+/* Libraries compiled aside (a snapshot being loaded), then committed to
+ * replace every live library, or freed. */
+struct function_batch;
+struct function_batch *functions_batch_new(void);
+int functions_batch_add(struct function_batch *b, const char *code, size_t len, char *err, size_t errlen);
+void functions_batch_commit(struct function_batch *b);
+void functions_batch_free(struct function_batch *b);
+
 
 /* -- evict.c -- */
 

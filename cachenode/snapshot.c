@@ -17,6 +17,9 @@
  *                     (the counts are hints); following keys belong to it
  *     0xFC EXPIRE_MS  int64 absolute unix time in ms; must be followed by
  *                     a key record, whose expiry it is
+ *     0xF5 FUNCTION   string: a function library's code, as FUNCTION LOAD
+ *                     took it; written before the databases; a loaded file
+ *                     replaces every library (none when it has no record)
  *     key record      type byte, string key, then the value by type:
  *       0x00 STRING       string
  *       0x01 STRING_INT   zigzag varint (a string that is an integer)
@@ -56,6 +59,7 @@
 #define SNAP_HEADER_LEN 8
 #define SNAP_TRAILER_LEN 9 /* EOF opcode + CRC-64 */
 
+#define OP_FUNCTION 0xF5 /* a function library: its FUNCTION LOAD code */
 #define OP_AUX 0xFA
 #define OP_EXPIRE_MS 0xFC
 #define OP_SELECTDB 0xFE
@@ -333,7 +337,16 @@ static int write_db(struct snap_writer *w, db *d, long long now)
     return walk_live(d, now, write_entry_cb, w);
 }
 
-/* The whole stream: header, aux fields, databases, trailer. */
+static int write_function_cb(void *priv, const char *code, size_t len)
+{
+    struct snap_writer *w = priv;
+    w_byte(w, OP_FUNCTION);
+    w_string(w, code, len);
+    return 0;
+}
+
+/* The whole stream: header, aux fields, function libraries, databases,
+ * trailer. */
 static int write_snapshot(struct snap_writer *w)
 {
     long long now = mstime();
@@ -345,6 +358,7 @@ static int write_snapshot(struct snap_writer *w)
     write_aux(w, "cachefleet-ver", CACHEFLEET_VERSION);
     snprintf(num, sizeof(num), "%lld", now / 1000);
     write_aux(w, "ctime", num);
+    functions_foreach_code(write_function_cb, w);
     for (int i = 0; i < server.databases && i < DB_COUNT; i++)
         if (write_db(w, server.dbs[i], now) == -1) return -1;
     w_byte(w, OP_EOF);
@@ -619,6 +633,7 @@ int snapr_double(struct snap_reader *r, double *out)
 }
 
 struct load_state {
+    struct function_batch *functions; /* replace the live libraries on success */
     db *dbs[DB_COUNT];
     db *cur;
     long long now;
@@ -699,6 +714,19 @@ static int load_key(struct snap_reader *r, struct load_state *st, unsigned char 
     return 0;
 }
 
+static int load_function(struct snap_reader *r, struct load_state *st)
+{
+    const char *code;
+    size_t len;
+    char err[256];
+    if (r_string(r, &code, &len) == -1) return -1;
+    if (functions_batch_add(st->functions, code, len, err, sizeof(err)) == -1) {
+        log_msg(LOG_WARNING, "Snapshot: function library refused: %s", err);
+        return r_fail(r, "function library refused");
+    }
+    return 0;
+}
+
 /* Parses the records between the header and the trailer into st->dbs. */
 static int load_records(struct snap_reader *r, struct load_state *st)
 {
@@ -721,6 +749,8 @@ static int load_records(struct snap_reader *r, struct load_state *st)
             if (r_string(r, &s, &n) == -1 || r_string(r, &s, &n) == -1) return -1;
         } else if (op == OP_SELECTDB) {
             if (load_selectdb(r, st) == -1) return -1;
+        } else if (op == OP_FUNCTION) {
+            if (load_function(r, st) == -1) return -1;
         } else if (op == OP_EOF) {
             return r_fail(r, "end marker before the end of the file");
         } else if (op < 0x80) {
@@ -790,7 +820,7 @@ static void swap_in(db **fresh)
 int snapshot_load_buffer(const unsigned char *buf, size_t len, char *err, size_t errlen)
 {
     if (check_envelope(buf, len, err, errlen) == -1) return -1;
-    struct load_state st = {.now = mstime()};
+    struct load_state st = {.now = mstime(), .functions = functions_batch_new()};
     for (int i = 0; i < DB_COUNT; i++) st.dbs[i] = db_create(i);
     struct snap_reader r = {.p = buf + SNAP_HEADER_LEN, .end = buf + len - SNAP_TRAILER_LEN};
     snap.loading = 1;
@@ -799,9 +829,11 @@ int snapshot_load_buffer(const unsigned char *buf, size_t len, char *err, size_t
     if (rc == -1) {
         set_err(err, errlen, "%s at offset %zu", r.err, (size_t)(r.p - buf));
         release_dbs(st.dbs);
+        functions_batch_free(st.functions);
         return -1;
     }
     swap_in(st.dbs);
+    functions_batch_commit(st.functions);
     snap.last_load_loaded = st.loaded;
     snap.last_load_expired = st.expired;
     return 0;
