@@ -420,16 +420,6 @@ static hlp *lp_rebuild(const hlp *lp, size_t at, int drop, const char *v, size_t
 
 /* ---- hashtable values: a varint length, then the bytes ------------------- */
 
-static size_t varint_len(size_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
 static void node_value_write(unsigned char *p, const char *v, size_t vlen)
 {
     size_t x = vlen;

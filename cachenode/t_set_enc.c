@@ -179,40 +179,6 @@ typedef struct htset {
     long rehash_idx; /* -1 when not rehashing */
 } htset;
 
-static inline size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static inline size_t varint_put(unsigned char *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
-static inline const unsigned char *varint_get(const unsigned char *p, uint64_t *v)
-{
-    uint64_t x = 0;
-    int shift = 0;
-    while (*p & 0x80) {
-        x |= (uint64_t)(*p++ & 0x7f) << shift;
-        shift += 7;
-    }
-    x |= (uint64_t)*p++ << shift;
-    *v = x;
-    return p;
-}
-
 /* Decodes the entry at p: its member and the entry's total size. */
 static inline const unsigned char *ent_decode(const unsigned char *p, const char **m, size_t *len)
 {

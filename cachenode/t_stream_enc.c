@@ -111,32 +111,9 @@ int stream_id_parse(const char *p, size_t len, stream_id *id, uint64_t missing_s
 
 /* ---- varints and strings inside blocks ------------------------------------------------ */
 
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (unsigned char)v;
-    return n;
-}
-
-static const unsigned char *get_varint(const unsigned char *p, uint64_t *v)
-{
-    uint64_t r = 0;
-    int shift = 0;
-    while (*p & 0x80) {
-        r |= (uint64_t)(*p++ & 0x7f) << shift;
-        shift += 7;
-    }
-    *v = r | ((uint64_t)*p++ << shift);
-    return p;
-}
-
 static size_t put_string(unsigned char *p, const char *s, size_t len)
 {
-    size_t n = put_varint(p, len);
+    size_t n = varint_put(p, len);
     memcpy(p + n, s, len);
     return n + len;
 }
@@ -144,7 +121,7 @@ static size_t put_string(unsigned char *p, const char *s, size_t len)
 static const unsigned char *get_string(const unsigned char *p, const char **s, size_t *len)
 {
     uint64_t l;
-    p = get_varint(p, &l);
+    p = varint_get(p, &l);
     *s = (const char *)p;
     *len = (size_t)l;
     return p + l;
@@ -166,18 +143,18 @@ static const unsigned char *decode_entry(const struct sblock *b, const unsigned 
 {
     uint64_t dms, seq;
     *flags = *p++;
-    p = get_varint(p, &dms);
-    p = get_varint(p, &seq);
+    p = varint_get(p, &dms);
+    p = varint_get(p, &seq);
     e->id.ms = b->first.ms + dms;
     e->id.seq = dms == 0 ? b->first.seq + seq : seq;
     e->b = b;
     if (*flags & ENTRY_SAME_FIELDS) {
-        e->master = get_varint(b->data, &e->nfields);
+        e->master = varint_get(b->data, &e->nfields);
         e->p = p;
         return skip_strings(p, e->nfields);
     }
     e->master = NULL;
-    p = get_varint(p, &e->nfields);
+    p = varint_get(p, &e->nfields);
     e->p = p;
     return skip_strings(p, e->nfields * 2);
 }
@@ -210,7 +187,7 @@ static struct sblock *block_new(const stream_id *id, const struct stream_field *
     b->first = b->last = *id;
     b->live = b->total = 0;
     b->cap = (uint32_t)cap;
-    size_t n = put_varint(b->data, nfv / 2);
+    size_t n = varint_put(b->data, nfv / 2);
     for (size_t i = 0; i < nfv; i += 2) n += put_string(b->data + n, fv[i].p, fv[i].len);
     b->used = b->entries_at = (uint32_t)n;
     return b;
@@ -219,7 +196,7 @@ static struct sblock *block_new(const stream_id *id, const struct stream_field *
 static int same_fields(const struct sblock *b, const struct stream_field *fv, size_t nfv)
 {
     uint64_t n;
-    const unsigned char *p = get_varint(b->data, &n);
+    const unsigned char *p = varint_get(b->data, &n);
     if (n != nfv / 2) return 0;
     for (size_t i = 0; i < nfv; i += 2) {
         const char *f;
@@ -308,9 +285,9 @@ static uint32_t append_entry(stream *s, const stream_id *id, const struct stream
     uint64_t dms = id->ms - b->first.ms;
     size_t n = 0;
     p[n++] = same ? ENTRY_SAME_FIELDS : 0;
-    n += put_varint(p + n, dms);
-    n += put_varint(p + n, dms == 0 ? id->seq - b->first.seq : id->seq);
-    if (!same) n += put_varint(p + n, nfv / 2);
+    n += varint_put(p + n, dms);
+    n += varint_put(p + n, dms == 0 ? id->seq - b->first.seq : id->seq);
+    if (!same) n += varint_put(p + n, nfv / 2);
     for (size_t i = 0; i < nfv; i++) {
         if (same && i % 2 == 0) continue;
         n += put_string(p + n, fv[i].p, fv[i].len);

@@ -50,4 +50,40 @@ long long monotonic_us(void);
  * crash. Returns 0, or -1 with errno set. */
 int fsync_parent_dir(const char *path);
 
+/* Unsigned LEB128 varints, as the packed encodings (hash listpacks, set
+ * buckets, stream blocks) store lengths and deltas: 7 bits a byte, low
+ * bits first, the top bit set on every byte but the last. */
+static inline size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static inline size_t varint_put(unsigned char *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (unsigned char)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (unsigned char)v;
+    return n;
+}
+
+static inline const unsigned char *varint_get(const unsigned char *p, uint64_t *v)
+{
+    uint64_t x = 0;
+    int shift = 0;
+    while (*p & 0x80) {
+        x |= (uint64_t)(*p++ & 0x7f) << shift;
+        shift += 7;
+    }
+    *v = x | ((uint64_t)*p++ << shift);
+    return p;
+}
+
 #endif
