@@ -196,25 +196,6 @@ static int sandbox_pcall(lua_State *L)
     return 2;
 }
 
-/* loadstring without precompiled chunks, which can break the VM. */
-static int sandbox_loadstring(lua_State *L)
-{
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-    const char *name = luaL_optstring(L, 2, s);
-    if (len > 0 && s[0] == LUA_SIGNATURE[0]) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "binary chunks are not allowed");
-        return 2;
-    }
-    if (luaL_loadbuffer(L, s, len, name) != 0) {
-        lua_pushnil(L);
-        lua_insert(L, -2);
-        return 2;
-    }
-    return 1;
-}
-
 static void open_lib(lua_State *L, const char *name, lua_CFunction open)
 {
     lua_pushcfunction(L, open);
@@ -537,7 +518,7 @@ static void protect_globals(lua_State *L)
     make_readonly_proxy(L, 1);
     lua_pushvalue(L, -1);
     lua_setglobal(L, "_G");          /* _G names what scripts see */
-    lua_replace(L, LUA_GLOBALSINDEX); /* loadstring's chunks see it too */
+    lua_replace(L, LUA_GLOBALSINDEX);
 }
 
 static void build_function_env(lua_State *L);
@@ -562,7 +543,7 @@ static void build_state(void)
     open_lib(L, "cmsgpack", luaopen_cmsgpack);
     lua_settop(L, 0);
     static const char *const removed[] = {"print", "loadfile", "dofile", "getfenv", "setfenv",
-                                          "require", "module", "newproxy"};
+                                          "require", "module", "newproxy", "load", "loadstring"};
     for (size_t i = 0; i < sizeof(removed) / sizeof(removed[0]); i++) remove_global(L, removed[i]);
     set_global_cfunction(L, "pairs", sandbox_pairs);
     set_global_cfunction(L, "ipairs", sandbox_ipairs);
@@ -570,7 +551,6 @@ static void build_state(void)
     set_global_cfunction(L, "rawset", sandbox_rawset);
     set_global_cfunction(L, "setmetatable", sandbox_setmetatable);
     set_global_cfunction(L, "pcall", sandbox_pcall);
-    set_global_cfunction(L, "loadstring", sandbox_loadstring);
     set_global_cfunction(L, "__redis__err__handler", error_handler);
     open_redis_lib(L);
     lua_newtable(L);

@@ -33,16 +33,15 @@ def test_sandbox_refuses_os_io(s):
     c = s.node().client()
     for body in ("return os.execute('true')", "return io.open('/etc/passwd')",
                  "return dofile('/etc/passwd')", "return require('os')",
-                 "return getfenv(0)", "x = 1"):
+                 "return getfenv(0)", "x = 1", "return loadstring('return 7')()",
+                 "return loadstring(string.dump(function() return 1 end))",
+                 "return load(function() return nil end)"):
         try:
             c.eval(body, 0)
         except redis.ResponseError as e:
             assert "nonexistent global" in str(e) or "readonly table" in str(e), str(e)
         else:
             raise AssertionError(f"{body!r} ran")
-    dumped = "return loadstring(string.dump(function() return 1 end))"
-    assert c.eval(dumped, 0) is None  # binary chunks are not loaded
-    assert c.eval("return loadstring('return 7')()", 0) == 7
 
 
 def test_script_effects_replicate_as_multi_exec(s):
