@@ -88,7 +88,7 @@ static void restore_command(client *c)
     }
     if (ttl > 0 && !o.absttl) ttl += server.now_ms;
     /* parse into a scratch database first: a bad payload changes nothing */
-    db *scratch = db_create(c->dbid);
+    db *scratch = db_create(c->dbid, 0);
     const char *err;
     const arg *key = &c->argv[1], *payload = &c->argv[3];
     entry *e = snapshot_restore_payload(scratch, key->p, key->len, (const unsigned char *)payload->p,

@@ -468,9 +468,7 @@ static void dbsize_command(client *c) { reply_int(c, (long long)db_size(c->db));
  * FLUSHALL ASYNC of millions of keys replies at once and never blocks the
  * event loop for more than a step. */
 struct lazy_db {
-    db old;       /* the detached tables and volatile array */
-    int table;    /* 0 or 1: the table being freed */
-    size_t bucket; /* next bucket to free in that table */
+    db *old; /* detached: db_free_step frees it */
     struct lazy_db *next;
 };
 
@@ -484,43 +482,21 @@ size_t lazyfree_pending_objects(void) { return lazy_pending; }
 static void detach_db(db *d)
 {
     struct lazy_db *job = zcalloc(sizeof(*job));
-    job->old = *d;
-    memset(d->t, 0, sizeof(d->t));
-    d->rehash_idx = -1;
-    d->vol = NULL;
-    d->vol_len = d->vol_cap = 0;
-    d->avg_ttl = 0;
-    lazy_pending += db_size(&job->old);
+    job->old = db_detach(d);
+    lazy_pending += db_size(job->old);
     if (lazy_tail) lazy_tail->next = job;
     else lazy_head = job;
     lazy_tail = job;
 }
 
-/* Frees buckets of the job until done or out of time; returns 1 when the
+/* Frees keys of the job until done or out of time; returns 1 when the
  * job is finished. */
 static int lazyfree_job_step(struct lazy_db *job, long long deadline_us)
 {
-    unsigned steps = 0;
-    while (job->table < 2) {
-        struct ktable *t = &job->old.t[job->table];
-        while (job->bucket < t->size) {
-            entry *e = t->buckets[job->bucket];
-            t->buckets[job->bucket++] = NULL;
-            while (e) {
-                entry *next = e->next;
-                entry_free(e);
-                lazy_pending--;
-                e = next;
-            }
-            if ((++steps & 255) == 0 && monotonic_us() >= deadline_us) return 0;
-        }
-        zfree(t->buckets);
-        memset(t, 0, sizeof(*t));
-        job->table++;
-        job->bucket = 0;
-    }
-    zfree(job->old.vol);
-    return 1;
+    size_t freed = 0;
+    int done = db_free_step(job->old, deadline_us, &freed);
+    lazy_pending -= freed;
+    return done;
 }
 
 void lazyfree_step(long long budget_us)

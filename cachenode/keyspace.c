@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "notify.h"
 #include "object.h"
+#include "slot.h"
 #include "util.h"
 
 uint32_t keyspace_new_lru; /* what a new entry's lru field starts at */
@@ -199,103 +200,191 @@ size_t entry_alloc_size(const entry *e)
     return n;
 }
 
-/* ---- the table ---------------------------------------------------------- */
+/* ---- the tables ----------------------------------------------------------- */
 
-db *db_create(int id)
+db *db_create(int id, int slotted)
 {
     db *d = zcalloc(sizeof(db));
     d->id = id;
-    d->rehash_idx = -1;
+    d->nslots = slotted ? CLUSTER_SLOTS : 1;
+    d->slots = zmalloc(d->nslots * sizeof(struct kslot));
+    for (unsigned s = 0; s < d->nslots; s++) {
+        memset(&d->slots[s], 0, sizeof(struct kslot));
+        d->slots[s].rehash_idx = -1;
+    }
+    if (slotted) d->key_tree = zcalloc((d->nslots + 1) * sizeof(size_t));
     return d;
 }
 
-size_t db_size(const db *d) { return d->t[0].used + d->t[1].used; }
+size_t db_size(const db *d) { return d->keys; }
 size_t db_expires(const db *d) { return d->vol_len; }
-size_t db_buckets(const db *d) { return d->t[0].size + d->t[1].size; }
-int db_is_rehashing(const db *d) { return d->rehash_idx != -1; }
+size_t db_buckets(const db *d) { return d->buckets; }
+int db_is_rehashing(const db *d) { return d->nrehashing > 0; }
 
-static void table_alloc(struct ktable *t, size_t size)
+static inline size_t slot_used(const struct kslot *k) { return k->t[0].used + k->t[1].used; }
+static inline int slot_rehashing(const struct kslot *k) { return k->rehash_idx != -1; }
+
+size_t db_slot_size(const db *d, unsigned slot) { return slot < d->nslots ? slot_used(&d->slots[slot]) : 0; }
+
+static inline unsigned slot_index(const db *d, const char *key, size_t len)
+{
+    return d->nslots == 1 ? 0 : key_hash_slot(key, len);
+}
+
+/* ---- keys per slot: a Fenwick tree, so a random key is drawn fairly ------ */
+
+static void count_key(db *d, unsigned slot, int delta)
+{
+    d->keys += (size_t)(long)delta;
+    if (d->key_tree == NULL) return;
+    for (size_t i = slot + 1; i <= d->nslots; i += i & (~i + 1)) d->key_tree[i] += (size_t)(long)delta;
+}
+
+/* The slot that holds the key of rank r (0 <= r < keys). */
+static unsigned slot_of_rank(const db *d, size_t r)
+{
+    size_t pos = 0;
+    for (size_t step = d->nslots; step; step >>= 1) {
+        if (pos + step <= d->nslots && d->key_tree[pos + step] <= r) {
+            pos += step;
+            r -= d->key_tree[pos];
+        }
+    }
+    return (unsigned)pos;
+}
+
+/* ---- one slot's table pair ---------------------------------------------- */
+
+static void table_alloc(db *d, struct ktable *t, size_t size)
 {
     t->buckets = zcalloc(size * sizeof(entry *));
     t->size = size;
     t->used = 0;
+    d->buckets += size;
 }
 
-static void table_free(struct ktable *t)
+static void table_free(db *d, struct ktable *t)
 {
+    d->buckets -= t->size;
     zfree(t->buckets);
     memset(t, 0, sizeof(*t));
 }
 
 int table_growth_allowed(size_t bytes) { return grow_allowed == NULL || grow_allowed(bytes); }
 
-static void start_rehash(db *d, size_t size)
+static void rehash_queue_remove(db *d, unsigned slot)
 {
-    size_t real = 4;
-    while (real < size) real <<= 1;
-    if (d->t[0].size == 0) {
-        table_alloc(&d->t[0], real);
+    for (size_t i = 0; i < d->nrehashing; i++) {
+        if (d->rehashing[i] != slot) continue;
+        memmove(d->rehashing + i, d->rehashing + i + 1, (d->nrehashing - i - 1) * sizeof(unsigned));
+        d->nrehashing--;
         return;
     }
-    if (real == d->t[0].size) return;
-    table_alloc(&d->t[1], real);
-    d->rehash_idx = 0;
 }
 
-int db_rehash(db *d, int steps)
+static void start_rehash(db *d, unsigned slot, size_t size)
 {
-    if (d->rehash_idx == -1) return 0;
+    struct kslot *k = &d->slots[slot];
+    size_t real = 4;
+    while (real < size) real <<= 1;
+    if (k->t[0].size == 0) {
+        table_alloc(d, &k->t[0], real);
+        return;
+    }
+    if (real == k->t[0].size) return;
+    table_alloc(d, &k->t[1], real);
+    k->rehash_idx = 0;
+    if (d->nrehashing == d->rehashing_cap) {
+        d->rehashing_cap = d->rehashing_cap ? d->rehashing_cap * 2 : 4;
+        d->rehashing = zrealloc(d->rehashing, d->rehashing_cap * sizeof(unsigned));
+    }
+    d->rehashing[d->nrehashing++] = slot;
+}
+
+static void finish_rehash(db *d, unsigned slot)
+{
+    struct kslot *k = &d->slots[slot];
+    table_free(d, &k->t[0]);
+    k->t[0] = k->t[1];
+    memset(&k->t[1], 0, sizeof(k->t[1]));
+    k->rehash_idx = -1;
+    rehash_queue_remove(d, slot);
+}
+
+/* Moves up to `steps` buckets of the slot's old table; 1 if more remains. */
+static int slot_rehash(db *d, unsigned slot, int steps)
+{
+    struct kslot *k = &d->slots[slot];
+    if (!slot_rehashing(k)) return 0;
     int empty_visits = steps * 10;
-    while (steps-- && d->t[0].used) {
-        while (d->t[0].buckets[d->rehash_idx] == NULL) {
-            d->rehash_idx++;
+    while (steps-- && k->t[0].used) {
+        while (k->t[0].buckets[k->rehash_idx] == NULL) {
+            k->rehash_idx++;
             if (--empty_visits == 0) return 1;
         }
-        entry *e = d->t[0].buckets[d->rehash_idx];
+        entry *e = k->t[0].buckets[k->rehash_idx];
         while (e) {
             entry *next = e->next;
-            size_t i = key_hash(entry_key(e), e->keylen) & (d->t[1].size - 1);
-            e->next = d->t[1].buckets[i];
-            d->t[1].buckets[i] = e;
-            d->t[0].used--;
-            d->t[1].used++;
+            size_t i = key_hash(entry_key(e), e->keylen) & (k->t[1].size - 1);
+            e->next = k->t[1].buckets[i];
+            k->t[1].buckets[i] = e;
+            k->t[0].used--;
+            k->t[1].used++;
             e = next;
         }
-        d->t[0].buckets[d->rehash_idx++] = NULL;
+        k->t[0].buckets[k->rehash_idx++] = NULL;
     }
-    if (d->t[0].used == 0) {
-        table_free(&d->t[0]);
-        d->t[0] = d->t[1];
-        memset(&d->t[1], 0, sizeof(d->t[1]));
-        d->rehash_idx = -1;
+    if (k->t[0].used == 0) {
+        finish_rehash(d, slot);
         return 0;
     }
     return 1;
 }
 
-void db_expand(db *d, size_t keys)
+int db_rehash(db *d, int steps)
 {
-    if (db_size(d) != 0 || d->t[0].size != 0 || db_is_rehashing(d)) return;
-    start_rehash(d, keys);
+    if (d->nrehashing == 0) return 0;
+    slot_rehash(d, d->rehashing[0], steps);
+    return d->nrehashing > 0;
 }
 
-static void expand_if_needed(db *d)
+void db_expand(db *d, size_t keys)
 {
-    if (db_is_rehashing(d)) return;
-    if (d->t[0].size == 0) {
-        start_rehash(d, 4);
+    if (d->nslots != 1 || db_size(d) != 0 || d->slots[0].t[0].size != 0) return;
+    start_rehash(d, 0, keys);
+}
+
+static void expand_if_needed(db *d, unsigned slot)
+{
+    struct kslot *k = &d->slots[slot];
+    if (slot_rehashing(k)) return;
+    if (k->t[0].size == 0) {
+        start_rehash(d, slot, 4);
         return;
     }
-    if (d->t[0].used < d->t[0].size) return;
-    int forced = d->t[0].used >= d->t[0].size * FORCE_GROW_RATIO;
-    if (!forced && !table_growth_allowed(d->t[0].size * 2 * sizeof(entry *))) return;
-    start_rehash(d, d->t[0].used + 1);
+    if (k->t[0].used < k->t[0].size) return;
+    int forced = k->t[0].used >= k->t[0].size * FORCE_GROW_RATIO;
+    if (!forced && !table_growth_allowed(k->t[0].size * 2 * sizeof(entry *))) return;
+    start_rehash(d, slot, k->t[0].used + 1);
 }
+
+static void shrink_if_needed(db *d, unsigned slot)
+{
+    struct kslot *k = &d->slots[slot];
+    if (slot_rehashing(k) || k->t[0].size <= 4) return;
+    if (k->t[0].used * 10 < k->t[0].size) start_rehash(d, slot, k->t[0].used);
+}
+
+/* A slot at a time would leave the cron's work in proportion to the slot
+ * count; a bounded batch per call keeps each call cheap. */
+#define RESIZE_SLOTS_PER_CALL 128
 
 void db_resize_if_needed(db *d)
 {
-    if (db_is_rehashing(d) || d->t[0].size <= 4) return;
-    if (d->t[0].used * 10 < d->t[0].size) start_rehash(d, d->t[0].used);
+    for (unsigned n = 0; n < d->nslots && n < RESIZE_SLOTS_PER_CALL; n++) {
+        shrink_if_needed(d, d->resize_cursor);
+        d->resize_cursor = (d->resize_cursor + 1) % d->nslots;
+    }
 }
 
 static inline int key_eq(const entry *e, const char *key, size_t len)
@@ -305,11 +394,11 @@ static inline int key_eq(const entry *e, const char *key, size_t len)
 
 /* The chain link that points at the key's entry, or NULL; *table is set to
  * the table that holds it. */
-static entry **find_link(db *d, const char *key, size_t len, uint64_t h, int *table)
+static entry **find_link(struct kslot *k, const char *key, size_t len, uint64_t h, int *table)
 {
     for (int t = 0; t <= 1; t++) {
-        if (d->t[t].size == 0) break;
-        entry **link = &d->t[t].buckets[h & (d->t[t].size - 1)];
+        if (k->t[t].size == 0) break;
+        entry **link = &k->t[t].buckets[h & (k->t[t].size - 1)];
         while (*link) {
             if (key_eq(*link, key, len)) {
                 if (table) *table = t;
@@ -317,7 +406,7 @@ static entry **find_link(db *d, const char *key, size_t len, uint64_t h, int *ta
             }
             link = &(*link)->next;
         }
-        if (!db_is_rehashing(d)) break;
+        if (!slot_rehashing(k)) break;
     }
     return NULL;
 }
@@ -325,8 +414,10 @@ static entry **find_link(db *d, const char *key, size_t len, uint64_t h, int *ta
 entry *db_find(db *d, const char *key, size_t len)
 {
     if (db_size(d) == 0) return NULL;
-    if (db_is_rehashing(d)) db_rehash(d, 1);
-    entry **link = find_link(d, key, len, key_hash(key, len), NULL);
+    unsigned slot = slot_index(d, key, len);
+    struct kslot *k = &d->slots[slot];
+    if (slot_rehashing(k)) slot_rehash(d, slot, 1);
+    entry **link = find_link(k, key, len, key_hash(key, len), NULL);
     return link ? *link : NULL;
 }
 
@@ -354,29 +445,36 @@ static void vol_remove(db *d, entry *e)
 
 void db_link_entry(db *d, entry *e)
 {
-    if (db_is_rehashing(d)) db_rehash(d, 1);
-    expand_if_needed(d);
-    struct ktable *t = db_is_rehashing(d) ? &d->t[1] : &d->t[0];
+    unsigned slot = slot_index(d, entry_key(e), e->keylen);
+    struct kslot *k = &d->slots[slot];
+    if (slot_rehashing(k)) slot_rehash(d, slot, 1);
+    expand_if_needed(d, slot);
+    struct ktable *t = slot_rehashing(k) ? &k->t[1] : &k->t[0];
     size_t i = key_hash(entry_key(e), e->keylen) & (t->size - 1);
     e->next = t->buckets[i];
     t->buckets[i] = e;
     t->used++;
+    count_key(d, slot, 1);
     if (e->has_expire) vol_add(d, e);
 }
 
-static entry **link_of(db *d, const entry *e, int *table)
+static entry **link_of(db *d, const entry *e, unsigned *slot, int *table)
 {
-    return find_link(d, entry_key(e), e->keylen, key_hash(entry_key(e), e->keylen), table);
+    unsigned s = slot_index(d, entry_key(e), e->keylen);
+    if (slot) *slot = s;
+    return find_link(&d->slots[s], entry_key(e), e->keylen, key_hash(entry_key(e), e->keylen), table);
 }
 
 void db_unlink_entry(db *d, entry *e)
 {
     int table;
-    entry **link = link_of(d, e, &table);
+    unsigned slot;
+    entry **link = link_of(d, e, &slot, &table);
     if (link == NULL) return;
     *link = e->next;
     e->next = NULL;
-    d->t[table].used--;
+    d->slots[slot].t[table].used--;
+    count_key(d, slot, -1);
     if (e->has_expire) vol_remove(d, e);
 }
 
@@ -394,21 +492,32 @@ int db_delete(db *d, const char *key, size_t len)
     return 1;
 }
 
-size_t db_empty(db *d)
+/* Frees the slot's entries and tables; the caller settles counts and the
+ * volatile set. */
+static void free_slot_tables(db *d, unsigned slot)
 {
-    size_t removed = db_size(d);
+    struct kslot *k = &d->slots[slot];
     for (int t = 0; t <= 1; t++) {
-        for (size_t i = 0; i < d->t[t].size; i++) {
-            entry *e = d->t[t].buckets[i];
+        for (size_t i = 0; i < k->t[t].size; i++) {
+            entry *e = k->t[t].buckets[i];
             while (e) {
                 entry *next = e->next;
                 entry_free(e);
                 e = next;
             }
         }
-        table_free(&d->t[t]);
+        table_free(d, &k->t[t]);
     }
-    d->rehash_idx = -1;
+    if (slot_rehashing(k)) rehash_queue_remove(d, slot);
+    k->rehash_idx = -1;
+}
+
+size_t db_empty(db *d)
+{
+    size_t removed = db_size(d);
+    for (unsigned s = 0; s < d->nslots; s++) free_slot_tables(d, s);
+    if (d->key_tree) memset(d->key_tree, 0, (d->nslots + 1) * sizeof(size_t));
+    d->keys = 0;
     zfree(d->vol);
     d->vol = NULL;
     d->vol_len = d->vol_cap = 0;
@@ -416,11 +525,76 @@ size_t db_empty(db *d)
     return removed;
 }
 
+static int drop_volatile_of_slot(void *priv, const entry *e)
+{
+    if (e->has_expire) vol_remove(priv, (entry *)e);
+    return 0;
+}
+
+size_t db_empty_slot(db *d, unsigned slot)
+{
+    if (slot >= d->nslots) return 0;
+    size_t removed = slot_used(&d->slots[slot]);
+    if (d->vol_len) db_walk_slot(d, slot, drop_volatile_of_slot, d);
+    free_slot_tables(d, slot);
+    for (size_t n = removed; n; n--) count_key(d, slot, -1);
+    return removed;
+}
+
 void db_release(db *d)
 {
     if (d == NULL) return;
     db_empty(d);
+    zfree(d->slots);
+    zfree(d->key_tree);
+    zfree(d->rehashing);
     zfree(d);
+}
+
+db *db_detach(db *d)
+{
+    db *old = zmalloc(sizeof(db));
+    *old = *d;
+    db *fresh = db_create(d->id, d->nslots > 1);
+    *d = *fresh;
+    zfree(fresh);
+    old->drain.slot = 0;
+    old->drain.table = 0;
+    old->drain.bucket = 0;
+    return old;
+}
+
+int db_free_step(db *d, long long deadline_us, size_t *freed)
+{
+    unsigned steps = 0;
+    while (d->drain.slot < d->nslots) {
+        struct kslot *k = &d->slots[d->drain.slot];
+        while (d->drain.table < 2) {
+            struct ktable *t = &k->t[d->drain.table];
+            while (d->drain.bucket < t->size) {
+                entry *e = t->buckets[d->drain.bucket];
+                t->buckets[d->drain.bucket++] = NULL;
+                while (e) {
+                    entry *next = e->next;
+                    entry_free(e);
+                    (*freed)++;
+                    d->keys--;
+                    e = next;
+                }
+                if ((++steps & 255) == 0 && monotonic_us() >= deadline_us) return 0;
+            }
+            table_free(d, t);
+            d->drain.table++;
+            d->drain.bucket = 0;
+        }
+        d->drain.slot++;
+        d->drain.table = 0;
+    }
+    d->keys = 0;
+    d->vol_len = 0; /* its entries are gone: nothing to unlink */
+    d->nrehashing = 0;
+    db_release(d);
+    return 1;
 }
 
 /* ---- adding and changing values ------------------------------------------ */
@@ -469,7 +643,7 @@ entry *db_add_object(db *d, const char *key, size_t klen, enum value_type type, 
 static entry *entry_resize(db *d, entry *e, size_t size)
 {
     if (size <= zmalloc_size(e)) return e;
-    entry **link = link_of(d, e, NULL);
+    entry **link = link_of(d, e, NULL, NULL);
     entry *n = zrealloc(e, size);
     if (link) *link = n;
     if (n->has_expire) d->vol[vol_index(n)] = n;
@@ -596,28 +770,30 @@ entry *db_remove_expire(db *d, entry *e)
     return e;
 }
 
-/* ---- sampling and scanning ---------------------------------------------- */
+/* ---- sampling, scanning and walking --------------------------------------- */
 
 entry *db_random_entry(db *d)
 {
     if (db_size(d) == 0) return NULL;
-    if (db_is_rehashing(d)) db_rehash(d, 1);
+    unsigned slot = d->nslots == 1 ? 0 : slot_of_rank(d, random_u64() % db_size(d));
+    struct kslot *k = &d->slots[slot];
+    if (slot_rehashing(k)) slot_rehash(d, slot, 1);
     entry *head = NULL;
     for (int tries = 0; head == NULL; tries++) {
-        if (db_is_rehashing(d)) {
+        if (slot_rehashing(k)) {
             /* buckets below rehash_idx in t[0] are empty */
-            size_t span = d->t[0].size + d->t[1].size - (size_t)d->rehash_idx;
-            size_t i = (size_t)d->rehash_idx + random_u64() % span;
-            head = i >= d->t[0].size ? d->t[1].buckets[i - d->t[0].size] : d->t[0].buckets[i];
+            size_t span = k->t[0].size + k->t[1].size - (size_t)k->rehash_idx;
+            size_t i = (size_t)k->rehash_idx + random_u64() % span;
+            head = i >= k->t[0].size ? k->t[1].buckets[i - k->t[0].size] : k->t[0].buckets[i];
         } else {
-            head = d->t[0].buckets[random_u64() & (d->t[0].size - 1)];
+            head = k->t[0].buckets[random_u64() & (k->t[0].size - 1)];
         }
         if (tries > 1000 && head == NULL) {
             /* a very sparse table: walk from a random point instead */
-            size_t total = d->t[0].size + d->t[1].size, start = random_u64() % total;
+            size_t total = k->t[0].size + k->t[1].size, start = random_u64() % total;
             for (size_t n = 0; n < total && head == NULL; n++) {
                 size_t i = (start + n) % total;
-                head = i >= d->t[0].size ? d->t[1].buckets[i - d->t[0].size] : d->t[0].buckets[i];
+                head = i >= k->t[0].size ? k->t[1].buckets[i - k->t[0].size] : k->t[0].buckets[i];
             }
         }
     }
@@ -640,15 +816,15 @@ entry *db_volatile_at(db *d, size_t index)
 }
 
 struct db_scan_ctx {
-    db *d;
+    struct kslot *k;
     scan_fn fn;
     void *priv;
 };
 
-static void scan_db_bucket(void *priv, int table, size_t bucket)
+static void scan_slot_bucket(void *priv, int table, size_t bucket)
 {
     struct db_scan_ctx *ctx = priv;
-    entry *e = ctx->d->t[table].buckets[bucket];
+    entry *e = ctx->k->t[table].buckets[bucket];
     while (e) {
         entry *next = e->next;
         ctx->fn(ctx->priv, e);
@@ -656,10 +832,65 @@ static void scan_db_bucket(void *priv, int table, size_t bucket)
     }
 }
 
+unsigned long db_scan_slot(db *d, unsigned slot, unsigned long cursor, scan_fn fn, void *priv)
+{
+    if (db_slot_size(d, slot) == 0) return 0;
+    struct kslot *k = &d->slots[slot];
+    struct db_scan_ctx ctx = {k, fn, priv};
+    size_t size[2] = {k->t[0].size, slot_rehashing(k) ? k->t[1].size : 0};
+    return scan_step(cursor, size, scan_slot_bucket, &ctx);
+}
+
+/* The first slot at or after `slot` that holds keys, or nslots. */
+static unsigned next_used_slot(const db *d, unsigned slot)
+{
+    while (slot < d->nslots && slot_used(&d->slots[slot]) == 0) slot++;
+    return slot;
+}
+
+/* In a slotted database the cursor's low 14 bits name the slot and the
+ * rest is that slot's own cursor, so the SCAN guarantee holds per slot. */
 unsigned long db_scan(db *d, unsigned long cursor, scan_fn fn, void *priv)
 {
-    if (db_size(d) == 0) return 0;
-    struct db_scan_ctx ctx = {d, fn, priv};
-    size_t size[2] = {d->t[0].size, db_is_rehashing(d) ? d->t[1].size : 0};
-    return scan_step(cursor, size, scan_db_bucket, &ctx);
+    if (d->nslots == 1) return db_scan_slot(d, 0, cursor, fn, priv);
+    unsigned slot = (unsigned)(cursor & (CLUSTER_SLOTS - 1));
+    unsigned long inner = cursor >> 14;
+    unsigned used = next_used_slot(d, slot);
+    if (used != slot) inner = 0;
+    if (used == d->nslots) return 0;
+    inner = db_scan_slot(d, used, inner, fn, priv);
+    if (inner != 0) return inner << 14 | used;
+    used = next_used_slot(d, used + 1);
+    return used == d->nslots ? 0 : used;
+}
+
+/* Entries are scattered in memory: touching the chain heads a few buckets
+ * ahead hides most of the cache misses of a full walk. */
+#define PREFETCH_AHEAD 16
+
+int db_walk_slot(db *d, unsigned slot, walk_fn fn, void *priv)
+{
+    if (slot >= d->nslots) return 0;
+    struct kslot *k = &d->slots[slot];
+    for (int t = 0; t <= 1; t++) {
+        const struct ktable *kt = &k->t[t];
+        for (size_t i = 0; i < kt->size; i++) {
+            if (i + PREFETCH_AHEAD < kt->size && kt->buckets[i + PREFETCH_AHEAD])
+                __builtin_prefetch(kt->buckets[i + PREFETCH_AHEAD]);
+            entry *e = kt->buckets[i];
+            while (e) {
+                entry *next = e->next; /* fn may unlink e (db_empty_slot) */
+                if (fn(priv, e) == -1) return -1;
+                e = next;
+            }
+        }
+    }
+    return 0;
+}
+
+int db_walk(db *d, walk_fn fn, void *priv)
+{
+    for (unsigned s = 0; s < d->nslots; s++)
+        if (slot_used(&d->slots[s]) && db_walk_slot(d, s, fn, priv) == -1) return -1;
+    return 0;
 }

@@ -52,10 +52,25 @@ struct ktable {
     size_t used;
 };
 
-typedef struct db {
+/* One hash slot's keys: a table pair that rehashes incrementally. */
+struct kslot {
     struct ktable t[2];
     long rehash_idx; /* -1 when not rehashing */
-    entry **vol;     /* keys that have a TTL */
+};
+
+/* A database is one table or, in cluster mode, one table per hash slot
+ * (slot.h), so that a slot's keys can be counted, listed, moved or dropped
+ * without touching the others. Fields are keyspace.c's own. */
+typedef struct db {
+    struct kslot *slots;
+    unsigned nslots;        /* 1 or CLUSTER_SLOTS */
+    size_t keys, buckets;
+    unsigned *rehashing;    /* slots being rehashed, oldest first */
+    size_t nrehashing, rehashing_cap;
+    size_t *key_tree;       /* nslots > 1: keys per slot as a Fenwick tree */
+    unsigned resize_cursor; /* next slot db_resize_if_needed looks at */
+    struct { unsigned slot; int table; size_t bucket; } drain; /* db_free_step's place */
+    entry **vol;            /* keys that have a TTL */
     size_t vol_len, vol_cap;
     int id;
     long long avg_ttl;
@@ -71,8 +86,16 @@ void keyspace_set_grow_check(grow_allowed_fn fn);
 int table_growth_allowed(size_t bytes);
 uint64_t key_hash(const char *key, size_t len);
 
-db *db_create(int id);
+/* A database with one table, or with one per hash slot when `slotted`. */
+db *db_create(int id, int slotted);
 void db_release(db *d);
+/* Moves d's contents to a new database and leaves d empty; the new one is
+ * freed a step at a time by db_free_step (FLUSHALL ASYNC). */
+db *db_detach(db *d);
+/* Frees keys of a detached database until done or deadline_us (monotonic);
+ * adds the number freed to *freed. Returns 1, with the database released,
+ * when it is done. */
+int db_free_step(db *d, long long deadline_us, size_t *freed);
 /* Deletes every key; returns how many there were. */
 size_t db_empty(db *d);
 size_t db_size(const db *d);
@@ -138,6 +161,19 @@ entry *db_volatile_at(db *d, size_t index);
  * once, even across a rehash. */
 typedef void (*scan_fn)(void *priv, entry *e);
 unsigned long db_scan(db *d, unsigned long cursor, scan_fn fn, void *priv);
+
+/* Calls fn for every key, stopping at the first -1 (which it returns);
+ * with prefetching, for full walks such as a snapshot. */
+typedef int (*walk_fn)(void *priv, const entry *e);
+int db_walk(db *d, walk_fn fn, void *priv);
+
+/* Hash slots (cluster mode; a database with one table holds every key in
+ * its slot 0). */
+size_t db_slot_size(const db *d, unsigned slot);
+unsigned long db_scan_slot(db *d, unsigned slot, unsigned long cursor, scan_fn fn, void *priv);
+int db_walk_slot(db *d, unsigned slot, walk_fn fn, void *priv);
+/* Deletes every key of the slot; returns how many there were. */
+size_t db_empty_slot(db *d, unsigned slot);
 
 /* Entry accessors. */
 static inline const char *entry_key(const entry *e)

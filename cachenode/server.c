@@ -146,7 +146,7 @@ void server_init(void)
     update_cached_time();
     server.start_time_ms = server.now_ms;
     server.ops_last_sample_ms = server.now_ms;
-    for (int i = 0; i < DB_COUNT; i++) server.dbs[i] = db_create(i);
+    for (int i = 0; i < DB_COUNT; i++) server.dbs[i] = db_create(i, server.cluster_enabled && i == 0);
     db_init_hooks();
     commands_init();
     scripts_init();

@@ -298,25 +298,24 @@ static void count_live(db *d, long long now, size_t *keys, size_t *vol)
 }
 
 /* Calls fn for every key of `d` that is alive at `now`, stopping at the
- * first -1. Entries are scattered in memory: touching the chain heads a
- * few buckets ahead hides most of the cache misses of a full walk. */
-#define PREFETCH_AHEAD 16
-typedef int (*walk_fn)(void *priv, const entry *e);
+ * first -1. */
+struct live_walk {
+    long long now;
+    walk_fn fn;
+    void *priv;
+};
+
+static int live_only(void *priv, const entry *e)
+{
+    const struct live_walk *w = priv;
+    if (e->has_expire && entry_expire(e) <= w->now) return 0;
+    return w->fn(w->priv, e);
+}
 
 static int walk_live(db *d, long long now, walk_fn fn, void *priv)
 {
-    for (int t = 0; t <= 1; t++) {
-        const struct ktable *kt = &d->t[t];
-        for (size_t i = 0; i < kt->size; i++) {
-            if (i + PREFETCH_AHEAD < kt->size && kt->buckets[i + PREFETCH_AHEAD])
-                __builtin_prefetch(kt->buckets[i + PREFETCH_AHEAD]);
-            for (const entry *e = kt->buckets[i]; e; e = e->next) {
-                if (e->has_expire && entry_expire(e) <= now) continue;
-                if (fn(priv, e) == -1) return -1;
-            }
-        }
-    }
-    return 0;
+    struct live_walk w = {now, fn, priv};
+    return db_walk(d, live_only, &w);
 }
 
 static int write_entry_cb(void *priv, const entry *e)
@@ -821,7 +820,7 @@ int snapshot_load_buffer(const unsigned char *buf, size_t len, char *err, size_t
 {
     if (check_envelope(buf, len, err, errlen) == -1) return -1;
     struct load_state st = {.now = mstime(), .functions = functions_batch_new()};
-    for (int i = 0; i < DB_COUNT; i++) st.dbs[i] = db_create(i);
+    for (int i = 0; i < DB_COUNT; i++) st.dbs[i] = db_create(i, server.cluster_enabled && i == 0);
     struct snap_reader r = {.p = buf + SNAP_HEADER_LEN, .end = buf + len - SNAP_TRAILER_LEN};
     snap.loading = 1;
     int rc = load_records(&r, &st);

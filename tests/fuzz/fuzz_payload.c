@@ -67,7 +67,7 @@ static void check_restore(const uint8_t *data, size_t size)
 {
     size_t len;
     unsigned char *payload = seal_payload(data, size, &len);
-    db *d = db_create(0);
+    db *d = db_create(0, 0);
     const char *err;
     entry *e = snapshot_restore_payload(d, "k", 1, payload, len, &err);
     if (e == NULL) {
@@ -76,7 +76,7 @@ static void check_restore(const uint8_t *data, size_t size)
         if (db_size(d) != 1) abort();
         size_t again_len;
         unsigned char *again = snapshot_dump_payload(e, &again_len);
-        db *d2 = db_create(0);
+        db *d2 = db_create(0, 0);
         if (snapshot_restore_payload(d2, "k", 1, again, again_len, &err) == NULL) abort();
         zfree(again);
         db_release(d2);

@@ -1,7 +1,10 @@
 /* test_keyspace.c: unit tests for keyspace.c: adding, finding and deleting
  * keys, growth with incremental rehash, SCAN coverage across a resize, the
  * volatile set's consistency, entries that move when their TTL changes, and
- * entry_dup and entry_rename. */
+ * entry_dup and entry_rename; each for a database with one table and for
+ * one with a table per hash slot (cluster mode), where the slot-only tests
+ * also check slot sizes, dropping a slot, cursors across slots, fair
+ * random keys and freeing a detached database a step at a time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,12 +16,20 @@
 
 #include "keyspace.h"
 #include "server.h"
+#include "slot.h"
 
 #define MANY 5000
 
+/* Which kind of database the group being run creates. In the slotted run,
+ * key_name puts keys under one hash tag, so that one slot's table grows,
+ * rehashes and shrinks as the only table of a plain database does. */
+static int slotted;
+
+static db *new_db(int id) { return db_create(id, slotted); }
+
 static size_t key_name(char *buf, size_t size, const char *prefix, int i)
 {
-    int n = snprintf(buf, size, "%s:%d", prefix, i);
+    int n = snprintf(buf, size, "%s%s:%d", slotted ? "{t}" : "", prefix, i);
     assert_true(n > 0 && (size_t)n < size);
     return (size_t)n;
 }
@@ -32,6 +43,12 @@ static void assert_string_value(const entry *e, const char *want)
     assert_memory_equal(v, want, len);
 }
 
+static int count_ttl(void *priv, const entry *e)
+{
+    *(size_t *)priv += e->has_expire;
+    return 0;
+}
+
 /* Every volatile-set slot points at a linked entry that has a TTL, and the
  * set holds exactly the keys with a TTL. */
 static void assert_volatile_consistent(db *d)
@@ -43,9 +60,7 @@ static void assert_volatile_consistent(db *d)
         assert_true(e->has_expire);
         assert_ptr_equal(db_find(d, entry_key(e), e->keylen), e);
     }
-    for (int t = 0; t <= 1; t++)
-        for (size_t b = 0; b < d->t[t].size; b++)
-            for (entry *e = d->t[t].buckets[b]; e; e = e->next) with_ttl += e->has_expire;
+    assert_int_equal(db_walk(d, count_ttl, &with_ttl), 0);
     assert_int_equal(with_ttl, db_expires(d));
     assert_null(db_volatile_at(d, db_expires(d)));
 }
@@ -53,7 +68,7 @@ static void assert_volatile_consistent(db *d)
 static void test_add_find_delete(void **state)
 {
     (void)state;
-    db *d = db_create(0);
+    db *d = new_db(0);
     assert_null(db_find(d, "nosuch", 6));
     entry *a = db_add_string(d, "a", 1, "hello", 5);
     entry *n = db_add_int(d, "n", 1, -42);
@@ -87,7 +102,7 @@ static void test_add_find_delete(void **state)
 static void test_growth_with_incremental_rehash(void **state)
 {
     (void)state;
-    db *d = db_create(0);
+    db *d = new_db(0);
     char k[32];
     int saw_rehash = 0;
     for (int i = 0; i < MANY; i++) {
@@ -116,7 +131,7 @@ static void test_growth_with_incremental_rehash(void **state)
         assert_int_equal(db_delete(d, k, len), 1);
     }
     assert_int_equal(db_size(d), MANY / 10);
-    db_resize_if_needed(d);
+    for (int call = 0; call <= CLUSTER_SLOTS / 128; call++) db_resize_if_needed(d); /* a batch of slots a call */
     while (db_rehash(d, 100)) {}
     assert_true(db_buckets(d) < MANY);
     for (int i = 0; i < MANY; i += 10) {
@@ -139,7 +154,7 @@ static void scan_mark(void *priv, entry *e)
     size_t len = e->keylen < sizeof(buf) - 1 ? e->keylen : sizeof(buf) - 1;
     memcpy(buf, entry_key(e), len);
     buf[len] = '\0';
-    assert_int_equal(sscanf(buf, "scan:%d", &i), 1);
+    assert_int_equal(sscanf(strchr(buf, ':') + 1, "%d", &i), 1);
     assert_true(i >= 0 && i < s->n);
     if (s->count[i] < 255) s->count[i]++;
 }
@@ -149,7 +164,7 @@ static void scan_mark(void *priv, entry *e)
 static void test_scan_covers_every_key_across_resize(void **state)
 {
     (void)state;
-    db *d = db_create(0);
+    db *d = new_db(0);
     char k[32];
     const int initial = 1000, extra = 4000;
     static unsigned char count[5000];
@@ -174,7 +189,7 @@ static void test_scan_covers_every_key_across_resize(void **state)
 static void test_scan_exactly_once_without_changes(void **state)
 {
     (void)state;
-    db *d = db_create(0);
+    db *d = new_db(0);
     char k[32];
     static unsigned char count[3000];
     memset(count, 0, sizeof(count));
@@ -192,7 +207,7 @@ static void test_scan_exactly_once_without_changes(void **state)
 static void test_volatile_set(void **state)
 {
     (void)state;
-    db *d = db_create(0);
+    db *d = new_db(0);
     char k[32];
     entry *keep[200];
     for (int i = 0; i < 200; i++) {
@@ -230,7 +245,7 @@ static void test_volatile_set(void **state)
 static void test_expire_moves_entries(void **state)
 {
     (void)state;
-    db *d = db_create(0);
+    db *d = new_db(0);
     const char *vals[] = {"", "x", "12345", "embedded string value of some length..", "a raw string value that is longer than forty-four bytes"};
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
         char k[32];
@@ -258,8 +273,8 @@ static void test_expire_moves_entries(void **state)
 static void test_entry_dup(void **state)
 {
     (void)state;
-    db *d = db_create(0);
-    db *other = db_create(1);
+    db *d = new_db(0);
+    db *other = new_db(1);
     entry *raw = db_add_string(d, "raw", 3, "a raw string value that is longer than forty-four bytes", 55);
     raw = db_set_expire(d, raw, 777);
     entry *emb = db_add_string(d, "emb", 3, "short", 5);
@@ -302,7 +317,7 @@ static void test_entry_dup(void **state)
 static void test_entry_rename(void **state)
 {
     (void)state;
-    db *d = db_create(0);
+    db *d = new_db(0);
     const char *text = "a raw string value that is longer than forty-four bytes";
     entry *raw = db_add_string(d, "raw", 3, text, strlen(text));
     raw = db_set_expire(d, raw, 4242);
@@ -332,7 +347,7 @@ static void test_entry_rename(void **state)
 static void test_random_entry(void **state)
 {
     (void)state;
-    db *d = db_create(0);
+    db *d = new_db(0);
     assert_null(db_random_entry(d));
     char k[32];
     for (int i = 0; i < 100; i++) db_add_int(d, k, key_name(k, sizeof(k), "r", i), i);
@@ -347,7 +362,8 @@ static void test_random_entry(void **state)
 static void test_expand_sizes_an_empty_table_up_front(void **state)
 {
     (void)state;
-    db *d = db_create(0);
+    if (slotted) skip(); /* a slotted database sizes each slot as it fills */
+    db *d = new_db(0);
     db_expand(d, 1000);
     assert_true(db_buckets(d) >= 1000);
     char key[32];
@@ -359,6 +375,89 @@ static void test_expand_sizes_an_empty_table_up_front(void **state)
     size_t buckets = db_buckets(d);
     db_expand(d, 100000); /* not empty any more: no effect */
     assert_int_equal(db_buckets(d), buckets);
+    db_release(d);
+}
+
+/* ---- slotted databases only ---------------------------------------------- */
+
+static int mark_found(void *priv, const entry *e)
+{
+    (*(size_t *)priv)++;
+    (void)e;
+    return 0;
+}
+
+static void scan_count(void *priv, entry *e)
+{
+    (void)e;
+    (*(size_t *)priv)++;
+}
+
+static void test_slot_sizes_and_dropping_a_slot(void **state)
+{
+    (void)state;
+    db *d = db_create(0, 1);
+    char k[32];
+    for (int i = 0; i < 3000; i++) {
+        int n = snprintf(k, sizeof(k), "k:%d", i);
+        entry *e = db_add_int(d, k, (size_t)n, i);
+        if (i % 3 == 0) db_set_expire(d, e, 1000000 + i);
+    }
+    size_t total = 0;
+    for (unsigned s = 0; s < CLUSTER_SLOTS; s++) total += db_slot_size(d, s);
+    assert_int_equal(total, 3000);
+    unsigned slot = key_hash_slot("k:7", 3);
+    size_t in_slot = db_slot_size(d, slot), walked = 0, scanned = 0;
+    assert_true(in_slot >= 1);
+    assert_int_equal(db_walk_slot(d, slot, mark_found, &walked), 0);
+    assert_int_equal(walked, in_slot);
+    unsigned long cursor = 0;
+    do cursor = db_scan_slot(d, slot, cursor, scan_count, &scanned);
+    while (cursor != 0);
+    assert_int_equal(scanned, in_slot);
+    assert_int_equal(db_empty_slot(d, slot), in_slot);
+    assert_int_equal(db_slot_size(d, slot), 0);
+    assert_int_equal(db_size(d), 3000 - in_slot);
+    assert_null(db_find(d, "k:7", 3));
+    assert_non_null(db_find(d, "k:8", 3));
+    assert_volatile_consistent(d);
+    db_release(d);
+}
+
+/* A random key is drawn in proportion to the slots' sizes. */
+static void test_random_entry_is_fair_across_slots(void **state)
+{
+    (void)state;
+    db *d = db_create(0, 1);
+    char k[32];
+    for (int i = 0; i < 900; i++) db_add_int(d, k, (size_t)snprintf(k, sizeof(k), "{a}%d", i), i);
+    for (int i = 0; i < 100; i++) db_add_int(d, k, (size_t)snprintf(k, sizeof(k), "{b}%d", i), i);
+    int from_b = 0;
+    for (int i = 0; i < 10000; i++) from_b += entry_key(db_random_entry(d))[1] == 'b';
+    assert_true(from_b > 700 && from_b < 1300); /* 1000 expected; 9 sigma either way */
+    db_release(d);
+}
+
+static void test_detached_database_is_freed_in_steps(void **state)
+{
+    (void)state;
+    db *d = db_create(0, 1);
+    char k[32];
+    for (int i = 0; i < 20000; i++) {
+        entry *e = db_add_int(d, k, (size_t)snprintf(k, sizeof(k), "d:%d", i), i);
+        if (i % 2) db_set_expire(d, e, 1000000);
+    }
+    db *old = db_detach(d);
+    assert_int_equal(db_size(d), 0);
+    assert_int_equal(db_expires(d), 0);
+    assert_int_equal(db_size(old), 20000);
+    db_add_int(d, "fresh", 5, 1);
+    assert_non_null(db_find(d, "fresh", 5));
+    size_t freed = 0;
+    int done = 0;
+    for (int steps = 0; !done && steps < 100000; steps++) done = db_free_step(old, 0, &freed);
+    assert_true(done);
+    assert_int_equal(freed, 20000);
     db_release(d);
 }
 
@@ -376,5 +475,14 @@ int main(void)
         cmocka_unit_test(test_entry_rename),
         cmocka_unit_test(test_random_entry),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest slot_tests[] = {
+        cmocka_unit_test(test_slot_sizes_and_dropping_a_slot),
+        cmocka_unit_test(test_random_entry_is_fair_across_slots),
+        cmocka_unit_test(test_detached_database_is_freed_in_steps),
+    };
+    int failed = cmocka_run_group_tests_name("one table", tests, NULL, NULL);
+    slotted = 1;
+    failed += cmocka_run_group_tests_name("a table per slot", tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("slots", slot_tests, NULL, NULL);
+    return failed;
 }
