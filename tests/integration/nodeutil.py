@@ -47,6 +47,26 @@ def wait_until(predicate, timeout=10.0, interval=0.02, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
 
 
+def wait_synced(primary, *replicas, timeout=20):
+    """Waits until every replica's link is up at the primary's offset."""
+    def synced():
+        off = primary.client().info("replication")["master_repl_offset"]
+        for r in replicas:
+            info = r.client().info("replication")
+            if info.get("master_link_status") != "up" or info.get("slave_repl_offset") != off:
+                return False
+        return True
+    wait_until(synced, timeout, what="replicas in sync")
+
+
+def digest(node):
+    return node.client().execute_command("DEBUG", "DIGEST")
+
+
+def wait_equal_digests(primary, replica, timeout=10):
+    wait_until(lambda: digest(replica) == digest(primary), timeout, what="equal digests")
+
+
 class Node:
     """One cachenode process.
 
@@ -335,6 +355,14 @@ class Suite:
         n = Node(self.args.cachenode, *args, **kw)
         (self.kept if keep else self.nodes).append(n)
         return n.start(timeout) if start else n
+
+    def replica(self, primary, *args, timeout=20.0, **kw):
+        """A started replica of primary (args: more flags) whose link to it
+        is up; cleaned up as node() says."""
+        r = self.node("--replicaof", "127.0.0.1", str(primary.port), *args, **kw)
+        wait_until(lambda: r.client().info("replication").get("master_link_status") == "up", timeout,
+                   what=f"replica link to {primary.port} up")
+        return r
 
     def _record(self, name, fn, counted=True):
         start = time.monotonic()

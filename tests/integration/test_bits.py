@@ -13,7 +13,7 @@ Exit status 0 when every check passed; the last line is "N passed, M failed".
 import random
 import sys
 
-from nodeutil import RawReplica, Suite, wait_until
+from nodeutil import RawReplica, Suite, wait_synced, wait_until
 
 STD_ERR = 1.04 / 16384 ** 0.5  # 0.81%, Redis's documented standard error
 
@@ -78,23 +78,15 @@ def write_bits(c, rnd, prefix, n):
     p.execute()
 
 
-def repl(node):
-    return node.client().info("replication")
-
-
 def test_replica_digest_after_bit_and_hll_writes(s):
     p = s.node()
     c = p.client()
     rnd = random.Random(7)
     write_bits(c, rnd, "pre", 2000)
-    r = s.node("--replicaof", "127.0.0.1", str(p.port))
-    wait_until(lambda: repl(r)["master_link_status"] == "up", 20, what="link up")
+    r = s.replica(p)
     write_bits(c, rnd, "live", 2000)
     write_bits(c, rnd, "pre", 500)
-
-    def synced():
-        return repl(r).get("slave_repl_offset") == repl(p)["master_repl_offset"]
-    wait_until(synced, 20, what="replica in sync")
+    wait_synced(p, r)
     rc = r.client()
     assert digest(rc) == digest(c), "replica digest differs from the primary's"
     for k in ("pre3:hll", "live5:hll", "premerged", "live0:bf", "pre1:op"):

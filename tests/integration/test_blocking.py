@@ -157,8 +157,7 @@ def test_blmpop_count_and_wrong_type(s):
 
 def test_served_pops_replicate(s):
     p = s.node()
-    r = s.node("--replicaof", "127.0.0.1", str(p.port))
-    wait_until(lambda: r.r.info("replication").get("master_link_status") == "up", 20, what="replica link up")
+    r = s.replica(p)
     clients = [Raw(p) for _ in range(3)]
     clients[0].send("BLPOP", "src", 0)
     wait_blocked(p, 1)

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 
-from nodeutil import Suite, wait_until
+from nodeutil import Suite, wait_synced, wait_until
 
 BATCH = 1000
 
@@ -133,10 +133,6 @@ class MixedWriter(threading.Thread):
         self.join(10)
 
 
-def repl(node):
-    return node.client().info("replication")
-
-
 def test_replica_of_mixed_types_under_writes_has_equal_digest(s):
     p = s.node()
     c = p.client()
@@ -145,14 +141,10 @@ def test_replica_of_mixed_types_under_writes_has_equal_digest(s):
     w = MixedWriter(p)
     w.start()
     wait_until(lambda: w.count > 50, what="writer running")
-    r = s.node("--replicaof", "127.0.0.1", str(p.port))
-    wait_until(lambda: repl(r)["master_link_status"] == "up", 20, what="link up")
+    r = s.replica(p)
     wait_until(lambda: w.count > 2000, 30, what="writes during the live stream")
     w.stop()
-
-    def synced():
-        return repl(r).get("slave_repl_offset") == repl(p)["master_repl_offset"]
-    wait_until(synced, 20, what="replica in sync")
+    wait_synced(p, r)
     assert digest(r.client()) == digest(c), "replica digest differs from the primary's"
     assert r.client().dbsize() == c.dbsize()
 

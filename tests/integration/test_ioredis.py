@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from nodeutil import Suite, wait_until
+from nodeutil import Suite, wait_equal_digests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODULES = os.path.join(HERE, "..", "..", ".tools", "node_modules")
@@ -31,13 +31,11 @@ def test_ioredis_application(s):
 
 def test_script_effects_reach_a_replica(s):
     p = s.node()
-    r = s.node("--replicaof", "127.0.0.1", str(p.port))
+    r = s.replica(p)
     rc = r.client()
-    wait_until(lambda: rc.info("replication")["master_link_status"] == "up", 10, what="replica link")
     run_app(p.port)
     pc = p.client()
-    wait_until(lambda: rc.execute_command("DEBUG", "DIGEST") == pc.execute_command("DEBUG", "DIGEST"),
-               10, what="equal digests")
+    wait_equal_digests(p, r)
     assert rc.lrange("q:active", 0, -1) == [b"3", b"2", b"1"]
     assert rc.hget("job:1", "state") == b"active"
 

@@ -81,9 +81,7 @@ def test_slow_subscriber_is_disconnected(s):
 
 def test_publish_reaches_replica_subscribers(s):
     primary = s.node()
-    replica = s.node("--replicaof", "127.0.0.1", str(primary.port))
-    wait_until(lambda: replica.client().info("replication")["master_link_status"] == "up", 10,
-               what="replica link")
+    replica = s.replica(primary)
     p = replica.client().pubsub()
     p.subscribe("events")
     assert next_message(p)["type"] == "subscribe"

@@ -10,7 +10,7 @@ import time
 
 import redis
 
-from nodeutil import RawReplica, Suite, wait_until
+from nodeutil import RawReplica, Suite, wait_synced, wait_until
 
 
 def repl(node):
@@ -19,17 +19,6 @@ def repl(node):
 
 def stats(node):
     return node.client().info("stats")
-
-
-def wait_synced(primary, *replicas, timeout=20):
-    def synced():
-        off = repl(primary)["master_repl_offset"]
-        for r in replicas:
-            info = repl(r)
-            if info.get("master_link_status") != "up" or info.get("slave_repl_offset") != off:
-                return False
-        return True
-    wait_until(synced, timeout, what="replicas in sync")
 
 
 def dataset(node, db=0):

@@ -10,7 +10,7 @@ import sys
 
 import redis
 
-from nodeutil import RawReplica, Suite, wait_until
+from nodeutil import RawReplica, Suite, wait_equal_digests, wait_until
 
 
 def test_redis_py_lock(s):
@@ -64,9 +64,8 @@ def test_script_effects_replicate_as_multi_exec(s):
 
 def test_replica_digest_after_scripts(s):
     p = s.node()
-    r = s.node("--replicaof", "127.0.0.1", str(p.port))
+    r = s.replica(p)
     pc, rc = p.client(), r.client()
-    wait_until(lambda: rc.info("replication")["master_link_status"] == "up", 10, what="replica link")
     body = """
         redis.call('incr', KEYS[1])
         redis.call('rpush', KEYS[2], ARGV[1])
@@ -79,8 +78,7 @@ def test_replica_digest_after_scripts(s):
     sha = pc.script_load(body)
     for i in range(200):
         pc.evalsha(sha, 5, "n", "q", "h", "s", "z", i)
-    wait_until(lambda: rc.execute_command("DEBUG", "DIGEST") == pc.execute_command("DEBUG", "DIGEST"),
-               10, what="equal digests")
+    wait_equal_digests(p, r)
     assert int(rc.get("n")) == 200
     try:
         rc.eval("return redis.call('set', 'x', 1)", 0)
@@ -202,9 +200,8 @@ def test_functions_replicate_and_full_sync(s):
     assert pc.function_load(LIBRARY) == "counters" or pc.function_load(LIBRARY, replace=True)
     pc.fcall("bump", 2, "n", "log", 5)
     # a replica that attaches now gets the library with the full sync
-    r = s.node("--replicaof", "127.0.0.1", str(p.port))
+    r = s.replica(p)
     rc = r.client()
-    wait_until(lambda: rc.info("replication")["master_link_status"] == "up", 10, what="replica link")
     wait_until(lambda: len(rc.function_list()) == 1, 10, what="library on the replica")
     # later loads and calls are replicated as they happen
     pc.function_load("#!lua name=extra\nredis.register_function('twice', function(k) "
@@ -212,8 +209,7 @@ def test_functions_replicate_and_full_sync(s):
     for i in range(50):
         pc.fcall("bump", 2, "n", "log", i)
         pc.fcall("twice", 1, "t")
-    wait_until(lambda: rc.execute_command("DEBUG", "DIGEST") == pc.execute_command("DEBUG", "DIGEST"),
-               10, what="equal digests")
+    wait_equal_digests(p, r)
     assert rc.fcall_ro("peek", 1, "t") == b"100"
     wait_until(lambda: len(rc.function_list()) == 2, 10, what="second library on the replica")
     pc.function_delete("extra")

@@ -10,9 +10,8 @@ import sys
 
 import redis
 
-from nodeutil import Suite, wait_until
+from nodeutil import Suite, digest, wait_synced, wait_until
 from test_blocking import Raw, wait_blocked
-from test_replication import replica_of, wait_synced
 
 
 def test_autoclaim_after_consumer_crash(s):
@@ -107,13 +106,12 @@ def stream_writes(c):
 
 def test_replica_digest_matches(s):
     p = s.node()
-    r = replica_of(s, p)
-    wait_synced(p, r)
+    r = s.replica(p)
     pc = p.client()
     stream_writes(pc)
     wait_synced(p, r)
     rc = r.client()
-    assert pc.execute_command("DEBUG", "DIGEST") == rc.execute_command("DEBUG", "DIGEST")
+    assert digest(p) == digest(r)
     for key in ("s", "t"):
         assert pc.xrange(key) == rc.xrange(key), key
         assert pc.execute_command("DEBUG", "DIGEST-VALUE", key) == rc.execute_command("DEBUG", "DIGEST-VALUE", key)
@@ -122,9 +120,9 @@ def test_replica_digest_matches(s):
                      for d in c.xpending_range("s", "g1", "-", "+", 1000)]
     assert pel(pc) == pel(rc) and len(pel(pc)) > 0
     # a replica that syncs from scratch gets the same through the snapshot
-    r2 = replica_of(s, p)
+    r2 = s.replica(p)
     wait_synced(p, r2)
-    assert pc.execute_command("DEBUG", "DIGEST") == r2.client().execute_command("DEBUG", "DIGEST")
+    assert digest(p) == digest(r2)
 
 
 def test_restart_keeps_streams_and_groups(s):

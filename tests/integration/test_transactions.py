@@ -8,7 +8,7 @@ import threading
 
 import redis
 
-from nodeutil import RawReplica, Suite, wait_until
+from nodeutil import RawReplica, Suite, wait_equal_digests, wait_until
 
 
 def test_pipeline_transaction(s):
@@ -129,16 +129,14 @@ def test_transaction_replicates_as_one_unit(s):
 
 def test_replica_digest_after_transactions(s):
     p = s.node()
-    r = s.node("--replicaof", "127.0.0.1", str(p.port))
+    r = s.replica(p)
     pc, rc = p.client(), r.client()
-    wait_until(lambda: rc.info("replication")["master_link_status"] == "up", 10, what="replica link")
     for i in range(200):
         with pc.pipeline(transaction=True) as tx:
             tx.incr("n").rpush("q", i).sadd("s", i % 17).zincrby("z", 1, i % 5).hincrby("h", i % 3, 1)
             tx.spop("s", 2) if i % 10 == 0 else tx.ping()
             tx.execute()
-    wait_until(lambda: rc.execute_command("DEBUG", "DIGEST") == pc.execute_command("DEBUG", "DIGEST"),
-               10, what="equal digests")
+    wait_equal_digests(p, r)
     assert int(rc.get("n")) == 200
 
 
