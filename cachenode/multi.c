@@ -21,6 +21,7 @@ struct multi_state {
     struct queued_command *cmds;
     int count, cap;
     uint32_t flags; /* the union of the queued commands' flags */
+    size_t argv_mem; /* CLIENT LIST's multi-mem: argument bytes and pointers */
 };
 
 struct watched_key {
@@ -35,6 +36,10 @@ static void exec_command(client *c);
 /* ---- queuing ---------------------------------------------------------------- */
 
 int multi_is_exec(const struct command *cmd) { return cmd->proc == exec_command; }
+
+int multi_queued_count(const client *c) { return (c->flags & CLIENT_MULTI) && c->mstate ? c->mstate->count : -1; }
+
+size_t multi_queued_mem(const client *c) { return c->mstate ? c->mstate->argv_mem : 0; }
 
 uint32_t multi_exec_flags(const client *c, const struct command *cmd)
 {
@@ -71,6 +76,7 @@ void multi_queue(client *c, struct command *cmd)
     }
     ms->cmds[ms->count++] = (struct queued_command){cmd, c->argc, argv};
     ms->flags |= cmd->flags;
+    ms->argv_mem += bytes + sizeof(void *) * (size_t)c->argc;
     reply_status(c, "QUEUED");
 }
 

@@ -506,16 +506,19 @@ size_t client_info_line(client *c, char *buf, size_t size)
     if (m & EL_WRITABLE) events[ei++] = 'w';
     char flags[16];
     int fi = 0;
+    /* Redis's letters, in Redis's order */
     if (c->flags & CLIENT_MONITOR) flags[fi++] = 'O';
     if (c->flags & CLIENT_REPLICA) flags[fi++] = 'S';
     if (c->flags & CLIENT_MASTER) flags[fi++] = 'M';
     if (c->flags & CLIENT_PUBSUB) flags[fi++] = 'P';
+    if (c->flags & CLIENT_MULTI) flags[fi++] = 'x';
+    if (c->flags & CLIENT_BLOCKED) flags[fi++] = 'b';
     if (c->flags & CLIENT_TRACKING) flags[fi++] = 't';
     if (c->flags & CLIENT_TRACKING_BROKEN_REDIR) flags[fi++] = 'R';
     if (c->flags & CLIENT_TRACKING_BCAST) flags[fi++] = 'B';
-    if (c->flags & CLIENT_BLOCKED) flags[fi++] = 'b';
-    if (c->flags & CLIENT_CLOSE_ASAP) flags[fi++] = 'A';
+    if (c->flags & CLIENT_DIRTY_CAS) flags[fi++] = 'd';
     if (c->flags & CLIENT_CLOSE_AFTER_REPLY) flags[fi++] = 'c';
+    if (c->flags & CLIENT_CLOSE_ASAP) flags[fi++] = 'A';
     if (c->flags & CLIENT_NO_EVICT) flags[fi++] = 'e';
     if (fi == 0) flags[fi++] = 'N';
     flags[fi] = '\0';
@@ -525,13 +528,14 @@ size_t client_info_line(client *c, char *buf, size_t size)
     pubsub_client_counts(c, &sub, &psub, &ssub);
     int n = snprintf(buf, size,
                      "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d "
-                     "sub=%ld psub=%ld ssub=%ld multi=-1 qbuf=%zu qbuf-free=%zu argv-mem=%zu "
-                     "multi-mem=0 rbs=%d rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu "
+                     "sub=%ld psub=%ld ssub=%ld multi=%d qbuf=%zu qbuf-free=%zu argv-mem=%zu "
+                     "multi-mem=%zu rbs=%d rbp=%zu obl=%zu oll=%zu omem=%zu tot-mem=%zu "
                      "events=%s cmd=%s user=default redir=%lld resp=%d lib-name=%s lib-ver=%s",
                      (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                      (long long)(server.unixtime - c->ctime),
                      (server.now_ms - c->last_interaction_ms) / 1000, flags, c->dbid, sub, psub, ssub,
-                     c->qb_len - c->qb_pos, c->qb_cap - c->qb_len, (size_t)0, PROTO_REPLY_CHUNK,
+                     multi_queued_count(c), c->qb_len - c->qb_pos, c->qb_cap - c->qb_len, (size_t)0,
+                     multi_queued_mem(c), PROTO_REPLY_CHUNK,
                      c->qb_peak, c->bufpos, (size_t)0, c->reply_bytes,
                      zmalloc_size(c) + zmalloc_size(c->buf) + zmalloc_size(c->querybuf) + c->reply_bytes,
                      events, cmd, tracking_redirect_id(c), c->resp, c->lib_name ? c->lib_name : "",

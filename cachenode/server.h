@@ -555,6 +555,9 @@ void process_client_input(client *c);
 /* ---- transactions (multi.c) ---------------------------------------------- */
 
 int multi_is_exec(const struct command *cmd);
+/* CLIENT LIST's multi= (-1 outside MULTI) and multi-mem= fields. */
+int multi_queued_count(const client *c);
+size_t multi_queued_mem(const client *c);
 /* EXEC's flags are those of the commands it queued (a transaction that
  * writes is refused on a replica, one that may grow memory under OOM). */
 uint32_t multi_exec_flags(const client *c, const struct command *cmd);

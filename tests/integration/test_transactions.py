@@ -127,6 +127,23 @@ def test_transaction_replicates_as_one_unit(s):
         raw.close()
 
 
+def test_client_list_shows_a_transaction(s):
+    n = s.node()
+    c, other = n.client(), n.client()
+    c.client_setname("txn")
+    c.execute_command("WATCH", "k")
+    c.execute_command("MULTI")
+    c.execute_command("SET", "k", "1")
+    c.execute_command("GET", "k")
+    other.set("k", "2")  # the watched key changes: EXEC will fail
+    line = next(cl for cl in other.client_list() if cl["name"] == "txn")
+    # as redis-server 7.0 shows it: the argument bytes plus a pointer each
+    assert (line["flags"], line["multi"], line["multi-mem"]) == ("xd", "2", str(5 + 24 + 4 + 16)), line
+    assert c.execute_command("EXEC") is None
+    line = next(cl for cl in other.client_list() if cl["name"] == "txn")
+    assert (line["flags"], line["multi"], line["multi-mem"]) == ("N", "-1", "0"), line
+
+
 def test_replica_digest_after_transactions(s):
     p = s.node()
     r = s.replica(p)
@@ -147,5 +164,6 @@ if __name__ == "__main__":
         test_watch_invalidated_by_write_expiry_eviction_flush,
         test_blocking_commands_in_exec_do_not_block,
         test_transaction_replicates_as_one_unit,
+        test_client_list_shows_a_transaction,
         test_replica_digest_after_transactions,
     ]))
