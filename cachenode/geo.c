@@ -221,14 +221,23 @@ struct geo_point {
     double xy[2];
     double dist; /* meters, then the unit */
     double score;
-    char *member;
+    size_t member; /* offset in the results' names */
     size_t mlen;
 };
 
+/* The members' names share one buffer: a search may meet thousands of
+ * matches, and one allocation each cost more than the search itself. */
 struct geo_results {
     struct geo_point *p;
     size_t used, cap;
+    char *names;
+    size_t names_used, names_cap;
 };
+
+static inline const char *point_member(const struct geo_results *r, const struct geo_point *g)
+{
+    return r->names + g->member;
+}
 
 static void results_push(struct geo_results *r, const double xy[2], double dist, double score,
                          const char *m, size_t ml)
@@ -242,14 +251,19 @@ static void results_push(struct geo_results *r, const double xy[2], double dist,
     g->xy[1] = xy[1];
     g->dist = dist;
     g->score = score;
-    g->member = zmalloc(ml + 1);
-    memcpy(g->member, m, ml);
+    if (r->names_cap - r->names_used < ml) {
+        while (r->names_cap - r->names_used < ml) r->names_cap = r->names_cap ? r->names_cap * 2 : 256;
+        r->names = zrealloc(r->names, r->names_cap);
+    }
+    if (ml) memcpy(r->names + r->names_used, m, ml);
+    g->member = r->names_used;
     g->mlen = ml;
+    r->names_used += ml;
 }
 
 static void results_free(struct geo_results *r)
 {
-    for (size_t i = 0; i < r->used; i++) zfree(r->p[i].member);
+    zfree(r->names);
     zfree(r->p);
 }
 
@@ -517,7 +531,7 @@ static void reply_results(client *c, const struct search_req *q, struct geo_resu
     for (size_t i = 0; i < n; i++) {
         const struct geo_point *g = &r->p[i];
         if (extra) reply_array(c, extra + 1);
-        reply_bulk(c, g->member, g->mlen);
+        reply_bulk(c, point_member(r, g), g->mlen);
         if (q->withdist) reply_distance(c, g->dist);
         if (q->withhash) reply_int(c, (long long)g->score);
         if (q->withcoord) reply_position(c, g->xy);
@@ -550,7 +564,7 @@ static void store_results(client *c, int flags, const struct search_req *q, stru
     for (size_t i = 0; i < n; i++) {
         int out;
         double ns;
-        z = zs_add(z, r->p[i].member, r->p[i].mlen, q->storedist ? r->p[i].dist : r->p[i].score, 0,
+        z = zs_add(z, point_member(r, &r->p[i]), r->p[i].mlen, q->storedist ? r->p[i].dist : r->p[i].score, 0,
                    &out, &ns);
     }
     entry *e = lookup_write(c, dst);
@@ -589,7 +603,7 @@ static void search_generic(client *c, int src_index, int flags)
     }
     /* COUNT without an order means the nearest ones */
     if (q.count && q.sort == SORT_NONE && !q.any) q.sort = SORT_ASC;
-    struct geo_results r = {NULL, 0, 0};
+    struct geo_results r = {0};
     search_shape(z, &q.shape, &r, q.any ? (size_t)q.count : 0);
     size_t n = (q.count == 0 || r.used < (size_t)q.count) ? r.used : (size_t)q.count;
     point_cmp cmp = q.sort == SORT_ASC ? by_dist_asc : by_dist_desc;

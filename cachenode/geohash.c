@@ -268,8 +268,13 @@ double geohash_distance(double lon1, double lat1, double lon2, double lat2)
 int geohash_in_shape(const struct geo_shape *s, const double xy[2], double *dist)
 {
     if (s->kind == GEO_CIRCLE) {
+        double r = s->radius * s->to_meters;
+        /* a great circle is never shorter than its latitude difference:
+         * a point that far away is out without the trigonometry (with a
+         * margin, so that rounding cannot drop a point on the edge) */
+        if (lat_distance(xy[1], s->xy[1]) > r * (1 + 1e-9) + 1e-6) return 0;
         *dist = geohash_distance(s->xy[0], s->xy[1], xy[0], xy[1]);
-        return *dist <= s->radius * s->to_meters;
+        return *dist <= r;
     }
     double w = s->width * s->to_meters, h = s->height * s->to_meters;
     /* the latitude test is the cheaper: first */
