@@ -39,10 +39,13 @@ struct topology {
     int16_t owner[CLUSTER_SLOTS]; /* shard index, -1 for none */
 };
 
+/* An empty topology: epoch 0, no shards, no slot owned. */
+void topology_init(struct topology *t);
 /* Parses SETTOPOLOGY's arguments (from the epoch on) into t, which the
  * caller frees with topology_free in any case. Returns 0, or -1 with the
  * reason (an error reply's text, "ERR ...") in err. */
 int topology_parse(const arg *argv, int argc, struct topology *t, char *err, size_t errlen);
+/* Frees what t holds and leaves it empty (topology_init). */
 void topology_free(struct topology *t);
 /* The canonical text: magic, then the arguments, one shard per line, slots
  * as merged ranges. zmalloc'd, NUL-terminated. */
@@ -51,7 +54,8 @@ char *topology_text(const struct topology *t, size_t *len);
 int topology_parse_text(const char *text, size_t len, struct topology *t, char *err, size_t errlen);
 /* The shard holding the node named `name` and its index there, or -1. */
 int topology_find_node(const struct topology *t, const char *name, int *index);
-/* Appends the shard's slots as "a-b,c" ranges ("-" for none) to buf. */
-size_t topology_slot_ranges(const struct topology *t, int shard, char sep, char *buf, size_t size);
+/* The shard's next run of slots at or after *from: [*start, *end]; sets
+ * *from past it. Returns 0 when there is none. */
+int topology_next_range(const struct topology *t, int shard, int *from, int *start, int *end);
 
 #endif
