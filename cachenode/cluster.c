@@ -84,10 +84,12 @@ int cluster_redirect(const client *c, const struct command *cmd, char *err, size
     if (c->flags & CLIENT_MASTER) return 0; /* our primary's stream is obeyed */
     if (!exec && !has_key_args(cmd)) return 0;
     if (exec) multi_queued_keys(c, note_key, &ks);
-    else command_keys(cmd, c->argv, c->argc, note_key, &ks);
+    else command_slot_args(cmd, c->argv, c->argc, note_key, &ks);
     uint32_t flags = cmd->flags | multi_exec_flags(c, cmd);
     int to = -1;
-    enum route r = route_keys(&ks, (c->flags & CLIENT_READONLY) && !(flags & CMD_WRITE), &to);
+    /* a replica serves reads after READONLY, and shard channels always */
+    int local_ok = ((c->flags & CLIENT_READONLY) || (flags & CMD_PUBSUB)) && !(flags & CMD_WRITE);
+    enum route r = route_keys(&ks, local_ok, &to);
     if (r == ROUTE_HERE) return 0;
     route_error(r, ks.slot, to, err, size);
     return 1;
@@ -97,7 +99,7 @@ const char *cluster_script_refusal(const client *caller, const struct command *c
 {
     struct key_slots ks = {-1, 0};
     if (!server.cluster_enabled || (caller->flags & CLIENT_MASTER) || !has_key_args(cmd)) return NULL;
-    command_keys(cmd, argv, argc, note_key, &ks);
+    command_slot_args(cmd, argv, argc, note_key, &ks);
     int to;
     int readonly = (caller->flags & CLIENT_READONLY) && !(cmd->flags & CMD_WRITE);
     if (route_keys(&ks, readonly, &to) == ROUTE_HERE) return NULL;

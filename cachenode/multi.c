@@ -218,7 +218,7 @@ void multi_queued_keys(const client *c, void (*fn)(void *priv, const arg *key), 
     if (c->mstate == NULL) return;
     for (int i = 0; i < c->mstate->count; i++) {
         const struct queued_command *q = &c->mstate->cmds[i];
-        command_keys(q->cmd, q->argv, q->argc, fn, priv);
+        command_slot_args(q->cmd, q->argv, q->argc, fn, priv);
     }
 }
 

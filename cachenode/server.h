@@ -568,7 +568,8 @@ void multi_queue(client *c, struct command *cmd);
 void multi_abort_exec(client *c, const char *err);
 /* RESET and disconnection: forgets the transaction and the watched keys. */
 void multi_client_reset(client *c);
-/* Calls fn on the keys of each command the client queued (cluster routing of EXEC). */
+/* Calls fn on the keys and shard channels of each command the client
+ * queued (cluster routing of EXEC). */
 void multi_queued_keys(const client *c, void (*fn)(void *priv, const arg *key), void *priv);
 size_t watched_keys_count(void);
 /* The key changed (a write, its expiry or eviction): watchers' EXEC fails. */
@@ -648,6 +649,10 @@ extern struct command client_subcommands[];          /* cmd_client.c */
  * 0 when a key count among the arguments is invalid. */
 int command_keys(const struct command *cmd, const arg *argv, int argc, void (*fn)(void *priv, const arg *key),
                  void *priv);
+/* The same with the shard channels (SPUBLISH, SSUBSCRIBE), which hash to
+ * slots as keys do: what cluster routing looks at. */
+int command_slot_args(const struct command *cmd, const arg *argv, int argc,
+                      void (*fn)(void *priv, const arg *key), void *priv);
 
 
 

@@ -142,6 +142,10 @@ def test_exact_errors(s):
     assert slot == 12182
     assert raw(p0.port, "GET", "foo") == b"-MOVED 12182 127.0.0.1:%d\r\n" % f.primary(2).port
     assert raw(p0.port, "MSET", "a", "1", "b", "2") == b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
+    # shard channels hash to slots as keys do; a replica of the owner serves them
+    assert raw(p0.port, "SPUBLISH", "foo", "m") == b"-MOVED 12182 127.0.0.1:%d\r\n" % f.primary(2).port
+    assert raw(f.replica(2).port, "SPUBLISH", "foo", "m") == b":0\r\n"
+    assert raw(p0.port, "SSUBSCRIBE", "a", "b") == b"-CROSSSLOT Keys in request don't hash to the same slot\r\n"
     assert raw(p0.port, "SELECT", "1") == b"-ERR SELECT is not allowed in cluster mode\r\n"
     assert raw(p0.port, "MOVE", "b", "1") == b"-ERR MOVE is not allowed in cluster mode\r\n"
     assert raw(p0.port, "CLUSTER", "MEET", "127.0.0.1", "1").startswith(b"-ERR CLUSTER MEET is not supported")
