@@ -346,17 +346,29 @@ COMPARED = [
 ]
 
 
+def start_redis_cluster_node(rdir):
+    """A redis-server in cluster mode on a free port (another one when it
+    exits, having lost the port to a race): (process, port)."""
+    for _ in range(5):
+        port = free_port()
+        with open(os.path.join(rdir, "redis.log"), "ab") as log:
+            proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                     "--appendonly", "no", "--dir", rdir, "--cluster-enabled", "yes"],
+                                    stdout=log, stderr=subprocess.STDOUT)
+        ref = redis.Redis(host="127.0.0.1", port=port)
+        wait_until(lambda: proc.poll() is not None or ref.ping(), 10, what="redis-server")
+        if proc.poll() is None:
+            return proc, port
+    raise AssertionError("redis-server did not start: " + open(os.path.join(rdir, "redis.log")).read()[-2000:])
+
+
 def test_against_redis_server(s):
     """The same commands to a one-node redis-server cluster that owns every
     slot and a cachenode with a one-shard topology: replies byte for byte."""
     rdir = tempfile.mkdtemp(prefix="redis-cluster-")
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", rdir, "--cluster-enabled", "yes"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, port = start_redis_cluster_node(rdir)
     try:
-        ref = redis.Redis(port=port)
-        wait_until(lambda: ref.ping(), 10, what="redis-server")
+        ref = redis.Redis(host="127.0.0.1", port=port)
         assert ref.execute_command("CLUSTER", "ADDSLOTSRANGE", "0", "16383") == b"OK"
         wait_until(lambda: b"cluster_state:ok" in ref.execute_command("CLUSTER", "INFO"), 10, what="state ok")
         n = s.node("--cluster-enabled", "yes", "--node-id", "solo")
