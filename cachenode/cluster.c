@@ -199,6 +199,23 @@ static char *read_file(const char *path, size_t *len)
 
 /* ---- applying a topology ---------------------------------------------------------- */
 
+/* A key of a lost slot counts as modified: watchers' EXEC fails and
+ * tracking clients are told. */
+static int touch_dropped(void *priv, const entry *e)
+{
+    arg key = {entry_key(e), e->keylen};
+    key_modified(priv, &key);
+    return 0;
+}
+
+static size_t drop_slot(unsigned slot)
+{
+    db *d = server.dbs[0];
+    if (db_slot_size(d, slot) == 0) return 0;
+    db_walk_slot(d, slot, touch_dropped, d);
+    return db_empty_slot(d, slot);
+}
+
 /* Takes t (the caller's copy is emptied): drops the keys of the slots this
  * node's shard loses, then runs the new topology. */
 static void apply(struct topology *t)
@@ -208,7 +225,7 @@ static void apply(struct topology *t)
     size_t dropped = 0;
     for (int s = 0; s < CLUSTER_SLOTS; s++)
         if (cluster_slot_is_mine((unsigned)s) && (shard < 0 || t->owner[s] != shard))
-            dropped += db_empty_slot(server.dbs[0], (unsigned)s);
+            dropped += drop_slot((unsigned)s);
     topology_free(&cluster.topo);
     cluster.topo = *t;
     topology_init(t);

@@ -31,6 +31,7 @@ static const struct topo_node *my_node(void)
 static void settopology_command(client *c)
 {
     char err[512];
+    propagate_prevent(); /* replicas get their topology from the control plane */
     if (cluster_set_topology(c->argv + 2, c->argc - 2, err, sizeof(err)) == -1) reply_error(c, err);
     else reply_ok(c);
 }

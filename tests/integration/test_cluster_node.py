@@ -310,8 +310,15 @@ def test_slot_moves_to_another_shard(s):
     old.r.set("{foo}2", "w")
     wait_until(lambda: f.replica(2).r.execute_command("CLUSTER", "COUNTKEYSINSLOT", 12182) == 2, 10,
                what="replicated")
+    watcher = old.client()
+    watcher.execute_command("WATCH", "foo")
     f.slots = ["0-5461,12182", "5462-10922", "10923-12181,12183-16383"]
     f.push()
+    # the dropped key counts as modified: the watcher's transaction fails
+    watcher.execute_command("MULTI")
+    assert watcher.execute_command("GET", "{a}x") == b"QUEUED"
+    assert watcher.execute_command("EXEC") is None
+    watcher.close()
     for n in (old, f.replica(2)):
         assert n.r.execute_command("CLUSTER", "COUNTKEYSINSLOT", 12182) == 0
     assert raw(old.port, "GET", "foo") == b"-MOVED 12182 127.0.0.1:%d\r\n" % new.port
