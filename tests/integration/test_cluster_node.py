@@ -323,8 +323,14 @@ def test_slot_moves_to_another_shard(s):
                what="replicated")
     watcher = old.client()
     watcher.execute_command("WATCH", "foo")
+    blocked = old.connect()
+    blocked.sendall(encode_command("BLPOP", "{foo}list", "0"))
+    wait_until(lambda: old.r.info("clients")["blocked_clients"] == 1, 10, what="BLPOP blocked")
     f.slots = ["0-5461,12182", "5462-10922", "10923-12181,12183-16383"]
     f.push()
+    # a client blocked on a key of the lost slot is redirected
+    assert blocked.recv(4096) == b"-MOVED 12182 127.0.0.1:%d\r\n" % new.port
+    blocked.close()
     # the dropped key counts as modified: the watcher's transaction fails
     watcher.execute_command("MULTI")
     assert watcher.execute_command("GET", "{a}x") == b"QUEUED"
