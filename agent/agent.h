@@ -22,6 +22,8 @@
 #define AGENT_HEARTBEAT_INTERVAL_MS 1000
 #define AGENT_RESTART_BACKOFF_MIN_MS 500
 #define AGENT_RESTART_BACKOFF_MAX_MS 30000
+#define AGENT_TOPOLOGY_BACKOFF_MIN_MS 200
+#define AGENT_TOPOLOGY_BACKOFF_MAX_MS 5000
 
 struct agent_config {
     char listen[128];
@@ -67,6 +69,9 @@ struct node {
     long long restart_at_ms;           /* monotonic; 0: no restart planned */
     int restart_backoff_ms;
     int exit_status;                   /* last wait status, -1 unknown */
+    long long topo_epoch;              /* the topology epoch this process runs; 0 not known */
+    long long topo_next_ms;            /* monotonic: the next SETTOPOLOGY attempt, 0 at once */
+    int topo_backoff_ms;
     struct node_obs obs;
 };
 

@@ -76,6 +76,7 @@ static void build_argv(const struct agent *a, const struct node *n, struct launc
     l->argv[i++] = "--maxmemory";        l->argv[i++] = l->maxmem;
     l->argv[i++] = "--maxmemory-policy"; l->argv[i++] = n->spec.eviction_policy;
     l->argv[i++] = "--node-id";          l->argv[i++] = n->spec.id;
+    if (n->spec.cluster_mode) { l->argv[i++] = "--cluster-enabled"; l->argv[i++] = "yes"; }
     if (n->spec.role == ROLE_REPLICA) {
         snprintf(l->primary_port, sizeof(l->primary_port), "%d", n->spec.primary_port);
         l->argv[i++] = "--replicaof"; l->argv[i++] = n->spec.primary_host; l->argv[i++] = l->primary_port;
@@ -147,6 +148,9 @@ int proc_launch(struct agent *a, struct node *n, char *err, size_t errlen)
     n->incarnation++;
     n->launched_ms = mono_ms();
     n->exit_status = -1;
+    n->topo_epoch = 0; /* a new process: its topology is applied again */
+    n->topo_next_ms = 0;
+    n->topo_backoff_ms = 0;
     a->count.node_launches++;
     log_msg(LOG_NOTICE, "node %s: launched pid %d on %s:%d (%s, %lld MB)", n->spec.id, (int)pid,
             a->cfg.advertise, n->spec.port, spec_role_name(n->spec.role), n->spec.memory_mb);
