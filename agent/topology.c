@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "slots.h"
 #include "spec.h"
 
 /* The argument vector while it is collected: pointers into the JSON (or
@@ -18,7 +19,7 @@ struct collect {
     int argc, cap;
     const char **shard_ids, **node_ids;
     size_t nshards, nnodes;
-    unsigned char owned[TOPO_SLOTS];
+    unsigned char owned[SLOTS_COUNT];
 };
 
 static int fail(char *err, size_t errlen, const char *msg, const char *what)
@@ -64,46 +65,6 @@ static struct topology *pack(long long epoch, int argc, const char *const *src)
     t->argc = argc;
     t->argv = argv;
     return t;
-}
-
-/* ---- slots --------------------------------------------------------------- */
-
-/* A slot number: 1 to 5 digits, at most TOPO_SLOTS - 1. Advances *p. */
-static int slot_number(const char **p, int *out)
-{
-    int v = 0, digits = 0;
-    while (**p >= '0' && **p <= '9' && digits < 6) {
-        v = v * 10 + (**p - '0');
-        (*p)++;
-        digits++;
-    }
-    if (digits == 0 || digits > 5 || v >= TOPO_SLOTS) return -1;
-    *out = v;
-    return 0;
-}
-
-int topology_slots_valid(const char *text, unsigned char *owned, char *err, size_t errlen)
-{
-    if (strcmp(text, "-") == 0) return 0;
-    if (*text == '\0' || strlen(text) > TOPO_SLOTS_TEXT_MAX)
-        return fail(err, errlen, "%s", "slots must be \"-\" or slots and ranges such as \"0-5460,5462\"");
-    for (const char *p = text;;) {
-        int first, last;
-        if (slot_number(&p, &first) != 0) return fail(err, errlen, "slots '%.40s': a slot is 0 to 16383", text);
-        last = first;
-        if (*p == '-') {
-            p++;
-            if (slot_number(&p, &last) != 0 || last < first)
-                return fail(err, errlen, "slots '%.40s': a range is FIRST-LAST with FIRST <= LAST", text);
-        }
-        for (int s = first; owned && s <= last; s++) {
-            if (owned[s]) return fail(err, errlen, "slots '%.40s': a slot belongs to two shards or is listed twice", text);
-            owned[s] = 1;
-        }
-        if (*p == '\0') return 0;
-        if (*p != ',') return fail(err, errlen, "slots '%.40s': slots and ranges are separated by ','", text);
-        p++;
-    }
 }
 
 /* ---- parsing ------------------------------------------------------------- */
@@ -157,11 +118,13 @@ static int parse_shard(struct collect *c, const json_t *s, char *err, size_t err
 {
     static const char *const fields[] = {"id", "slots", "nodes", NULL};
     if (check_object(s, fields, "shard {id, slots, nodes}", err, errlen) != 0) return -1;
-    const char *id = string_member(s, "id", SPEC_NAME_MAX), *slots = string_member(s, "slots", TOPO_SLOTS_TEXT_MAX);
+    const char *id = string_member(s, "id", SPEC_NAME_MAX), *slots = string_member(s, "slots", SLOTS_TEXT_MAX);
     json_t *nodes = json_object_get(s, "nodes");
     if (id == NULL || !spec_valid_name(id)) return fail(err, errlen, "%s", "topology: a shard id is [A-Za-z0-9_-]{1,64}");
     if (slots == NULL) return fail(err, errlen, "topology: shard %s needs its slots as text", id);
-    if (topology_slots_valid(slots, c->owned, err, errlen) != 0) return -1;
+    if (slots_parse(slots, c->owned) != 0)
+        return fail(err, errlen, "topology: shard %s: slots must be \"-\" or slots and ranges such as \"0-5460,5462\","
+                    " in 0-16383, each slot in one shard only", id);
     size_t n = json_array_size(nodes);
     if (!json_is_array(nodes) || n < 1 || n > TOPO_MAX_SHARD_NODES)
         return fail(err, errlen, "topology: shard %s needs 1 to 16 nodes", id);

@@ -9,11 +9,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define TOPO_SLOTS 16384
 #define TOPO_MAX_SHARDS 1024
 #define TOPO_MAX_SHARD_NODES 16
 #define TOPO_MAX_NODES 4096
-#define TOPO_SLOTS_TEXT_MAX (TOPO_SLOTS * 6) /* "0,2,4,...": every other slot */
 #define TOPO_EPOCH_MAX (1LL << 53)
 
 struct topology {
@@ -27,8 +25,8 @@ struct topology {
 
 /* Parses and validates {"epoch", "shards":[{"id","slots","nodes":[{"id",
  * "host","port"}]}]}: bounded counts, names [A-Za-z0-9_-]{1,64}, unique
- * shard and node ids, slots as "0-5460,5462" or "-" with no slot in two
- * shards. NULL with a sentence in err when it is not acceptable. */
+ * shard and node ids, slots as "0-5460,5462" or "-" (slots.h) with no
+ * slot in two shards. NULL with a sentence in err when it is not acceptable. */
 struct topology *topology_parse(const json_t *v, char *err, size_t errlen);
 struct topology *topology_dup(const struct topology *t);
 void topology_free(struct topology *t);
@@ -36,9 +34,5 @@ void topology_free(struct topology *t);
 int topology_equal(const struct topology *a, const struct topology *b);
 /* The JSON form topology_parse takes (for the spec file). */
 json_t *topology_to_json(const struct topology *t);
-
-/* Checks a slots text and marks its slots in owned[TOPO_SLOTS] (may be
- * NULL); a slot already marked is an error. 0, or -1 with err. */
-int topology_slots_valid(const char *text, unsigned char *owned, char *err, size_t errlen);
 
 #endif

@@ -72,24 +72,6 @@ static void test_json_round_trip_and_equal(void **state)
     topology_free(other);
 }
 
-static void test_slots_text(void **state)
-{
-    (void)state;
-    char err[256];
-    unsigned char *owned = calloc(TOPO_SLOTS, 1);
-    assert_non_null(owned);
-    assert_int_equal(topology_slots_valid("0-5460,5462", owned, err, sizeof(err)), 0);
-    assert_int_equal(owned[0] + owned[5460] + owned[5462], 3);
-    assert_int_equal(owned[5461], 0);
-    assert_int_equal(topology_slots_valid("5461", owned, err, sizeof(err)), 0);
-    assert_int_equal(topology_slots_valid("5461", owned, err, sizeof(err)), -1); /* owned twice */
-    assert_int_equal(topology_slots_valid("-", owned, err, sizeof(err)), 0);
-    assert_int_equal(topology_slots_valid("16383", NULL, err, sizeof(err)), 0);
-    const char *bad[] = {"", "16384", "5-4", "1,", ",1", "1,,2", "1-", "-1", "a", "1 2", "000001", "1-2-3", "+1", NULL};
-    for (int i = 0; bad[i]; i++) assert_int_equal(topology_slots_valid(bad[i], NULL, err, sizeof(err)), -1);
-    free(owned);
-}
-
 static void test_refusals(void **state)
 {
     (void)state;
@@ -111,6 +93,8 @@ static void test_refusals(void **state)
         "{\"epoch\":1,\"shards\":[{\"id\":\"a\",\"slots\":\"0-10\",\"nodes\":[{\"id\":\"n\",\"host\":\"h\",\"port\":1}]},"
         "{\"id\":\"b\",\"slots\":\"10\",\"nodes\":[{\"id\":\"m\",\"host\":\"h\",\"port\":2}]}]}",
         "{\"epoch\":1,\"shards\":[],\"x\":1}",
+        "{\"epoch\":1,\"shards\":[{\"id\":\"a\",\"slots\":\"16384\",\"nodes\":[{\"id\":\"n\",\"host\":\"h\",\"port\":1}]}]}",
+        "{\"epoch\":1,\"shards\":[{\"id\":\"a\",\"slots\":\"\",\"nodes\":[{\"id\":\"n\",\"host\":\"h\",\"port\":1}]}]}",
         NULL};
     for (int i = 0; bad[i]; i++) {
         struct topology *t = parse(bad[i], err);
@@ -192,7 +176,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_argv),
         cmocka_unit_test(test_json_round_trip_and_equal),
-        cmocka_unit_test(test_slots_text),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_spec_cluster_mode),
