@@ -595,8 +595,9 @@ static void spec_range(const struct command *cmd, int spec, const struct key_spe
     }
 }
 
-int command_keys(const struct command *cmd, const arg *argv, int argc, void (*fn)(void *priv, const arg *key),
-                 void *priv)
+/* command_keys, and with `channels` the shard channels too (not_key specs). */
+static int keys_of(const struct command *cmd, const arg *argv, int argc, int channels,
+                   void (*fn)(void *priv, const arg *key), void *priv)
 {
     struct key_spec ks;
     for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks);)
@@ -610,13 +611,25 @@ int command_keys(const struct command *cmd, const arg *argv, int argc, void (*fn
     }
     int spec = 0;
     for (const char *p = cmd->key_specs; next_key_spec(cmd, &p, &ks); spec++) {
-        if (spec_is_not_key(&ks)) continue;
+        if (!channels && spec_is_not_key(&ks)) continue;
         int first, last, step;
         spec_range(cmd, spec, &ks, argv, argc, &first, &last, &step);
         if (first < 0) continue;
         for (int i = first; i <= last; i += step, n++) fn(priv, &argv[i]);
     }
     return n;
+}
+
+int command_keys(const struct command *cmd, const arg *argv, int argc, void (*fn)(void *priv, const arg *key),
+                 void *priv)
+{
+    return keys_of(cmd, argv, argc, 0, fn, priv);
+}
+
+int command_slot_args(const struct command *cmd, const arg *argv, int argc,
+                      void (*fn)(void *priv, const arg *key), void *priv)
+{
+    return keys_of(cmd, argv, argc, 1, fn, priv);
 }
 
 /* GETKEYS and GETKEYSANDFLAGS: the keys each key spec finds in the command. */

@@ -36,7 +36,8 @@ static void select_command(client *c)
         reply_error(c, "ERR value is out of range, value must between -2147483648 and 2147483647");
         return;
     }
-    if (select_db(c, id) == -1) reply_error(c, "ERR DB index is out of range");
+    if (server.cluster_enabled && id != 0) reply_error(c, "ERR SELECT is not allowed in cluster mode");
+    else if (select_db(c, id) == -1) reply_error(c, "ERR DB index is out of range");
     else reply_ok(c);
 }
 
@@ -168,7 +169,7 @@ static void reset_command(client *c)
     select_db(c, 0);
     c->resp = 2;
     c->reply_mode = REPLY_ON;
-    c->flags &= ~CLIENT_NO_EVICT;
+    c->flags &= ~(CLIENT_NO_EVICT | CLIENT_READONLY | CLIENT_ASKING);
     zfree(c->name);
     c->name = NULL;
     if (password_required()) c->flags &= ~CLIENT_AUTHENTICATED;

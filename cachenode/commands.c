@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "log.h"
 #include "pubsub.h"
 #include "server.h"
@@ -42,7 +43,7 @@ void commands_init(void)
                                 latency_commands, bitmap_commands,
                                 hyperloglog_commands, geo_commands, stream_commands,
                                 stream_cg_commands, pubsub_commands, script_commands,
-                                function_commands};
+                                function_commands, cluster_commands};
     size_t ntables = sizeof(tables) / sizeof(tables[0]);
     command_count = 0;
     for (size_t t = 0; t < ntables; t++)
@@ -140,8 +141,11 @@ static void reject(client *c, struct command *cmd, const char *err)
     reply_error(c, err);
 }
 
+#define REFUSED 1
+#define REDIRECTED 2 /* cluster mode: the keys are served elsewhere (MOVED ...) */
+
 /* Why the command may not run now (as Redis checks it, in Redis's order),
- * into err; 0 when it may. */
+ * into err: REFUSED or REDIRECTED; 0 when it may. */
 static int refusal(client *c, struct command *cmd, char *err, size_t size)
 {
     const char *why = NULL;
@@ -152,6 +156,8 @@ static int refusal(client *c, struct command *cmd, char *err, size_t size)
     }
     if (!(c->flags & CLIENT_AUTHENTICATED) && !(flags & CMD_NO_AUTH))
         why = "NOAUTH Authentication required.";
+    else if (server.cluster_enabled && cluster_redirect(c, cmd, err, size))
+        return REDIRECTED;
     else if ((why = script_busy_refusal(flags)))
         ;
     else if ((c->flags & CLIENT_MULTI) && (flags & CMD_NO_MULTI))
@@ -195,7 +201,15 @@ static void lookup_check_and_call(client *c)
         }
         cmd = sub;
     }
-    if (refusal(c, cmd, err, sizeof(err))) {
+    int refused = refusal(c, cmd, err, sizeof(err));
+    if (refused == REDIRECTED && multi_is_exec(cmd)) {
+        /* as Redis: the transaction is discarded and the redirection is the reply */
+        cmd->rejected_calls++;
+        multi_client_reset(c);
+        reply_error(c, err);
+        return;
+    }
+    if (refused) {
         reject(c, cmd, err);
         return;
     }

@@ -167,9 +167,12 @@ static void get_appendonly(char *buf, size_t size) { snprintf(buf, size, "%s", "
 
 static int set_cluster_enabled(char **w, int n, const char **err)
 {
-    server.cluster_enabled = 0;
-    return only_value(w, n, err, "no", "yes", "cluster mode is not supported yet",
-                      "argument must be 'yes' or 'no'");
+    if (n == 1 && (strcasecmp(w[0], "yes") == 0 || strcasecmp(w[0], "no") == 0)) {
+        server.cluster_enabled = strcasecmp(w[0], "yes") == 0;
+        return 0;
+    }
+    *err = "argument must be 'yes' or 'no'";
+    return -1;
 }
 
 static void get_cluster_enabled(char *buf, size_t size)
@@ -268,6 +271,7 @@ static struct config configs[] = {
     {"busy-poll-us", CFG_INT, 0, &server.busy_poll_us, 0, 10000, "200", NULL, NULL, NULL, apply_busy_poll},
     {"node-id", CFG_STRING, CFG_IMMUTABLE, &server.node_id, 0, 0, "", NULL, NULL, NULL, NULL},
     {"protocol", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "resp", NULL, set_protocol, get_protocol, NULL},
+    {"cluster-config-file", CFG_STRING, CFG_IMMUTABLE, &server.cluster_config_file, 0, 0, "nodes.conf", NULL, NULL, NULL, NULL},
     {"cluster-enabled", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "no", NULL, set_cluster_enabled, get_cluster_enabled, NULL},
     /* REPLICAOF is the live way: it connects; the parameter only records it */
     {"replicaof", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "", NULL, set_replicaof, get_replicaof, NULL},

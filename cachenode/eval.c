@@ -141,6 +141,8 @@ static int parse_eval_shebang(const arg *body, struct cached_script *cs, size_t 
 
 const char *script_flags_refusal(int flags, int ro_command)
 {
+    if (server.cluster_enabled && (flags & FUNCTION_FLAG_NO_CLUSTER))
+        return "ERR Can not run script on cluster, 'no-cluster' flag is set.";
     if (flags & FUNCTION_FLAG_NO_WRITES) return NULL;
     if (ro_command) return "ERR Can not execute a script with write flag using *_ro command.";
     if (!(flags & FUNCTION_FLAG_ALLOW_OOM) && server.maxmemory > 0 && !server_is_replica() &&

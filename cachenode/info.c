@@ -19,38 +19,6 @@
 #include "snapshot.h"
 #include "tracking.h"
 
-/* ---- a growing text buffer ----------------------------------------------------- */
-
-struct text {
-    char *buf;
-    size_t len, cap;
-};
-
-static void text_grow(struct text *t, size_t need)
-{
-    if (t->len + need + 1 <= t->cap) return;
-    size_t cap = t->cap ? t->cap : 4096;
-    while (cap < t->len + need + 1) cap *= 2;
-    t->buf = zrealloc(t->buf, cap);
-    t->cap = cap;
-}
-
-static void text_addf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void text_addf(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n <= 0) return;
-    text_grow(t, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
-
 /* ---- value formatting ------------------------------------------------------------ */
 
 /* 1023 -> "1023B", 1536 -> "1.50K", as Redis's *_human fields. */

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "cluster.h"
 #include "eventloop.h"
 #include "log.h"
 #include "server.h"
@@ -38,8 +39,8 @@ static void usage(void)
             "                 [--node-id ID] [--logfile FILE] [--loglevel notice]\n"
             "       cachenode --version\n"
             "Values shown are the defaults (maxmemory 0: no limit). Every parameter that\n"
-            "CONFIG GET lists is also an option. Not supported yet: --cluster-enabled yes,\n"
-            "--protocol memcached, automatic save points (--save is \"\").\n");
+            "CONFIG GET lists is also an option. --cluster-enabled yes needs --node-id.\n"
+            "Not supported yet: --protocol memcached, automatic save points (--save is \"\").\n");
 }
 
 int main(int argc, char **argv)
@@ -71,6 +72,7 @@ int main(int argc, char **argv)
     el_set_timer(1000 / server.hz, server_cron);
     el_set_busy_poll(server.busy_poll_us);
     /* the dataset is loaded whole, or the node does not start at all */
+    if (server.cluster_enabled && cluster_init() == -1) return 1;
     if (snapshot_load_at_startup() == -1) return 1;
     if (server_listen() == -1) return 1;
     replication_init();

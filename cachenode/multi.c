@@ -213,6 +213,15 @@ void multi_abort_exec(client *c, const char *err)
 
 void multi_client_reset(client *c) { discard_transaction(c); }
 
+void multi_queued_keys(const client *c, void (*fn)(void *priv, const arg *key), void *priv)
+{
+    if (c->mstate == NULL) return;
+    for (int i = 0; i < c->mstate->count; i++) {
+        const struct queued_command *q = &c->mstate->cmds[i];
+        command_slot_args(q->cmd, q->argv, q->argc, fn, priv);
+    }
+}
+
 /* ---- commands ------------------------------------------------------------------ */
 
 static void multi_command(client *c)

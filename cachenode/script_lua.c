@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "log.h"
 #include "script_lua.h"
 #include "script_reply.h"
@@ -317,6 +318,7 @@ static int redis_generic_call(lua_State *L, int raise)
     c->argc = argc;
     struct command *cmd = script_lookup(c);
     const char *why = script_refusal(cmd, argc);
+    if (why == NULL && server.cluster_enabled) why = cluster_script_refusal(running->caller, cmd, call_argv, argc);
     if (why) {
         c->argv = NULL;
         c->argc = 0;

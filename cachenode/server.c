@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "eventloop.h"
 #include "log.h"
 #include "object.h"
@@ -134,6 +135,7 @@ void server_release(void)
     }
     object_lazyfree_drain();
     scripts_release();
+    cluster_release();
 }
 
 void server_init(void)

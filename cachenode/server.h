@@ -55,6 +55,8 @@ typedef struct arg {
 #define CLIENT_TRACKING_CACHING (1 << 20) /* CLIENT CACHING yes|no given for the next command */
 #define CLIENT_TRACKING_NOLOOP (1 << 21)
 #define CLIENT_TRACKING_BROKEN_REDIR (1 << 22)
+#define CLIENT_READONLY (1 << 23) /* cluster mode: READONLY, reads served on a replica */
+#define CLIENT_ASKING (1 << 24)   /* cluster mode: ASKING */
 
 enum reply_mode { REPLY_ON = 0, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP };
 
@@ -268,7 +270,8 @@ struct server {
     int busy_poll_us; /* the event loop's longest poll before it sleeps */
     char *node_id;
     int protocol_mode; /* PROTOCOL_*; memcached is refused until implemented */
-    int cluster_enabled; /* refused at start-up until cluster mode exists */
+    int cluster_enabled; /* cluster mode (cluster.c), immutable */
+    char *cluster_config_file; /* the topology, in dir unless absolute */
     char *replicaof;
     int maxclients;
     int timeout;
@@ -565,6 +568,9 @@ void multi_queue(client *c, struct command *cmd);
 void multi_abort_exec(client *c, const char *err);
 /* RESET and disconnection: forgets the transaction and the watched keys. */
 void multi_client_reset(client *c);
+/* Calls fn on the keys and shard channels of each command the client
+ * queued (cluster routing of EXEC). */
+void multi_queued_keys(const client *c, void (*fn)(void *priv, const arg *key), void *priv);
 size_t watched_keys_count(void);
 /* The key changed (a write, its expiry or eviction): watchers' EXEC fails. */
 void watch_touch_key(db *d, const char *key, size_t len);
@@ -643,6 +649,10 @@ extern struct command client_subcommands[];          /* cmd_client.c */
  * 0 when a key count among the arguments is invalid. */
 int command_keys(const struct command *cmd, const arg *argv, int argc, void (*fn)(void *priv, const arg *key),
                  void *priv);
+/* The same with the shard channels (SPUBLISH, SSUBSCRIBE), which hash to
+ * slots as keys do: what cluster routing looks at. */
+int command_slot_args(const struct command *cmd, const arg *argv, int argc,
+                      void (*fn)(void *priv, const arg *key), void *priv);
 
 
 

@@ -1,8 +1,11 @@
 /* util.c: number parsing and formatting, glob matching, randomness, time,
+ * a growing text buffer
  * and making a renamed file durable. */
 #include "util.h"
+#include "alloc.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -321,4 +324,27 @@ unsigned long scan_step(unsigned long cursor, const size_t size[2], scan_bucket_
         cursor = rev_bits(rev_bits(cursor) + 1);
     } while (cursor & (m0 ^ m1));
     return cursor;
+}
+
+static void text_grow(struct text *t, size_t need)
+{
+    if (t->len + need + 1 <= t->cap) return;
+    size_t cap = t->cap ? t->cap : 4096;
+    while (cap < t->len + need + 1) cap *= 2;
+    t->buf = zrealloc(t->buf, cap);
+    t->cap = cap;
+}
+
+void text_addf(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0) return;
+    text_grow(t, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
 }

@@ -86,4 +86,13 @@ static inline const unsigned char *varint_get(const unsigned char *p, uint64_t *
     return p;
 }
 
+/* A growing text buffer (INFO, CLUSTER NODES/INFO, the cluster config file):
+ * start from {NULL, 0, 0}; buf is NUL-terminated once anything was added;
+ * the owner zfrees buf. */
+struct text {
+    char *buf;
+    size_t len, cap;
+};
+void text_addf(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif
