@@ -13,7 +13,8 @@ primary, a higher topology epoch, every node routing to it) while the other
 shards keep their primaries and processes, and the client keeps working.
 A planned failover of another shard, a replica added per shard (a new
 epoch) and the not-yet-supported resharding calls follow; last the cluster
-is deleted and its processes are gone.
+is deleted and its processes are gone. The api/examples scripts for cluster
+mode run against a cluster of their own.
 
 Every wait polls with a deadline; processes are killed by pid at the end
 (Fleet.cleanup). Skipped, with the reason, only when cachenode has no
@@ -29,7 +30,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nodeutil import Suite, free_port, wait_until  # noqa: E402
 from test_controller import Fleet  # noqa: E402
-from fleetutil import live_cachenodes  # noqa: E402
+from fleetutil import USER_TOKEN, live_cachenodes  # noqa: E402
 
 import redis  # noqa: E402
 from redis.cluster import ClusterNode, RedisCluster  # noqa: E402
@@ -40,6 +41,7 @@ logging.getLogger("redis.cluster").addHandler(logging.NullHandler())
 
 SLOTS = 16384
 NAME = "cm"
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "api", "examples")
 AUTH = "cluster-mode-secret-0123456789"
 
 
@@ -358,10 +360,34 @@ def test_refusals(suite):
         assert all(n.get("cluster_mode") is False for n in f.agent_nodes().values())
 
 
+def example(f, script, *args):
+    env = dict(os.environ, CACHEFLEET_URL=f.url(""), CACHEFLEET_TOKEN=USER_TOKEN)
+    out = subprocess.run(["bash", os.path.join(EXAMPLES, script)] + list(args), env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, (script, out.stdout + out.stderr)
+    return out.stdout
+
+
+def test_example_scripts(suite):
+    """api/examples/create-cluster-mode.sh, failover.sh of shard 0002, and
+    redis-cli -c on the configuration endpoint the script printed."""
+    with Fleet(suite.args.cachenode) as f:
+        text = example(f, "create-cluster-mode.sh", "ex", "3")
+        assert "shard 0003 slots 10923-16383" in text and "topology epoch: 1" in text, text
+        ep = text.split("configuration: ")[1].split()[0]
+        host, port = ep.rsplit(":", 1)
+        for cmd, want in ((["set", "{user1}:name", "ada"], "OK"), (["get", "{user1}:name"], "ada")):
+            out = subprocess.run(["redis-cli", "-c", "-h", host, "-p", port] + cmd, capture_output=True, text=True,
+                                 timeout=30)
+            assert out.stdout.strip() == want, out.stdout + out.stderr
+        assert "primary: 127.0.0." in example(f, "failover.sh", "ex", "0002")
+        assert "deleted ex" in example(f, "delete.sh", "ex")
+
+
 if __name__ == "__main__":
     suite = Suite()
     why = cluster_mode_missing(suite.binary)
     if why:
         print(f"SKIP test_controller_cluster_mode: {why}")
         sys.exit(0)
-    sys.exit(suite.run([test_refusals, test_cluster_mode_lifecycle]))
+    sys.exit(suite.run([test_refusals, test_cluster_mode_lifecycle, test_example_scripts]))
