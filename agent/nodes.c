@@ -219,6 +219,8 @@ static int put_new(struct agent *a, struct node_spec *want, char **reply)
     }
     int status = choose_port(a, want, msg, sizeof(msg));
     if (status) return reply_error(reply, status, status == 507 ? "InsufficientCapacity" : "PortConflict", msg);
+    if (proc_forget_files(a, want->id) != 0)
+        return reply_error(reply, 500, "LaunchFailed", "files an earlier node with this id left cannot be removed");
     struct node *n = calloc(1, sizeof(*n));
     if (n == NULL) return reply_error(reply, 500, "InternalError", "out of memory");
     spec_move(&n->spec, want);
@@ -343,11 +345,7 @@ int agent_delete_node(struct agent *a, const char *id, char **reply)
     pthread_mutex_lock(&a->lock);
     remove_from_table(a, n);
     if (store_remove(a, id) != 0) log_msg(LOG_WARNING, "node %s: cannot remove its spec file", id);
-    char conf[1300], dir[1100];
-    if (node_dir(a, id, dir, sizeof(dir)) == 0) {
-        snprintf(conf, sizeof(conf), "%s/node.conf", dir); /* holds the secret */
-        if (unlink(conf) != 0 && errno != ENOENT) log_msg(LOG_WARNING, "node %s: cannot remove %s", id, conf);
-    }
+    proc_forget_files(a, id);
     n->pid = 0;
     agent_event(a, n, "node_deleted", "%s stopped and removed", id);
     pthread_mutex_unlock(&a->lock);

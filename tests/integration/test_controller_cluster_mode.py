@@ -313,9 +313,9 @@ def more_replicas_and_refusals(f, c):
     return d
 
 
-def delete_and_check(f):
+def delete_and_check(f, nodes=9):
     pids = {n["pid"] for n in f.agent_nodes().values()}
-    assert len(live_cachenodes(pids)) == 9, pids
+    assert len(live_cachenodes(pids)) == nodes, pids
     status, doc = f.api("DELETE", f"/v1/clusters/{NAME}")
     assert status == 202, (status, doc)
     f.wait_gone(NAME)
@@ -332,6 +332,11 @@ def test_cluster_mode_lifecycle(suite):
         more_replicas_and_refusals(f, c)
         rc.close()
         delete_and_check(f)
+        # the same name again: new nodes with the old ids start from epoch 1,
+        # whatever topology the old ones left in their directories
+        c = create_and_check(f)
+        assert c["topology_epoch"] == 1, c
+        delete_and_check(f, nodes=6)
 
 
 def test_refusals(suite):
