@@ -60,7 +60,8 @@ int ops_new_id(char *out)
 /* ---- planning ------------------------------------------------------------ */
 
 /* The placement snapshot: every host, what it has free, how many primaries
- * it runs, and whether it already holds a node of (cluster, shard). */
+ * it runs, and whether it already holds a node of (cluster, shard) that
+ * stays (a node being replaced does not claim its host's zone). */
 static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const char *shard, struct place_host *h,
                          size_t max)
 {
@@ -68,7 +69,8 @@ static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const 
                            "SELECT id, az, memory_mb, memory_used_mb, ? - last_seen_ms <= ? AS up,"
                            " (SELECT coalesce(sum(memory_mb),0) FROM nodes n WHERE n.host = hosts.id) AS reserved,"
                            " (SELECT count(*) FROM nodes n WHERE n.host = hosts.id AND n.role = 'primary') AS primaries,"
-                           " (SELECT count(*) FROM nodes n WHERE n.host = hosts.id AND n.cluster = ? AND n.shard = ?) AS mine"
+                           " (SELECT count(*) FROM nodes n WHERE n.host = hosts.id AND n.cluster = ? AND n.shard = ?"
+                           "   AND n.status != 'deleting') AS mine"
                            " FROM hosts ORDER BY id",
                            "IIss", wall_ms(), c->cfg.agent_timeout_ms, cluster, shard);
     size_t n = 0, i;
