@@ -12,31 +12,21 @@
 
 #include <cmocka.h>
 
+#include "ctl_testdb.h"
 #include "store.h"
 #include "validate.h"
 
-static char dir[64];
-static char path[128];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/ctl-store-XXXXXX");
-    if (mkdtemp(dir) == NULL) return -1;
-    snprintf(path, sizeof(path), "%s/c.db", dir);
-    return 0;
+    return testdb_make("ctl-store");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char p[160];
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    testdb_remove();
     return 0;
 }
 
@@ -44,20 +34,20 @@ static void test_open_migrates_and_reopens(void **state)
 {
     (void)state;
     char err[256];
-    sqlite3 *db = store_open(path, err, sizeof(err));
+    sqlite3 *db = store_open(testdb_path, err, sizeof(err));
     assert_non_null(db);
     assert_int_equal(store_user_version(db), STORE_SCHEMA_VERSION);
     json_t *mode = db_row(db, "PRAGMA journal_mode", "");
     assert_string_equal(row_str(mode, "journal_mode"), "wal");
     json_decref(mode);
     store_close(db);
-    db = store_open(path, err, sizeof(err)); /* again: no migration re-runs */
+    db = store_open(testdb_path, err, sizeof(err)); /* again: no migration re-runs */
     assert_non_null(db);
     assert_int_equal(store_user_version(db), STORE_SCHEMA_VERSION);
     /* a newer schema than we know is refused */
     assert_int_equal(db_run(db, "PRAGMA user_version = 999", ""), 0);
     store_close(db);
-    assert_null(store_open(path, err, sizeof(err)));
+    assert_null(store_open(testdb_path, err, sizeof(err)));
     assert_non_null(strstr(err, "schema 999"));
 }
 
@@ -76,7 +66,7 @@ static void test_cluster_view_and_cascade(void **state)
 {
     (void)state;
     char err[256];
-    sqlite3 *db = store_open(path, err, sizeof(err));
+    sqlite3 *db = store_open(testdb_path, err, sizeof(err));
     assert_non_null(db);
     assert_int_equal(db_begin(db), 0);
     insert_host_and_cluster(db, "c1", "secret-token-0123456789");
@@ -115,7 +105,7 @@ static void test_upgrade_from_schema_4(void **state)
     (void)state;
     char err[256];
     sqlite3 *raw = NULL;
-    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_open(testdb_path, &raw), SQLITE_OK);
     assert_int_equal(db_run(raw, "PRAGMA foreign_keys=ON", ""), 0);
     assert_int_equal(store_migrate_to(raw, 4, err, sizeof(err)), 0);
     assert_int_equal(store_user_version(raw), 4);
@@ -126,7 +116,7 @@ static void test_upgrade_from_schema_4(void **state)
                                  " created_ms) VALUES('old-0001-001', 'old', '0001', 'primary', 'h1', 7000, 32, 1,"
                                  " 'available', 1)", ""), 0);
     assert_int_equal(sqlite3_close(raw), SQLITE_OK);
-    sqlite3 *db = store_open(path, err, sizeof(err));
+    sqlite3 *db = store_open(testdb_path, err, sizeof(err));
     assert_non_null(db);
     assert_int_equal(store_user_version(db), STORE_SCHEMA_VERSION);
     json_t *rows = db_rows(db, "SELECT id, slots FROM shards ORDER BY id", "");
