@@ -209,6 +209,17 @@ void blocking_unblock_all(const char *error)
     while (blocked) blocking_unblock(blocked->c, error);
 }
 
+void blocking_unblock_refused(blocked_refusal_fn refuse)
+{
+    char err[512];
+    struct key_block *kb = blocked;
+    while (kb) {
+        struct key_block *next = kb->next;
+        if (refuse(kb->c, kb->cmd, kb->argv, kb->argc, err, sizeof(err))) blocking_unblock(kb->c, err);
+        kb = next;
+    }
+}
+
 void blocking_check_timeouts(void)
 {
     if (nblocked == 0) return;

@@ -77,14 +77,16 @@ static void route_error(enum route r, int slot, int to, char *err, size_t size)
 
 static int has_key_args(const struct command *cmd) { return cmd->key_specs != NULL || cmd->first_key > 0; }
 
-int cluster_redirect(const client *c, const struct command *cmd, char *err, size_t size)
+/* cluster_redirect for the command with these arguments. */
+static int redirect_args(const client *c, const struct command *cmd, const arg *argv, int argc, char *err,
+                         size_t size)
 {
     struct key_slots ks = {-1, 0};
     int exec = multi_is_exec(cmd);
     if (c->flags & CLIENT_MASTER) return 0; /* our primary's stream is obeyed */
     if (!exec && !has_key_args(cmd)) return 0;
     if (exec) multi_queued_keys(c, note_key, &ks);
-    else command_slot_args(cmd, c->argv, c->argc, note_key, &ks);
+    else command_slot_args(cmd, argv, argc, note_key, &ks);
     uint32_t flags = cmd->flags | multi_exec_flags(c, cmd);
     int to = -1;
     /* a replica serves reads after READONLY, and shard channels always */
@@ -93,6 +95,11 @@ int cluster_redirect(const client *c, const struct command *cmd, char *err, size
     if (r == ROUTE_HERE) return 0;
     route_error(r, ks.slot, to, err, size);
     return 1;
+}
+
+int cluster_redirect(const client *c, const struct command *cmd, char *err, size_t size)
+{
+    return redirect_args(c, cmd, c->argv, c->argc, err, size);
 }
 
 const char *cluster_script_refusal(const client *caller, const struct command *cmd, const arg *argv, int argc)
@@ -199,6 +206,23 @@ static char *read_file(const char *path, size_t *len)
 
 /* ---- applying a topology ---------------------------------------------------------- */
 
+/* A key of a lost slot counts as modified: watchers' EXEC fails and
+ * tracking clients are told. */
+static int touch_dropped(void *priv, const entry *e)
+{
+    arg key = {entry_key(e), e->keylen};
+    key_modified(priv, &key);
+    return 0;
+}
+
+static size_t drop_slot(unsigned slot)
+{
+    db *d = server.dbs[0];
+    if (db_slot_size(d, slot) == 0) return 0;
+    db_walk_slot(d, slot, touch_dropped, d);
+    return db_empty_slot(d, slot);
+}
+
 /* Takes t (the caller's copy is emptied): drops the keys of the slots this
  * node's shard loses, then runs the new topology. */
 static void apply(struct topology *t)
@@ -208,12 +232,14 @@ static void apply(struct topology *t)
     size_t dropped = 0;
     for (int s = 0; s < CLUSTER_SLOTS; s++)
         if (cluster_slot_is_mine((unsigned)s) && (shard < 0 || t->owner[s] != shard))
-            dropped += db_empty_slot(server.dbs[0], (unsigned)s);
+            dropped += drop_slot((unsigned)s);
     topology_free(&cluster.topo);
     cluster.topo = *t;
     topology_init(t);
     cluster.my_shard = shard;
     cluster.my_index = index;
+    /* clients blocked on keys no longer served here get MOVED or CLUSTERDOWN */
+    blocking_unblock_refused(redirect_args);
     log_msg(LOG_NOTICE, "Cluster: topology epoch %lld applied (%s%s), %zu keys of lost slots dropped",
             cluster.topo.epoch, shard < 0 ? "this node is not in it" : index == 0 ? "primary of shard " :
             "replica in shard ", shard < 0 ? "" : cluster.topo.shards[shard].name, dropped);

@@ -31,6 +31,7 @@ static const struct topo_node *my_node(void)
 static void settopology_command(client *c)
 {
     char err[512];
+    propagate_prevent(); /* replicas get their topology from the control plane */
     if (cluster_set_topology(c->argv + 2, c->argc - 2, err, sizeof(err)) == -1) reply_error(c, err);
     else reply_ok(c);
 }
@@ -364,8 +365,8 @@ static struct command cluster_subcommands[] = {
     SUB("help", 2, CMD_LOADING | CMD_STALE, NULL, "Show helpful text about the different subcommands", "5.0.0", "O(1)"),
     GOSSIP("addslots", -3, "Assign new hash slots to receiving node", "3.0.0"),
     GOSSIP("addslotsrange", -4, "Assign new hash slots to receiving node", "7.0.0"),
-    GOSSIP("bumpepoch", 2, "Advance the cluster config epoch", "3.0.0"),
-    GOSSIP("count-failure-reports", 3, "Return the number of failure reports active for a given node", "3.0.0"),
+    SUB("bumpepoch", 2, F_ADMIN, "nondeterministic_output", "Advance the cluster config epoch", "3.0.0", "O(1)"),
+    SUB("count-failure-reports", 3, CMD_ADMIN | CMD_STALE, "nondeterministic_output", "Return the number of failure reports active for a given node", "3.0.0", "O(N) where N is the number of failure reports"),
     GOSSIP("delslots", -3, "Set hash slots as unbound in receiving node", "3.0.0"),
     GOSSIP("delslotsrange", -4, "Set hash slots as unbound in receiving node", "7.0.0"),
     GOSSIP("failover", -2, "Forces a replica to perform a manual failover of its master.", "3.0.0"),
@@ -373,7 +374,7 @@ static struct command cluster_subcommands[] = {
     GOSSIP("forget", 3, "Remove a node from the nodes table", "3.0.0"),
     GOSSIP("meet", -4, "Force a node cluster to handshake with another node", "3.0.0"),
     GOSSIP("replicate", 3, "Reconfigure a node as a replica of the specified master node", "3.0.0"),
-    GOSSIP("reset", -2, "Reset a Redis Cluster node", "3.0.0"),
+    SUB("reset", -2, CMD_ADMIN | CMD_STALE | CMD_NOSCRIPT, NULL, "Reset a Redis Cluster node", "3.0.0", "O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect."),
     GOSSIP("saveconfig", 2, "Forces the node to save cluster state on disk", "3.0.0"),
     GOSSIP("set-config-epoch", 3, "Set the configuration epoch in a new node", "3.0.0"),
     GOSSIP("setslot", -4, "Bind a hash slot to a specific node", "3.0.0"),

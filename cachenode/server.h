@@ -539,6 +539,11 @@ void blocking_check_timeouts(void);
 void blocking_unblock(client *c, const char *error);
 /* Unblocks every key-blocked client with the error (a primary became a replica). */
 void blocking_unblock_all(const char *error);
+/* Unblocks, with the error `refuse` writes, each key-blocked client whose
+ * command `refuse` turns down now (cluster mode: its slot moved away). */
+typedef int (*blocked_refusal_fn)(const client *c, const struct command *cmd, const arg *argv, int argc,
+                                  char *err, size_t size);
+void blocking_unblock_refused(blocked_refusal_fn refuse);
 /* A key-blocked client is being freed: forget it without a reply. */
 void blocking_client_freed(client *c);
 int blocking_client_waits_on_keys(const client *c);

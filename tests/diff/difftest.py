@@ -64,6 +64,10 @@ Actions:
                      the reply timeout as deadline) until each server has N
                      blocked clients: a blocking command sent with !noreply
                      is then surely waiting before the next line runs
+    !cluster         (alone, before any command) start both servers in cluster
+                     mode, each owning all 16384 slots: redis-server with
+                     CLUSTER ADDSLOTSRANGE 0 16383, cachenode with a one-shard
+                     CLUSTER SETTOPOLOGY naming itself
 
 A reconnected connection is a fresh client (RESP2, database 0, no name).
 tests/diff/README.md has the same in more words, and advice on writing
@@ -472,6 +476,12 @@ def parse_script(text):
                     steps.append(Step(lineno, conn, "read", [b""], dict(pending)))
                 pending, args = {}, []
                 break
+            elif word == "!cluster":
+                if len(args) != 1 or steps or pending or conn != 1:
+                    raise ScriptError("line %d: !cluster stands alone, before any command" % lineno)
+                steps.append(Step(lineno, conn, "cluster", [], {}))
+                args = []
+                break
             elif word == "!raw":
                 if len(args) != 2:
                     raise ScriptError("line %d: usage: !raw \"BYTES\"" % lineno)
@@ -617,21 +627,48 @@ def _program_path(binary):
     return os.path.abspath(binary) if os.sep in binary else binary
 
 
-def redis_server(binary, workdir, name):
+CLUSTER_NODE_ID = "difftest"  # the cachenode's --node-id in cluster mode
+
+
+def redis_server(binary, workdir, name, cluster=False):
     workdir = _subdir(workdir, name)
     binary = _program_path(binary)
+    extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"] if cluster else []
     return Server(name, lambda port: [
         binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
         "--appendonly", "no", "--dir", workdir, "--daemonize", "no",
-        "--logfile", "", "--enable-debug-command", "local"], workdir)
+        "--logfile", "", "--enable-debug-command", "local"] + extra, workdir)
 
 
-def cachenode_server(binary, workdir):
+def cachenode_server(binary, workdir, cluster=False):
     workdir = _subdir(workdir, "cachenode")
     binary = _program_path(binary)
+    extra = ["--cluster-enabled", "yes", "--node-id", CLUSTER_NODE_ID] if cluster else []
     return Server("cachenode", lambda port: [
-        binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir],
+        binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir] + extra,
         workdir)
+
+
+def make_single_node_cluster(side, redis):
+    """!cluster: the server owns all 16384 slots, redis-server by ADDSLOTSRANGE
+    (then cluster_state:ok, polled against the reply timeout), cachenode by a
+    one-shard topology naming itself."""
+    if redis:
+        cmds = [[b"CLUSTER", b"ADDSLOTSRANGE", b"0", b"16383"]]
+    else:
+        cmds = [[b"CLUSTER", b"SETTOPOLOGY", b"1", b"1", b"0001", b"0-16383", b"1",
+                 CLUSTER_NODE_ID.encode(), b"127.0.0.1", str(side.server.port).encode()]]
+    for args in cmds:
+        r = side.request(CONTROL_CONN, encode_command(args))
+        if not isinstance(r, Reply) or r.is_error:
+            raise ServerError("%s: %s failed: %r" % (side.server.name, args[1].decode(), r))
+    deadline = time.monotonic() + side.timeout
+    while time.monotonic() < deadline:
+        r = side.request(CONTROL_CONN, encode_command([b"CLUSTER", b"INFO"]))
+        if isinstance(r, Reply) and r.kind == "$" and r.value.startswith(b"cluster_state:ok"):
+            return
+        time.sleep(0.02)
+    raise ServerError("%s: cluster_state is not ok" % side.server.name)
 
 
 def stop_all():
@@ -879,16 +916,21 @@ class Runner:
 def run_script(path, args, workdir):
     with open(path, encoding="utf-8") as f:
         steps = parse_script(f.read())
-    ref_srv = redis_server(args.redis_server, workdir, "redis")
+    cluster = bool(steps) and steps[0].op == "cluster"
+    steps = steps[1:] if cluster else steps
+    ref_srv = redis_server(args.redis_server, workdir, "redis", cluster)
     if args.against_redis:
-        cand_srv = redis_server(args.redis_server, workdir, "redis2")
+        cand_srv = redis_server(args.redis_server, workdir, "redis2", cluster)
     else:
-        cand_srv = cachenode_server(args.cachenode, workdir)
+        cand_srv = cachenode_server(args.cachenode, workdir, cluster)
     sides = []
     try:
         ref_srv.start()
         cand_srv.start()
         sides = [Side(ref_srv, args.timeout), Side(cand_srv, args.timeout)]
+        if cluster:
+            make_single_node_cluster(sides[0], True)
+            make_single_node_cluster(sides[1], args.against_redis)
         runner = Runner(*sides, verbose=args.verbose)
         runner.run(steps)
         return runner.passed, runner.failed

@@ -109,6 +109,12 @@ def fleet(suite):
     return f
 
 
+def end_cleanly(*nodes):
+    """SIGTERM: each node must exit 0 with no sanitizer report in its log."""
+    for n in nodes:
+        n.terminate(check=True)
+
+
 def cluster_client(f, **kw):
     return RedisCluster(startup_nodes=[ClusterNode("127.0.0.1", f.primary(0).port)], **kw)
 
@@ -133,6 +139,7 @@ def test_redis_cli_check_and_redirects(s):
         slot = f.primary(0).r.execute_command("CLUSTER", "KEYSLOT", f"cli:{i}")
         owner = f.primary(f.owner_of(slot))
         assert owner.r.get(f"cli:{i}") == str(i).encode()
+    end_cleanly(*f.nodes)
 
 
 def test_exact_errors(s):
@@ -182,6 +189,7 @@ def test_exact_errors(s):
     assert raw(plain.port, "READONLY") == b"-ERR This instance has cluster support disabled\r\n"
     assert plain.r.info("cluster") == {"cluster_enabled": 0}
     assert p0.r.info("cluster") == {"cluster_enabled": 1}
+    end_cleanly(*f.nodes, lone, plain)
 
 
 def test_redis_py_cluster(s):
@@ -221,6 +229,7 @@ def test_redis_py_cluster(s):
     total = sum(f.primary(i).r.dbsize() for i in range(3))
     assert total == sum(len(v) for v in expected.values())
     rc.close()
+    end_cleanly(*f.nodes)
 
 
 def key_slot(f, key):
@@ -236,6 +245,7 @@ def test_ioredis_cluster(s):
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, f"ioredis_cluster_app.js failed:\n{done.stdout}\n{done.stderr}"
     assert done.stdout.split() == ["ok", "cluster"], done.stdout
+    end_cleanly(*f.nodes)
 
 
 def test_readonly_on_replica(s):
@@ -263,6 +273,7 @@ def test_readonly_on_replica(s):
         c.sendall(b"GET b\r\n")
         got = c.recv(4096)
         assert got == b"-MOVED 3300 127.0.0.1:%d\r\n" % f.primary(0).port, got
+    end_cleanly(*f.nodes)
 
 
 def test_restart_keeps_topology_and_stale_epoch_refused(s):
@@ -310,8 +321,21 @@ def test_slot_moves_to_another_shard(s):
     old.r.set("{foo}2", "w")
     wait_until(lambda: f.replica(2).r.execute_command("CLUSTER", "COUNTKEYSINSLOT", 12182) == 2, 10,
                what="replicated")
+    watcher = old.client()
+    watcher.execute_command("WATCH", "foo")
+    blocked = old.connect()
+    blocked.sendall(encode_command("BLPOP", "{foo}list", "0"))
+    wait_until(lambda: old.r.info("clients")["blocked_clients"] == 1, 10, what="BLPOP blocked")
     f.slots = ["0-5461,12182", "5462-10922", "10923-12181,12183-16383"]
     f.push()
+    # a client blocked on a key of the lost slot is redirected
+    assert blocked.recv(4096) == b"-MOVED 12182 127.0.0.1:%d\r\n" % new.port
+    blocked.close()
+    # the dropped key counts as modified: the watcher's transaction fails
+    watcher.execute_command("MULTI")
+    assert watcher.execute_command("GET", "{a}x") == b"QUEUED"
+    assert watcher.execute_command("EXEC") is None
+    watcher.close()
     for n in (old, f.replica(2)):
         assert n.r.execute_command("CLUSTER", "COUNTKEYSINSLOT", 12182) == 0
     assert raw(old.port, "GET", "foo") == b"-MOVED 12182 127.0.0.1:%d\r\n" % new.port
@@ -322,6 +346,7 @@ def test_slot_moves_to_another_shard(s):
     slots = {tuple(r[:2]): r[2][1] for r in old.r.execute_command("CLUSTER", "SLOTS")}
     assert slots[(12182, 12182)] == new.port
     rc.close()
+    end_cleanly(*f.nodes)
 
 
 # ---- against redis-server ------------------------------------------------------------
@@ -346,17 +371,29 @@ COMPARED = [
 ]
 
 
+def start_redis_cluster_node(rdir):
+    """A redis-server in cluster mode on a free port (another one when it
+    exits, having lost the port to a race): (process, port)."""
+    for _ in range(5):
+        port = free_port()
+        with open(os.path.join(rdir, "redis.log"), "ab") as log:
+            proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                     "--appendonly", "no", "--dir", rdir, "--cluster-enabled", "yes"],
+                                    stdout=log, stderr=subprocess.STDOUT)
+        ref = redis.Redis(host="127.0.0.1", port=port)
+        wait_until(lambda: proc.poll() is not None or ref.ping(), 10, what="redis-server")
+        if proc.poll() is None:
+            return proc, port
+    raise AssertionError("redis-server did not start: " + open(os.path.join(rdir, "redis.log")).read()[-2000:])
+
+
 def test_against_redis_server(s):
     """The same commands to a one-node redis-server cluster that owns every
     slot and a cachenode with a one-shard topology: replies byte for byte."""
     rdir = tempfile.mkdtemp(prefix="redis-cluster-")
-    port = free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", rdir, "--cluster-enabled", "yes"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, port = start_redis_cluster_node(rdir)
     try:
-        ref = redis.Redis(port=port)
-        wait_until(lambda: ref.ping(), 10, what="redis-server")
+        ref = redis.Redis(host="127.0.0.1", port=port)
         assert ref.execute_command("CLUSTER", "ADDSLOTSRANGE", "0", "16383") == b"OK"
         wait_until(lambda: b"cluster_state:ok" in ref.execute_command("CLUSTER", "INFO"), 10, what="state ok")
         n = s.node("--cluster-enabled", "yes", "--node-id", "solo")

@@ -16,7 +16,6 @@
 #include "store.h"
 #include "validate.h"
 
-
 static int setup(void **state)
 {
     (void)state;
