@@ -425,15 +425,15 @@ static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas
                              "SELECT s.id, (SELECT count(*) FROM nodes n WHERE n.cluster = s.cluster AND n.shard = s.id"
                              "   AND n.role = 'replica' AND n.status != 'deleting') AS have"
                              " FROM shards s WHERE s.cluster = ? ORDER BY s.id", "s", name);
+    if (shards == NULL) return set_error(e, 500, "InternalError", "cannot read the shards");
     long long before = db_int(db, -1, "SELECT replicas FROM clusters WHERE name = ?", "s", name);
-    long long fewer = replicas, more = replicas;
+    long long fewer = replicas, more = replicas; /* the fewest and most replicas a shard has */
     size_t i;
     json_t *sh;
     json_array_foreach(shards, i, sh) {
         if (i == 0 || row_int(sh, "have") < fewer) fewer = row_int(sh, "have");
         if (i == 0 || row_int(sh, "have") > more) more = row_int(sh, "have");
     }
-    if (shards == NULL) return set_error(e, 500, "InternalError", "cannot read the shards");
     if (replicas == before && fewer == replicas && more == replicas) { json_decref(shards); return OPS_NO_CHANGE; }
     int seq = 1, rc = ops_insert(db, op_id, name, replicas > fewer ? "add_replicas" : "remove_replicas", NULL);
     int status = rc ? set_error(e, 500, "InternalError", "cannot store the change")
