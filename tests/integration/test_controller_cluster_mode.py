@@ -23,6 +23,7 @@ cluster mode (CLUSTER INFO on a node started with --cluster-enabled yes)."""
 import hashlib
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nodeutil import Suite, free_port, wait_until  # noqa: E402
 from test_controller import Fleet  # noqa: E402
-from fleetutil import USER_TOKEN, live_cachenodes  # noqa: E402
+from fleetutil import AGENT_TOKEN, USER_TOKEN, http, live_cachenodes  # noqa: E402
 
 import redis  # noqa: E402
 from redis.cluster import ClusterNode, RedisCluster  # noqa: E402
@@ -324,11 +325,26 @@ def delete_and_check(f, nodes=9):
     assert f.agent_nodes() == {}
 
 
+def metrics_by_shard(f, c):
+    """Every agent's cachefleet_node_up series carry each node's shard and role."""
+    want = {(n["id"], n["shard"], n["role"]) for n in c["nodes"]}
+    got = set()
+    for a in f.agents:
+        status, text = http("GET", f"http://{a.address}:{a.port}/metrics", token=AGENT_TOKEN)
+        assert status == 200, status
+        for m in re.finditer(r'^cachefleet_node_up\{([^}]*)\} 1$', text, re.M):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            got.add((labels["node"], labels["shard"], labels["role"]))
+    assert got == want, (got, want)
+
+
 def test_cluster_mode_lifecycle(suite):
     with Fleet(suite.args.cachenode) as f:
         c = create_and_check(f)
+        metrics_by_shard(f, c)
         rc = cli_check_and_client(c)
         c = kill_primary_and_fail_over(f, c, rc)
+        wait_until(lambda: metrics_by_shard(f, f.cluster(NAME)) is None, 10, 0.1, "metrics show the new roles")
         c = planned_failover(f, c, rc)
         more_replicas_and_refusals(f, c)
         rc.close()
@@ -338,6 +354,8 @@ def test_cluster_mode_lifecycle(suite):
         c = create_and_check(f)
         assert c["topology_epoch"] == 1, c
         delete_and_check(f, nodes=6)
+        for text in [f.controller.log_text()] + [a.log_text() for a in f.agents]:
+            assert AUTH not in text, "the auth token is never logged"
 
 
 def test_host_lost(suite):
