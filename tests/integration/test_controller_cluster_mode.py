@@ -458,10 +458,17 @@ def test_example_scripts(suite):
         assert "deleted ex" in example(f, "delete.sh", "ex")
 
 
-if __name__ == "__main__":
+def run_with_cluster_mode(name, tests):
+    """Runs the tests, or skips them (exit 0, the reason printed) when
+    cachenode has no cluster mode. The exit code."""
     suite = Suite()
     why = cluster_mode_missing(suite.binary)
     if why:
-        print(f"SKIP test_controller_cluster_mode: {why}")
-        sys.exit(0)
-    sys.exit(suite.run([test_refusals, test_cluster_mode_lifecycle, test_host_lost, test_example_scripts]))
+        print(f"SKIP {name}: {why}")
+        return 0
+    return suite.run(tests)
+
+
+if __name__ == "__main__":
+    sys.exit(run_with_cluster_mode("test_controller_cluster_mode",
+                                   [test_refusals, test_cluster_mode_lifecycle, test_host_lost, test_example_scripts]))
