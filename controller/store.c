@@ -378,8 +378,8 @@ json_t *store_clusters_json(sqlite3 *db)
 
 json_t *store_operation_json(sqlite3 *db, const char *id)
 {
-    json_t *op = db_row(db, "SELECT id, cluster, kind, status, error, created_ms, updated_ms FROM operations WHERE id = ?",
-                        "s", id);
+    json_t *op = db_row(db, "SELECT id, cluster, shard, kind, status, error, created_ms, updated_ms FROM operations"
+                            " WHERE id = ?", "s", id);
     if (op == NULL) return NULL;
     long long total = db_int(db, 0, "SELECT count(*) FROM op_steps WHERE op = ?", "s", id);
     long long done = db_int(db, 0, "SELECT count(*) FROM op_steps WHERE op = ? AND status = 'done'", "s", id);

@@ -286,6 +286,7 @@ def planned_failover(f, c, rc, shard="0003"):
     epoch = c["topology_epoch"]
     status, doc = f.api("POST", f"/v1/clusters/{NAME}/failover", {"shard": shard})
     assert status == 202 and doc["operation"]["kind"] == "planned_failover", (status, doc)
+    assert doc["operation"]["shard"] == shard, doc["operation"]
     op = doc["operation"]["id"]
     wait_until(lambda: f.api("GET", f"/v1/operations/{op}")[1]["status"] == "succeeded", 30, 0.05,
                "planned failover done")
