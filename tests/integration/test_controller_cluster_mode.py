@@ -14,7 +14,8 @@ shards keep their primaries and processes, and the client keeps working.
 A planned failover of another shard, a replica added per shard (a new
 epoch) and the not-yet-supported resharding calls follow; last the cluster
 is deleted and its processes are gone. A host lost with a primary and
-another shard's replica heals shard by shard. The api/examples scripts for cluster
+another shard's replica heals shard by shard; a restarted controller keeps
+the topology and its epoch. The api/examples scripts for cluster
 mode run against a cluster of their own.
 
 Every wait polls with a deadline; processes are killed by pid at the end
@@ -409,6 +410,28 @@ def test_host_lost(suite):
         assert types.count("node_replacing") == 2 and "failover_started" in types, types
 
 
+def test_controller_restart_keeps_topology(suite):
+    """A controller killed with SIGKILL comes back with the same topology and
+    epoch, relaunches nothing, and the next change takes the next epoch."""
+    with Fleet(suite.args.cachenode) as f:
+        c = create_and_check(f)
+        pids = {i: n["pid"] for i, n in f.agent_nodes().items()}
+        f.controller.proc.kill()
+        f.controller.proc.wait(timeout=10)
+        f.start_controller()
+        wait_until(lambda: all(h["status"] == "up" for h in f.hosts()), 10, 0.05, "hosts up again")
+        after = f.cluster(NAME)
+        assert after["topology_epoch"] == c["topology_epoch"] and after["shards"] == c["shards"], after
+        assert {i: n["pid"] for i, n in f.agent_nodes().items()} == pids
+        status, doc = f.api("POST", f"/v1/clusters/{NAME}/failover", {"shard": "0001"})
+        assert status == 202, (status, doc)
+        wait_until(lambda: f.cluster(NAME)["shards"][0]["primary"] != c["shards"][0]["primary"], 20, 0.05,
+                   "shard 0001 failed over")
+        d = f.wait_status(NAME, "available")
+        assert d["topology_epoch"] == c["topology_epoch"] + 1, (c["topology_epoch"], d["topology_epoch"])
+        wait_routing(f)
+
+
 def test_refusals(suite):
     with Fleet(suite.args.cachenode) as f:
         for body in ({"name": "x", "cluster_mode": True, "shards": 501},
@@ -472,4 +495,5 @@ def run_with_cluster_mode(name, tests):
 
 if __name__ == "__main__":
     sys.exit(run_with_cluster_mode("test_controller_cluster_mode",
-                                   [test_refusals, test_cluster_mode_lifecycle, test_host_lost, test_example_scripts]))
+                                   [test_refusals, test_cluster_mode_lifecycle, test_host_lost,
+                                    test_controller_restart_keeps_topology, test_example_scripts]))
