@@ -22,6 +22,8 @@
 #define AGENT_HEARTBEAT_INTERVAL_MS 1000
 #define AGENT_RESTART_BACKOFF_MIN_MS 500
 #define AGENT_RESTART_BACKOFF_MAX_MS 30000
+#define AGENT_TOPOLOGY_BACKOFF_MIN_MS 200
+#define AGENT_TOPOLOGY_BACKOFF_MAX_MS 5000
 
 struct agent_config {
     char listen[128];
@@ -67,6 +69,9 @@ struct node {
     long long restart_at_ms;           /* monotonic; 0: no restart planned */
     int restart_backoff_ms;
     int exit_status;                   /* last wait status, -1 unknown */
+    long long topo_epoch;              /* the topology epoch this process runs; 0 not known */
+    long long topo_next_ms;            /* monotonic: the next SETTOPOLOGY attempt, 0 at once */
+    int topo_backoff_ms;
     struct node_obs obs;
 };
 
@@ -114,6 +119,11 @@ void proc_stop(pid_t pid, int is_child, int grace_ms);
 int proc_matches(pid_t pid, const char *node_id, unsigned long long starttime);
 unsigned long long proc_starttime(pid_t pid);
 int node_dir(const struct agent *a, const char *id, char *buf, size_t len);
+/* Removes what a node leaves in its directory that must not outlive it:
+ * node.conf (the secrets) and the topology a cluster-mode node keeps (a new
+ * node with the same id starts from the controller's epoch, not from an
+ * old cluster's). 0, or -1 when a file stays (logged). */
+int proc_forget_files(const struct agent *a, const char *id);
 
 /* store.c: spec files in DATA/specs/ID.json. */
 int store_save(const struct agent *a, const struct node *n);

@@ -4,7 +4,10 @@
  *   2. sends PING on one persistent connection per node, then collects the
  *      replies against one shared deadline, so a hung node costs one interval
  *      and not one interval per node;
- *   3. once a second reads INFO and ROLE (and the primary's ROLE for a
+ *   3. sends CLUSTER SETTOPOLOGY to a cluster-mode node that answered and
+ *      does not run its spec's topology epoch yet (after a start, a restart
+ *      or a new spec), again with backoff while the node refuses it;
+ *   4. once a second reads INFO and ROLE (and the primary's ROLE for a
  *      replica, for the lag) for metrics and heartbeats.
  * --health-misses missed PINGs in a row make a node "down"; an exit is "down"
  * at once. Both are pushed to the controller immediately (agent_event). The
@@ -21,6 +24,7 @@
 #include "resp.h"
 
 #define STATS_TIMEOUT_MS 300
+#define TOPOLOGY_TIMEOUT_MS 2000
 
 /* One per node, owned by this thread. */
 struct slot {
@@ -43,6 +47,9 @@ struct target {
     char why[128];
     struct node_obs stats;
     int have_stats;
+    struct topology *topo;            /* to apply this tick (a copy), or NULL */
+    int topo_result;                  /* 1 applied, -1 refused or no answer, 0 not tried */
+    char topo_why[128];
 };
 
 static struct slot slots[AGENT_MAX_NODES];
@@ -169,7 +176,11 @@ static size_t snapshot_targets(struct agent *a, struct target *t)
         if (nd->stopping || nd->pid <= 0) continue;
         memset(&t[n], 0, sizeof(t[n]));
         t[n].spec = nd->spec;
+        t[n].spec.topology = NULL; /* borrowed pointers do not leave the lock */
         t[n].incarnation = nd->incarnation;
+        if (nd->spec.cluster_mode && nd->spec.topology && nd->topo_epoch != nd->spec.topology->epoch &&
+            mono_ms() >= nd->topo_next_ms)
+            t[n].topo = topology_dup(nd->spec.topology);
         n++;
     }
     return n;
@@ -205,7 +216,40 @@ static void ping_collect(struct target *t, long long deadline)
     resp_reply_free(r);
 }
 
-/* ---- step 3: stats ----------------------------------------------------------- */
+/* ---- step 3: topology --------------------------------------------------------- */
+
+static void topology_send(struct target *t)
+{
+    if (t->topo == NULL || !t->ok || t->slot->conn == NULL) return;
+    struct resp_reply *r = resp_command(t->slot->conn, TOPOLOGY_TIMEOUT_MS, t->topo->argc, t->topo->argv);
+    t->topo_result = r && r->type == RESP_STATUS ? 1 : -1;
+    if (t->topo_result < 0)
+        snprintf(t->topo_why, sizeof(t->topo_why), "CLUSTER SETTOPOLOGY %lld failed: %.90s", t->topo->epoch,
+                 r && r->type == RESP_ERROR ? r->str : "no reply");
+    if (r == NULL) slot_close(t->slot); /* a late reply must not answer the next command */
+    resp_reply_free(r);
+}
+
+/* Records the outcome on the node (agent.lock held). */
+static void topology_result(struct agent *a, struct node *n, const struct target *t, long long now)
+{
+    if (t->topo_result == 0) return;
+    if (t->topo_result > 0) {
+        n->topo_epoch = t->topo->epoch;
+        n->topo_backoff_ms = 0;
+        agent_event(a, n, "topology_applied", "%s runs topology epoch %lld", n->spec.id, n->topo_epoch);
+        return;
+    }
+    int first = n->topo_backoff_ms == 0;
+    n->topo_backoff_ms = first ? AGENT_TOPOLOGY_BACKOFF_MIN_MS : n->topo_backoff_ms * 2;
+    if (n->topo_backoff_ms > AGENT_TOPOLOGY_BACKOFF_MAX_MS) n->topo_backoff_ms = AGENT_TOPOLOGY_BACKOFF_MAX_MS;
+    n->topo_next_ms = now + n->topo_backoff_ms;
+    snprintf(n->obs.last_error, sizeof(n->obs.last_error), "%s", t->topo_why);
+    if (first) agent_event(a, n, "topology_failed", "%s: %s; retrying", n->spec.id, t->topo_why);
+    else log_msg(LOG_VERBOSE, "node %s: %s; retrying in %d ms", n->spec.id, t->topo_why, n->topo_backoff_ms);
+}
+
+/* ---- step 4: stats ----------------------------------------------------------- */
 
 static void parse_info(const char *info, struct node_obs *o)
 {
@@ -298,7 +342,7 @@ static void read_stats(struct agent *a, struct target *t)
     if (t->spec.role == ROLE_REPLICA) read_primary_offset(a, t);
 }
 
-/* ---- step 4: results --------------------------------------------------------- */
+/* ---- step 5: results --------------------------------------------------------- */
 
 static void copy_stats(struct node_obs *dst, const struct node_obs *src)
 {
@@ -317,6 +361,7 @@ static void apply_results(struct agent *a, struct target *t, size_t nt, long lon
         if (n == NULL || n->incarnation != t[i].incarnation || n->stopping || n->pid <= 0) continue;
         a->count.health_checks++;
         if (t[i].have_stats) copy_stats(&n->obs, &t[i].stats);
+        topology_result(a, n, &t[i], now);
         if (t[i].ok) {
             n->obs.misses = 0;
             node_set_health(a, n, HEALTH_UP, NULL);
@@ -371,6 +416,8 @@ void *health_thread(void *arg)
             if (targets[i].slot) ping_send(a, &targets[i]);
         for (size_t i = 0; i < nt; i++)
             if (targets[i].slot) ping_collect(&targets[i], deadline);
+        for (size_t i = 0; i < nt; i++)
+            if (targets[i].slot) topology_send(&targets[i]);
         if (mono_ms() >= next_stats) {
             for (size_t i = 0; i < nt; i++)
                 if (targets[i].ok && targets[i].slot) read_stats(a, &targets[i]);
@@ -379,7 +426,11 @@ void *health_thread(void *arg)
         pthread_mutex_lock(&a->lock);
         apply_results(a, targets, nt, mono_ms());
         pthread_mutex_unlock(&a->lock);
-        for (size_t i = 0; i < nt; i++) explicit_bzero(targets[i].spec.auth_token, sizeof(targets[i].spec.auth_token));
+        for (size_t i = 0; i < nt; i++) {
+            explicit_bzero(targets[i].spec.auth_token, sizeof(targets[i].spec.auth_token));
+            topology_free(targets[i].topo);
+            targets[i].topo = NULL;
+        }
         (void)live;
         sleep_until(a, start + a->cfg.health_interval_ms);
     }

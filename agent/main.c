@@ -272,6 +272,7 @@ static int agent_init(struct agent *a)
 static void agent_release(struct agent *a)
 {
     for (size_t i = 0; i < a->nnodes; i++) {
+        spec_release(&a->nodes[i]->spec);
         explicit_bzero(a->nodes[i], sizeof(*a->nodes[i]));
         free(a->nodes[i]);
     }

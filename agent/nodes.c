@@ -68,6 +68,7 @@ json_t *node_to_json(const struct agent *a, const struct node *n)
     json_object_set_new(o, "connected_clients", maybe_int(b->connected_clients));
     json_object_set_new(o, "keys", maybe_int(b->keys));
     json_object_set_new(o, "restarts", json_integer(n->restarts));
+    json_object_set_new(o, "topology_epoch", n->topo_epoch > 0 ? json_integer(n->topo_epoch) : json_null());
     json_object_set_new(o, "last_error", b->last_error[0] ? json_string(b->last_error) : json_null());
     return o;
 }
@@ -218,12 +219,15 @@ static int put_new(struct agent *a, struct node_spec *want, char **reply)
     }
     int status = choose_port(a, want, msg, sizeof(msg));
     if (status) return reply_error(reply, status, status == 507 ? "InsufficientCapacity" : "PortConflict", msg);
+    if (proc_forget_files(a, want->id) != 0)
+        return reply_error(reply, 500, "LaunchFailed", "files an earlier node with this id left cannot be removed");
     struct node *n = calloc(1, sizeof(*n));
     if (n == NULL) return reply_error(reply, 500, "InternalError", "out of memory");
-    n->spec = *want;
+    spec_move(&n->spec, want);
     n->exit_status = -1;
     obs_reset(&n->obs, HEALTH_STARTING);
     if (proc_launch(a, n, msg, sizeof(msg)) != 0) {
+        spec_release(&n->spec);
         free(n);
         log_msg(LOG_WARNING, "node %s: launch failed: %s", want->id, msg);
         return reply_error(reply, 500, "LaunchFailed", msg);
@@ -251,13 +255,15 @@ static int put_existing(struct agent *a, struct node *n, struct node_spec *want,
         return reply_error(reply, 409, "ImmutableField", "a node's port cannot change; create a new node");
     if (want->engine != n->spec.engine)
         return reply_error(reply, 409, "ImmutableField", "a node's engine cannot change; create a new node");
+    if (want->cluster_mode != n->spec.cluster_mode)
+        return reply_error(reply, 409, "ImmutableField", "a node's cluster_mode cannot change; create a new node");
     if (agent_memory_reserved_mb(a, n->spec.id) + want->memory_mb > a->cfg.memory_mb)
         return reply_error(reply, 507, "InsufficientCapacity", "the new memory size does not fit this host");
     want->port = n->spec.port;
     if (n->pid <= 0) {
         /* Not running (a crashed primary waits here): a newer spec is the
          * controller's decision, so launch it as it now says. */
-        n->spec = *want;
+        spec_move(&n->spec, want);
         obs_reset(&n->obs, HEALTH_STARTING);
         n->restart_at_ms = 0;
         if (proc_launch(a, n, msg, sizeof(msg)) != 0) return reply_error(reply, 500, "LaunchFailed", msg);
@@ -276,7 +282,9 @@ static int put_existing(struct agent *a, struct node *n, struct node_spec *want,
         log_msg(LOG_WARNING, "node %s: live change failed: %s", want->id, msg);
         return reply_error(reply, 503, "NodeUnavailable", msg);
     }
-    n->spec = *want;
+    spec_move(&n->spec, want);
+    n->topo_next_ms = 0; /* a new topology goes out at the next health tick */
+    n->topo_backoff_ms = 0;
     store_save(a, n);
     agent_event(a, n, "node_changed", "%s changed live to generation %lld (%s)", n->spec.id, n->spec.generation,
                 spec_role_name(n->spec.role));
@@ -303,6 +311,7 @@ int agent_put_node(struct agent *a, const char *id, const char *body, char **rep
     int status = n ? put_existing(a, n, &want, reply) : put_new(a, &want, reply);
     pthread_mutex_unlock(&a->lock);
     pthread_mutex_unlock(&a->apply_lock);
+    spec_release(&want);
     explicit_bzero(&want, sizeof(want));
     return status;
 }
@@ -336,15 +345,12 @@ int agent_delete_node(struct agent *a, const char *id, char **reply)
     pthread_mutex_lock(&a->lock);
     remove_from_table(a, n);
     if (store_remove(a, id) != 0) log_msg(LOG_WARNING, "node %s: cannot remove its spec file", id);
-    char conf[1300], dir[1100];
-    if (node_dir(a, id, dir, sizeof(dir)) == 0) {
-        snprintf(conf, sizeof(conf), "%s/node.conf", dir); /* holds the secret */
-        if (unlink(conf) != 0 && errno != ENOENT) log_msg(LOG_WARNING, "node %s: cannot remove %s", id, conf);
-    }
+    proc_forget_files(a, id);
     n->pid = 0;
     agent_event(a, n, "node_deleted", "%s stopped and removed", id);
     pthread_mutex_unlock(&a->lock);
     pthread_mutex_unlock(&a->apply_lock);
+    spec_release(&n->spec);
     explicit_bzero(n, sizeof(*n));
     free(n);
     *reply = json_dump_and_free(json_pack("{s:s,s:b}", "id", id, "deleted", 1));
@@ -380,14 +386,18 @@ static void restore_one(struct agent *a, json_t *doc, void *ctx)
     const char *id = json_string_value(json_object_get(js, "id"));
     struct node_spec spec;
     char err[256];
+    memset(&spec, 0, sizeof(spec));
     if (id == NULL || spec_parse(id, js, &spec, err, sizeof(err)) != 0 || spec.port == 0) {
         log_msg(LOG_WARNING, "ignoring a stored spec: %s", id ? err : "no id");
+        spec_release(&spec);
         return;
     }
-    if (agent_find(a, spec.id) || a->nnodes >= AGENT_MAX_NODES) return;
-    struct node *n = calloc(1, sizeof(*n));
-    if (n == NULL) return;
-    n->spec = spec;
+    struct node *n = agent_find(a, spec.id) || a->nnodes >= AGENT_MAX_NODES ? NULL : calloc(1, sizeof(*n));
+    if (n == NULL) {
+        spec_release(&spec);
+        return;
+    }
+    spec_move(&n->spec, &spec);
     n->exit_status = -1;
     n->restarts = (int)json_integer_value(json_object_get(doc, "restarts"));
     obs_reset(&n->obs, HEALTH_STARTING);

@@ -23,6 +23,8 @@
 /* Given to the node explicitly, so that the file remove_snapshot() deletes is
  * the one the node would load, whatever cachenode's default becomes. */
 #define NODE_DBFILENAME "dump.cfs"
+/* The same for the topology a cluster-mode node keeps across restarts. */
+#define NODE_CLUSTER_CONFIG "nodes.conf"
 
 int node_dir(const struct agent *a, const char *id, char *buf, size_t len)
 {
@@ -76,11 +78,26 @@ static void build_argv(const struct agent *a, const struct node *n, struct launc
     l->argv[i++] = "--maxmemory";        l->argv[i++] = l->maxmem;
     l->argv[i++] = "--maxmemory-policy"; l->argv[i++] = n->spec.eviction_policy;
     l->argv[i++] = "--node-id";          l->argv[i++] = n->spec.id;
+    if (n->spec.cluster_mode) {
+        l->argv[i++] = "--cluster-enabled";     l->argv[i++] = "yes";
+        l->argv[i++] = "--cluster-config-file"; l->argv[i++] = NODE_CLUSTER_CONFIG;
+    }
     if (n->spec.role == ROLE_REPLICA) {
         snprintf(l->primary_port, sizeof(l->primary_port), "%d", n->spec.primary_port);
         l->argv[i++] = "--replicaof"; l->argv[i++] = n->spec.primary_host; l->argv[i++] = l->primary_port;
     }
     l->argv[i] = NULL;
+}
+
+/* Removes dir/name: 1 removed, 0 there was none, -1 (with err) it stays. */
+static int remove_node_file(const char *dir, const char *name, char *err, size_t errlen)
+{
+    char path[1200];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (unlink(path) == 0) return 1;
+    if (errno == ENOENT) return 0;
+    snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
+    return -1;
 }
 
 /* design.md: "A crashed node restarts empty". cachenode loads its snapshot
@@ -89,15 +106,24 @@ static void build_argv(const struct agent *a, const struct node *n, struct launc
  * would serve it until it resyncs: every launch removes it first. */
 static int remove_snapshot(const char *dir, const char *id, char *err, size_t errlen)
 {
-    char path[1200];
-    snprintf(path, sizeof(path), "%s/%s", dir, NODE_DBFILENAME);
-    if (unlink(path) == 0) {
-        log_msg(LOG_NOTICE, "node %s: removed %s left by an earlier run; the node starts empty", id, path);
-        return 0;
-    }
-    if (errno == ENOENT) return 0;
-    snprintf(err, errlen, "cannot remove the stale snapshot %s: %s", path, strerror(errno));
-    return -1;
+    int rc = remove_node_file(dir, NODE_DBFILENAME, err, errlen);
+    if (rc > 0) log_msg(LOG_NOTICE, "node %s: removed %s/%s left by an earlier run; the node starts empty", id, dir,
+                        NODE_DBFILENAME);
+    return rc < 0 ? -1 : 0;
+}
+
+int proc_forget_files(const struct agent *a, const char *id)
+{
+    char dir[1100], err[256];
+    static const char *const files[] = {"node.conf", NODE_CLUSTER_CONFIG, NULL};
+    if (node_dir(a, id, dir, sizeof(dir)) != 0) return -1;
+    int rc = 0;
+    for (const char *const *f = files; *f; f++)
+        if (remove_node_file(dir, *f, err, sizeof(err)) < 0) {
+            log_msg(LOG_WARNING, "node %s: %s", id, err);
+            rc = -1;
+        }
+    return rc;
 }
 
 /* Runs in the child between fork and exec: async-signal-safe calls only. */
@@ -147,6 +173,9 @@ int proc_launch(struct agent *a, struct node *n, char *err, size_t errlen)
     n->incarnation++;
     n->launched_ms = mono_ms();
     n->exit_status = -1;
+    n->topo_epoch = 0; /* a new process: its topology is applied again */
+    n->topo_next_ms = 0;
+    n->topo_backoff_ms = 0;
     a->count.node_launches++;
     log_msg(LOG_NOTICE, "node %s: launched pid %d on %s:%d (%s, %lld MB)", n->spec.id, (int)pid,
             a->cfg.advertise, n->spec.port, spec_role_name(n->spec.role), n->spec.memory_mb);

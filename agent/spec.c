@@ -11,7 +11,7 @@
 
 static const char *const spec_fields[] = {
     "id", "cluster", "shard", "role", "memory_mb", "engine", "port", "primary",
-    "auth_token", "eviction_policy", "generation", NULL};
+    "auth_token", "eviction_policy", "generation", "cluster_mode", "topology", NULL};
 
 static const char *const eviction_policies[] = {
     "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
@@ -148,6 +148,17 @@ static int parse_token(const json_t *body, struct node_spec *out, char *err, siz
     return 0;
 }
 
+static int parse_cluster_mode(const json_t *body, struct node_spec *out, char *err, size_t errlen)
+{
+    json_t *mode = json_object_get(body, "cluster_mode"), *topo = json_object_get(body, "topology");
+    if (mode && !json_is_boolean(mode)) return fail(err, errlen, "'%s' must be true or false", "cluster_mode");
+    out->cluster_mode = json_is_true(mode);
+    if (topo == NULL || json_is_null(topo)) return 0;
+    if (!out->cluster_mode) return fail(err, errlen, "'%s' is only allowed with cluster_mode true", "topology");
+    out->topology = topology_parse(topo, err, errlen);
+    return out->topology ? 0 : -1;
+}
+
 int spec_parse(const char *id, const json_t *body, struct node_spec *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
@@ -177,9 +188,25 @@ int spec_parse(const char *id, const json_t *body, struct node_spec *out, char *
     if (out->engine == ENGINE_MEMCACHED)
         return fail(err, errlen, "%s", "engine 'memcached' is not supported yet; use 'redis'");
     if (parse_primary(body, out, err, errlen) || parse_policy(body, out, err, errlen) ||
-        parse_token(body, out, err, errlen))
+        parse_token(body, out, err, errlen) || parse_cluster_mode(body, out, err, errlen)) {
+        spec_release(out);
         return -1;
+    }
     return 0;
+}
+
+void spec_release(struct node_spec *s)
+{
+    topology_free(s->topology);
+    s->topology = NULL;
+}
+
+void spec_move(struct node_spec *dst, struct node_spec *src)
+{
+    if (dst == src) return;
+    if (dst->topology != src->topology) topology_free(dst->topology);
+    *dst = *src;
+    src->topology = NULL;
 }
 
 int spec_same(const struct node_spec *a, const struct node_spec *b)
@@ -189,7 +216,8 @@ int spec_same(const struct node_spec *a, const struct node_spec *b)
            a->memory_mb == b->memory_mb && (a->port == 0 || b->port == 0 || a->port == b->port) &&
            strcmp(a->primary_host, b->primary_host) == 0 && a->primary_port == b->primary_port &&
            strcmp(a->auth_token, b->auth_token) == 0 && strcmp(a->eviction_policy, b->eviction_policy) == 0 &&
-           a->generation == b->generation;
+           a->generation == b->generation && a->cluster_mode == b->cluster_mode &&
+           topology_equal(a->topology, b->topology);
 }
 
 const char *spec_role_name(enum node_role r) { return r == ROLE_REPLICA ? "replica" : "primary"; }
@@ -204,10 +232,13 @@ json_t *spec_to_json(const struct node_spec *s, int with_secret)
     if (o == NULL) return NULL;
     if (s->role == ROLE_REPLICA)
         json_object_set_new(o, "primary", json_pack("{s:s,s:i}", "host", s->primary_host, "port", s->primary_port));
+    json_object_set_new(o, "cluster_mode", json_boolean(s->cluster_mode));
     if (with_secret) {
         if (s->auth_token[0]) json_object_set_new(o, "auth_token", json_string(s->auth_token));
+        if (s->topology) json_object_set_new(o, "topology", topology_to_json(s->topology));
     } else {
         json_object_set_new(o, "auth", json_boolean(s->auth_token[0] != '\0'));
+        json_object_set_new(o, "desired_topology_epoch", s->topology ? json_integer(s->topology->epoch) : json_null());
     }
     return o;
 }

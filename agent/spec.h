@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "topology.h"
+
 #define SPEC_NAME_MAX 64
 #define SPEC_HOST_MAX 256
 #define SPEC_TOKEN_MIN 16
@@ -30,6 +32,11 @@ struct node_spec {
     char auth_token[SPEC_TOKEN_MAX + 1]; /* "" when none; never logged */
     char eviction_policy[SPEC_POLICY_MAX + 1];
     long long generation;
+    int cluster_mode;          /* launched with --cluster-enabled yes; immutable */
+    /* Cluster mode: the routing table to apply (NULL: none yet). Owned by
+     * the spec it was parsed into; a copy of a spec by value only borrows
+     * it (see spec_release and spec_move). */
+    struct topology *topology;
 };
 
 /* A node id, cluster or shard name: [A-Za-z0-9_-], 1..64, not starting with
@@ -42,11 +49,17 @@ int spec_valid_host(const char *s);
  * a 400 InvalidParameterValue reply in err. */
 int spec_parse(const char *id, const json_t *body, struct node_spec *out, char *err, size_t errlen);
 
+/* Frees what the spec owns (its topology). */
+void spec_release(struct node_spec *s);
+/* *dst = *src, releasing dst's topology first; src no longer owns its topology. */
+void spec_move(struct node_spec *dst, struct node_spec *src);
+
 /* 1 when a and b ask for the same node; a's port 0 matches any port. */
 int spec_same(const struct node_spec *a, const struct node_spec *b);
 
-/* JSON of the spec. with_secret adds auth_token (disk form); without it the
- * reply carries only "auth": true|false. */
+/* JSON of the spec. with_secret adds auth_token and the whole topology (disk
+ * form); without them the reply carries "auth": true|false and the
+ * topology's "desired_topology_epoch" (the API form). */
 json_t *spec_to_json(const struct node_spec *s, int with_secret);
 
 const char *spec_role_name(enum node_role r);

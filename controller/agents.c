@@ -109,12 +109,14 @@ static int observe_node(sqlite3 *db, const char *host, const json_t *o)
     const char *link = field(o, "master_link_status");
     json_t *pid = json_object_get(o, "pid");
     json_t *gen = json_object_get(o, "generation");
+    json_t *epoch = json_object_get(o, "topology_epoch");
     db_run(db,
-           "UPDATE nodes SET obs_health = ?, obs_role = ?, obs_link = ?, obs_offset = ?, obs_pid = ?, obs_ms = ?"
-           " WHERE id = ?",
-           "zzzIIIs", health, field(o, "observed_role"), link,
+           "UPDATE nodes SET obs_health = ?, obs_role = ?, obs_link = ?, obs_offset = ?, obs_pid = ?, obs_ms = ?,"
+           " obs_topology_epoch = ? WHERE id = ?",
+           "zzzIIIIs", health, field(o, "observed_role"), link,
            (long long)json_integer_value(json_object_get(o, "repl_offset")),
-           (long long)(json_is_integer(pid) ? json_integer_value(pid) : 0), wall_ms(), id);
+           (long long)(json_is_integer(pid) ? json_integer_value(pid) : 0), wall_ms(),
+           (long long)(json_is_integer(epoch) ? json_integer_value(epoch) : 0), id);
     if (json_is_integer(gen))
         db_run(db, "UPDATE nodes SET obs_generation = ? WHERE id = ?", "Is", (long long)json_integer_value(gen), id);
     const char *status = row_str(row, "status");

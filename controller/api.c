@@ -5,7 +5,8 @@
  *   GET  /healthz, /metrics
  *   POST /v1/clusters             GET /v1/clusters[/{name}]
  *   PATCH|DELETE /v1/clusters/{name}
- *   POST /v1/clusters/{name}/failover   {"shard":"0001"}: planned failover
+ *   POST /v1/clusters/{name}/failover   {"shard":"0001"}: planned failover of a shard
+ *   POST /v1/clusters/{name}/rebalance  cluster mode (not supported yet: 400)
  *   GET  /v1/operations/{id}, /v1/events, /v1/hosts
  *   POST /v1/agents/register, /v1/agents/{host}/heartbeat  (agent token) */
 #include <errno.h>
@@ -166,6 +167,24 @@ static void create_cluster(struct ctl *c, const struct http_request *req, struct
     accepted(c, req, route, r.name, op_id, res);
 }
 
+/* Resharding and rebalancing move slots between shards online, which comes
+ * later: a cluster-mode cluster is told so, any other that it has no slots
+ * to move. */
+static void not_supported_yet(struct ctl *c, const char *name, const char *what, struct http_response *res)
+{
+    long long mode = db_int(c->api_db, -1, "SELECT cluster_mode FROM clusters WHERE name = ?", "s", name);
+    char msg[200];
+    if (mode < 0) {
+        http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
+    } else if (mode == 0) {
+        snprintf(msg, sizeof(msg), "%s needs cluster_mode true; this cluster has one shard", what);
+        http_respond_error(res, 400, "InvalidParameterValue", msg);
+    } else {
+        snprintf(msg, sizeof(msg), "%s is not supported yet; the slots stay where they are", what);
+        http_respond_error(res, 400, "NotSupportedYet", msg);
+    }
+}
+
 static void modify_cluster(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)
 {
     char route[96];
@@ -174,6 +193,7 @@ static void modify_cluster(struct ctl *c, const struct http_request *req, const 
     struct modify_request m;
     char err[256], op_id[OP_ID_MAX];
     if (parse_modify(req->body, &m, err, sizeof(err)) != 0) { http_respond_error(res, 400, "InvalidParameterValue", err); return; }
+    if (m.shards >= 0) { not_supported_yet(c, name, "changing 'shards' (online resharding)", res); return; }
     struct op_error e;
     int status = m.replicas >= 0 ? ops_scale_replicas(c, c->api_db, name, m.replicas, op_id, &e)
                                  : ops_resize_memory(c, c->api_db, name, m.node_memory_mb, op_id, &e);
@@ -231,6 +251,21 @@ static void cluster_route(struct ctl *c, const struct http_request *req, const c
     }
 }
 
+/* POST /v1/clusters/{name}/failover and /rebalance; rest is "{name}/...". */
+static void cluster_action(struct ctl *c, const struct http_request *req, const char *rest, struct http_response *res)
+{
+    char name[CTL_NAME_MAX + 1];
+    const char *action = strchr(rest, '/');
+    size_t n = (size_t)(action - rest);
+    int failover = strcmp(action, "/failover") == 0, rebalance = strcmp(action, "/rebalance") == 0;
+    if (!failover && !rebalance) { http_respond_error(res, 404, "NotFound", "no such route"); return; }
+    snprintf(name, sizeof(name), "%.*s", (int)(n > CTL_NAME_MAX ? 0 : n), rest);
+    if (n > CTL_NAME_MAX || !valid_cluster_name(name)) http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
+    else if (!method_is(req, "POST")) method_not_allowed(res, "POST");
+    else if (failover) failover_cluster(c, req, name, res);
+    else not_supported_yet(c, name, "rebalancing the slots", res);
+}
+
 /* ---- the rest --------------------------------------------------------------- */
 
 /* A query parameter that must be a whole number in [min, max]; an absent or
@@ -284,13 +319,8 @@ static void user_routes(struct ctl *c, const struct http_request *req, struct ht
         else method_not_allowed(res, "GET or POST");
     } else if (strncmp(p, "/v1/clusters/", 13) == 0 && strchr(p + 13, '/') == NULL) {
         cluster_route(c, req, p + 13, res);
-    } else if (strncmp(p, "/v1/clusters/", 13) == 0 && strcmp(strchr(p + 13, '/'), "/failover") == 0) {
-        char name[CTL_NAME_MAX + 1];
-        size_t n = (size_t)(strchr(p + 13, '/') - (p + 13));
-        snprintf(name, sizeof(name), "%.*s", (int)n, p + 13);
-        if (n > CTL_NAME_MAX || !valid_cluster_name(name)) http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
-        else if (!method_is(req, "POST")) method_not_allowed(res, "POST");
-        else failover_cluster(c, req, name, res);
+    } else if (strncmp(p, "/v1/clusters/", 13) == 0) {
+        cluster_action(c, req, p + 13, res);
     } else if (strncmp(p, "/v1/operations/", 15) == 0 && strchr(p + 15, '/') == NULL) {
         if (method_is(req, "GET")) get_operation(c, p + 15, res);
         else method_not_allowed(res, "GET");

@@ -34,6 +34,7 @@
 #include "ops.h"
 #include "resp.h"
 #include "store.h"
+#include "topology.h"
 
 /* ---- the direct RESP path ---------------------------------------------------- */
 
@@ -176,14 +177,11 @@ static int plan_failover(struct ctl *c, sqlite3 *db, const json_t *p, const stru
     rc |= db_run(db, "UPDATE nodes SET role = 'replica', status = 'failed' WHERE id = ?", "s", old);
     rc |= db_run(db, "UPDATE clusters SET status = 'degraded', updated_ms = ? WHERE name = ? AND status = 'available'",
                  "Is", wall_ms(), cluster);
-    rc |= ops_insert(db, op, cluster, "failover");
+    rc |= ops_insert(db, op, cluster, "failover", shard);
     rc |= ops_add_step(db, op, &seq, "put", to->id);
-    json_t *others = db_rows(db, "SELECT id FROM nodes WHERE cluster = ? AND shard = ? AND role = 'replica'"
-                                 " AND status != 'deleting' ORDER BY id = ?, id", "sss", cluster, shard, old);
-    size_t i;
-    json_t *o;
-    json_array_foreach(others, i, o) rc |= ops_add_step(db, op, &seq, "fence", row_str(o, "id"));
-    json_decref(others);
+    /* the shard's other nodes follow the new primary; in cluster mode every
+     * node of the cluster gets the new topology */
+    rc |= topology_add_steps(db, op, &seq, cluster, shard, to->id, 0);
     rc |= ops_add_step(db, op, &seq, "guard", to->id);
     rc |= ops_add_step(db, op, &seq, "finish", NULL);
     rc |= db_run(db, "INSERT INTO failovers(cluster, shard, op, cause, outcome, old_primary, new_primary, started_ms)"
@@ -221,6 +219,7 @@ static int failover_scan(struct ctl *c, sqlite3 *db)
                            " WHERE n.role = 'primary' AND c.status IN ('available', 'degraded', 'modifying')"
                            " AND (n.status = 'failed' OR (n.status = 'available' AND ? - h.last_seen_ms > ?))"
                            " AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.cluster = n.cluster"
+                           "   AND (o.shard IS NULL OR o.shard = n.shard)"
                            "   AND o.kind IN ('failover', 'planned_failover') AND o.status IN ('pending', 'running'))",
                            "III", now, now, (long long)FO_SUSPECT_SILENCE_MS);
     size_t i;
@@ -287,9 +286,9 @@ static int replace_lost_nodes(struct ctl *c, sqlite3 *db)
                            "SELECT n.id, n.cluster FROM nodes n JOIN hosts h ON h.id = n.host"
                            " JOIN clusters c ON c.name = n.cluster"
                            " WHERE n.status = 'failed' AND n.role = 'replica' AND ? - h.last_seen_ms > ?"
-                           " AND c.status IN ('available', 'degraded')"
+                           " AND c.status IN ('available', 'degraded', 'modifying')"
                            " AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.cluster = n.cluster"
-                           "   AND o.status IN ('pending', 'running'))",
+                           "   AND (o.shard IS NULL OR o.shard = n.shard) AND o.status IN ('pending', 'running'))",
                            "II", wall_ms(), c->cfg.agent_timeout_ms);
     size_t i;
     json_t *n;

@@ -16,6 +16,10 @@
  *   pause        planned failover: the primary refuses writes (NOREPLICAS)
  *   catch_up     the chosen replica's offset equals the paused primary's
  *   switch       swap the roles in the database, every generation + 1
+ *   topology     cluster mode: the stored topology catches up with the
+ *                shards and nodes (a new epoch, every generation + 1, when
+ *                it changed); the put or fence steps after it send it
+ *   wait_topology  the agent reports the node runs the cluster's epoch
  * A planner writes the desired rows, the operation and its steps in one
  * transaction; a step's effect and its "done" mark are one transaction too. */
 #include "ops.h"
@@ -31,7 +35,9 @@
 #include "log.h"
 #include "placement.h"
 #include "resp.h"
+#include "slots.h"
 #include "store.h"
+#include "topology.h"
 
 enum step_result { STEP_DONE, STEP_WAIT, STEP_FAIL };
 
@@ -54,7 +60,8 @@ int ops_new_id(char *out)
 /* ---- planning ------------------------------------------------------------ */
 
 /* The placement snapshot: every host, what it has free, how many primaries
- * it runs, and whether it already holds a node of (cluster, shard). */
+ * it runs, and whether it already holds a node of (cluster, shard) that
+ * stays (a node being replaced does not claim its host's zone). */
 static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const char *shard, struct place_host *h,
                          size_t max)
 {
@@ -62,7 +69,8 @@ static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const 
                            "SELECT id, az, memory_mb, memory_used_mb, ? - last_seen_ms <= ? AS up,"
                            " (SELECT coalesce(sum(memory_mb),0) FROM nodes n WHERE n.host = hosts.id) AS reserved,"
                            " (SELECT count(*) FROM nodes n WHERE n.host = hosts.id AND n.role = 'primary') AS primaries,"
-                           " (SELECT count(*) FROM nodes n WHERE n.host = hosts.id AND n.cluster = ? AND n.shard = ?) AS mine"
+                           " (SELECT count(*) FROM nodes n WHERE n.host = hosts.id AND n.cluster = ? AND n.shard = ?"
+                           "   AND n.status != 'deleting') AS mine"
                            " FROM hosts ORDER BY id",
                            "IIss", wall_ms(), c->cfg.agent_timeout_ms, cluster, shard);
     size_t n = 0, i;
@@ -83,11 +91,13 @@ static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const 
     return n;
 }
 
-int ops_insert(sqlite3 *db, const char *op_id, const char *cluster, const char *kind)
+int ops_insert(sqlite3 *db, const char *op_id, const char *cluster, const char *kind, const char *shard)
 {
     long long now = wall_ms();
-    return db_run(db, "INSERT INTO operations(id, cluster, kind, status, created_ms, updated_ms) VALUES(?,?,?,'pending',?,?)",
-                  "sssII", op_id, cluster, kind, now, now);
+    return db_run(db,
+                  "INSERT INTO operations(id, cluster, kind, status, created_ms, updated_ms, shard)"
+                  " VALUES(?,?,?,'pending',?,?,?)",
+                  "sssIIz", op_id, cluster, kind, now, now, shard);
 }
 
 int ops_add_step(sqlite3 *db, const char *op_id, int *seq, const char *action, const char *node)
@@ -113,8 +123,61 @@ static int insert_node(sqlite3 *db, const char *id, const char *cluster, const c
                   "sssssII", id, cluster, shard, role, host, memory_mb, wall_ms());
 }
 
-/* Places and inserts `count` new nodes of a shard, with put (and wait)
- * steps: a primary is put and awaited before its replicas are put. */
+/* New nodes whose rows are inserted and whose launch steps are to come. */
+struct launch {
+    char (*ids)[96];
+    int *primary;
+    int n, cap;
+};
+
+static int launch_init(struct launch *l, int cap)
+{
+    l->n = 0;
+    l->cap = cap;
+    l->ids = calloc((size_t)cap, sizeof(*l->ids));
+    l->primary = calloc((size_t)cap, sizeof(*l->primary));
+    return l->ids && l->primary ? 0 : -1;
+}
+
+static void launch_free(struct launch *l)
+{
+    free(l->ids);
+    free(l->primary);
+}
+
+/* Inserts the rows of `count` new nodes of a shard, node k on hosts[where[k]]. */
+static int insert_shard_nodes(sqlite3 *db, const char *cluster, const char *shard, int count, int first_is_primary,
+                              long long memory_mb, const struct place_host *hosts, const int *where, struct launch *l)
+{
+    for (int k = 0; k < count; k++) {
+        int primary = first_is_primary && k == 0;
+        if (l->n >= l->cap || next_node_id(db, cluster, shard, l->ids[l->n], sizeof(l->ids[0])) != 0 ||
+            insert_node(db, l->ids[l->n], cluster, shard, primary ? "primary" : "replica", hosts[where[k]].id,
+                        memory_mb) != 0)
+            return -1;
+        l->primary[l->n++] = primary;
+    }
+    return 0;
+}
+
+/* The launch steps: every new primary is put, then awaited; then the
+ * replicas (whose primaries have ports by then) are put and awaited in sync. */
+static int add_launch_steps(sqlite3 *db, const char *op_id, int *seq, const struct launch *l)
+{
+    int rc = 0;
+    for (int i = 0; i < l->n; i++) if (l->primary[i]) rc |= ops_add_step(db, op_id, seq, "put", l->ids[i]);
+    for (int i = 0; i < l->n; i++) if (l->primary[i]) rc |= ops_add_step(db, op_id, seq, "wait_up", l->ids[i]);
+    for (int i = 0; i < l->n; i++) if (!l->primary[i]) rc |= ops_add_step(db, op_id, seq, "put", l->ids[i]);
+    for (int i = 0; i < l->n; i++) if (!l->primary[i]) rc |= ops_add_step(db, op_id, seq, "wait_synced", l->ids[i]);
+    return rc;
+}
+
+static int place_error(struct op_error *e, enum place_result r, const char *msg)
+{
+    return set_error(e, (int)r, r == PLACE_NO_HOSTS ? "InsufficientHosts" : "InsufficientCapacity", msg);
+}
+
+/* Places and inserts `count` new nodes of one shard, with their launch steps. */
 static int plan_new_nodes(struct ctl *c, sqlite3 *db, const char *cluster, const char *shard, int count,
                           int first_is_primary, long long memory_mb, const char *op_id, int *seq, struct op_error *e)
 {
@@ -124,21 +187,73 @@ static int plan_new_nodes(struct ctl *c, sqlite3 *db, const char *cluster, const
     if (count > CTL_MAX_REPLICAS + 1) return set_error(e, 400, "InvalidParameterValue", "too many nodes");
     size_t n = load_hosts(c, db, cluster, shard, hosts, CTL_MAX_HOSTS);
     enum place_result r = place_shard(hosts, n, count, first_is_primary, memory_mb, where, msg, sizeof(msg));
-    if (r != PLACE_OK)
-        return set_error(e, (int)r, r == PLACE_NO_HOSTS ? "InsufficientHosts" : "InsufficientCapacity", msg);
-    char ids[CTL_MAX_REPLICAS + 1][96];
-    for (int k = 0; k < count; k++) {
-        int primary = first_is_primary && k == 0;
-        if (next_node_id(db, cluster, shard, ids[k], sizeof(ids[k])) != 0 ||
-            insert_node(db, ids[k], cluster, shard, primary ? "primary" : "replica", hosts[where[k]].id, memory_mb) != 0 ||
-            ops_add_step(db, op_id, seq, "put", ids[k]) != 0 ||
-            (primary && ops_add_step(db, op_id, seq, "wait_up", ids[k]) != 0))
-            return set_error(e, 500, "InternalError", "cannot store the new nodes");
+    if (r != PLACE_OK) return place_error(e, r, msg);
+    struct launch l;
+    int rc = launch_init(&l, count);
+    rc = rc || insert_shard_nodes(db, cluster, shard, count, first_is_primary, memory_mb, hosts, where, &l) ||
+         add_launch_steps(db, op_id, seq, &l);
+    launch_free(&l);
+    return rc ? set_error(e, 500, "InternalError", "cannot store the new nodes") : 202;
+}
+
+/* Shard index i of n: its row, with its share of the slots (slots.h). */
+static int insert_shard(sqlite3 *db, const char *cluster, int i, int n, char *id, size_t idlen)
+{
+    int first, last;
+    char slots[32];
+    if (slots_spread(n, i, &first, &last) != 0) return -1;
+    if (first == last) snprintf(slots, sizeof(slots), "%d", first);
+    else snprintf(slots, sizeof(slots), "%d-%d", first, last);
+    snprintf(id, idlen, "%04d", i + 1);
+    return db_run(db, "INSERT INTO shards(cluster, id, slots) VALUES(?,?,?)", "sss", cluster, id, slots);
+}
+
+/* Every shard of a new cluster: placed together (nothing is stored when one
+ * does not fit), then the rows and the launch steps. */
+static int plan_new_shards(struct ctl *c, sqlite3 *db, const struct create_request *r, const char *op_id, int *seq,
+                           struct op_error *e)
+{
+    int count = 1 + r->replicas, total = r->shards * count;
+    char msg[256];
+    struct place_host *hosts = malloc(CTL_MAX_HOSTS * sizeof(*hosts));
+    int *where = calloc((size_t)total, sizeof(*where));
+    if (where == NULL || hosts == NULL) {
+        free(hosts);
+        free(where);
+        return set_error(e, 500, "InternalError", "out of memory");
     }
-    for (int k = first_is_primary ? 1 : 0; k < count; k++)
-        if (ops_add_step(db, op_id, seq, "wait_synced", ids[k]) != 0)
-            return set_error(e, 500, "InternalError", "cannot store the steps");
-    return 202;
+    size_t n = load_hosts(c, db, r->name, "", hosts, CTL_MAX_HOSTS);
+    enum place_result pr = place_shards(hosts, n, r->shards, count, r->node_memory_mb, where, msg, sizeof(msg));
+    if (pr != PLACE_OK) {
+        free(hosts);
+        free(where);
+        return place_error(e, pr, msg);
+    }
+    struct launch l;
+    int rc = launch_init(&l, total);
+    for (int i = 0; rc == 0 && i < r->shards; i++) {
+        char shard[16];
+        rc = insert_shard(db, r->name, i, r->shards, shard, sizeof(shard)) ||
+             insert_shard_nodes(db, r->name, shard, count, 1, r->node_memory_mb, hosts, where + i * count, &l);
+    }
+    rc = rc || add_launch_steps(db, op_id, seq, &l);
+    launch_free(&l);
+    free(hosts);
+    free(where);
+    return rc ? set_error(e, 500, "InternalError", "cannot store the new shards") : 202;
+}
+
+/* A guard step for the primary of every shard. */
+static int add_guard_steps(sqlite3 *db, const char *op_id, int *seq, const char *cluster)
+{
+    json_t *primaries = db_rows(db, "SELECT id FROM nodes WHERE cluster = ? AND role = 'primary' AND status != 'deleting'"
+                                    " ORDER BY shard", "s", cluster);
+    int rc = json_array_size(primaries) > 0 ? 0 : -1;
+    size_t i;
+    json_t *p;
+    json_array_foreach(primaries, i, p) rc |= ops_add_step(db, op_id, seq, "guard", row_str(p, "id"));
+    json_decref(primaries);
+    return rc;
 }
 
 static int create_rows(struct ctl *c, sqlite3 *db, const struct create_request *r, const char *op_id, struct op_error *e)
@@ -151,19 +266,20 @@ static int create_rows(struct ctl *c, sqlite3 *db, const struct create_request *
                " auth_token, status, created_ms, updated_ms) VALUES(?,?,?,?,?,?,?,?,'creating',?,?)",
                "ssdddIszII", r->name, r->engine, r->cluster_mode, r->shards, r->replicas, r->node_memory_mb,
                r->eviction_policy, r->auth_token[0] ? r->auth_token : NULL, now, now) != 0 ||
-        db_run(db, "INSERT INTO shards(cluster, id, slot_first, slot_last) VALUES(?, '0001', 0, 16383)", "s", r->name) != 0 ||
-        ops_insert(db, op_id, r->name, "create") != 0)
+        ops_insert(db, op_id, r->name, "create", NULL) != 0)
         return set_error(e, 500, "InternalError", "cannot store the cluster");
     int seq = 1;
-    int status = plan_new_nodes(c, db, r->name, "0001", 1 + r->replicas, 1, r->node_memory_mb, op_id, &seq, e);
+    int status = plan_new_shards(c, db, r, op_id, &seq, e);
     if (status != 202) return status;
-    json_t *primary = db_row(db, "SELECT id FROM nodes WHERE cluster = ? AND role = 'primary'", "s", r->name);
-    int rc = primary == NULL || ops_add_step(db, op_id, &seq, "guard", row_str(primary, "id")) != 0 ||
+    /* cluster mode: once every node has a port, the topology (epoch 1) goes
+     * to every node, and the cluster is available when they all run it */
+    int rc = add_guard_steps(db, op_id, &seq, r->name) ||
+             (r->cluster_mode && topology_add_steps(db, op_id, &seq, r->name, NULL, NULL, 1) != 0) ||
              ops_add_step(db, op_id, &seq, "finish", NULL) != 0;
-    json_decref(primary);
     if (rc) return set_error(e, 500, "InternalError", "cannot store the steps");
-    char msg[128];
-    snprintf(msg, sizeof(msg), "creating: 1 primary, %d replica(s), %lld MB each", r->replicas, r->node_memory_mb);
+    char msg[160];
+    snprintf(msg, sizeof(msg), "creating: %d shard(s) of 1 primary and %d replica(s), %lld MB each%s", r->shards,
+             r->replicas, r->node_memory_mb, r->cluster_mode ? ", cluster mode" : "");
     store_event(db, r->name, NULL, "cluster_creating", msg);
     return 202;
 }
@@ -216,7 +332,7 @@ static int delete_rows(sqlite3 *db, const char *name, const char *op_id, struct 
     size_t i;
     json_t *n;
     rc |= supersede_ops(db, name);
-    rc |= ops_insert(db, op_id, name, "delete");
+    rc |= ops_insert(db, op_id, name, "delete", NULL);
     json_array_foreach(nodes, i, n) rc |= ops_add_step(db, op_id, &seq, "delete", row_str(n, "id"));
     json_decref(nodes);
     rc |= ops_add_step(db, op_id, &seq, "forget_cluster", NULL);
@@ -236,56 +352,101 @@ int ops_delete_cluster(struct ctl *c, sqlite3 *db, const char *name, char *op_id
     return status;
 }
 
-/* A cluster that exists and is not busy with another change. */
-static int check_modifiable(sqlite3 *db, const char *name, struct op_error *e)
+/* A cluster that exists and is not busy with another change: for a change
+ * of the whole cluster (shard NULL) no operation may be running on it; for
+ * a change of one shard, none on that shard or on the whole cluster. */
+static int check_modifiable(sqlite3 *db, const char *name, const char *shard, struct op_error *e)
 {
     json_t *cl = db_row(db, "SELECT status FROM clusters WHERE name = ?", "s", name);
     if (cl == NULL) return set_error(e, 404, "ClusterNotFound", "no such cluster");
     const char *s = row_str(cl, "status");
-    int ok = strcmp(s, "available") == 0 || strcmp(s, "degraded") == 0;
+    int ok = strcmp(s, "available") == 0 || strcmp(s, "degraded") == 0 || (shard && strcmp(s, "modifying") == 0);
     json_decref(cl);
     if (!ok) return set_error(e, 409, "InvalidClusterState", "the cluster is busy with another change; retry when it is available");
-    if (db_int(db, 0, "SELECT count(*) FROM operations WHERE cluster = ? AND status IN ('pending','running')", "s", name) > 0)
-        return set_error(e, 409, "InvalidClusterState", "another operation is running on this cluster");
+    if (db_int(db, 0, "SELECT count(*) FROM operations WHERE cluster = ? AND status IN ('pending','running')"
+                      " AND (? IS NULL OR shard IS NULL OR shard = ?)", "szz", name, shard, shard) > 0)
+        return set_error(e, 409, "InvalidClusterState", shard ? "another operation is running on this shard or cluster"
+                                                              : "another operation is running on this cluster");
     return 0;
+}
+
+/* Marks `count` replicas of a shard for removal (never the primary: failed
+ * replicas first, then the newest) and appends their ids to gone. */
+static int pick_removals(sqlite3 *db, const char *name, const char *shard, long long count, json_t *gone)
+{
+    json_t *rows = db_rows(db,
+                           "SELECT id FROM nodes WHERE cluster = ? AND shard = ? AND role = 'replica' AND status != 'deleting'"
+                           " ORDER BY status = 'failed' DESC, created_ms DESC, id DESC LIMIT ?",
+                           "ssI", name, shard, count);
+    int rc = rows ? 0 : -1;
+    size_t i;
+    json_t *n;
+    json_array_foreach(rows, i, n) {
+        rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE id = ?", "s", row_str(n, "id"));
+        rc |= json_array_append(gone, json_object_get(n, "id"));
+    }
+    json_decref(rows);
+    return rc;
+}
+
+/* Every shard gets `replicas` replicas: new ones placed and launched,
+ * surplus ones taken out of the topology and then deleted. */
+static int scale_shards(struct ctl *c, sqlite3 *db, const char *name, int replicas, const json_t *shards,
+                        const char *op_id, int *seq, struct op_error *e)
+{
+    long long memory = db_int(db, 64, "SELECT node_memory_mb FROM clusters WHERE name = ?", "s", name);
+    json_t *gone = json_array();
+    int rc = gone ? 0 : -1;
+    size_t i;
+    json_t *sh;
+    json_array_foreach(shards, i, sh) {
+        long long have = row_int(sh, "have");
+        if (have < replicas) {
+            int status = plan_new_nodes(c, db, name, row_str(sh, "id"), (int)(replicas - have), 0, memory, op_id, seq, e);
+            if (status != 202) { json_decref(gone); return status; }
+        } else if (have > replicas) {
+            rc |= pick_removals(db, name, row_str(sh, "id"), have - replicas, gone);
+        }
+    }
+    rc |= topology_add_steps(db, op_id, seq, name, NULL, NULL, 0);
+    json_array_foreach(gone, i, sh) {
+        rc |= ops_add_step(db, op_id, seq, "delete", json_string_value(sh));
+        rc |= ops_add_step(db, op_id, seq, "forget_node", json_string_value(sh));
+    }
+    json_decref(gone);
+    return rc ? set_error(e, 500, "InternalError", "cannot store the change") : 202;
 }
 
 static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas, const char *op_id, struct op_error *e)
 {
-    int busy = check_modifiable(db, name, e);
+    int busy = check_modifiable(db, name, NULL, e);
     if (busy) return busy;
-    long long have = db_int(db, 0, "SELECT count(*) FROM nodes WHERE cluster = ? AND role = 'replica'", "s", name);
-    long long memory = db_int(db, 64, "SELECT node_memory_mb FROM clusters WHERE name = ?", "s", name);
-    if (replicas == have && replicas == db_int(db, -1, "SELECT replicas FROM clusters WHERE name = ?", "s", name))
-        return OPS_NO_CHANGE;
-    int seq = 1, rc = ops_insert(db, op_id, name, replicas > have ? "add_replicas" : "remove_replicas");
-    char msg[128];
-    if (replicas > have) {
-        int status = plan_new_nodes(c, db, name, "0001", (int)(replicas - have), 0, memory, op_id, &seq, e);
-        if (status != 202) return status;
-        snprintf(msg, sizeof(msg), "adding %lld replica(s)", replicas - have);
-    } else {
-        /* never the primary: failed replicas go first, then the newest */
-        json_t *gone = db_rows(db,
-                               "SELECT id FROM nodes WHERE cluster = ? AND role = 'replica'"
-                               " ORDER BY status = 'failed' DESC, created_ms DESC, id DESC LIMIT ?",
-                               "sI", name, have - replicas);
-        size_t i;
-        json_t *n;
-        json_array_foreach(gone, i, n) {
-            rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE id = ?", "s", row_str(n, "id"));
-            rc |= ops_add_step(db, op_id, &seq, "delete", row_str(n, "id"));
-            rc |= ops_add_step(db, op_id, &seq, "forget_node", row_str(n, "id"));
-        }
-        json_decref(gone);
-        snprintf(msg, sizeof(msg), "removing %lld replica(s)", have - replicas);
+    json_t *shards = db_rows(db,
+                             "SELECT s.id, (SELECT count(*) FROM nodes n WHERE n.cluster = s.cluster AND n.shard = s.id"
+                             "   AND n.role = 'replica' AND n.status != 'deleting') AS have"
+                             " FROM shards s WHERE s.cluster = ? ORDER BY s.id", "s", name);
+    if (shards == NULL) return set_error(e, 500, "InternalError", "cannot read the shards");
+    long long before = db_int(db, -1, "SELECT replicas FROM clusters WHERE name = ?", "s", name);
+    long long fewer = replicas, more = replicas; /* the fewest and most replicas a shard has */
+    size_t i;
+    json_t *sh;
+    json_array_foreach(shards, i, sh) {
+        if (i == 0 || row_int(sh, "have") < fewer) fewer = row_int(sh, "have");
+        if (i == 0 || row_int(sh, "have") > more) more = row_int(sh, "have");
     }
-    json_t *primary = db_row(db, "SELECT id FROM nodes WHERE cluster = ? AND role = 'primary'", "s", name);
-    rc |= primary ? ops_add_step(db, op_id, &seq, "guard", row_str(primary, "id")) : -1;
-    json_decref(primary);
+    if (replicas == before && fewer == replicas && more == replicas) { json_decref(shards); return OPS_NO_CHANGE; }
+    int seq = 1, rc = ops_insert(db, op_id, name, replicas > fewer ? "add_replicas" : "remove_replicas", NULL);
+    int status = rc ? set_error(e, 500, "InternalError", "cannot store the change")
+                    : scale_shards(c, db, name, replicas, shards, op_id, &seq, e);
+    json_decref(shards);
+    if (status != 202) return status;
+    rc |= add_guard_steps(db, op_id, &seq, name);
     rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
     rc |= db_run(db, "UPDATE clusters SET status = 'modifying', replicas = ?, updated_ms = ? WHERE name = ?", "dIs",
                  replicas, wall_ms(), name);
+    char msg[128];
+    snprintf(msg, sizeof(msg), "%s replicas: %d per shard (%lld before)", replicas > fewer ? "adding" : "removing",
+             replicas, before);
     rc |= store_event(db, name, NULL, "cluster_modifying", msg);
     return rc ? set_error(e, 500, "InternalError", "cannot store the change") : 202;
 }
@@ -305,7 +466,7 @@ int ops_scale_replicas(struct ctl *c, sqlite3 *db, const char *name, int replica
 static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, const char *op_id,
                        struct op_error *e)
 {
-    int busy = check_modifiable(db, name, e);
+    int busy = check_modifiable(db, name, NULL, e);
     if (busy) return busy;
     if (memory_mb == db_int(db, -1, "SELECT node_memory_mb FROM clusters WHERE name = ?", "s", name) &&
         db_int(db, 1, "SELECT count(*) FROM nodes WHERE cluster = ? AND memory_mb != ?", "sI", name, memory_mb) == 0)
@@ -317,7 +478,7 @@ static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long m
                             "s", name);
     size_t i;
     json_t *n;
-    int seq = 1, rc = nodes ? ops_insert(db, op_id, name, "resize_memory") : -1;
+    int seq = 1, rc = nodes ? ops_insert(db, op_id, name, "resize_memory", NULL) : -1;
     json_array_foreach(nodes, i, n) {
         long long after = row_int(n, "reserved") - row_int(n, "memory_mb") + memory_mb;
         if (after > row_int(n, "capacity")) {
@@ -357,7 +518,7 @@ int ops_resize_memory(struct ctl *c, sqlite3 *db, const char *name, long long me
 
 static int planned_rows(sqlite3 *db, const char *name, const char *shard, const char *op_id, struct op_error *e)
 {
-    int busy = check_modifiable(db, name, e);
+    int busy = check_modifiable(db, name, shard, e);
     if (busy) return busy;
     json_t *p = db_row(db, "SELECT n.id, h.az FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.cluster = ?"
                            " AND n.shard = ? AND n.role = 'primary' AND n.status = 'available'", "ss", name, shard);
@@ -375,17 +536,12 @@ static int planned_rows(sqlite3 *db, const char *name, const char *shard, const 
         return set_error(e, 409, "InvalidClusterState", "the shard has no available replica to promote");
     }
     const char *old = row_str(p, "id"), *new_primary = row_str(to, "id");
-    int seq = 1, rc = ops_insert(db, op_id, name, "planned_failover");
+    int seq = 1, rc = ops_insert(db, op_id, name, "planned_failover", shard);
     rc |= ops_add_step(db, op_id, &seq, "pause", old);
     rc |= ops_add_step(db, op_id, &seq, "catch_up", new_primary);
     rc |= ops_add_step(db, op_id, &seq, "switch", new_primary);
     rc |= ops_add_step(db, op_id, &seq, "put", new_primary);
-    json_t *others = db_rows(db, "SELECT id FROM nodes WHERE cluster = ? AND shard = ? AND id != ? AND status != 'deleting'"
-                                 " ORDER BY id != ?, id", "ssss", name, shard, new_primary, old);
-    size_t i;
-    json_t *o;
-    json_array_foreach(others, i, o) rc |= ops_add_step(db, op_id, &seq, "fence", row_str(o, "id"));
-    json_decref(others);
+    rc |= topology_add_steps(db, op_id, &seq, name, shard, new_primary, 0);
     rc |= ops_add_step(db, op_id, &seq, "guard", new_primary);
     rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
     rc |= db_run(db, "INSERT INTO failovers(cluster, shard, op, cause, outcome, old_primary, new_primary, started_ms)"
@@ -415,11 +571,12 @@ static int replace_rows(struct ctl *c, sqlite3 *db, const char *node, const char
     json_t *n = db_row(db, "SELECT cluster, shard, memory_mb FROM nodes WHERE id = ? AND status = 'failed'", "s", node);
     if (n == NULL) return set_error(e, 409, "InvalidNodeState", "the node is not failed");
     const char *cluster = row_str(n, "cluster");
-    int seq = 1, rc = ops_insert(db, op_id, cluster, "replace_node");
+    int seq = 1, rc = ops_insert(db, op_id, cluster, "replace_node", row_str(n, "shard"));
     rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE id = ?", "s", node);
     int status = rc ? set_error(e, 500, "InternalError", "cannot store the replacement")
                     : plan_new_nodes(c, db, cluster, row_str(n, "shard"), 1, 0, row_int(n, "memory_mb"), op_id, &seq, e);
     if (status == 202) {
+        rc |= topology_add_steps(db, op_id, &seq, cluster, NULL, NULL, 0);
         rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
         rc |= ops_add_step(db, op_id, &seq, "delete", node);
         rc |= ops_add_step(db, op_id, &seq, "forget_node", node);
@@ -467,7 +624,7 @@ static json_t *node_spec(sqlite3 *db, const char *node, char *agent_url, size_t 
 {
     json_t *n = db_row(db,
                        "SELECT n.cluster, n.shard, n.role, n.memory_mb, n.port, n.generation, h.agent_url,"
-                       " c.engine, c.eviction_policy, c.auth_token"
+                       " c.engine, c.eviction_policy, c.auth_token, c.cluster_mode"
                        " FROM nodes n JOIN hosts h ON h.id = n.host JOIN clusters c ON c.name = n.cluster WHERE n.id = ?",
                        "s", node);
     if (n == NULL) { snprintf(err, errlen, "node %s is not in the database", node); return NULL; }
@@ -479,6 +636,11 @@ static json_t *node_spec(sqlite3 *db, const char *node, char *agent_url, size_t 
     if (spec && row_int(n, "port") > 0) json_object_set_new(spec, "port", json_integer(row_int(n, "port")));
     if (spec && json_is_string(json_object_get(n, "auth_token")))
         json_object_set(spec, "auth_token", json_object_get(n, "auth_token"));
+    if (spec && row_int(n, "cluster_mode")) {
+        json_t *topology = topology_for_spec(db, row_str(n, "cluster")); /* none before epoch 1 */
+        json_object_set_new(spec, "cluster_mode", json_true());
+        if (topology) json_object_set_new(spec, "topology", topology);
+    }
     if (spec && strcmp(row_str(n, "role"), "replica") == 0) {
         json_t *p = db_row(db,
                            "SELECT h.address, n.port FROM nodes n JOIN hosts h ON h.id = n.host"
@@ -691,12 +853,15 @@ static enum step_result step_delete(struct ctl *c, sqlite3 *db, struct step *s)
     return r;
 }
 
-/* The cluster's status once a change is over: degraded while a node is failed. */
-static void settle_cluster(sqlite3 *db, const char *cluster)
+/* The cluster's status once operation op is over: degraded while a node is
+ * failed, modifying while another shard's operation still runs. */
+static void settle_cluster(sqlite3 *db, const char *cluster, const char *op)
 {
     long long failed = db_int(db, 0, "SELECT count(*) FROM nodes WHERE cluster = ? AND status = 'failed'", "s", cluster);
-    db_run(db, "UPDATE clusters SET status = ?, updated_ms = ? WHERE name = ?", "sIs", failed ? "degraded" : "available",
-           wall_ms(), cluster);
+    long long others = db_int(db, 0, "SELECT count(*) FROM operations WHERE cluster = ? AND id != ?"
+                                     " AND status IN ('pending', 'running')", "ss", cluster, op);
+    db_run(db, "UPDATE clusters SET status = ?, updated_ms = ? WHERE name = ?", "sIs",
+           failed ? "degraded" : others ? "modifying" : "available", wall_ms(), cluster);
 }
 
 static enum step_result step_finish(sqlite3 *db, struct step *s)
@@ -704,7 +869,7 @@ static enum step_result step_finish(sqlite3 *db, struct step *s)
     /* one transaction: nobody sees the cluster settled with its operation
      * still running (when finish is the last step) */
     if (step_tx(db, s) != 0) return STEP_WAIT;
-    settle_cluster(db, s->cluster);
+    settle_cluster(db, s->cluster, s->op);
     if (db_int(db, 1, "SELECT count(*) FROM op_steps WHERE op = ? AND seq > ?", "sI", s->op, s->seq) == 0)
         db_run(db, "UPDATE operations SET status = 'succeeded', updated_ms = ? WHERE id = ?", "Is", wall_ms(), s->op);
     long long created = db_int(db, 0, "SELECT created_ms FROM operations WHERE id = ?", "s", s->op);
@@ -816,6 +981,37 @@ static enum step_result step_switch(sqlite3 *db, struct step *s)
     return STEP_DONE;
 }
 
+/* ---- cluster mode ------------------------------------------------------------ */
+
+/* The stored topology catches up with the shards and nodes (topology.c). */
+static enum step_result step_topology(sqlite3 *db, struct step *s)
+{
+    if (step_tx(db, s) != 0) return STEP_WAIT;
+    if (topology_refresh(db, s->cluster) < 0) {
+        snprintf(s->error, sizeof(s->error), "cannot store the topology");
+        return STEP_WAIT; /* rolled back; tried again until the step's deadline */
+    }
+    return STEP_DONE;
+}
+
+/* The node runs the cluster's topology epoch (or a later one). */
+static enum step_result step_wait_topology(struct ctl *c, sqlite3 *db, struct step *s)
+{
+    enum step_result r = STEP_WAIT;
+    json_t *o = observe(c, db, s, &r);
+    if (o == NULL) return r;
+    long long runs = json_integer_value(json_object_get(o, "topology_epoch"));
+    long long want = db_int(db, 0, "SELECT topology_epoch FROM clusters WHERE name = ?", "s", s->cluster);
+    json_decref(o);
+    if (runs < want || want <= 0) {
+        snprintf(s->error, sizeof(s->error), "node %s runs topology epoch %lld, not %lld yet", s->node, runs, want);
+        return STEP_WAIT;
+    }
+    if (step_tx(db, s) != 0) return STEP_WAIT;
+    db_run(db, "UPDATE nodes SET obs_topology_epoch = ? WHERE id = ?", "Is", runs, s->node);
+    return STEP_DONE;
+}
+
 static enum step_result run_step(struct ctl *c, sqlite3 *db, struct step *s)
 {
     if (strcmp(s->action, "put") == 0) return step_put(c, db, s);
@@ -830,6 +1026,8 @@ static enum step_result run_step(struct ctl *c, sqlite3 *db, struct step *s)
     if (strcmp(s->action, "pause") == 0) return step_pause(db, s);
     if (strcmp(s->action, "catch_up") == 0) return step_catch_up(db, s);
     if (strcmp(s->action, "switch") == 0) return step_switch(db, s);
+    if (strcmp(s->action, "topology") == 0) return step_topology(db, s);
+    if (strcmp(s->action, "wait_topology") == 0) return step_wait_topology(c, db, s);
     if (strcmp(s->action, "forget_cluster") == 0) {
         if (db_run(db, "DELETE FROM clusters WHERE name = ?", "s", s->cluster) != 0) return STEP_WAIT;
         store_event(db, s->cluster, NULL, "cluster_deleted", "every node stopped; the cluster is forgotten");
@@ -859,7 +1057,7 @@ static void fail_op(sqlite3 *db, struct step *s)
         db_run(db, "UPDATE clusters SET status = 'create-failed', updated_ms = ? WHERE name = ?", "Is", wall_ms(),
                s->cluster);
     else if (strcmp(s->kind, "delete") != 0)
-        settle_cluster(db, s->cluster);
+        settle_cluster(db, s->cluster, s->op);
     db_run(db, "UPDATE failovers SET outcome = 'failed' WHERE op = ? AND outcome = 'running'", "s", s->op);
     if (strcmp(s->kind, "planned_failover") == 0 && (strcmp(s->action, "pause") == 0 || strcmp(s->action, "catch_up") == 0))
         unpause_primary(db, s->cluster, s->node);

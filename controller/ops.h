@@ -42,7 +42,9 @@ int ops_replace_node(struct ctl *c, sqlite3 *db, const char *node, char *op_id, 
 /* Building blocks shared with failover.c (all inside the caller's
  * transaction). */
 int ops_new_id(char *out);
-int ops_insert(sqlite3 *db, const char *op_id, const char *cluster, const char *kind);
+/* shard: the one shard the operation changes (failover, replacement), so
+ * that other shards' operations may run meanwhile; NULL: the whole cluster. */
+int ops_insert(sqlite3 *db, const char *op_id, const char *cluster, const char *kind, const char *shard);
 int ops_add_step(sqlite3 *db, const char *op_id, int *seq, const char *action, const char *node);
 /* Sends a node's spec (from its row) to its agent: the HTTP status, 0 when
  * the agent did not answer. On success the row's port, pid and observed

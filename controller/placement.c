@@ -98,3 +98,28 @@ enum place_result place_shard(struct place_host *hosts, size_t nhosts, int count
     free(h);
     return PLACE_OK;
 }
+
+enum place_result place_shards(struct place_host *hosts, size_t nhosts, int nshards, int count,
+                               long long memory_mb, int *out, char *err, size_t errlen)
+{
+    struct place_host *h = nhosts ? malloc(nhosts * sizeof(*h)) : NULL;
+    if (nhosts && h == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return PLACE_NO_MEMORY;
+    }
+    if (nhosts) memcpy(h, hosts, nhosts * sizeof(*h));
+    for (int s = 0; s < nshards; s++) {
+        for (size_t i = 0; i < nhosts; i++) h[i].in_shard = 0; /* a new shard: no node of it yet */
+        char why[200];
+        enum place_result r = place_shard(h, nhosts, count, 1, memory_mb, out + (size_t)s * (size_t)count, why, sizeof(why));
+        if (r != PLACE_OK) {
+            snprintf(err, errlen, "shard %d of %d cannot be placed: %s", s + 1, nshards, why);
+            free(h);
+            return r;
+        }
+    }
+    for (size_t i = 0; i < nhosts; i++) h[i].in_shard = 0;
+    if (nhosts) memcpy(hosts, h, nhosts * sizeof(*h));
+    free(h);
+    return PLACE_OK;
+}

@@ -28,4 +28,14 @@ enum place_result { PLACE_OK = 0, PLACE_NO_HOSTS = 422, PLACE_NO_MEMORY = 507 };
 enum place_result place_shard(struct place_host *hosts, size_t nhosts, int count, int first_is_primary,
                               long long memory_mb, int *out, char *err, size_t errlen);
 
+/* Places nshards new shards of `count` nodes each (the first of each a
+ * primary), one shard after the other on one snapshot, with place_shard's
+ * rules: each shard's nodes on distinct hosts (and zones while one is
+ * unused), and every primary where the earlier shards left the fewest. Shard
+ * s's nodes go to out[s * count ...]. All or nothing: on failure hosts[] is
+ * unchanged and err names the shard that did not fit. hosts[].in_shard must
+ * be 0 (the shards are new). */
+enum place_result place_shards(struct place_host *hosts, size_t nhosts, int nshards, int count,
+                               long long memory_mb, int *out, char *err, size_t errlen);
+
 #endif

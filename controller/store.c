@@ -72,8 +72,23 @@ static const char *const migrations[] = {
     /* 4: the newest agent event stored per host, so that a batch the agent
      * sends again (its heartbeat failed after we stored it) is not stored twice */
     "ALTER TABLE hosts ADD COLUMN events_seq INTEGER NOT NULL DEFAULT 0;",
+    /* 5: cluster mode. A shard's slots become text ranges ("0-5460,5462",
+     * slots.h), so that a shard can own any set of slots; the cluster keeps
+     * the topology its nodes were last sent and its epoch; an operation may
+     * belong to one shard (failover, self-healing), so that shards change
+     * independently; nodes report the topology epoch they run. */
+    "ALTER TABLE shards ADD COLUMN slots TEXT NOT NULL DEFAULT '-';"
+    "UPDATE shards SET slots = CASE WHEN slot_first = slot_last THEN CAST(slot_first AS TEXT)"
+    "  ELSE CAST(slot_first AS TEXT) || '-' || CAST(slot_last AS TEXT) END;"
+    "ALTER TABLE shards DROP COLUMN slot_first;"
+    "ALTER TABLE shards DROP COLUMN slot_last;"
+    "ALTER TABLE clusters ADD COLUMN topology_epoch INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE clusters ADD COLUMN topology TEXT;"
+    "ALTER TABLE operations ADD COLUMN shard TEXT;"
+    "ALTER TABLE nodes ADD COLUMN obs_topology_epoch INTEGER;",
 };
 #define MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION is the last migration");
 
 static long long now_ms(void)
 {
@@ -93,15 +108,17 @@ static int exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 
 int store_user_version(sqlite3 *db) { return (int)db_int(db, -1, "PRAGMA user_version", ""); }
 
-int store_migrate(sqlite3 *db, char *err, size_t errlen)
+int store_migrate(sqlite3 *db, char *err, size_t errlen) { return store_migrate_to(db, MIGRATIONS, err, errlen); }
+
+int store_migrate_to(sqlite3 *db, int target, char *err, size_t errlen)
 {
     int version = store_user_version(db);
     if (version < 0) { snprintf(err, errlen, "cannot read the schema version"); return -1; }
-    if (version > MIGRATIONS) {
+    if (version > MIGRATIONS || target > MIGRATIONS) {
         snprintf(err, errlen, "the database has schema %d; this controller knows up to %d", version, MIGRATIONS);
         return -1;
     }
-    for (int v = version; v < MIGRATIONS; v++) {
+    for (int v = version; v < target; v++) {
         char pragma[64];
         snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", v + 1);
         if (db_begin(db) != 0) { snprintf(err, errlen, "cannot begin: %s", sqlite3_errmsg(db)); return -1; }
@@ -275,7 +292,7 @@ static json_t *cluster_nodes(sqlite3 *db, const char *name)
 {
     return db_rows(db,
                    "SELECT n.id, n.shard, n.role, n.host, h.az, h.address, n.port, n.status, n.memory_mb,"
-                   " n.generation, n.obs_health AS health, n.obs_pid AS pid"
+                   " n.generation, n.obs_health AS health, n.obs_pid AS pid, n.obs_topology_epoch AS topology_epoch"
                    " FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.cluster = ?"
                    " ORDER BY n.shard, n.role, n.id",
                    "s", name);
@@ -288,42 +305,52 @@ static json_t *endpoint(const json_t *node)
     return json_string(buf);
 }
 
-/* shards[] with primary and replicas, and endpoints, from the node list. */
+/* One shard's primary and replicas from the node list; appends the
+ * endpoints of those with a port to primaries and readers. */
+static void shard_members(json_t *shard, const json_t *nodes, json_t *primaries, json_t *readers)
+{
+    size_t j;
+    json_t *node, *replicas = json_array();
+    json_object_set_new(shard, "primary", json_null());
+    json_array_foreach(nodes, j, node) {
+        if (strcmp(row_str(node, "shard"), row_str(shard, "id")) != 0) continue;
+        int primary = strcmp(row_str(node, "role"), "primary") == 0;
+        if (primary) json_object_set(shard, "primary", json_object_get(node, "id"));
+        else json_array_append(replicas, json_object_get(node, "id"));
+        if (row_int(node, "port") > 0) json_array_append_new(primary ? primaries : readers, endpoint(node));
+    }
+    json_object_set_new(shard, "replicas", replicas);
+}
+
+/* shards[] (id, slots as text ranges, primary, replicas) and endpoints from
+ * the node list: cluster mode gives the configuration endpoints (every
+ * primary; a cluster client finds the rest), otherwise the primary and the
+ * readers. */
 static void add_topology(sqlite3 *db, json_t *cluster, const char *name, json_t *nodes)
 {
-    json_t *shards = db_rows(db, "SELECT id, slot_first, slot_last FROM shards WHERE cluster = ? ORDER BY id", "s", name);
-    json_t *reader = json_array(), *primary_ep = json_null();
-    size_t i, j;
-    json_t *shard, *node;
-    json_array_foreach(shards, i, shard) {
-        char slots[32];
-        snprintf(slots, sizeof(slots), "%lld-%lld", row_int(shard, "slot_first"), row_int(shard, "slot_last"));
-        json_object_set_new(shard, "slots", json_string(slots));
-        json_object_del(shard, "slot_first");
-        json_object_del(shard, "slot_last");
-        json_t *replicas = json_array();
-        json_object_set_new(shard, "primary", json_null());
-        json_array_foreach(nodes, j, node) {
-            if (strcmp(row_str(node, "shard"), row_str(shard, "id")) != 0) continue;
-            if (strcmp(row_str(node, "role"), "primary") == 0) {
-                json_object_set(shard, "primary", json_object_get(node, "id"));
-                if (json_is_null(primary_ep) && row_int(node, "port") > 0) primary_ep = endpoint(node);
-            } else {
-                json_array_append(replicas, json_object_get(node, "id"));
-                if (row_int(node, "port") > 0) json_array_append_new(reader, endpoint(node));
-            }
-        }
-        json_object_set_new(shard, "replicas", replicas);
-    }
+    json_t *shards = db_rows(db, "SELECT id, slots FROM shards WHERE cluster = ? ORDER BY id", "s", name);
+    json_t *primaries = json_array(), *readers = json_array();
+    size_t i;
+    json_t *shard;
+    json_array_foreach(shards, i, shard) shard_members(shard, nodes, primaries, readers);
     json_object_set_new(cluster, "shards", shards ? shards : json_array());
-    json_object_set_new(cluster, "endpoints", json_pack("{s:o,s:o}", "primary", primary_ep, "reader", reader));
+    json_t *endpoints;
+    if (json_is_true(json_object_get(cluster, "cluster_mode"))) {
+        endpoints = json_pack("{s:o}", "configuration", primaries);
+        json_decref(readers);
+    } else {
+        json_t *first = json_array_get(primaries, 0);
+        endpoints = json_pack("{s:O,s:o}", "primary", first ? first : json_null(), "reader", readers);
+        json_decref(primaries);
+    }
+    json_object_set_new(cluster, "endpoints", endpoints);
 }
 
 json_t *store_cluster_json(sqlite3 *db, const char *name)
 {
     json_t *c = db_row(db,
                        "SELECT name, engine, status, cluster_mode, shards AS shard_count, replicas, node_memory_mb,"
-                       " eviction_policy, auth_token IS NOT NULL AS auth_token_enabled, created_ms, updated_ms"
+                       " eviction_policy, auth_token IS NOT NULL AS auth_token_enabled, topology_epoch, created_ms, updated_ms"
                        " FROM clusters WHERE name = ?",
                        "s", name);
     if (c == NULL) return NULL;
@@ -351,8 +378,8 @@ json_t *store_clusters_json(sqlite3 *db)
 
 json_t *store_operation_json(sqlite3 *db, const char *id)
 {
-    json_t *op = db_row(db, "SELECT id, cluster, kind, status, error, created_ms, updated_ms FROM operations WHERE id = ?",
-                        "s", id);
+    json_t *op = db_row(db, "SELECT id, cluster, shard, kind, status, error, created_ms, updated_ms FROM operations"
+                            " WHERE id = ?", "s", id);
     if (op == NULL) return NULL;
     long long total = db_int(db, 0, "SELECT count(*) FROM op_steps WHERE op = ?", "s", id);
     long long done = db_int(db, 0, "SELECT count(*) FROM op_steps WHERE op = ? AND status = 'done'", "s", id);

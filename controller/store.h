@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 /* Opens (creating) the database and brings its schema to the current
@@ -16,6 +16,8 @@
 sqlite3 *store_open(const char *path, char *err, size_t errlen);
 void store_close(sqlite3 *db);
 int store_migrate(sqlite3 *db, char *err, size_t errlen);
+/* Brings the schema up to version target only (tests build old databases). */
+int store_migrate_to(sqlite3 *db, int target, char *err, size_t errlen);
 int store_user_version(sqlite3 *db);
 
 /* Transactions: BEGIN IMMEDIATE takes the write lock up front, so two

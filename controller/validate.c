@@ -9,6 +9,7 @@
 #include "json.h"
 
 #define REPLICAS_MAX 5
+#define SHARDS_MAX 500
 #define MEMORY_MB_MAX (1024LL * 1024)
 
 static const char *const create_fields[] = {"name", "engine", "shards", "replicas", "node_memory_mb",
@@ -129,15 +130,15 @@ static int parse_strings(const json_t *doc, struct create_request *out, char *er
 static int parse_counts(const json_t *doc, struct create_request *out, char *err, size_t errlen)
 {
     long long shards = 1, replicas = 1, memory = 64;
-    if (take_int(doc, "shards", 1, 500, &shards, err, errlen) ||
+    if (take_int(doc, "shards", 1, SHARDS_MAX, &shards, err, errlen) ||
         take_int(doc, "replicas", 0, REPLICAS_MAX, &replicas, err, errlen) ||
         take_int(doc, "node_memory_mb", 1, MEMORY_MB_MAX, &memory, err, errlen))
         return -1;
     json_t *v = json_object_get(doc, "cluster_mode");
     if (v && !json_is_boolean(v)) return fail(err, errlen, "%s", "'cluster_mode' must be true or false");
     out->cluster_mode = v ? json_is_true(v) : 0;
-    if (out->cluster_mode) return fail(err, errlen, "%s", "cluster_mode true is not supported yet");
-    if (shards > 1) return fail(err, errlen, "%s", "'shards' must be 1 when cluster_mode is false");
+    if (shards > 1 && !out->cluster_mode)
+        return fail(err, errlen, "%s", "'shards' must be 1 when cluster_mode is false (cluster mode takes 1 to 500)");
     out->shards = (int)shards;
     out->replicas = (int)replicas;
     out->node_memory_mb = memory;
@@ -159,19 +160,20 @@ int parse_modify(const char *body, struct modify_request *out, char *err, size_t
 {
     out->replicas = -1;
     out->node_memory_mb = -1;
+    out->shards = -1;
     json_t *doc = load_object(body, modify_fields, err, errlen);
     if (doc == NULL) return -1;
-    long long replicas = -1, memory = -1;
+    long long replicas = -1, memory = -1, shards = -1;
     int rc = -1;
     if (json_object_size(doc) != 1)
         fail(err, errlen, "%s", "give exactly one of 'replicas', 'node_memory_mb' or 'shards'");
-    else if (json_object_get(doc, "shards"))
-        fail(err, errlen, "%s", "'shards' cannot change when cluster_mode is false");
     else if (take_int(doc, "replicas", 0, REPLICAS_MAX, &replicas, err, errlen) == 0 &&
-             take_int(doc, "node_memory_mb", 1, MEMORY_MB_MAX, &memory, err, errlen) == 0)
+             take_int(doc, "node_memory_mb", 1, MEMORY_MB_MAX, &memory, err, errlen) == 0 &&
+             take_int(doc, "shards", 1, SHARDS_MAX, &shards, err, errlen) == 0)
         rc = 0;
     json_decref(doc);
     out->replicas = (int)replicas;
     out->node_memory_mb = memory;
+    out->shards = (int)shards;
     return rc;
 }

@@ -22,6 +22,7 @@ struct create_request {
 
 struct modify_request {
     int replicas;              /* -1: unchanged */
+    int shards;                /* -1: unchanged; cluster mode's resharding (not supported yet) */
     long long node_memory_mb;  /* -1: unchanged */
 };
 

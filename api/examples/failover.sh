@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # failover.sh NAME [SHARD]: planned failover of a shard (default 0001): the
 # primary stops taking writes, a replica catches up and is promoted, the old
-# primary follows it; no acknowledged write is lost. Prints the new primary.
+# primary follows it; no acknowledged write is lost. Any shard of a
+# cluster-mode cluster (0001, 0002, ...). Prints the shard's new primary.
 here=$(dirname "$0"); . "$here/common.sh"
 name=${1:?cluster name}; shard=${2:-0001}
 # curl retries a failed call with the same Idempotency-Key (see common.sh).
@@ -18,5 +19,9 @@ while :; do
   if [ $SECONDS -ge $deadline ]; then echo "timed out waiting for $op" >&2; exit 1; fi
   sleep 0.2
 done
-cf GET "/v1/clusters/$name" |
-  python3 -c 'import json, sys; c = json.load(sys.stdin); print("primary:", c["endpoints"]["primary"])'
+cf GET "/v1/clusters/$name" | python3 -c '
+import json, sys
+c, shard = json.load(sys.stdin), sys.argv[1]
+primary = next(s["primary"] for s in c["shards"] if s["id"] == shard)
+node = next(n for n in c["nodes"] if n["id"] == primary)
+print("primary:", "%s:%s" % (node["address"], node["port"]), "(%s)" % primary)' "$shard"

@@ -93,6 +93,75 @@ static void test_adding_replicas_avoids_the_shard(void **state)
     assert_int_equal(h[3].primaries, 0);
 }
 
+/* Three shards of 1 primary + 1 replica on three hosts in three zones:
+ * each shard on two hosts (two zones), one primary per host and zone. */
+static void test_shards_spread_primaries(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 1000), host("h2", "b", 1000), host("h3", "c", 1000)};
+    int out[6];
+    char err[256];
+    assert_int_equal(place_shards(h, 3, 3, 2, 64, out, err, sizeof(err)), PLACE_OK);
+    int primaries[3] = {0}, nodes[3] = {0};
+    for (int s = 0; s < 3; s++) {
+        assert_int_not_equal(out[s * 2], out[s * 2 + 1]);
+        assert_string_not_equal(h[out[s * 2]].az, h[out[s * 2 + 1]].az);
+        primaries[out[s * 2]]++;
+        nodes[out[s * 2]]++;
+        nodes[out[s * 2 + 1]]++;
+    }
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(primaries[i], 1);
+        assert_int_equal(h[i].primaries, 1);
+        assert_int_equal(nodes[i], 2); /* replicas follow free memory: two nodes per host */
+        assert_int_equal(h[i].free_mb, 1000 - 2 * 64);
+        assert_int_equal(h[i].in_shard, 0);
+    }
+}
+
+/* More shards than hosts: primaries still spread as evenly as they can. */
+static void test_many_shards_even_primaries(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 10000), host("h2", "a", 10000), host("h3", "b", 10000), host("h4", "c", 10000)};
+    enum { SHARDS = 8, COUNT = 3 };
+    int out[SHARDS * COUNT];
+    char err[256];
+    assert_int_equal(place_shards(h, 4, SHARDS, COUNT, 64, out, err, sizeof(err)), PLACE_OK);
+    for (int s = 0; s < SHARDS; s++) {
+        const int *o = out + s * COUNT;
+        assert_true(o[0] != o[1] && o[1] != o[2] && o[0] != o[2]);
+        int zones = 0; /* three nodes over zones a, b, c: all three */
+        for (char z = 'a'; z <= 'c'; z++)
+            for (int k = 0; k < COUNT; k++)
+                if (h[o[k]].az[0] == z) { zones++; break; }
+        assert_int_equal(zones, 3);
+    }
+    int per_zone[3] = {0};
+    for (int i = 0; i < 4; i++) per_zone[h[i].az[0] - 'a'] += h[i].primaries;
+    assert_true(per_zone[0] >= 2 && per_zone[0] <= 3 && per_zone[1] >= 2 && per_zone[1] <= 3 && per_zone[2] >= 2 &&
+                per_zone[2] <= 3);
+    assert_int_equal(per_zone[0] + per_zone[1] + per_zone[2], SHARDS);
+}
+
+/* A shard that does not fit refuses the whole request and changes nothing. */
+static void test_shards_all_or_nothing(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 200), host("h2", "b", 200), host("h3", "c", 100)};
+    struct place_host before[3];
+    memcpy(before, h, sizeof(h));
+    int out[8];
+    char err[256];
+    /* 4 shards x 2 nodes of 64 MB need 512 MB; the hosts have 500 */
+    assert_int_equal(place_shards(h, 3, 4, 2, 64, out, err, sizeof(err)), PLACE_NO_MEMORY);
+    assert_non_null(strstr(err, "shard 4 of 4"));
+    assert_memory_equal(h, before, sizeof(h));
+    assert_int_equal(place_shards(h, 3, 2, 4, 1, out, err, sizeof(err)), PLACE_NO_HOSTS);
+    assert_non_null(strstr(err, "shard 1 of 2"));
+    assert_memory_equal(h, before, sizeof(h));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -101,6 +170,9 @@ int main(void)
         cmocka_unit_test(test_primaries_spread),
         cmocka_unit_test(test_refusals_change_nothing),
         cmocka_unit_test(test_adding_replicas_avoids_the_shard),
+        cmocka_unit_test(test_shards_spread_primaries),
+        cmocka_unit_test(test_many_shards_even_primaries),
+        cmocka_unit_test(test_shards_all_or_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

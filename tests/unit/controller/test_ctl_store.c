@@ -12,31 +12,20 @@
 
 #include <cmocka.h>
 
+#include "ctl_testdb.h"
 #include "store.h"
 #include "validate.h"
-
-static char dir[64];
-static char path[128];
 
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof(dir), "/tmp/ctl-store-XXXXXX");
-    if (mkdtemp(dir) == NULL) return -1;
-    snprintf(path, sizeof(path), "%s/c.db", dir);
-    return 0;
+    return testdb_make("ctl-store");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char p[160];
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        snprintf(p, sizeof(p), "%s%s", path, suffix[i]);
-        unlink(p);
-    }
-    rmdir(dir);
+    testdb_remove();
     return 0;
 }
 
@@ -44,36 +33,43 @@ static void test_open_migrates_and_reopens(void **state)
 {
     (void)state;
     char err[256];
-    sqlite3 *db = store_open(path, err, sizeof(err));
+    sqlite3 *db = store_open(testdb_path, err, sizeof(err));
     assert_non_null(db);
     assert_int_equal(store_user_version(db), STORE_SCHEMA_VERSION);
     json_t *mode = db_row(db, "PRAGMA journal_mode", "");
     assert_string_equal(row_str(mode, "journal_mode"), "wal");
     json_decref(mode);
     store_close(db);
-    db = store_open(path, err, sizeof(err)); /* again: no migration re-runs */
+    db = store_open(testdb_path, err, sizeof(err)); /* again: no migration re-runs */
     assert_non_null(db);
     assert_int_equal(store_user_version(db), STORE_SCHEMA_VERSION);
     /* a newer schema than we know is refused */
     assert_int_equal(db_run(db, "PRAGMA user_version = 999", ""), 0);
     store_close(db);
-    assert_null(store_open(path, err, sizeof(err)));
+    assert_null(store_open(testdb_path, err, sizeof(err)));
     assert_non_null(strstr(err, "schema 999"));
+}
+
+/* A host h1 and a cluster (name, auth token or NULL), in columns every
+ * schema since the first has. */
+static void insert_host_and_cluster(sqlite3 *db, const char *name, const char *token)
+{
+    assert_int_equal(db_run(db, "INSERT INTO hosts(id, az, address, agent_url, memory_mb, registered_ms, last_seen_ms)"
+                                " VALUES('h1','az-a','127.0.0.2','http://127.0.0.2:1',100,1,1)", ""), 0);
+    assert_int_equal(db_run(db, "INSERT INTO clusters(name, engine, cluster_mode, shards, replicas, node_memory_mb,"
+                                " eviction_policy, auth_token, status, created_ms, updated_ms)"
+                                " VALUES(?,'redis',0,1,0,32,'allkeys-lru',?,'available',1,1)", "sz", name, token), 0);
 }
 
 static void test_cluster_view_and_cascade(void **state)
 {
     (void)state;
     char err[256];
-    sqlite3 *db = store_open(path, err, sizeof(err));
+    sqlite3 *db = store_open(testdb_path, err, sizeof(err));
     assert_non_null(db);
     assert_int_equal(db_begin(db), 0);
-    assert_int_equal(db_run(db, "INSERT INTO hosts(id, az, address, agent_url, memory_mb, registered_ms, last_seen_ms)"
-                                " VALUES('h1','az-a','127.0.0.2','http://127.0.0.2:1',100,1,1)", ""), 0);
-    assert_int_equal(db_run(db, "INSERT INTO clusters(name, engine, cluster_mode, shards, replicas, node_memory_mb,"
-                                " eviction_policy, auth_token, status, created_ms, updated_ms)"
-                                " VALUES('c1','redis',0,1,0,32,'allkeys-lru','secret-token-0123456789','available',1,1)", ""), 0);
-    assert_int_equal(db_run(db, "INSERT INTO shards VALUES('c1','0001',0,16383)", ""), 0);
+    insert_host_and_cluster(db, "c1", "secret-token-0123456789");
+    assert_int_equal(db_run(db, "INSERT INTO shards(cluster, id, slots) VALUES('c1','0001','0-16383')", ""), 0);
     assert_int_equal(db_run(db, "INSERT INTO nodes(id, cluster, shard, role, host, port, memory_mb, generation, status,"
                                 " created_ms) VALUES(?, 'c1', '0001', 'primary', 'h1', 7000, 32, 1, 'available', 1)",
                             "s", "c1-0001-001"), 0);
@@ -101,6 +97,37 @@ static void test_cluster_view_and_cascade(void **state)
     store_close(db);
 }
 
+/* A database of schema 4 (slots as slot_first/slot_last) comes up to the
+ * current one with its shards' slots as text and its nodes kept. */
+static void test_upgrade_from_schema_4(void **state)
+{
+    (void)state;
+    char err[256];
+    sqlite3 *raw = NULL;
+    assert_int_equal(sqlite3_open(testdb_path, &raw), SQLITE_OK);
+    assert_int_equal(db_run(raw, "PRAGMA foreign_keys=ON", ""), 0);
+    assert_int_equal(store_migrate_to(raw, 4, err, sizeof(err)), 0);
+    assert_int_equal(store_user_version(raw), 4);
+    insert_host_and_cluster(raw, "old", NULL);
+    assert_int_equal(db_run(raw, "INSERT INTO shards VALUES('old','0001',0,16383)", ""), 0);
+    assert_int_equal(db_run(raw, "INSERT INTO shards VALUES('old','0002',7,7)", ""), 0);
+    assert_int_equal(db_run(raw, "INSERT INTO nodes(id, cluster, shard, role, host, port, memory_mb, generation, status,"
+                                 " created_ms) VALUES('old-0001-001', 'old', '0001', 'primary', 'h1', 7000, 32, 1,"
+                                 " 'available', 1)", ""), 0);
+    assert_int_equal(sqlite3_close(raw), SQLITE_OK);
+    sqlite3 *db = store_open(testdb_path, err, sizeof(err));
+    assert_non_null(db);
+    assert_int_equal(store_user_version(db), STORE_SCHEMA_VERSION);
+    json_t *rows = db_rows(db, "SELECT id, slots FROM shards ORDER BY id", "");
+    assert_string_equal(row_str(json_array_get(rows, 0), "slots"), "0-16383");
+    assert_string_equal(row_str(json_array_get(rows, 1), "slots"), "7");
+    json_decref(rows);
+    assert_int_equal(db_int(db, -1, "SELECT count(*) FROM nodes", ""), 1);
+    assert_int_equal(db_int(db, -1, "SELECT topology_epoch FROM clusters", ""), 0);
+    assert_int_equal(db_run(db, "INSERT INTO shards(cluster, id, slot_first) VALUES('old','0003',1)", ""), -1);
+    store_close(db);
+}
+
 static int create(const char *body, struct create_request *r, char *err)
 {
     return parse_create(body, r, err, 256);
@@ -121,8 +148,15 @@ static void test_validation(void **state)
     const char *bad[] = {"", "{", "[]", "{\"name\":\"A\"}", "{\"name\":\"a\",\"shards\":2}",
                          "{\"name\":\"a\",\"replicas\":\"1\"}", "{\"name\":\"a\",\"x\":1}",
                          "{\"name\":\"a\",\"auth_token\":\"short\"}", "{\"name\":\"a\",\"engine\":\"memcached\"}",
-                         "{\"name\":\"a\",\"cluster_mode\":1}", "{\"name\":\"a\",\"node_memory_mb\":0}", NULL};
+                         "{\"name\":\"a\",\"cluster_mode\":1}", "{\"name\":\"a\",\"node_memory_mb\":0}",
+                         "{\"name\":\"a\",\"cluster_mode\":true,\"shards\":501}",
+                         "{\"name\":\"a\",\"cluster_mode\":true,\"shards\":0}", NULL};
     for (const char **b = bad; *b; b++) assert_int_equal(create(*b, &r, err), -1);
+    assert_int_equal(create("{\"name\":\"a\",\"cluster_mode\":true,\"shards\":500}", &r, err), 0);
+    assert_int_equal(r.cluster_mode, 1);
+    assert_int_equal(r.shards, 500);
+    assert_int_equal(create("{\"name\":\"a\",\"cluster_mode\":true}", &r, err), 0);
+    assert_int_equal(r.shards, 1);
     assert_true(valid_cluster_name("a-0"));
     assert_false(valid_cluster_name("a_0"));
     struct modify_request m;
@@ -132,6 +166,10 @@ static void test_validation(void **state)
     assert_int_equal(parse_modify("{\"node_memory_mb\":128}", &m, err, sizeof(err)), 0);
     assert_int_equal(m.node_memory_mb, 128);
     assert_int_equal(parse_modify("{}", &m, err, sizeof(err)), -1);
+    assert_int_equal(parse_modify("{\"shards\":4}", &m, err, sizeof(err)), 0); /* refused later: not supported yet */
+    assert_int_equal(m.shards, 4);
+    assert_int_equal(m.replicas, -1);
+    assert_int_equal(parse_modify("{\"shards\":501}", &m, err, sizeof(err)), -1);
     assert_int_equal(parse_modify("{\"replicas\":1,\"node_memory_mb\":2}", &m, err, sizeof(err)), -1);
 }
 
@@ -140,6 +178,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_migrates_and_reopens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_view_and_cascade, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_schema_4, setup, teardown),
         cmocka_unit_test(test_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
