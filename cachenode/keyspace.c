@@ -233,11 +233,11 @@ static inline unsigned slot_index(const db *d, const char *key, size_t len)
 
 /* ---- keys per slot: a Fenwick tree, so a random key is drawn fairly ------ */
 
-static void count_key(db *d, unsigned slot, int delta)
+static void count_key(db *d, unsigned slot, long delta)
 {
-    d->keys += (size_t)(long)delta;
+    d->keys += (size_t)delta;
     if (d->key_tree == NULL) return;
-    for (size_t i = slot + 1; i <= d->nslots; i += i & (~i + 1)) d->key_tree[i] += (size_t)(long)delta;
+    for (size_t i = slot + 1; i <= d->nslots; i += i & (~i + 1)) d->key_tree[i] += (size_t)delta;
 }
 
 /* The slot that holds the key of rank r (0 <= r < keys). */
@@ -537,7 +537,7 @@ size_t db_empty_slot(db *d, unsigned slot)
     size_t removed = slot_used(&d->slots[slot]);
     if (d->vol_len) db_walk_slot(d, slot, drop_volatile_of_slot, d);
     free_slot_tables(d, slot);
-    for (size_t n = removed; n; n--) count_key(d, slot, -1);
+    count_key(d, slot, -(long)removed);
     return removed;
 }
 

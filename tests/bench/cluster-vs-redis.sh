@@ -28,12 +28,7 @@ start_cluster_node() {
             --node-id "bench-$port" >"$dir/log" 2>&1 &
     fi
     pids+=("$!")
-    for _ in $(seq 100); do
-        redis-cli -p "$port" PING >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "$kind did not start on $port" >&2
-    exit 1
+    wait_ping "$kind" "$port"
 }
 
 # wait_cluster_ok PORT...: every node says cluster_state:ok (20 s at most)

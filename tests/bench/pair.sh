@@ -40,11 +40,16 @@ start() {
     fi
     started_pid=$!
     pids+=("$started_pid")
+    wait_ping "$kind" "$port"
+}
+
+# wait_ping KIND PORT: polls PING for 5 s; exits the script if no answer
+wait_ping() {
     for _ in $(seq 100); do
-        redis-cli -p "$port" PING >/dev/null 2>&1 && return 0
+        redis-cli -p "$2" PING >/dev/null 2>&1 && return 0
         sleep 0.05
     done
-    echo "$kind did not start on $port" >&2
+    echo "$1 did not start on $2" >&2
     exit 1
 }
 
