@@ -180,7 +180,7 @@ void replication_slot_replica_send(client *c, const char *p, size_t len)
  * its slots, a flush as the flush of its slots, nothing else. */
 static void feed_slot_replica(client *c, const char *p, size_t len, int slot)
 {
-    static const char flush[] = "*3\r\n$7\r\nCLUSTER\r\n$12\r\nSYNCSLOTS-CTL\r\n$5\r\nFLUSH\r\n";
+    static const char flush[] = "*3\r\n$7\r\nCLUSTER\r\n$13\r\nSYNCSLOTS-CTL\r\n$5\r\nFLUSH\r\n";
     if (slot == STREAM_SLOT_FLUSH) replication_slot_replica_send(c, flush, sizeof(flush) - 1);
     else if (slot >= 0 && slot_bit(c->repl->slots, (unsigned)slot)) replication_slot_replica_send(c, p, len);
 }

@@ -343,7 +343,7 @@ def test_refusals(s):
 if __name__ == "__main__":
     sys.exit(Suite().run([
         test_refusals,
-        # test_flush_reaches_only_the_slots: FLUSHALL does not reach the target yet (see the report)
+        test_flush_reaches_only_the_slots,
         test_cancel_mid_snapshot,
         test_kill_target_mid_sync,
         test_move_under_load,
