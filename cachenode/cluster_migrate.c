@@ -13,6 +13,7 @@
  *   - CLUSTER MIGRATIONS on both.
  * The routing overrides a hand-off leaves are cluster.c's. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -218,50 +219,108 @@ static void unpause(struct migration *m)
 
 /* ---- the source: the slot replica ---------------------------------------------- */
 
-struct restore_writer {
-    FILE *f;
+/* In the forked child: the snapshot goes straight to the target's socket
+ * (no file, so the target loads while the child writes). The socket is
+ * non-blocking (shared with the parent), so a full socket is waited for
+ * with poll(), at most SNAPSHOT_STALL_MS at a time. */
+#define SNAPSHOT_STALL_MS 60000
+
+struct sock_writer {
+    int fd;
+    size_t used;
+    long long total;
     char ttl[24];
+    char buf[1 << 16];
 };
 
-static int put_bulk(FILE *f, const char *p, size_t len)
+static int sw_write_all(int fd, const char *p, size_t len)
 {
-    return fprintf(f, "$%zu\r\n", len) < 0 || fwrite(p, 1, len, f) != len || fwrite("\r\n", 1, 2, f) != 2 ? -1 : 0;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n >= 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        if (poll(&pfd, 1, SNAPSHOT_STALL_MS) <= 0) return -1; /* stalled or failed */
+    }
+    return 0;
+}
+
+static int sw_flush(struct sock_writer *w)
+{
+    int rc = sw_write_all(w->fd, w->buf, w->used);
+    w->used = 0;
+    return rc;
+}
+
+static int sw_put(struct sock_writer *w, const char *p, size_t len)
+{
+    w->total += (long long)len;
+    if (len > sizeof(w->buf) - w->used && sw_flush(w) == -1) return -1;
+    if (len > sizeof(w->buf)) return sw_write_all(w->fd, p, len);
+    memcpy(w->buf + w->used, p, len);
+    w->used += len;
+    return 0;
+}
+
+static int sw_bulk(struct sock_writer *w, const char *p, size_t len)
+{
+    char head[32];
+    int n = snprintf(head, sizeof(head), "$%zu\r\n", len);
+    return sw_put(w, head, (size_t)n) == -1 || sw_put(w, p, len) == -1 || sw_put(w, "\r\n", 2) == -1 ? -1 : 0;
 }
 
 /* One key as RESTORE key abs-ttl payload REPLACE ABSTTL. */
 static int write_restore(void *priv, const entry *e)
 {
-    struct restore_writer *w = priv;
+    static const char head[] = "*6\r\n$7\r\nRESTORE\r\n", tail[] = "$7\r\nREPLACE\r\n$6\r\nABSTTL\r\n";
+    struct sock_writer *w = priv;
     size_t len;
     unsigned char *payload = snapshot_dump_payload(e, &len);
     long long ttl = entry_expire(e);
     size_t tlen = ll2str(w->ttl, sizeof(w->ttl), ttl < 0 ? 0 : ttl);
-    int rc = fputs("*6\r\n$7\r\nRESTORE\r\n", w->f) < 0 || put_bulk(w->f, entry_key(e), e->keylen) == -1 ||
-                     put_bulk(w->f, w->ttl, tlen) == -1 || put_bulk(w->f, (const char *)payload, len) == -1 ||
-                     fputs("$7\r\nREPLACE\r\n$6\r\nABSTTL\r\n", w->f) < 0
+    int rc = sw_put(w, head, sizeof(head) - 1) == -1 || sw_bulk(w, entry_key(e), e->keylen) == -1 ||
+                     sw_bulk(w, w->ttl, tlen) == -1 || sw_bulk(w, (const char *)payload, len) == -1 ||
+                     sw_put(w, tail, sizeof(tail) - 1) == -1
                  ? -1
                  : 0;
     zfree(payload);
     return rc;
 }
 
-/* In the forked child: the slots' keys as RESTORE commands. */
-static int write_slots_snapshot(const char *path, void *priv)
+/* In the forked child: the slots' keys as RESTORE commands, to fd. */
+static int write_slots_snapshot(int fd, long long *bytes, void *priv)
 {
     const struct migration *m = priv;
-    struct restore_writer w = {fopen(path, "w"), ""};
-    if (w.f == NULL) return -1;
+    struct sock_writer *w = zmalloc(sizeof(*w));
+    w->fd = fd;
+    w->used = 0;
+    w->total = 0;
     int rc = 0;
     for (unsigned s = 0; s < CLUSTER_SLOTS && rc == 0; s++)
-        if (slot_bit(m->slots, s) && db_walk_slot(server.dbs[0], s, write_restore, &w) == -1) rc = -1;
-    if (fclose(w.f) != 0) rc = -1;
+        if (slot_bit(m->slots, s) && db_walk_slot(server.dbs[0], s, write_restore, w) == -1) rc = -1;
+    if (rc == 0) rc = sw_flush(w);
+    *bytes = w->total;
+    zfree(w);
     return rc;
 }
 
-static void export_snapshot_queued(void *priv, long long size)
+/* The child wrote the snapshot: the target learns its size in the stream. */
+static void export_snapshot_sent(void *priv, long long size)
 {
     struct migration *m = priv;
-    log_msg(LOG_NOTICE, "Migration %s: sending %lld bytes of the slots' keys to %s", m->id, size, m->peer);
+    client *c = m->replica ? client_by_id(m->replica) : NULL;
+    if (c == NULL) return;
+    char num[24], line[128];
+    size_t len = ll2str(num, sizeof(num), size);
+    int n = snprintf(line, sizeof(line), "*4\r\n$7\r\nCLUSTER\r\n$13\r\nSYNCSLOTS-CTL\r\n$12\r\nSNAPSHOT-END\r\n$%zu\r\n%s\r\n",
+                     len, num);
+    replication_slot_replica_send(c, line, (size_t)n);
+    log_msg(LOG_NOTICE, "Migration %s: sent %lld bytes of the slots' keys to %s", m->id, size, m->peer);
 }
 
 static void export_online(void *priv)
@@ -318,7 +377,7 @@ static void syncslots_command(client *c)
     char line[96];
     snprintf(line, sizeof(line), "SYNCSLOTS %lld %lld", m->keys, estimate);
     reply_status(c, line);
-    struct slot_replica_ops ops = {write_slots_snapshot, export_snapshot_queued, export_online, export_gone, m};
+    struct slot_replica_ops ops = {write_slots_snapshot, export_snapshot_sent, export_online, export_gone, m};
     m->replica = c->id;
     if (replication_add_slot_replica(c, m->slots, &ops) == -1) {
         m->replica = 0;
@@ -438,7 +497,8 @@ static int handshake_line(struct migration *m, const char *line)
         answer_waiter(m, NULL); /* IMPORT succeeds: the sync has begun */
         return 0;
     }
-    if (line[0] == '$' && string2ll(line + 1, strlen(line + 1), &m->snapshot_size) && m->snapshot_size >= 0)
+    /* "$-1": the snapshot's size comes at its end (SNAPSHOT-END) */
+    if (line[0] == '$' && string2ll(line + 1, strlen(line + 1), &m->snapshot_size) && m->snapshot_size >= -1)
         return 1;
     end_import(m, MS_FAILED, "unexpected reply from the source");
     return -1;
@@ -521,7 +581,7 @@ void migrate_link_applied(client *c, size_t bytes)
     if (m == NULL) return;
     m->applied += (long long)bytes;
     m->bytes = m->applied;
-    if (m->state == MS_SNAPSHOT && m->applied >= m->snapshot_size) {
+    if (m->state == MS_SNAPSHOT && m->snapshot_size >= 0 && m->applied >= m->snapshot_size) {
         m->state = MS_STREAMING;
         log_msg(LOG_NOTICE, "Migration %s: snapshot of %lld bytes loaded, streaming", m->id, m->snapshot_size);
     }
@@ -667,13 +727,18 @@ static void source_ctl(client *c, struct migration *m, const arg *verb)
     }
 }
 
-/* On the target: FLUSH (FLUSHALL/FLUSHDB on the source), END <offset>. */
+/* On the target: SNAPSHOT-END <bytes> (the snapshot is over: it was that
+ * long), FLUSH (FLUSHALL/FLUSHDB on the source), END <offset>. */
 static void target_ctl(client *c, struct migration *m, const arg *verb)
 {
     long long off;
     if (arg_is(verb->p, verb->len, "flush")) {
         drop_imported(m);
         propagate_prevent();
+        return;
+    }
+    if (arg_is(verb->p, verb->len, "snapshot-end")) {
+        if (c->argc == 4 && string2ll(c->argv[3].p, c->argv[3].len, &off) && off >= 0) m->snapshot_size = off;
         return;
     }
     if (!arg_is(verb->p, verb->len, "end") || c->argc != 4 || !string2ll(c->argv[3].p, c->argv[3].len, &off)) return;

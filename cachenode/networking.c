@@ -352,7 +352,7 @@ static int has_writable_output(const client *c)
 {
     if (c->bufpos > 0) return 1;
     const struct reply_block *h = c->reply_head;
-    return h && !(h->kind == BLOCK_FILE && h->file_fd < 0);
+    return h && !(h->kind == BLOCK_FILE && h->file_fd == -1);
 }
 
 /* Sends the file block at the head of the list: the header, then the file.
@@ -361,6 +361,12 @@ static int has_writable_output(const client *c)
 static int send_file_block(client *c)
 {
     struct reply_block *b = c->reply_head;
+    if (b->file_fd == FILE_SENT_ELSEWHERE) { /* a child wrote it; the stream follows */
+        c->reply_head = b->next;
+        if (c->reply_head == NULL) c->reply_tail = NULL;
+        zfree(b);
+        return 1;
+    }
     if (b->file_fd < 0) return 0;
     while (b->header_sent < b->header_len) {
         ssize_t n = write(c->fd, b->header + b->header_sent, b->header_len - b->header_sent);
@@ -461,6 +467,8 @@ static int write_to_client(client *c)
     }
     return 0;
 }
+
+int client_write_now(client *c) { return write_to_client(c); }
 
 static void write_handler(int fd, void *data, int mask)
 {

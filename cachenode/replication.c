@@ -485,10 +485,40 @@ static void snapshot_done(int ok, void *priv);
 static void slot_snapshot_done(int ok, void *priv);
 static void start_snapshot_for_replicas(void);
 
-/* The files of slot snapshots are per replica: the client's id names it. */
+/* A slot snapshot's child writes straight to the replica's socket; the
+ * parent stays off it (a placeholder holds the stream back) until the
+ * child exits. The child leaves the byte count in a small file named by
+ * the client's id. */
 static void slot_snapshot_path(char *buf, size_t size, uint64_t id)
 {
-    snprintf(buf, size, "%s/temp-slots-%d-%llu.cfs", server.dir, (int)getpid(), (unsigned long long)id);
+    snprintf(buf, size, "%s/temp-slots-%d-%llu.count", server.dir, (int)getpid(), (unsigned long long)id);
+}
+
+static struct {
+    int fd;
+    int (*write)(int fd, long long *bytes, void *priv);
+    void *priv;
+} slot_job;
+
+static int slot_snapshot_child(const char *path, void *arg)
+{
+    (void)arg;
+    long long bytes = 0;
+    if (slot_job.write(slot_job.fd, &bytes, slot_job.priv) != 0) return -1;
+    FILE *f = fopen(path, "w");
+    if (f == NULL) return -1;
+    int rc = fprintf(f, "%lld\n", bytes) < 0;
+    return fclose(f) != 0 || rc ? -1 : 0;
+}
+
+static long long read_count(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long long n = -1;
+    if (f == NULL) return -1;
+    if (fscanf(f, "%lld", &n) != 1) n = -1;
+    fclose(f);
+    return n;
 }
 
 /* Forks the snapshot of the first slot replica waiting for one. */
@@ -498,18 +528,29 @@ static void start_slot_snapshot(void)
     for (int i = 0; i < nreplicas && c == NULL; i++)
         if (is_slot_replica(replicas[i]) && replicas[i]->repl->state == RL_WAIT_SNAPSHOT_START) c = replicas[i];
     if (c == NULL) return;
-    char path[4096];
-    slot_snapshot_path(path, sizeof(path), c->id);
+    /* "$-1": a snapshot of a size told at its end; with what is queued
+     * before it, on the socket before the child writes there */
+    reply_raw(c, "$-1\r\n", 5);
+    if (client_write_now(c) == -1) return; /* freed */
     struct replica_state *r = c->repl;
-    if (snapshot_fork_job(path, r->ops.write_snapshot, r->ops.priv, slot_snapshot_done,
-                          (void *)(uintptr_t)c->id) == -1) {
-        log_msg(LOG_WARNING, "Cannot fork the slot snapshot for %s", c->addr);
+    if (client_output_bytes(c) != 0) {
+        log_msg(LOG_WARNING, "Cannot start the slot snapshot for %s: its socket is full", c->addr);
         close_client_async(c);
         return;
     }
     r->snapshot_block = reply_file_placeholder(c);
+    char path[4096];
+    slot_snapshot_path(path, sizeof(path), c->id);
+    slot_job.fd = c->fd;
+    slot_job.write = r->ops.write_snapshot;
+    slot_job.priv = r->ops.priv;
+    if (r->snapshot_block == NULL ||
+        snapshot_fork_job(path, slot_snapshot_child, NULL, slot_snapshot_done, (void *)(uintptr_t)c->id) == -1) {
+        log_msg(LOG_WARNING, "Cannot fork the slot snapshot for %s", c->addr);
+        close_client_async(c);
+        return;
+    }
     r->state = RL_WAIT_SNAPSHOT_END;
-    if (r->snapshot_block == NULL) close_client_async(c);
 }
 
 static void slot_snapshot_done(int ok, void *priv)
@@ -517,22 +558,21 @@ static void slot_snapshot_done(int ok, void *priv)
     char path[4096];
     uint64_t id = (uint64_t)(uintptr_t)priv;
     slot_snapshot_path(path, sizeof(path), id);
+    long long size = ok ? read_count(path) : -1;
+    unlink(path);
     client *c = client_by_id(id);
-    struct stat st;
     if (c && is_slot_replica(c) && c->repl->state == RL_WAIT_SNAPSHOT_END && c->repl->snapshot_block) {
-        int fd = ok && stat(path, &st) == 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-        if (fd == -1) {
+        if (size < 0) {
             log_msg(LOG_WARNING, "Slot snapshot for %s failed", c->addr);
             close_client_async(c);
         } else {
-            reply_file_ready(c, c->repl->snapshot_block, fd, (long long)st.st_size);
+            reply_file_sent(c, c->repl->snapshot_block);
             c->repl->snapshot_block = NULL;
-            c->repl->state = RL_SEND_SNAPSHOT;
-            c->repl->slot_offset += (long long)st.st_size;
-            c->repl->ops.snapshot_queued(c->repl->ops.priv, (long long)st.st_size);
+            c->repl->slot_offset += size;
+            c->repl->ops.snapshot_sent(c->repl->ops.priv, size);
+            replication_snapshot_sent(c);
         }
     }
-    unlink(path);
     start_snapshot_for_replicas();
 }
 

@@ -375,6 +375,13 @@ struct reply_block *reply_file_placeholder(client *c);
 /* Makes the block ready: it will send "$size\r\n" then the file. The block
  * takes ownership of fd. */
 void reply_file_ready(client *c, struct reply_block *b, int fd, long long size);
+/* Makes the block ready with nothing to send: another process (a forked
+ * child) wrote its content to the socket itself. */
+#define FILE_SENT_ELSEWHERE (-2)
+void reply_file_sent(client *c, struct reply_block *b);
+/* Writes the client's output now, as far as the socket takes it; -1 when
+ * the client was freed. */
+int client_write_now(client *c);
 /* Called by the writer when a file block has been sent completely. */
 void replication_snapshot_sent(client *c);
 
@@ -512,9 +519,11 @@ int net_connect_nonblock(const char *host, int port, char *err, size_t errlen);
  * those slots only; FLUSHALL/FLUSHDB reach it as CLUSTER SYNCSLOTS-CTL
  * FLUSH. It waits for the one child at a time like any replica. */
 struct slot_replica_ops {
-    int (*write_snapshot)(const char *path, void *priv); /* in the child; 0 on success */
-    void (*snapshot_queued)(void *priv, long long size); /* the file is in its output */
-    void (*online)(void *priv);                          /* the file was sent */
+    /* in the child: the snapshot written to fd (the replica's socket), its
+     * size in *bytes; 0 on success */
+    int (*write_snapshot)(int fd, long long *bytes, void *priv);
+    void (*snapshot_sent)(void *priv, long long size); /* the child is done; the stream follows */
+    void (*online)(void *priv);                        /* right after snapshot_sent */
     void (*gone)(void *priv);                            /* detached: closed or dropped */
     void *priv;
 };
