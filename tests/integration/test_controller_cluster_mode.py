@@ -468,7 +468,8 @@ def example(f, script, *args):
 
 
 def test_example_scripts(suite):
-    """api/examples/create-cluster-mode.sh, failover.sh of shard 0002, and
+    """api/examples/create-cluster-mode.sh, failover.sh of shard 0002,
+    reshard.sh to 4 shards and a rebalance that has nothing to move, and
     redis-cli -c on the configuration endpoint the script printed."""
     with Fleet(suite.args.cachenode) as f:
         text = example(f, "create-cluster-mode.sh", "ex", "3")
@@ -480,6 +481,12 @@ def test_example_scripts(suite):
                                  timeout=30)
             assert out.stdout.strip() == want, out.stdout + out.stderr
         assert "primary: 127.0.0." in example(f, "failover.sh", "ex", "0002")
+        text = example(f, "reshard.sh", "ex", "4")
+        assert "shard 0004 slots " in text and "topology epoch: " in text, text
+        assert "nothing to move" in example(f, "reshard.sh", "ex", "rebalance")
+        out = subprocess.run(["redis-cli", "-c", "-h", host, "-p", port, "get", "{user1}:name"], capture_output=True,
+                             text=True, timeout=30)
+        assert out.stdout.strip() == "ada", out.stdout + out.stderr
         assert "deleted ex" in example(f, "delete.sh", "ex")
 
 
