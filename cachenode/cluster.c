@@ -16,6 +16,7 @@
 #include "cluster.h"
 #include "cluster_int.h"
 #include "log.h"
+#include "slot.h"
 
 struct cluster_state cluster = {.my_shard = -1, .my_index = -1};
 
@@ -83,7 +84,8 @@ static int redirect_args(const client *c, const struct command *cmd, const arg *
 {
     struct key_slots ks = {-1, 0};
     int exec = multi_is_exec(cmd);
-    if (c->flags & CLIENT_MASTER) return 0; /* our primary's stream is obeyed */
+    /* our primary's stream is obeyed; so is a slot move's source */
+    if (c->flags & (CLIENT_MASTER | CLIENT_IMPORT)) return 0;
     if (!exec && !has_key_args(cmd)) return 0;
     if (exec) multi_queued_keys(c, note_key, &ks);
     else command_slot_args(cmd, argv, argc, note_key, &ks);
@@ -100,6 +102,88 @@ static int redirect_args(const client *c, const struct command *cmd, const arg *
 int cluster_redirect(const client *c, const struct command *cmd, char *err, size_t size)
 {
     return redirect_args(c, cmd, c->argv, c->argc, err, size);
+}
+
+int cluster_stream_slot(int argc, const arg *argv)
+{
+    struct command *cmd = argc > 0 ? command_lookup(argv[0].p, argv[0].len) : NULL;
+    if (cmd && cmd->subcommands && argc >= 2) cmd = command_find_subcommand(cmd, &argv[1]);
+    if (cmd == NULL || (cmd->flags & CMD_PUBSUB)) return STREAM_SLOT_NONE;
+    if (strcmp(cmd->name, "flushall") == 0 || strcmp(cmd->name, "flushdb") == 0) return STREAM_SLOT_FLUSH;
+    struct key_slots ks = {-1, 0};
+    if (has_key_args(cmd)) command_slot_args(cmd, argv, argc, note_key, &ks);
+    return ks.slot >= 0 ? ks.slot : STREAM_SLOT_NONE;
+}
+
+int cluster_command_slot(const client *c, const struct command *cmd)
+{
+    struct key_slots ks = {-1, 0};
+    if (multi_is_exec(cmd)) multi_queued_keys(c, note_key, &ks);
+    else if (has_key_args(cmd)) command_slot_args(cmd, c->argv, c->argc, note_key, &ks);
+    return ks.slot;
+}
+
+/* ---- local overrides of the topology (slot moves) --------------------------------
+ *
+ * A hand-off changes the owner of the moved slots here before the
+ * controller publishes the next epoch; the topology as published is kept
+ * aside, for comparing a replayed SETTOPOLOGY and for the next apply. */
+static int16_t *published_owner; /* NULL: no override */
+
+static void override_slots(const unsigned char *slots, int shard)
+{
+    if (published_owner == NULL) {
+        published_owner = zmalloc(sizeof(cluster.topo.owner));
+        memcpy(published_owner, cluster.topo.owner, sizeof(cluster.topo.owner));
+    }
+    for (unsigned s = 0; s < CLUSTER_SLOTS; s++)
+        if (slot_bit(slots, s)) cluster.topo.owner[s] = (int16_t)shard;
+    blocking_unblock_refused(redirect_args);
+}
+
+static void end_overrides(void)
+{
+    if (published_owner == NULL) return;
+    memcpy(cluster.topo.owner, published_owner, sizeof(cluster.topo.owner));
+    zfree(published_owner);
+    published_owner = NULL;
+}
+
+void cluster_take_slots(const unsigned char *slots) { override_slots(slots, cluster.my_shard); }
+
+int cluster_give_slots(const unsigned char *slots, const char *node_id)
+{
+    int index = -1;
+    int shard = topology_find_node(&cluster.topo, node_id, &index);
+    if (shard < 0 || index != 0) return -1;
+    override_slots(slots, shard);
+    return 0;
+}
+
+int cluster_node_addr(const char *node_id, char *buf, size_t size)
+{
+    int index = -1;
+    int shard = topology_find_node(&cluster.topo, node_id, &index);
+    if (shard < 0) return -1;
+    const struct topo_node *n = &cluster.topo.shards[shard].nodes[index];
+    snprintf(buf, size, "%s:%d", n->host, n->port);
+    return index;
+}
+
+int cluster_is_primary(void) { return cluster.my_shard >= 0 && cluster.my_index == 0; }
+
+/* Deletes the keys of the slots this node neither owns nor imports: a
+ * primary's leftovers of a slot move that did not complete. Replicas get
+ * the deletions when propagate is set. */
+void cluster_drop_unowned(int propagate)
+{
+    db *d = server.dbs[0];
+    size_t dropped = 0;
+    for (unsigned s = 0; s < CLUSTER_SLOTS; s++) {
+        if (cluster_slot_is_mine(s) || migrate_importing(s) || db_slot_size(d, s) == 0) continue;
+        dropped += cluster_drop_slot(s, propagate);
+    }
+    if (dropped) log_msg(LOG_NOTICE, "Cluster: dropped %zu keys of slots this node does not serve", dropped);
 }
 
 const char *cluster_script_refusal(const client *caller, const struct command *cmd, const arg *argv, int argc)
@@ -215,11 +299,18 @@ static int touch_dropped(void *priv, const entry *e)
     return 0;
 }
 
-static size_t drop_slot(unsigned slot)
+static int touch_and_propagate(void *priv, const entry *e)
+{
+    touch_dropped(priv, e);
+    propagate_del(priv, entry_key(e), e->keylen);
+    return 0;
+}
+
+size_t cluster_drop_slot(unsigned slot, int propagate)
 {
     db *d = server.dbs[0];
     if (db_slot_size(d, slot) == 0) return 0;
-    db_walk_slot(d, slot, touch_dropped, d);
+    db_walk_slot(d, slot, propagate ? touch_and_propagate : touch_dropped, d);
     return db_empty_slot(d, slot);
 }
 
@@ -230,9 +321,10 @@ static void apply(struct topology *t)
     int index = -1;
     int shard = server.node_id ? topology_find_node(t, server.node_id, &index) : -1;
     size_t dropped = 0;
+    end_overrides(); /* the published topology supersedes them */
     for (int s = 0; s < CLUSTER_SLOTS; s++)
         if (cluster_slot_is_mine((unsigned)s) && (shard < 0 || t->owner[s] != shard))
-            dropped += drop_slot((unsigned)s);
+            dropped += cluster_drop_slot((unsigned)s, 0);
     topology_free(&cluster.topo);
     cluster.topo = *t;
     topology_init(t);
@@ -240,6 +332,7 @@ static void apply(struct topology *t)
     cluster.my_index = index;
     /* clients blocked on keys no longer served here get MOVED or CLUSTERDOWN */
     blocking_unblock_refused(redirect_args);
+    if (index == 0) cluster_drop_unowned(1);
     log_msg(LOG_NOTICE, "Cluster: topology epoch %lld applied (%s%s), %zu keys of lost slots dropped",
             cluster.topo.epoch, shard < 0 ? "this node is not in it" : index == 0 ? "primary of shard " :
             "replica in shard ", shard < 0 ? "" : cluster.topo.shards[shard].name, dropped);
@@ -255,7 +348,13 @@ static int compare_epoch(const struct topology *t, char *err, size_t errlen)
     }
     if (t->epoch > cluster.topo.epoch) return 0;
     size_t a_len, b_len;
+    int16_t overridden[CLUSTER_SLOTS];
+    if (published_owner) { /* compare with the topology as published */
+        memcpy(overridden, cluster.topo.owner, sizeof(overridden));
+        memcpy(cluster.topo.owner, published_owner, sizeof(overridden));
+    }
     char *a = topology_text(t, &a_len), *b = topology_text(&cluster.topo, &b_len);
+    if (published_owner) memcpy(cluster.topo.owner, overridden, sizeof(overridden));
     int same = a_len == b_len && memcmp(a, b, a_len) == 0;
     zfree(a);
     zfree(b);
@@ -306,6 +405,8 @@ int cluster_init(void)
 
 void cluster_release(void)
 {
+    zfree(published_owner);
+    published_owner = NULL;
     topology_free(&cluster.topo);
     cluster.my_shard = cluster.my_index = -1;
 }

@@ -26,5 +26,36 @@ int cluster_set_topology(const arg *argv, int argc, char *err, size_t errlen);
 long long cluster_epoch(void);
 /* Whether this node's shard owns the slot in the topology it runs. */
 int cluster_slot_is_mine(unsigned slot);
+int cluster_is_primary(void);
+/* The slot of the command's keys (EXEC: its queued commands'), -1 for none. */
+int cluster_command_slot(const client *c, const struct command *cmd);
+/* Local overrides until the next published epoch (slot moves): this
+ * node's shard takes the slots, or the shard whose primary is node_id
+ * does (-1 when node_id is no primary in the topology). */
+void cluster_take_slots(const unsigned char *slots);
+int cluster_give_slots(const unsigned char *slots, const char *node_id);
+/* "host:port" of a node of the topology; its index in its shard, or -1. */
+int cluster_node_addr(const char *node_id, char *buf, size_t size);
+/* Deletes a slot's keys as a lost slot's (modified for WATCH and
+ * tracking); propagate: as DELs to the replicas too. */
+size_t cluster_drop_slot(unsigned slot, int propagate);
+void cluster_drop_unowned(int propagate);
+
+/* ---- slot moves (cluster_migrate.c) ---- */
+struct cluster_proc {
+    const char *name; /* "cluster|sub" */
+    command_proc proc;
+};
+extern const struct cluster_proc cluster_migrate_procs[]; /* NULL-terminated */
+void cluster_migrate_release(void);
+/* Whether the slot is being imported here (its keys must stay). */
+int migrate_importing(unsigned slot);
+/* A write to a slot whose hand-off is under way: 1 when the client was
+ * made to wait (its request runs again once the hand-off ends). */
+int migrate_pause_write(client *c, const struct command *cmd);
+void migrate_cron(void);
+/* The import link's accounting of executed bytes. */
+void migrate_link_applied(client *c, size_t bytes);
+void migrate_client_freed(client *c);
 
 #endif

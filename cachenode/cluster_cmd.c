@@ -308,6 +308,12 @@ static const struct {
 static void cluster_sub_command(client *c)
 {
     if (!enabled(c)) return;
+    for (const struct cluster_proc *p = cluster_migrate_procs; p->name; p++) {
+        if (strcmp(p->name, c->cmd->name) == 0) {
+            p->proc(c);
+            return;
+        }
+    }
     for (size_t i = 0; i < sizeof(cluster_procs) / sizeof(cluster_procs[0]); i++) {
         if (strcmp(cluster_procs[i].name, c->cmd->name) == 0) {
             cluster_procs[i].proc(c);
@@ -362,6 +368,12 @@ static struct command cluster_subcommands[] = {
     SUB("countkeysinslot", 3, CMD_STALE, NULL, "Return the number of local keys in the specified hash slot", "3.0.0", "O(1)"),
     SUB("getkeysinslot", 4, CMD_STALE, "nondeterministic_output", "Return local key names in the specified hash slot", "3.0.0", "O(log(N)) where N is the number of requested keys"),
     SUB("links", 2, CMD_STALE, "nondeterministic_output", "Returns a list of all TCP links to and from peer nodes in cluster", "7.0.0", "O(N) where N is the total number of Cluster nodes"),
+    SUB("import", 6, F_ADMIN | CMD_NOSCRIPT, NULL, "Import hash slots from their owner (a slot move's target)", "7.0.0", "O(1); the sync runs in the background"),
+    SUB("import-finish", -3, F_ADMIN | CMD_NOSCRIPT, NULL, "Hand off the slots being imported to this node", "7.0.0", "O(1)"),
+    SUB("import-cancel", 3, F_ADMIN | CMD_NOSCRIPT, NULL, "Cancel an import and drop what it loaded", "7.0.0", "O(N) where N is the number of keys imported"),
+    SUB("migrations", 2, CMD_ADMIN | CMD_STALE, "nondeterministic_output", "List the slot moves this node takes part in", "7.0.0", "O(1)"),
+    SUB("syncslots", 5, F_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, NULL, "Internal command: sync as a slot replica", "7.0.0", "O(1)"),
+    SUB("syncslots-ctl", -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI, NULL, "Internal command: a slot move link's control message", "7.0.0", "O(1)"),
     SUB("help", 2, CMD_LOADING | CMD_STALE, NULL, "Show helpful text about the different subcommands", "5.0.0", "O(1)"),
     GOSSIP("addslots", -3, "Assign new hash slots to receiving node", "3.0.0"),
     GOSSIP("addslotsrange", -4, "Assign new hash slots to receiving node", "7.0.0"),

@@ -61,9 +61,7 @@ static int parse_name(struct cursor *cu, const char *what, char out[TOPO_NAME_MA
 {
     const arg *a = next_arg(cu, what);
     if (a == NULL) return -1;
-    int ok = a->len >= 1 && a->len <= TOPO_NAME_MAX;
-    for (size_t i = 0; ok && i < a->len; i++) ok = name_char_ok(a->p[i]);
-    if (!ok) return bad(cu, "%s must be 1 to %d of [A-Za-z0-9_-]", what, TOPO_NAME_MAX);
+    if (!topology_name_ok(a->p, a->len)) return bad(cu, "%s must be 1 to %d of [A-Za-z0-9_-]", what, TOPO_NAME_MAX);
     memcpy(out, a->p, a->len);
     out[a->len] = '\0';
     sha1_hex(out, a->len, id);
@@ -122,6 +120,30 @@ static int parse_slots(struct cursor *cu, struct topology *t, int shard)
         p = comma + 1;
     }
     return 0;
+}
+
+int topology_parse_slot_set(const arg *a, unsigned char bits[SLOT_BITMAP_BYTES], char *err, size_t errlen)
+{
+    struct cursor cu = {.argv = a, .argc = 1, .i = 0, .err = err, .errlen = errlen};
+    const char *p = a->p, *end = a->p + a->len;
+    memset(bits, 0, SLOT_BITMAP_BYTES);
+    while (p <= end) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
+        long long lo, hi;
+        if (parse_slot_item(&cu, p, len, &lo, &hi) == -1) return -1;
+        for (long long s = lo; s <= hi; s++) slot_bit_set(bits, (unsigned)s);
+        if (comma == NULL) break;
+        p = comma + 1;
+    }
+    return 0;
+}
+
+int topology_name_ok(const char *p, size_t len)
+{
+    int ok = len >= 1 && len <= TOPO_NAME_MAX;
+    for (size_t i = 0; ok && i < len; i++) ok = name_char_ok(p[i]);
+    return ok;
 }
 
 /* Whether a node or shard named `name` came before (names are unique). */

@@ -58,4 +58,9 @@ int topology_find_node(const struct topology *t, const char *name, int *index);
  * *from past it. Returns 0 when there is none. */
 int topology_next_range(const struct topology *t, int shard, int *from, int *start, int *end);
 
+/* A slot list as SETTOPOLOGY's ("0-5,9") into a bitmap; -1 with err. */
+int topology_parse_slot_set(const arg *a, unsigned char bits[SLOT_BITMAP_BYTES], char *err, size_t errlen);
+/* Whether p is a controller id: [A-Za-z0-9_-]{1,64}. */
+int topology_name_ok(const char *p, size_t len);
+
 #endif

@@ -104,7 +104,7 @@ static int arity_ok(const struct command *cmd, int argc)
 
 /* A container command (CLIENT, COMMAND, CONFIG, ...) runs the subcommand its
  * second argument names; subcommand entries are named "parent|sub". */
-static struct command *find_subcommand(struct command *parent, const arg *name)
+struct command *command_find_subcommand(struct command *parent, const arg *name)
 {
     for (struct command *sub = parent->subcommands; sub->name; sub++) {
         const char *bar = strchr(sub->name, '|');
@@ -162,7 +162,7 @@ static int refusal(client *c, struct command *cmd, char *err, size_t size)
         ;
     else if ((c->flags & CLIENT_MULTI) && (flags & CMD_NO_MULTI))
         why = "ERR Command not allowed inside a transaction";
-    else if (server.maxmemory > 0 && !server_is_replica() && evict_to_fit() == -1 &&
+    else if (server.maxmemory > 0 && !server_is_replica() && !(c->flags & CLIENT_IMPORT) && evict_to_fit() == -1 &&
              ((flags & CMD_DENYOOM) || multi_queues(c, cmd)))
         /* replicas follow their primary's dataset and ignore maxmemory;
          * queuing inside MULTI takes memory too */
@@ -193,7 +193,7 @@ static void lookup_check_and_call(client *c)
         return;
     }
     if (cmd->subcommands && c->argc >= 2) {
-        struct command *sub = find_subcommand(cmd, &c->argv[1]);
+        struct command *sub = command_find_subcommand(cmd, &c->argv[1]);
         if (sub == NULL) {
             format_unknown_subcommand(c, cmd, err, sizeof(err));
             reject(c, cmd, err);
@@ -217,6 +217,8 @@ static void lookup_check_and_call(client *c)
         multi_queue(c, cmd);
         return;
     }
+    /* a write to slots being handed off waits for the hand-off to end */
+    if (server.cluster_enabled && migrate_pause_write(c, cmd)) return;
     /* the reading at the top of this function, unless eviction ran since */
     command_call(c, cmd, server.maxmemory > 0 ? ustime() : server.now_us);
 }

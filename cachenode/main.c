@@ -74,6 +74,9 @@ int main(int argc, char **argv)
     /* the dataset is loaded whole, or the node does not start at all */
     if (server.cluster_enabled && cluster_init() == -1) return 1;
     if (snapshot_load_at_startup() == -1) return 1;
+    /* what a slot move that did not complete left in the snapshot */
+    if (server.cluster_enabled && cluster_is_primary() && !(server.replicaof && server.replicaof[0]))
+        cluster_drop_unowned(0);
     if (server_listen() == -1) return 1;
     replication_init();
     log_msg(LOG_NOTICE, "cachenode %s started, pid=%d, port=%d", CN_VERSION, (int)server.pid, server.port);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "log.h"
 #include "proto.h"
 #include "pubsub.h"
+#include "cluster.h"
 #include "server.h"
 #include "tracking.h"
 
@@ -193,6 +195,7 @@ void free_client(client *c)
     }
     if (server.current_client == c) server.current_client = NULL;
     replication_client_freed(c);
+    if (server.cluster_enabled) migrate_client_freed(c);
     if (c->kblock) blocking_client_freed(c);
     multi_client_reset(c);
     monitor_remove(c);
@@ -249,6 +252,7 @@ void process_client_input(client *c)
             server.current_client = NULL;
         }
         if (c->flags & CLIENT_MASTER) replication_master_applied(c, c->qb_pos - c->req_start);
+        else if (c->flags & CLIENT_IMPORT) migrate_link_applied(c, c->qb_pos - c->req_start);
         proto_reset_request(c);
     }
     c->flags &= ~CLIENT_PROTECTED;
@@ -348,7 +352,7 @@ static int has_writable_output(const client *c)
 {
     if (c->bufpos > 0) return 1;
     const struct reply_block *h = c->reply_head;
-    return h && !(h->kind == BLOCK_FILE && h->file_fd < 0);
+    return h && !(h->kind == BLOCK_FILE && h->file_fd == -1);
 }
 
 /* Sends the file block at the head of the list: the header, then the file.
@@ -357,6 +361,12 @@ static int has_writable_output(const client *c)
 static int send_file_block(client *c)
 {
     struct reply_block *b = c->reply_head;
+    if (b->file_fd == FILE_SENT_ELSEWHERE) { /* a child wrote it; the stream follows */
+        c->reply_head = b->next;
+        if (c->reply_head == NULL) c->reply_tail = NULL;
+        zfree(b);
+        return 1;
+    }
     if (b->file_fd < 0) return 0;
     while (b->header_sent < b->header_len) {
         ssize_t n = write(c->fd, b->header + b->header_sent, b->header_len - b->header_sent);
@@ -458,6 +468,8 @@ static int write_to_client(client *c)
     return 0;
 }
 
+int client_write_now(client *c) { return write_to_client(c); }
+
 static void write_handler(int fd, void *data, int mask)
 {
     (void)fd;
@@ -487,7 +499,7 @@ void clients_cron(void)
     client *c = server.clients;
     while (c) {
         client *next = c->next;
-        if (!(c->flags & (CLIENT_MASTER | CLIENT_REPLICA | CLIENT_BLOCKED)) &&
+        if (!(c->flags & (CLIENT_MASTER | CLIENT_IMPORT | CLIENT_REPLICA | CLIENT_BLOCKED)) &&
             server.now_ms - c->last_interaction_ms > (long long)server.timeout * 1000) {
             log_msg(LOG_VERBOSE, "Closing idle client");
             free_client(c);
@@ -541,4 +553,34 @@ size_t client_info_line(client *c, char *buf, size_t size)
                      events, cmd, tracking_redirect_id(c), c->resp, c->lib_name ? c->lib_name : "",
                      c->lib_ver ? c->lib_ver : "");
     return n < 0 ? 0 : ((size_t)n >= size ? size - 1 : (size_t)n);
+}
+
+int net_connect_nonblock(const char *host, int port, char *err, size_t errlen)
+{
+    char portstr[16];
+    snprintf(portstr, sizeof(portstr), "%d", port);
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    err[0] = '\0';
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0 || res == NULL) {
+        snprintf(err, errlen, "cannot resolve %s: %s", host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd == -1) {
+        freeaddrinfo(res);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    rc = connect(fd, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    if (rc == -1 && errno != EINPROGRESS) {
+        snprintf(err, errlen, "cannot connect to %s:%d: %s", host, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "proto.h"
 #include "server.h"
+#include "slot.h"
 #include "snapshot.h"
 
 #define MAX_REPLICAS 64
@@ -50,6 +51,11 @@ struct replica_state {
     long long ack_offset;
     long long ack_time_ms;
     struct reply_block *snapshot_block; /* RL_WAIT_SNAPSHOT_END */
+    /* a slot replica (cluster_migrate.c): the slots it gets, NULL for a
+     * whole replica; the bytes it was sent since its snapshot's first */
+    const unsigned char *slots;
+    struct slot_replica_ops ops;
+    long long slot_offset;
 };
 
 static char replid[41], replid2[41];
@@ -160,15 +166,44 @@ static void backlog_send_from(client *c, long long offset)
 
 /* ---- feeding the stream ------------------------------------------------------ */
 
-static void feed_bytes(const char *p, size_t len)
+static int nslot_replicas;
+
+static int is_slot_replica(const client *c) { return c->repl && c->repl->slots; }
+
+void replication_slot_replica_send(client *c, const char *p, size_t len)
+{
+    reply_raw(c, p, len);
+    c->repl->slot_offset += (long long)len;
+}
+
+/* What a slot replica gets of one command of the stream: the commands of
+ * its slots, a flush as the flush of its slots, nothing else. */
+static void feed_slot_replica(client *c, const char *p, size_t len, int slot)
+{
+    static const char flush[] = "*3\r\n$7\r\nCLUSTER\r\n$13\r\nSYNCSLOTS-CTL\r\n$5\r\nFLUSH\r\n";
+    if (slot == STREAM_SLOT_FLUSH) replication_slot_replica_send(c, flush, sizeof(flush) - 1);
+    else if (slot >= 0 && slot_bit(c->repl->slots, (unsigned)slot)) replication_slot_replica_send(c, p, len);
+}
+
+/* `slot`: the hash slot of the command's keys, STREAM_SLOT_NONE for none
+ * (SELECT, PING, MULTI...), STREAM_SLOT_FLUSH for FLUSHALL/FLUSHDB. */
+static void feed_bytes(const char *p, size_t len, int slot)
 {
     if (backlog.buf) backlog_append(p, len);
     for (int i = 0; i < nreplicas; i++) {
         struct replica_state *r = replicas[i]->repl;
         /* replicas still waiting for a snapshot to start get the stream
          * from the fork point on, not before */
-        if (r->state != RL_WAIT_SNAPSHOT_START) reply_raw(replicas[i], p, len);
+        if (r->state == RL_WAIT_SNAPSHOT_START) continue;
+        if (r->slots) feed_slot_replica(replicas[i], p, len, slot);
+        else reply_raw(replicas[i], p, len);
     }
+}
+
+/* The slot a command of the stream goes with, for slot replicas only. */
+static int stream_slot(int argc, const arg *argv)
+{
+    return nslot_replicas > 0 ? cluster_stream_slot(argc, argv) : STREAM_SLOT_NONE;
 }
 
 /* Writes "<prefix><n>\r\n" at p; returns the end. */
@@ -219,7 +254,7 @@ static void feed_select(int dbid)
     arg argv[2] = {{"SELECT", 6}, {num, (size_t)n}};
     struct encoding e;
     encode(&e, 2, argv);
-    feed_bytes(e.p, e.len);
+    feed_bytes(e.p, e.len, STREAM_SLOT_NONE);
     encoding_free(&e);
     stream_db = dbid;
 }
@@ -232,22 +267,22 @@ void replication_feed(int dbid, int argc, const arg *argv)
     feed_select(dbid);
     struct encoding e;
     encode(&e, argc, argv);
-    feed_bytes(e.p, e.len);
+    feed_bytes(e.p, e.len, stream_slot(argc, argv));
     encoding_free(&e);
 }
 
 /* Feeds an already encoded command. */
-static void feed_encoded(int dbid, const char *p, size_t len)
+static void feed_encoded(int dbid, const char *p, size_t len, int slot)
 {
     if (!stream_wanted() || server_is_replica()) return;
     feed_select(dbid);
-    feed_bytes(p, len);
+    feed_bytes(p, len, slot);
 }
 
 void replication_feed_proxy(const char *bytes, size_t len)
 {
     backlog_create();
-    feed_bytes(bytes, len);
+    feed_bytes(bytes, len, STREAM_SLOT_NONE); /* a replica has no slot replicas */
 }
 
 /* ---- what one top-level command propagates ---------------------------------
@@ -258,7 +293,7 @@ void replication_feed_proxy(const char *bytes, size_t len)
  * top-level command ends: alone when there is one, else wrapped in
  * MULTI/EXEC so a replica applies them as one unit, as Redis 7 does. */
 struct pending_op {
-    int dbid;
+    int dbid, slot;
     size_t off, len; /* in pending.bytes */
 };
 
@@ -269,7 +304,7 @@ static struct {
     size_t nops, ops_cap;
 } pending;
 
-static void pending_add(int dbid, const char *p, size_t len)
+static void pending_add(int dbid, int slot, const char *p, size_t len)
 {
     if (pending.len + len > pending.cap) {
         pending.cap = (pending.len + len) * 2;
@@ -280,7 +315,7 @@ static void pending_add(int dbid, const char *p, size_t len)
         pending.ops = zrealloc(pending.ops, pending.ops_cap * sizeof(*pending.ops));
     }
     memcpy(pending.bytes + pending.len, p, len);
-    pending.ops[pending.nops++] = (struct pending_op){dbid, pending.len, len};
+    pending.ops[pending.nops++] = (struct pending_op){dbid, slot, pending.len, len};
     pending.len += len;
 }
 
@@ -289,7 +324,7 @@ static void pending_add_argv(int dbid, int argc, const arg *argv)
     if (!stream_wanted() || server_is_replica()) return;
     struct encoding e;
     encode(&e, argc, argv);
-    pending_add(dbid, e.p, e.len);
+    pending_add(dbid, stream_slot(argc, argv), e.p, e.len);
     encoding_free(&e);
 }
 
@@ -298,7 +333,7 @@ static void feed_word(const char *word)
     arg a = {word, strlen(word)};
     struct encoding e;
     encode(&e, 1, &a);
-    feed_bytes(e.p, e.len);
+    feed_bytes(e.p, e.len, STREAM_SLOT_NONE);
     encoding_free(&e);
 }
 
@@ -309,7 +344,8 @@ void propagate_flush(void)
         int wrap = pending.nops > 1;
         if (wrap) feed_word("MULTI");
         for (size_t i = 0; i < pending.nops; i++)
-            feed_encoded(pending.ops[i].dbid, pending.bytes + pending.ops[i].off, pending.ops[i].len);
+            feed_encoded(pending.ops[i].dbid, pending.bytes + pending.ops[i].off, pending.ops[i].len,
+                         pending.ops[i].slot);
         if (wrap) feed_word("EXEC");
     }
     pending.nops = 0;
@@ -347,7 +383,7 @@ void replication_propagate(client *c, int top_level)
 {
     if (c->flags & CLIENT_MASTER) return;
     if (top_level && pending.nops == 0 && c->reqtype == '*')
-        feed_encoded(c->dbid, c->querybuf + c->req_start, c->qb_pos - c->req_start);
+        feed_encoded(c->dbid, c->querybuf + c->req_start, c->qb_pos - c->req_start, stream_slot(c->argc, c->argv));
     else
         pending_add_argv(c->dbid, c->argc, c->argv);
 }
@@ -365,7 +401,7 @@ static int good_replicas(long long offset)
     int good = 0;
     for (int i = 0; i < nreplicas; i++) {
         struct replica_state *r = replicas[i]->repl;
-        if (r->state == RL_ONLINE && r->ack_offset >= offset) good++;
+        if (r->state == RL_ONLINE && !r->slots && r->ack_offset >= offset) good++;
     }
     return good;
 }
@@ -375,7 +411,7 @@ static int fresh_replicas(void)
     int fresh = 0;
     for (int i = 0; i < nreplicas; i++) {
         struct replica_state *r = replicas[i]->repl;
-        if (r->state == RL_ONLINE && (fence_offset < 0 || r->ack_offset >= fence_offset) &&
+        if (r->state == RL_ONLINE && !r->slots && (fence_offset < 0 || r->ack_offset >= fence_offset) &&
             server.now_ms - r->ack_time_ms <= (long long)server.min_replicas_max_lag * 1000)
             fresh++;
     }
@@ -398,7 +434,7 @@ void replication_note_stall(long long gap_ms)
 
 const char *replication_write_refusal(const client *c, uint32_t cmd_flags)
 {
-    if (!(cmd_flags & CMD_WRITE) || (c->flags & CLIENT_MASTER)) return NULL;
+    if (!(cmd_flags & CMD_WRITE) || (c->flags & (CLIENT_MASTER | CLIENT_IMPORT))) return NULL;
     if (server_is_replica()) return "READONLY You can't write against a read only replica.";
     if (server.min_replicas_to_write > 0 && fresh_replicas() < server.min_replicas_to_write)
         return "NOREPLICAS Not enough good replicas to write.";
@@ -438,28 +474,150 @@ static void detach_replica(client *c)
         }
     }
     c->flags &= ~CLIENT_REPLICA;
+    if (is_slot_replica(c)) {
+        nslot_replicas--;
+        c->repl->ops.gone(c->repl->ops.priv);
+    }
 }
 
 static void snapshot_done(int ok, void *priv);
 
-/* Forks one snapshot for every replica waiting for one. */
+static void slot_snapshot_done(int ok, void *priv);
+static void start_snapshot_for_replicas(void);
+
+/* A slot snapshot's child writes straight to the replica's socket; the
+ * parent stays off it (a placeholder holds the stream back) until the
+ * child exits. The child leaves the byte count in a small file named by
+ * the client's id. */
+static void slot_snapshot_path(char *buf, size_t size, uint64_t id)
+{
+    snprintf(buf, size, "%s/temp-slots-%d-%llu.count", server.dir, (int)getpid(), (unsigned long long)id);
+}
+
+static struct {
+    int fd;
+    int (*write)(int fd, long long *bytes, void *priv);
+    void *priv;
+} slot_job;
+
+static int slot_snapshot_child(const char *path, void *arg)
+{
+    (void)arg;
+    long long bytes = 0;
+    if (slot_job.write(slot_job.fd, &bytes, slot_job.priv) != 0) return -1;
+    FILE *f = fopen(path, "w");
+    if (f == NULL) return -1;
+    int rc = fprintf(f, "%lld\n", bytes) < 0;
+    return fclose(f) != 0 || rc ? -1 : 0;
+}
+
+static long long read_count(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long long n = -1;
+    if (f == NULL) return -1;
+    if (fscanf(f, "%lld", &n) != 1) n = -1;
+    fclose(f);
+    return n;
+}
+
+/* Forks the snapshot of the first slot replica waiting for one. */
+static void start_slot_snapshot(void)
+{
+    client *c = NULL;
+    for (int i = 0; i < nreplicas && c == NULL; i++)
+        if (is_slot_replica(replicas[i]) && replicas[i]->repl->state == RL_WAIT_SNAPSHOT_START) c = replicas[i];
+    if (c == NULL) return;
+    /* "$-1": a snapshot of a size told at its end; with what is queued
+     * before it, on the socket before the child writes there */
+    reply_raw(c, "$-1\r\n", 5);
+    if (client_write_now(c) == -1) return; /* freed */
+    struct replica_state *r = c->repl;
+    if (client_output_bytes(c) != 0) {
+        log_msg(LOG_WARNING, "Cannot start the slot snapshot for %s: its socket is full", c->addr);
+        close_client_async(c);
+        return;
+    }
+    r->snapshot_block = reply_file_placeholder(c);
+    char path[4096];
+    slot_snapshot_path(path, sizeof(path), c->id);
+    slot_job.fd = c->fd;
+    slot_job.write = r->ops.write_snapshot;
+    slot_job.priv = r->ops.priv;
+    if (r->snapshot_block == NULL ||
+        snapshot_fork_job(path, slot_snapshot_child, NULL, slot_snapshot_done, (void *)(uintptr_t)c->id) == -1) {
+        log_msg(LOG_WARNING, "Cannot fork the slot snapshot for %s", c->addr);
+        close_client_async(c);
+        return;
+    }
+    r->state = RL_WAIT_SNAPSHOT_END;
+}
+
+static void slot_snapshot_done(int ok, void *priv)
+{
+    char path[4096];
+    uint64_t id = (uint64_t)(uintptr_t)priv;
+    slot_snapshot_path(path, sizeof(path), id);
+    long long size = ok ? read_count(path) : -1;
+    unlink(path);
+    client *c = client_by_id(id);
+    if (c && is_slot_replica(c) && c->repl->state == RL_WAIT_SNAPSHOT_END && c->repl->snapshot_block) {
+        if (size < 0) {
+            log_msg(LOG_WARNING, "Slot snapshot for %s failed", c->addr);
+            close_client_async(c);
+        } else {
+            reply_file_sent(c, c->repl->snapshot_block);
+            c->repl->snapshot_block = NULL;
+            c->repl->slot_offset += size;
+            c->repl->ops.snapshot_sent(c->repl->ops.priv, size);
+            replication_snapshot_sent(c);
+        }
+    }
+    start_snapshot_for_replicas();
+}
+
+int replication_add_slot_replica(client *c, const unsigned char *slots, const struct slot_replica_ops *ops)
+{
+    if (c->flags & CLIENT_REPLICA) {
+        reply_error(c, "ERR this connection is already a replica");
+        return -1;
+    }
+    if (attach_replica(c, RL_WAIT_SNAPSHOT_START) == -1) return -1;
+    c->repl->slots = slots;
+    c->repl->ops = *ops;
+    c->repl->slot_offset = 0;
+    c->reply_mode = REPLY_ON;
+    nslot_replicas++;
+    start_snapshot_for_replicas();
+    return 0;
+}
+
+long long replication_slot_replica_offset(const client *c) { return c->repl ? c->repl->slot_offset : 0; }
+
+/* Forks one snapshot for every replica waiting for one; slot replicas,
+ * one child each, come after them. */
 static void start_snapshot_for_replicas(void)
 {
     int waiting = 0;
     for (int i = 0; i < nreplicas; i++)
-        if (replicas[i]->repl->state == RL_WAIT_SNAPSHOT_START) waiting++;
-    if (waiting == 0 || snapshot_in_progress()) return;
+        if (replicas[i]->repl->state == RL_WAIT_SNAPSHOT_START && !replicas[i]->repl->slots) waiting++;
+    if (snapshot_in_progress()) return;
+    if (waiting == 0) {
+        start_slot_snapshot();
+        return;
+    }
     snprintf(snapshot_path, sizeof(snapshot_path), "%s/temp-repl-%d.cfs", server.dir, (int)getpid());
     if (snapshot_bgsave_start(snapshot_path, snapshot_done, NULL) == -1) {
         log_msg(LOG_WARNING, "Cannot start the snapshot for replication: dropping %d waiting replicas", waiting);
         for (int i = nreplicas - 1; i >= 0; i--)
-            if (replicas[i]->repl->state == RL_WAIT_SNAPSHOT_START) close_client_async(replicas[i]);
+            if (replicas[i]->repl->state == RL_WAIT_SNAPSHOT_START && !replicas[i]->repl->slots)
+                close_client_async(replicas[i]);
         return;
     }
     stream_db = -1; /* the stream after the fork starts with a SELECT */
     for (int i = 0; i < nreplicas; i++) {
         client *c = replicas[i];
-        if (c->repl->state != RL_WAIT_SNAPSHOT_START) continue;
+        if (c->repl->state != RL_WAIT_SNAPSHOT_START || c->repl->slots) continue;
         char line[128];
         int n = snprintf(line, sizeof(line), "+FULLRESYNC %s %lld\r\n", replid, master_repl_offset);
         reply_raw(c, line, (size_t)n);
@@ -478,7 +636,7 @@ static void snapshot_done(int ok, void *priv)
     int have_file = ok && stat(snapshot_path, &st) == 0;
     for (int i = nreplicas - 1; i >= 0; i--) {
         client *c = replicas[i];
-        if (c->repl->state != RL_WAIT_SNAPSHOT_END || c->repl->snapshot_block == NULL) continue;
+        if (c->repl->state != RL_WAIT_SNAPSHOT_END || c->repl->snapshot_block == NULL || c->repl->slots) continue;
         int fd = have_file ? open(snapshot_path, O_RDONLY | O_CLOEXEC) : -1;
         if (fd == -1) {
             log_msg(LOG_WARNING, "Snapshot for replica %s failed", c->addr);
@@ -499,6 +657,10 @@ void replication_snapshot_sent(client *c)
     if (c->repl == NULL) return;
     c->repl->state = RL_ONLINE;
     c->repl->ack_time_ms = server.now_ms;
+    if (c->repl->slots) {
+        c->repl->ops.online(c->repl->ops.priv);
+        return;
+    }
     log_msg(LOG_NOTICE, "Synchronization with replica %s succeeded", c->addr);
 }
 
@@ -952,30 +1114,11 @@ static void connect_to_primary(void)
     if (server.now_ms - last_attempt_ms < 200) return;
     last_attempt_ms = server.now_ms;
     int quiet = server.now_ms - last_failure_log_ms < 10000;
-    char port[16];
-    snprintf(port, sizeof(port), "%d", upstream.port);
-    struct addrinfo hints = {0}, *res = NULL;
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int rc = getaddrinfo(upstream.host, port, &hints, &res);
-    if (rc != 0 || res == NULL) {
-        if (!quiet) log_msg(LOG_WARNING, "Cannot resolve the primary %s: %s", upstream.host, gai_strerror(rc));
-        last_failure_log_ms = server.now_ms;
-        return;
-    }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    char err[256];
+    int fd = net_connect_nonblock(upstream.host, upstream.port, err, sizeof(err));
     if (fd == -1) {
-        freeaddrinfo(res);
-        return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    rc = connect(fd, res->ai_addr, res->ai_addrlen);
-    freeaddrinfo(res);
-    if (rc == -1 && errno != EINPROGRESS) {
-        if (!quiet) log_msg(LOG_WARNING, "Cannot connect to the primary %s:%d: %s", upstream.host, upstream.port, strerror(errno));
-        last_failure_log_ms = server.now_ms;
-        close(fd);
+        if (!quiet && err[0]) log_msg(LOG_WARNING, "Cannot connect to the primary: %s", err);
+        if (err[0]) last_failure_log_ms = server.now_ms;
         return;
     }
     if (el_add(fd, EL_WRITABLE, connected_handler, NULL) == -1) {
@@ -1140,14 +1283,14 @@ static void role_command(client *c)
         return;
     }
     int online = 0;
-    for (int i = 0; i < nreplicas; i++) online += replicas[i]->repl->state == RL_ONLINE;
+    for (int i = 0; i < nreplicas; i++) online += replicas[i]->repl->state == RL_ONLINE && !replicas[i]->repl->slots;
     reply_array(c, 3);
     reply_bulk_cstr(c, "master");
     reply_int(c, master_repl_offset);
     reply_array(c, online);
     for (int i = 0; i < nreplicas; i++) {
         struct replica_state *r = replicas[i]->repl;
-        if (r->state != RL_ONLINE) continue;
+        if (r->state != RL_ONLINE || r->slots) continue;
         reply_array(c, 3);
         reply_bulk_cstr(c, r->ip);
         reply_bulk_ll(c, r->listening_port);
@@ -1178,7 +1321,7 @@ void replication_cron(void)
     }
     for (int i = nreplicas - 1; i >= 0; i--) {
         struct replica_state *r = replicas[i]->repl;
-        if (r->state == RL_ONLINE && server.now_ms - r->ack_time_ms > (long long)server.repl_timeout * 1000) {
+        if (r->state == RL_ONLINE && !r->slots && server.now_ms - r->ack_time_ms > (long long)server.repl_timeout * 1000) {
             log_msg(LOG_WARNING, "Disconnecting timed out replica %s", replicas[i]->addr);
             close_client_async(replicas[i]);
         }
@@ -1240,12 +1383,13 @@ size_t replication_info(char *buf, size_t size)
         OUT("role:master\r\n");
     }
     int online = 0;
-    for (int i = 0; i < nreplicas; i++) online += replicas[i]->repl->state == RL_ONLINE;
+    for (int i = 0; i < nreplicas; i++) online += replicas[i]->repl->state == RL_ONLINE && !replicas[i]->repl->slots;
     OUT("connected_slaves:%d\r\n", online);
     if (server.min_replicas_to_write > 0) OUT("min_slaves_good_slaves:%d\r\n", fresh_replicas());
     int k = 0;
     for (int i = 0; i < nreplicas; i++) {
         struct replica_state *r = replicas[i]->repl;
+        if (r->slots) continue;
         const char *state = r->state == RL_ONLINE ? "online" : r->state == RL_SEND_SNAPSHOT ? "send_bulk" : "wait_bgsave";
         OUT("slave%d:ip=%s,port=%d,state=%s,offset=%lld,lag=%lld\r\n", k++, r->ip, r->listening_port, state,
             r->ack_offset, (server.now_ms - r->ack_time_ms) / 1000);

@@ -346,6 +346,14 @@ void reply_file_ready(client *c, struct reply_block *b, int fd, long long size)
     can_reply(c); /* schedules the write */
 }
 
+void reply_file_sent(client *c, struct reply_block *b)
+{
+    b->file_fd = FILE_SENT_ELSEWHERE;
+    b->file_size = 0;
+    b->header_len = 0;
+    can_reply(c); /* schedules the write of what follows */
+}
+
 void reply_help(client *c, const char *const *lines, size_t n)
 {
     reply_array(c, (long)n);

@@ -117,6 +117,7 @@ void server_cron(void)
     lazyfree_step(0); /* frees what FLUSHALL/FLUSHDB ASYNC detached, in steps */
     snapshot_cron();
     replication_cron();
+    if (server.cluster_enabled) migrate_cron();
 }
 
 /* Frees every client and database. Only sanitizer builds do this at exit:
@@ -135,6 +136,7 @@ void server_release(void)
     }
     object_lazyfree_drain();
     scripts_release();
+    cluster_migrate_release();
     cluster_release();
 }
 

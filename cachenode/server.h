@@ -57,6 +57,8 @@ typedef struct arg {
 #define CLIENT_TRACKING_BROKEN_REDIR (1 << 22)
 #define CLIENT_READONLY (1 << 23) /* cluster mode: READONLY, reads served on a replica */
 #define CLIENT_ASKING (1 << 24)   /* cluster mode: ASKING */
+#define CLIENT_IMPORT (1 << 25)   /* cluster mode: our link to a slot move's source */
+#define CLIENT_MIGRATE_PAUSED (1 << 26) /* a write waiting for a slot hand-off to end */
 
 enum reply_mode { REPLY_ON = 0, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP };
 
@@ -229,6 +231,8 @@ extern struct command script_commands[];  /* eval.c */
 extern struct command function_commands[]; /* function.c */
 
 struct command *command_lookup(const char *name, size_t len);
+/* The subcommand of a container command named by name, or NULL. */
+struct command *command_find_subcommand(struct command *parent, const arg *name);
 /* Every top-level command, for COMMAND and INFO; NULL-terminated array. */
 struct command **command_all(void);
 void commands_init(void);
@@ -371,6 +375,13 @@ struct reply_block *reply_file_placeholder(client *c);
 /* Makes the block ready: it will send "$size\r\n" then the file. The block
  * takes ownership of fd. */
 void reply_file_ready(client *c, struct reply_block *b, int fd, long long size);
+/* Makes the block ready with nothing to send: another process (a forked
+ * child) wrote its content to the socket itself. */
+#define FILE_SENT_ELSEWHERE (-2)
+void reply_file_sent(client *c, struct reply_block *b);
+/* Writes the client's output now, as far as the socket takes it; -1 when
+ * the client was freed. */
+int client_write_now(client *c);
 /* Called by the writer when a file block has been sent completely. */
 void replication_snapshot_sent(client *c);
 
@@ -498,6 +509,36 @@ void replication_note_stall(long long gap_ms);
 /* The primary link's accounting of executed stream bytes. */
 void replication_master_applied(client *c, size_t bytes);
 void replication_client_freed(client *c);
+/* A non-blocking TCP connection to host:port under way (TCP_NODELAY), or
+ * -1 with the reason in err (empty when there is nothing worth logging). */
+int net_connect_nonblock(const char *host, int port, char *err, size_t errlen);
+
+/* ---- slot replicas (the source side of a slot move, cluster_migrate.c) ----
+ * A replica-kind client that gets a forked snapshot of some slots' keys
+ * (written by write_snapshot in the child), then the stream's commands to
+ * those slots only; FLUSHALL/FLUSHDB reach it as CLUSTER SYNCSLOTS-CTL
+ * FLUSH. It waits for the one child at a time like any replica. */
+struct slot_replica_ops {
+    /* in the child: the snapshot written to fd (the replica's socket), its
+     * size in *bytes; 0 on success */
+    int (*write_snapshot)(int fd, long long *bytes, void *priv);
+    void (*snapshot_sent)(void *priv, long long size); /* the child is done; the stream follows */
+    void (*online)(void *priv);                        /* right after snapshot_sent */
+    void (*gone)(void *priv);                            /* detached: closed or dropped */
+    void *priv;
+};
+#define STREAM_SLOT_NONE (-1)
+#define STREAM_SLOT_FLUSH (-2)
+/* Registers c (slots: a bitmap that outlives it, see slot.h). -1 after
+ * replying the error when no more replicas fit. */
+int replication_add_slot_replica(client *c, const unsigned char *slots, const struct slot_replica_ops *ops);
+/* Appends bytes to its stream (control lines), counted in its offset. */
+void replication_slot_replica_send(client *c, const char *p, size_t len);
+/* The bytes sent to it from its snapshot's first on. */
+long long replication_slot_replica_offset(const client *c);
+/* The slot of a command of the stream (cluster.c): its keys', or
+ * STREAM_SLOT_FLUSH / STREAM_SLOT_NONE (no keys, pub/sub). */
+int cluster_stream_slot(int argc, const arg *argv);
 /* Propagates the command the client just ran (it changed the dataset and
  * propagated nothing of its own). */
 void replication_propagate(client *c, int top_level);

@@ -80,6 +80,7 @@ struct waiter {
 
 static struct {
     pid_t child_pid;            /* -1 when no child runs */
+    int child_is_save;          /* a BGSAVE (stats, LASTSAVE), not another job */
     char child_tmp[PATH_MAX];   /* the child's temporary file, for cleanup */
     long long child_start_ms;
     long long dirty_at_fork;
@@ -463,40 +464,53 @@ static int save_foreground(void)
 
 /* ---- BGSAVE: the forked child ------------------------------------------------ */
 
-static void child_main(const char *path)
+static void child_main(const char *path, snapshot_job_fn job, void *arg)
 {
     log_set_role('C');
     signal(SIGTERM, SIG_DFL);
     signal(SIGINT, SIG_DFL);
     /* the parent keeps serving on this socket; the child must not accept */
     if (server.listen_fd >= 0) close(server.listen_fd);
-    _exit(snapshot_save(path) == 0 ? 0 : 1);
+    _exit((job ? job(path, arg) : snapshot_save(path)) == 0 ? 0 : 1);
 }
 
-int snapshot_bgsave_start(const char *path, snapshot_done_fn done, void *priv)
+/* Forks the child that runs job (NULL: a snapshot of everything). */
+static int fork_child(const char *path, snapshot_job_fn job, void *arg, snapshot_done_fn done, void *priv)
 {
     if (snap.child_pid != -1) return -1;
     long long start = ustime();
     pid_t pid = fork();
     if (pid == -1) {
-        log_msg(LOG_WARNING, "Can't save in background: fork: %s", strerror(errno));
-        snap.last_bgsave_ok = 0;
+        log_msg(LOG_WARNING, "Can't fork the background child: %s", strerror(errno));
+        if (job == NULL) snap.last_bgsave_ok = 0;
         return -1;
     }
-    if (pid == 0) child_main(path); /* does not return */
+    if (pid == 0) child_main(path, job, arg); /* does not return */
     snap.latest_fork_usec = ustime() - start;
     latency_add_sample_if_needed("fork", snap.latest_fork_usec / 1000);
     snap.total_forks++;
-    snap.saves++;
+    snap.child_is_save = job == NULL;
+    if (job == NULL) snap.saves++;
     snap.child_pid = pid;
     snap.child_start_ms = mstime();
     snap.dirty_at_fork = server.dirty;
-    if (temp_path_for(path, pid, snap.child_tmp, sizeof(snap.child_tmp)) == -1)
+    if (job != NULL) snprintf(snap.child_tmp, sizeof(snap.child_tmp), "%s", path);
+    else if (temp_path_for(path, pid, snap.child_tmp, sizeof(snap.child_tmp)) == -1)
         snap.child_tmp[0] = '\0';
     snap.nwaiters = 0;
     if (done) snapshot_bgsave_attach(done, priv);
-    log_msg(LOG_NOTICE, "Background saving started by pid %d", (int)pid);
+    log_msg(LOG_NOTICE, "Background %s started by pid %d", job ? "job" : "saving", (int)pid);
     return 0;
+}
+
+int snapshot_bgsave_start(const char *path, snapshot_done_fn done, void *priv)
+{
+    return fork_child(path, NULL, NULL, done, priv);
+}
+
+int snapshot_fork_job(const char *path, snapshot_job_fn job, void *arg, snapshot_done_fn done, void *priv)
+{
+    return job ? fork_child(path, job, arg, done, priv) : -1;
 }
 
 int snapshot_bgsave_attach(snapshot_done_fn done, void *priv)
@@ -516,9 +530,11 @@ static void child_finished(int ok)
 {
     long long secs = (mstime() - snap.child_start_ms) / 1000;
     snap.child_pid = -1;
-    snap.last_bgsave_secs = secs;
-    if (ok) note_save_success(snap.dirty_at_fork);
-    else snap.last_bgsave_ok = 0;
+    if (snap.child_is_save) {
+        snap.last_bgsave_secs = secs;
+        if (ok) note_save_success(snap.dirty_at_fork);
+        else snap.last_bgsave_ok = 0;
+    }
     struct waiter waiters[SNAP_MAX_WAITERS];
     int n = snap.nwaiters;
     memcpy(waiters, snap.waiters, sizeof(waiters[0]) * (size_t)n);

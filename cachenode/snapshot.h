@@ -21,6 +21,12 @@ int snapshot_save(const char *path);
 typedef void (*snapshot_done_fn)(int ok, void *priv);
 int snapshot_bgsave_start(const char *path, snapshot_done_fn done, void *priv);
 int snapshot_in_progress(void);
+/* Forks a child that runs job(path, arg) (0 on success) instead of a
+ * snapshot, e.g. the keys of some slots for a slot move; one child at a
+ * time with BGSAVE, `done` as for snapshot_bgsave_start, nothing counted
+ * as a save. The file at path is removed if the child is killed. */
+typedef int (*snapshot_job_fn)(const char *path, void *arg);
+int snapshot_fork_job(const char *path, snapshot_job_fn job, void *arg, snapshot_done_fn done, void *priv);
 /* Reaps a finished child; called by the server cron. */
 void snapshot_cron(void);
 

@@ -6,7 +6,7 @@
  *   POST /v1/clusters             GET /v1/clusters[/{name}]
  *   PATCH|DELETE /v1/clusters/{name}
  *   POST /v1/clusters/{name}/failover   {"shard":"0001"}: planned failover of a shard
- *   POST /v1/clusters/{name}/rebalance  cluster mode (not supported yet: 400)
+ *   POST /v1/clusters/{name}/rebalance  cluster mode: even the slots out, online
  *   GET  /v1/operations/{id}, /v1/events, /v1/hosts
  *   POST /v1/agents/register, /v1/agents/{host}/heartbeat  (agent token) */
 #include <errno.h>
@@ -167,24 +167,6 @@ static void create_cluster(struct ctl *c, const struct http_request *req, struct
     accepted(c, req, route, r.name, op_id, res);
 }
 
-/* Resharding and rebalancing move slots between shards online, which comes
- * later: a cluster-mode cluster is told so, any other that it has no slots
- * to move. */
-static void not_supported_yet(struct ctl *c, const char *name, const char *what, struct http_response *res)
-{
-    long long mode = db_int(c->api_db, -1, "SELECT cluster_mode FROM clusters WHERE name = ?", "s", name);
-    char msg[200];
-    if (mode < 0) {
-        http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
-    } else if (mode == 0) {
-        snprintf(msg, sizeof(msg), "%s needs cluster_mode true; this cluster has one shard", what);
-        http_respond_error(res, 400, "InvalidParameterValue", msg);
-    } else {
-        snprintf(msg, sizeof(msg), "%s is not supported yet; the slots stay where they are", what);
-        http_respond_error(res, 400, "NotSupportedYet", msg);
-    }
-}
-
 static void modify_cluster(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)
 {
     char route[96];
@@ -193,10 +175,10 @@ static void modify_cluster(struct ctl *c, const struct http_request *req, const 
     struct modify_request m;
     char err[256], op_id[OP_ID_MAX];
     if (parse_modify(req->body, &m, err, sizeof(err)) != 0) { http_respond_error(res, 400, "InvalidParameterValue", err); return; }
-    if (m.shards >= 0) { not_supported_yet(c, name, "changing 'shards' (online resharding)", res); return; }
     struct op_error e;
-    int status = m.replicas >= 0 ? ops_scale_replicas(c, c->api_db, name, m.replicas, op_id, &e)
-                                 : ops_resize_memory(c, c->api_db, name, m.node_memory_mb, op_id, &e);
+    int status = m.shards >= 0     ? ops_reshard(c, c->api_db, name, m.shards, op_id, &e)
+                 : m.replicas >= 0 ? ops_scale_replicas(c, c->api_db, name, m.replicas, op_id, &e)
+                                   : ops_resize_memory(c, c->api_db, name, m.node_memory_mb, op_id, &e);
     if (status == OPS_NO_CHANGE) { accepted(c, req, route, name, NULL, res); return; }
     if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
     log_msg(LOG_NOTICE, "cluster %s: change accepted (operation %s)", name, op_id);
@@ -235,6 +217,24 @@ static void failover_cluster(struct ctl *c, const struct http_request *req, cons
     accepted(c, req, route, name, op_id, res);
 }
 
+/* POST /v1/clusters/{name}/rebalance: no body, or {}. */
+static void rebalance_cluster(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)
+{
+    char route[96], op_id[OP_ID_MAX];
+    snprintf(route, sizeof(route), "POST /v1/clusters/%s/rebalance", name);
+    if (idempotent_replay(c, req, route, res) != 0) return;
+    json_t *doc = req->body && req->body[0] ? parse_body(req) : json_object();
+    int ok = json_is_object(doc) && json_object_size(doc) == 0;
+    json_decref(doc);
+    if (!ok) { http_respond_error(res, 400, "InvalidParameterValue", "the body must be empty or {}"); return; }
+    struct op_error e;
+    int status = ops_reshard(c, c->api_db, name, -1, op_id, &e);
+    if (status == OPS_NO_CHANGE) { accepted(c, req, route, name, NULL, res); return; }
+    if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
+    log_msg(LOG_NOTICE, "cluster %s: rebalance accepted (operation %s)", name, op_id);
+    accepted(c, req, route, name, op_id, res);
+}
+
 static void cluster_route(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)
 {
     if (!valid_cluster_name(name)) { http_respond_error(res, 404, "ClusterNotFound", "no such cluster"); return; }
@@ -263,7 +263,7 @@ static void cluster_action(struct ctl *c, const struct http_request *req, const 
     if (n > CTL_NAME_MAX || !valid_cluster_name(name)) http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
     else if (!method_is(req, "POST")) method_not_allowed(res, "POST");
     else if (failover) failover_cluster(c, req, name, res);
-    else not_supported_yet(c, name, "rebalancing the slots", res);
+    else rebalance_cluster(c, req, name, res);
 }
 
 /* ---- the rest --------------------------------------------------------------- */

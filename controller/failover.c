@@ -58,7 +58,7 @@ struct resp_conn *node_connect(sqlite3 *db, const char *node, int timeout_ms)
     return conn;
 }
 
-static struct resp_reply *node_command(sqlite3 *db, const char *node, int timeout_ms, int argc, const char **argv)
+struct resp_reply *node_command(sqlite3 *db, const char *node, int timeout_ms, int argc, const char **argv)
 {
     struct resp_conn *conn = node_connect(db, node, timeout_ms);
     if (conn == NULL) return NULL;

@@ -19,6 +19,9 @@ struct resp_conn;
 
 /* Connects and AUTHs (the cluster's token) to a node; NULL when it does not answer. */
 struct resp_conn *node_connect(sqlite3 *db, const char *node, int timeout_ms);
+/* One command on a fresh connection (node_connect); NULL when the node
+ * does not answer. The caller frees the reply. */
+struct resp_reply *node_command(sqlite3 *db, const char *node, int timeout_ms, int argc, const char **argv);
 /* 1 when the node answers PING within timeout_ms. */
 int node_answers(sqlite3 *db, const char *node, int timeout_ms);
 

@@ -145,12 +145,41 @@ static void failover_metrics(struct textbuf *o, sqlite3 *db)
     json_decref(rows);
 }
 
+/* One family with a `cluster` label, from a query of (cluster, v). */
+static void per_cluster(struct textbuf *o, sqlite3 *db, const char *name, const char *type, const char *help,
+                        const char *sql)
+{
+    textbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    json_t *rows = db_rows(db, sql, "");
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+        textbuf_printf(o, "%s{cluster=\"%s\"} %lld\n", name, row_str(r, "cluster"), row_int(r, "v"));
+    json_decref(rows);
+}
+
+/* Online resharding (slot_moves, so it survives a restart). */
+static void reshard_metrics(struct textbuf *o, sqlite3 *db)
+{
+    per_cluster(o, db, "cachefleet_slots_moved_total", "counter", "Hash slots handed off to another shard.",
+                "SELECT cluster, sum(slot_count) AS v FROM slot_moves WHERE phase = 'done' GROUP BY cluster ORDER BY cluster");
+    per_cluster(o, db, "cachefleet_slot_move_keys_total", "counter", "Keys copied by finished slot moves.",
+                "SELECT cluster, sum(keys) AS v FROM slot_moves WHERE phase = 'done' GROUP BY cluster ORDER BY cluster");
+    per_cluster(o, db, "cachefleet_slot_moves_in_progress", "gauge", "Slot moves importing now.",
+                "SELECT cluster, sum(phase != 'done' AND phase != 'pending') AS v FROM slot_moves GROUP BY cluster"
+                " ORDER BY cluster");
+    per_cluster(o, db, "cachefleet_slot_move_bytes_per_second", "gauge", "Import rate of the moves under way.",
+                "SELECT cluster, sum(CASE WHEN phase = 'importing' THEN bytes_per_s ELSE 0 END) AS v FROM slot_moves"
+                " GROUP BY cluster ORDER BY cluster");
+}
+
 char *metrics_render(struct ctl *c, sqlite3 *db)
 {
     struct textbuf o;
     if (textbuf_init(&o, 8192) != 0) return NULL;
     state_metrics(&o, c, db);
     failover_metrics(&o, db);
+    reshard_metrics(&o, db);
     counter_metrics(&o, c);
     return textbuf_finish(&o);
 }

@@ -23,6 +23,7 @@
  * A planner writes the desired rows, the operation and its steps in one
  * transaction; a step's effect and its "done" mark are one transaction too. */
 #include "ops.h"
+#include "ops_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +40,7 @@
 #include "store.h"
 #include "topology.h"
 
-enum step_result { STEP_DONE, STEP_WAIT, STEP_FAIL };
-
-static int set_error(struct op_error *e, int status, const char *code, const char *message)
+int ops_error(struct op_error *e, int status, const char *code, const char *message)
 {
     snprintf(e->code, sizeof(e->code), "%s", code);
     snprintf(e->message, sizeof(e->message), "%s", message);
@@ -103,6 +102,11 @@ int ops_insert(sqlite3 *db, const char *op_id, const char *cluster, const char *
 int ops_add_step(sqlite3 *db, const char *op_id, int *seq, const char *action, const char *node)
 {
     return db_run(db, "INSERT INTO op_steps(op, seq, action, node) VALUES(?,?,?,?)", "sdsz", op_id, (*seq)++, action, node);
+}
+
+int ops_add_step_arg(sqlite3 *db, const char *op_id, int *seq, const char *action, const char *arg)
+{
+    return db_run(db, "INSERT INTO op_steps(op, seq, action, arg) VALUES(?,?,?,?)", "sdss", op_id, (*seq)++, action, arg);
 }
 
 /* Allocates the next node id of a cluster: NAME-SHARD-NNN. */
@@ -174,7 +178,7 @@ static int add_launch_steps(sqlite3 *db, const char *op_id, int *seq, const stru
 
 static int place_error(struct op_error *e, enum place_result r, const char *msg)
 {
-    return set_error(e, (int)r, r == PLACE_NO_HOSTS ? "InsufficientHosts" : "InsufficientCapacity", msg);
+    return ops_error(e, (int)r, r == PLACE_NO_HOSTS ? "InsufficientHosts" : "InsufficientCapacity", msg);
 }
 
 /* Places and inserts `count` new nodes of one shard, with their launch steps. */
@@ -184,7 +188,7 @@ static int plan_new_nodes(struct ctl *c, sqlite3 *db, const char *cluster, const
     struct place_host hosts[CTL_MAX_HOSTS];
     int where[CTL_MAX_REPLICAS + 1];
     char msg[256];
-    if (count > CTL_MAX_REPLICAS + 1) return set_error(e, 400, "InvalidParameterValue", "too many nodes");
+    if (count > CTL_MAX_REPLICAS + 1) return ops_error(e, 400, "InvalidParameterValue", "too many nodes");
     size_t n = load_hosts(c, db, cluster, shard, hosts, CTL_MAX_HOSTS);
     enum place_result r = place_shard(hosts, n, count, first_is_primary, memory_mb, where, msg, sizeof(msg));
     if (r != PLACE_OK) return place_error(e, r, msg);
@@ -193,25 +197,24 @@ static int plan_new_nodes(struct ctl *c, sqlite3 *db, const char *cluster, const
     rc = rc || insert_shard_nodes(db, cluster, shard, count, first_is_primary, memory_mb, hosts, where, &l) ||
          add_launch_steps(db, op_id, seq, &l);
     launch_free(&l);
-    return rc ? set_error(e, 500, "InternalError", "cannot store the new nodes") : 202;
+    return rc ? ops_error(e, 500, "InternalError", "cannot store the new nodes") : 202;
 }
 
-/* Shard index i of n: its row, with its share of the slots (slots.h). */
-static int insert_shard(sqlite3 *db, const char *cluster, int i, int n, char *id, size_t idlen)
+/* Shard index i of n: its row, with its share of the slots (slots.h), or
+ * with none ("-") when spread is 0 (a new shard of a resharding). */
+static int insert_shard(sqlite3 *db, const char *cluster, int i, int n, int spread, char *id, size_t idlen)
 {
     int first, last;
-    char slots[32];
-    if (slots_spread(n, i, &first, &last) != 0) return -1;
-    if (first == last) snprintf(slots, sizeof(slots), "%d", first);
-    else snprintf(slots, sizeof(slots), "%d-%d", first, last);
+    char slots[32] = "-";
+    if (spread && slots_spread(n, i, &first, &last) != 0) return -1;
+    if (spread && first == last) snprintf(slots, sizeof(slots), "%d", first);
+    else if (spread) snprintf(slots, sizeof(slots), "%d-%d", first, last);
     snprintf(id, idlen, "%04d", i + 1);
     return db_run(db, "INSERT INTO shards(cluster, id, slots) VALUES(?,?,?)", "sss", cluster, id, slots);
 }
 
-/* Every shard of a new cluster: placed together (nothing is stored when one
- * does not fit), then the rows and the launch steps. */
-static int plan_new_shards(struct ctl *c, sqlite3 *db, const struct create_request *r, const char *op_id, int *seq,
-                           struct op_error *e)
+int ops_plan_new_shards(struct ctl *c, sqlite3 *db, const struct new_shards *r, const char *op_id, int *seq,
+                        struct op_error *e)
 {
     int count = 1 + r->replicas, total = r->shards * count;
     char msg[256];
@@ -220,7 +223,7 @@ static int plan_new_shards(struct ctl *c, sqlite3 *db, const struct create_reque
     if (where == NULL || hosts == NULL) {
         free(hosts);
         free(where);
-        return set_error(e, 500, "InternalError", "out of memory");
+        return ops_error(e, 500, "InternalError", "out of memory");
     }
     size_t n = load_hosts(c, db, r->name, "", hosts, CTL_MAX_HOSTS);
     enum place_result pr = place_shards(hosts, n, r->shards, count, r->node_memory_mb, where, msg, sizeof(msg));
@@ -233,18 +236,18 @@ static int plan_new_shards(struct ctl *c, sqlite3 *db, const struct create_reque
     int rc = launch_init(&l, total);
     for (int i = 0; rc == 0 && i < r->shards; i++) {
         char shard[16];
-        rc = insert_shard(db, r->name, i, r->shards, shard, sizeof(shard)) ||
+        rc = insert_shard(db, r->name, r->first + i, r->first + r->shards, r->spread, shard, sizeof(shard)) ||
              insert_shard_nodes(db, r->name, shard, count, 1, r->node_memory_mb, hosts, where + i * count, &l);
     }
     rc = rc || add_launch_steps(db, op_id, seq, &l);
     launch_free(&l);
     free(hosts);
     free(where);
-    return rc ? set_error(e, 500, "InternalError", "cannot store the new shards") : 202;
+    return rc ? ops_error(e, 500, "InternalError", "cannot store the new shards") : 202;
 }
 
 /* A guard step for the primary of every shard. */
-static int add_guard_steps(sqlite3 *db, const char *op_id, int *seq, const char *cluster)
+int ops_add_guard_steps(sqlite3 *db, const char *op_id, int *seq, const char *cluster)
 {
     json_t *primaries = db_rows(db, "SELECT id FROM nodes WHERE cluster = ? AND role = 'primary' AND status != 'deleting'"
                                     " ORDER BY shard", "s", cluster);
@@ -260,23 +263,25 @@ static int create_rows(struct ctl *c, sqlite3 *db, const struct create_request *
 {
     long long now = wall_ms();
     if (db_int(db, 0, "SELECT count(*) FROM clusters WHERE name = ?", "s", r->name) > 0)
-        return set_error(e, 409, "ClusterAlreadyExists", "a cluster with this name exists");
+        return ops_error(e, 409, "ClusterAlreadyExists", "a cluster with this name exists");
     if (db_run(db,
                "INSERT INTO clusters(name, engine, cluster_mode, shards, replicas, node_memory_mb, eviction_policy,"
                " auth_token, status, created_ms, updated_ms) VALUES(?,?,?,?,?,?,?,?,'creating',?,?)",
                "ssdddIszII", r->name, r->engine, r->cluster_mode, r->shards, r->replicas, r->node_memory_mb,
                r->eviction_policy, r->auth_token[0] ? r->auth_token : NULL, now, now) != 0 ||
         ops_insert(db, op_id, r->name, "create", NULL) != 0)
-        return set_error(e, 500, "InternalError", "cannot store the cluster");
+        return ops_error(e, 500, "InternalError", "cannot store the cluster");
     int seq = 1;
-    int status = plan_new_shards(c, db, r, op_id, &seq, e);
+    struct new_shards ns = {.name = r->name, .first = 0, .shards = r->shards, .replicas = r->replicas,
+                            .node_memory_mb = r->node_memory_mb, .spread = 1};
+    int status = ops_plan_new_shards(c, db, &ns, op_id, &seq, e);
     if (status != 202) return status;
     /* cluster mode: once every node has a port, the topology (epoch 1) goes
      * to every node, and the cluster is available when they all run it */
-    int rc = add_guard_steps(db, op_id, &seq, r->name) ||
+    int rc = ops_add_guard_steps(db, op_id, &seq, r->name) ||
              (r->cluster_mode && topology_add_steps(db, op_id, &seq, r->name, NULL, NULL, 1) != 0) ||
              ops_add_step(db, op_id, &seq, "finish", NULL) != 0;
-    if (rc) return set_error(e, 500, "InternalError", "cannot store the steps");
+    if (rc) return ops_error(e, 500, "InternalError", "cannot store the steps");
     char msg[160];
     snprintf(msg, sizeof(msg), "creating: %d shard(s) of 1 primary and %d replica(s), %lld MB each%s", r->shards,
              r->replicas, r->node_memory_mb, r->cluster_mode ? ", cluster mode" : "");
@@ -285,12 +290,12 @@ static int create_rows(struct ctl *c, sqlite3 *db, const struct create_request *
 }
 
 /* Runs a planner inside one transaction: all of it is stored, or none. */
-static int in_transaction(sqlite3 *db, struct op_error *e, int status)
+int ops_in_transaction(sqlite3 *db, struct op_error *e, int status)
 {
     if (status == 202) {
         if (db_commit(db) == 0) return 202;
         db_rollback(db);
-        return set_error(e, 500, "InternalError", "cannot commit");
+        return ops_error(e, 500, "InternalError", "cannot commit");
     }
     db_rollback(db);
     return status;
@@ -299,9 +304,9 @@ static int in_transaction(sqlite3 *db, struct op_error *e, int status)
 int ops_create_cluster(struct ctl *c, sqlite3 *db, const struct create_request *r, char *op_id, struct op_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = in_transaction(db, e, create_rows(c, db, r, op_id, e));
+    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = ops_in_transaction(db, e, create_rows(c, db, r, op_id, e));
     if (status == 202) ctl_wake_worker(c);
     return status;
 }
@@ -323,10 +328,10 @@ static int supersede_ops(sqlite3 *db, const char *name)
 static int delete_rows(sqlite3 *db, const char *name, const char *op_id, struct op_error *e)
 {
     json_t *cl = db_row(db, "SELECT status FROM clusters WHERE name = ?", "s", name);
-    if (cl == NULL) return set_error(e, 404, "ClusterNotFound", "no such cluster");
+    if (cl == NULL) return ops_error(e, 404, "ClusterNotFound", "no such cluster");
     int deleting = strcmp(row_str(cl, "status"), "deleting") == 0;
     json_decref(cl);
-    if (deleting) return set_error(e, 409, "InvalidClusterState", "the cluster is being deleted");
+    if (deleting) return ops_error(e, 409, "InvalidClusterState", "the cluster is being deleted");
     json_t *nodes = db_rows(db, "SELECT id FROM nodes WHERE cluster = ? ORDER BY role DESC, id", "s", name);
     int seq = 1, rc = nodes ? 0 : -1;
     size_t i;
@@ -339,15 +344,15 @@ static int delete_rows(sqlite3 *db, const char *name, const char *op_id, struct 
     rc |= db_run(db, "UPDATE clusters SET status = 'deleting', updated_ms = ? WHERE name = ?", "Is", wall_ms(), name);
     rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE cluster = ?", "s", name);
     rc |= store_event(db, name, NULL, "cluster_deleting", "deleting every node");
-    return rc ? set_error(e, 500, "InternalError", "cannot store the delete") : 202;
+    return rc ? ops_error(e, 500, "InternalError", "cannot store the delete") : 202;
 }
 
 int ops_delete_cluster(struct ctl *c, sqlite3 *db, const char *name, char *op_id, struct op_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = in_transaction(db, e, delete_rows(db, name, op_id, e));
+    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = ops_in_transaction(db, e, delete_rows(db, name, op_id, e));
     if (status == 202) ctl_wake_worker(c);
     return status;
 }
@@ -355,17 +360,17 @@ int ops_delete_cluster(struct ctl *c, sqlite3 *db, const char *name, char *op_id
 /* A cluster that exists and is not busy with another change: for a change
  * of the whole cluster (shard NULL) no operation may be running on it; for
  * a change of one shard, none on that shard or on the whole cluster. */
-static int check_modifiable(sqlite3 *db, const char *name, const char *shard, struct op_error *e)
+int ops_check_modifiable(sqlite3 *db, const char *name, const char *shard, struct op_error *e)
 {
     json_t *cl = db_row(db, "SELECT status FROM clusters WHERE name = ?", "s", name);
-    if (cl == NULL) return set_error(e, 404, "ClusterNotFound", "no such cluster");
+    if (cl == NULL) return ops_error(e, 404, "ClusterNotFound", "no such cluster");
     const char *s = row_str(cl, "status");
     int ok = strcmp(s, "available") == 0 || strcmp(s, "degraded") == 0 || (shard && strcmp(s, "modifying") == 0);
     json_decref(cl);
-    if (!ok) return set_error(e, 409, "InvalidClusterState", "the cluster is busy with another change; retry when it is available");
+    if (!ok) return ops_error(e, 409, "InvalidClusterState", "the cluster is busy with another change; retry when it is available");
     if (db_int(db, 0, "SELECT count(*) FROM operations WHERE cluster = ? AND status IN ('pending','running')"
                       " AND (? IS NULL OR shard IS NULL OR shard = ?)", "szz", name, shard, shard) > 0)
-        return set_error(e, 409, "InvalidClusterState", shard ? "another operation is running on this shard or cluster"
+        return ops_error(e, 409, "InvalidClusterState", shard ? "another operation is running on this shard or cluster"
                                                               : "another operation is running on this cluster");
     return 0;
 }
@@ -414,18 +419,18 @@ static int scale_shards(struct ctl *c, sqlite3 *db, const char *name, int replic
         rc |= ops_add_step(db, op_id, seq, "forget_node", json_string_value(sh));
     }
     json_decref(gone);
-    return rc ? set_error(e, 500, "InternalError", "cannot store the change") : 202;
+    return rc ? ops_error(e, 500, "InternalError", "cannot store the change") : 202;
 }
 
 static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas, const char *op_id, struct op_error *e)
 {
-    int busy = check_modifiable(db, name, NULL, e);
+    int busy = ops_check_modifiable(db, name, NULL, e);
     if (busy) return busy;
     json_t *shards = db_rows(db,
                              "SELECT s.id, (SELECT count(*) FROM nodes n WHERE n.cluster = s.cluster AND n.shard = s.id"
                              "   AND n.role = 'replica' AND n.status != 'deleting') AS have"
                              " FROM shards s WHERE s.cluster = ? ORDER BY s.id", "s", name);
-    if (shards == NULL) return set_error(e, 500, "InternalError", "cannot read the shards");
+    if (shards == NULL) return ops_error(e, 500, "InternalError", "cannot read the shards");
     long long before = db_int(db, -1, "SELECT replicas FROM clusters WHERE name = ?", "s", name);
     long long fewer = replicas, more = replicas; /* the fewest and most replicas a shard has */
     size_t i;
@@ -436,11 +441,11 @@ static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas
     }
     if (replicas == before && fewer == replicas && more == replicas) { json_decref(shards); return OPS_NO_CHANGE; }
     int seq = 1, rc = ops_insert(db, op_id, name, replicas > fewer ? "add_replicas" : "remove_replicas", NULL);
-    int status = rc ? set_error(e, 500, "InternalError", "cannot store the change")
+    int status = rc ? ops_error(e, 500, "InternalError", "cannot store the change")
                     : scale_shards(c, db, name, replicas, shards, op_id, &seq, e);
     json_decref(shards);
     if (status != 202) return status;
-    rc |= add_guard_steps(db, op_id, &seq, name);
+    rc |= ops_add_guard_steps(db, op_id, &seq, name);
     rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
     rc |= db_run(db, "UPDATE clusters SET status = 'modifying', replicas = ?, updated_ms = ? WHERE name = ?", "dIs",
                  replicas, wall_ms(), name);
@@ -448,15 +453,15 @@ static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas
     snprintf(msg, sizeof(msg), "%s replicas: %d per shard (%lld before)", replicas > fewer ? "adding" : "removing",
              replicas, before);
     rc |= store_event(db, name, NULL, "cluster_modifying", msg);
-    return rc ? set_error(e, 500, "InternalError", "cannot store the change") : 202;
+    return rc ? ops_error(e, 500, "InternalError", "cannot store the change") : 202;
 }
 
 int ops_scale_replicas(struct ctl *c, sqlite3 *db, const char *name, int replicas, char *op_id, struct op_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = in_transaction(db, e, scale_rows(c, db, name, replicas, op_id, e));
+    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = ops_in_transaction(db, e, scale_rows(c, db, name, replicas, op_id, e));
     if (status == 202) ctl_wake_worker(c);
     return status;
 }
@@ -466,7 +471,7 @@ int ops_scale_replicas(struct ctl *c, sqlite3 *db, const char *name, int replica
 static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, const char *op_id,
                        struct op_error *e)
 {
-    int busy = check_modifiable(db, name, NULL, e);
+    int busy = ops_check_modifiable(db, name, NULL, e);
     if (busy) return busy;
     if (memory_mb == db_int(db, -1, "SELECT node_memory_mb FROM clusters WHERE name = ?", "s", name) &&
         db_int(db, 1, "SELECT count(*) FROM nodes WHERE cluster = ? AND memory_mb != ?", "sI", name, memory_mb) == 0)
@@ -486,7 +491,7 @@ static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long m
             snprintf(msg, sizeof(msg), "node %s: its host has %lld MB and would need %lld MB", row_str(n, "id"),
                      row_int(n, "capacity"), after);
             json_decref(nodes);
-            return set_error(e, 507, "InsufficientCapacity", msg);
+            return ops_error(e, 507, "InsufficientCapacity", msg);
         }
         rc |= db_run(db, "UPDATE nodes SET memory_mb = ?, generation = generation + 1 WHERE id = ?", "Is", memory_mb,
                      row_str(n, "id"));
@@ -500,16 +505,16 @@ static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long m
     snprintf(msg, sizeof(msg), "resizing every node to %lld MB", memory_mb);
     rc |= store_event(db, name, NULL, "cluster_modifying", msg);
     (void)c;
-    return rc ? set_error(e, 500, "InternalError", "cannot store the change") : 202;
+    return rc ? ops_error(e, 500, "InternalError", "cannot store the change") : 202;
 }
 
 int ops_resize_memory(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, char *op_id,
                       struct op_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = in_transaction(db, e, resize_rows(c, db, name, memory_mb, op_id, e));
+    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = ops_in_transaction(db, e, resize_rows(c, db, name, memory_mb, op_id, e));
     if (status == 202) ctl_wake_worker(c);
     return status;
 }
@@ -518,14 +523,14 @@ int ops_resize_memory(struct ctl *c, sqlite3 *db, const char *name, long long me
 
 static int planned_rows(sqlite3 *db, const char *name, const char *shard, const char *op_id, struct op_error *e)
 {
-    int busy = check_modifiable(db, name, shard, e);
+    int busy = ops_check_modifiable(db, name, shard, e);
     if (busy) return busy;
     json_t *p = db_row(db, "SELECT n.id, h.az FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.cluster = ?"
                            " AND n.shard = ? AND n.role = 'primary' AND n.status = 'available'", "ss", name, shard);
     if (p == NULL) {
         int known = db_int(db, 0, "SELECT count(*) FROM shards WHERE cluster = ? AND id = ?", "ss", name, shard) > 0;
-        return known ? set_error(e, 409, "InvalidClusterState", "the shard has no available primary")
-                     : set_error(e, 404, "ShardNotFound", "no such shard");
+        return known ? ops_error(e, 409, "InvalidClusterState", "the shard has no available primary")
+                     : ops_error(e, 404, "ShardNotFound", "no such shard");
     }
     /* an available replica, another zone first */
     json_t *to = db_row(db, "SELECT n.id FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.cluster = ? AND n.shard = ?"
@@ -533,7 +538,7 @@ static int planned_rows(sqlite3 *db, const char *name, const char *shard, const 
                         "sss", name, shard, row_str(p, "az"));
     if (to == NULL) {
         json_decref(p);
-        return set_error(e, 409, "InvalidClusterState", "the shard has no available replica to promote");
+        return ops_error(e, 409, "InvalidClusterState", "the shard has no available replica to promote");
     }
     const char *old = row_str(p, "id"), *new_primary = row_str(to, "id");
     int seq = 1, rc = ops_insert(db, op_id, name, "planned_failover", shard);
@@ -552,16 +557,16 @@ static int planned_rows(sqlite3 *db, const char *name, const char *shard, const 
     rc |= store_event(db, name, old, "failover_started", msg);
     json_decref(p);
     json_decref(to);
-    return rc ? set_error(e, 500, "InternalError", "cannot store the failover") : 202;
+    return rc ? ops_error(e, 500, "InternalError", "cannot store the failover") : 202;
 }
 
 int ops_planned_failover(struct ctl *c, sqlite3 *db, const char *name, const char *shard, char *op_id,
                          struct op_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = in_transaction(db, e, planned_rows(db, name, shard, op_id, e));
+    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = ops_in_transaction(db, e, planned_rows(db, name, shard, op_id, e));
     if (status == 202) ctl_wake_worker(c);
     return status;
 }
@@ -569,11 +574,11 @@ int ops_planned_failover(struct ctl *c, sqlite3 *db, const char *name, const cha
 static int replace_rows(struct ctl *c, sqlite3 *db, const char *node, const char *op_id, struct op_error *e)
 {
     json_t *n = db_row(db, "SELECT cluster, shard, memory_mb FROM nodes WHERE id = ? AND status = 'failed'", "s", node);
-    if (n == NULL) return set_error(e, 409, "InvalidNodeState", "the node is not failed");
+    if (n == NULL) return ops_error(e, 409, "InvalidNodeState", "the node is not failed");
     const char *cluster = row_str(n, "cluster");
     int seq = 1, rc = ops_insert(db, op_id, cluster, "replace_node", row_str(n, "shard"));
     rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE id = ?", "s", node);
-    int status = rc ? set_error(e, 500, "InternalError", "cannot store the replacement")
+    int status = rc ? ops_error(e, 500, "InternalError", "cannot store the replacement")
                     : plan_new_nodes(c, db, cluster, row_str(n, "shard"), 1, 0, row_int(n, "memory_mb"), op_id, &seq, e);
     if (status == 202) {
         rc |= topology_add_steps(db, op_id, &seq, cluster, NULL, NULL, 0);
@@ -581,7 +586,7 @@ static int replace_rows(struct ctl *c, sqlite3 *db, const char *node, const char
         rc |= ops_add_step(db, op_id, &seq, "delete", node);
         rc |= ops_add_step(db, op_id, &seq, "forget_node", node);
         rc |= store_event(db, cluster, node, "node_replacing", "the node's host is gone: a new replica takes its place");
-        if (rc) status = set_error(e, 500, "InternalError", "cannot store the replacement");
+        if (rc) status = ops_error(e, 500, "InternalError", "cannot store the replacement");
     }
     json_decref(n);
     return status;
@@ -590,27 +595,18 @@ static int replace_rows(struct ctl *c, sqlite3 *db, const char *node, const char
 int ops_replace_node(struct ctl *c, sqlite3 *db, const char *node, char *op_id, struct op_error *e)
 {
     memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return set_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return set_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = in_transaction(db, e, replace_rows(c, db, node, op_id, e));
+    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = ops_in_transaction(db, e, replace_rows(c, db, node, op_id, e));
     if (status == 202) ctl_wake_worker(c);
     return status;
 }
 
 /* ---- running steps (the worker thread) ------------------------------------ */
 
-struct step {
-    const char *op, *cluster, *kind;
-    long long seq;
-    const char *action, *node;
-    long long started_ms;
-    int in_tx;                 /* the step's write transaction is open */
-    char error[256];
-};
-
 /* Steps talk to agents first and write afterwards, so no write lock is held
  * across network I/O; this opens the step's one transaction. */
-static int step_tx(sqlite3 *db, struct step *s)
+int ops_step_tx(sqlite3 *db, struct step *s)
 {
     if (s->in_tx) return 0;
     if (db_begin(db) != 0) return -1;
@@ -724,7 +720,7 @@ static enum step_result step_put(struct ctl *c, sqlite3 *db, struct step *s)
 {
     char msg[256];
     long status = ops_push_spec(c, db, s->node, msg, sizeof(msg));
-    if ((status == 200 || status == 201) && step_tx(db, s) != 0) {
+    if ((status == 200 || status == 201) && ops_step_tx(db, s) != 0) {
         snprintf(s->error, sizeof(s->error), "the database is busy");
         return STEP_WAIT; /* replayed next tick: the same spec is a no-op */
     }
@@ -801,7 +797,7 @@ static enum step_result step_wait(struct ctl *c, sqlite3 *db, struct step *s, in
     int ready = health && strcmp(health, "up") == 0;
     if (synced && ready) ready = (link && strcmp(link, "up") == 0 && role && strcmp(role, "slave") == 0) ||
                                 replica_link_up(db, s->node);
-    if (ready && step_tx(db, s) != 0) ready = 0;
+    if (ready && ops_step_tx(db, s) != 0) ready = 0;
     if (ready) {
         db_run(db, "UPDATE nodes SET status = 'available', obs_health = 'up', obs_pid = ?, obs_ms = ? WHERE id = ?",
                "IIs", (long long)json_integer_value(json_object_get(o, "pid")), wall_ms(), s->node);
@@ -835,7 +831,7 @@ static enum step_result step_delete(struct ctl *c, sqlite3 *db, struct step *s)
     if (strcmp(s->kind, "replace_node") == 0 && row_int(h, "host_down")) {
         /* the replacement is synced; a host that is gone cannot be asked */
         json_decref(h);
-        if (step_tx(db, s) != 0) return STEP_WAIT;
+        if (ops_step_tx(db, s) != 0) return STEP_WAIT;
         abandon_node(db, s, "its host is down; the node was replaced");
         return STEP_DONE;
     }
@@ -846,7 +842,7 @@ static enum step_result step_delete(struct ctl *c, sqlite3 *db, struct step *s)
     agent_call(c, row_str(h, "agent_url"), "DELETE", path, NULL, &status, &reply);
     json_decref(h);
     enum step_result r = STEP_DONE;
-    if ((status == 200 || status == 404) && step_tx(db, s) != 0) status = 503;
+    if ((status == 200 || status == 404) && ops_step_tx(db, s) != 0) status = 503;
     if (status == 200 || status == 404) store_event(db, s->cluster, s->node, "node_deleted", "the node was stopped");
     else r = call_failed(s, "DELETE on the agent", status, reply);
     json_decref(reply);
@@ -868,7 +864,7 @@ static enum step_result step_finish(sqlite3 *db, struct step *s)
 {
     /* one transaction: nobody sees the cluster settled with its operation
      * still running (when finish is the last step) */
-    if (step_tx(db, s) != 0) return STEP_WAIT;
+    if (ops_step_tx(db, s) != 0) return STEP_WAIT;
     settle_cluster(db, s->cluster, s->op);
     if (db_int(db, 1, "SELECT count(*) FROM op_steps WHERE op = ? AND seq > ?", "sI", s->op, s->seq) == 0)
         db_run(db, "UPDATE operations SET status = 'succeeded', updated_ms = ? WHERE id = ?", "Is", wall_ms(), s->op);
@@ -900,7 +896,7 @@ static enum step_result step_fence(struct ctl *c, sqlite3 *db, struct step *s)
     json_decref(n);
     enum step_result r = reachable ? step_put(c, db, s) : STEP_WAIT;
     if (r == STEP_DONE) return r;
-    if (step_tx(db, s) != 0) return STEP_WAIT;
+    if (ops_step_tx(db, s) != 0) return STEP_WAIT;
     store_event(db, s->cluster, s->node, "node_fence_pending",
                 "the node cannot take its new spec now; it gets it as soon as it answers");
     return STEP_DONE;
@@ -924,7 +920,7 @@ static enum step_result step_guard(sqlite3 *db, struct step *s)
         snprintf(s->error, sizeof(s->error), "%s refused CONFIG SET min-replicas-*", s->node);
         return STEP_WAIT;
     }
-    if (step_tx(db, s) != 0) return STEP_WAIT;
+    if (ops_step_tx(db, s) != 0) return STEP_WAIT;
     store_event(db, s->cluster, s->node, "write_guard",
                 on ? "min-replicas-to-write 1: cut off from every replica, the primary refuses writes"
                    : "min-replicas-to-write 0: no replica to guard with");
@@ -938,7 +934,7 @@ static enum step_result step_pause(sqlite3 *db, struct step *s)
         snprintf(s->error, sizeof(s->error), "%s refused to pause writes", s->node);
         return STEP_WAIT;
     }
-    if (step_tx(db, s) != 0) return STEP_WAIT;
+    if (ops_step_tx(db, s) != 0) return STEP_WAIT;
     store_event(db, s->cluster, s->node, "writes_paused", "the primary refuses writes until the switch");
     return STEP_DONE;
 }
@@ -956,7 +952,7 @@ static enum step_result step_catch_up(sqlite3 *db, struct step *s)
         snprintf(s->error, sizeof(s->error), "%s has not caught up with its primary", s->node);
         return STEP_WAIT;
     }
-    if (step_tx(db, s) != 0) return STEP_WAIT;
+    if (ops_step_tx(db, s) != 0) return STEP_WAIT;
     char msg[128];
     snprintf(msg, sizeof(msg), "caught up at offset %lld", ri.offset);
     store_event(db, s->cluster, s->node, "replica_caught_up", msg);
@@ -967,7 +963,7 @@ static enum step_result step_catch_up(sqlite3 *db, struct step *s)
  * shard gets a higher generation. */
 static enum step_result step_switch(sqlite3 *db, struct step *s)
 {
-    if (step_tx(db, s) != 0) return STEP_WAIT;
+    if (ops_step_tx(db, s) != 0) return STEP_WAIT;
     json_t *n = db_row(db, "SELECT shard FROM nodes WHERE id = ?", "s", s->node);
     if (n == NULL) { snprintf(s->error, sizeof(s->error), "node %s is gone", s->node); return STEP_FAIL; }
     const char *shard = row_str(n, "shard");
@@ -986,7 +982,7 @@ static enum step_result step_switch(sqlite3 *db, struct step *s)
 /* The stored topology catches up with the shards and nodes (topology.c). */
 static enum step_result step_topology(sqlite3 *db, struct step *s)
 {
-    if (step_tx(db, s) != 0) return STEP_WAIT;
+    if (ops_step_tx(db, s) != 0) return STEP_WAIT;
     if (topology_refresh(db, s->cluster) < 0) {
         snprintf(s->error, sizeof(s->error), "cannot store the topology");
         return STEP_WAIT; /* rolled back; tried again until the step's deadline */
@@ -1007,7 +1003,7 @@ static enum step_result step_wait_topology(struct ctl *c, sqlite3 *db, struct st
         snprintf(s->error, sizeof(s->error), "node %s runs topology epoch %lld, not %lld yet", s->node, runs, want);
         return STEP_WAIT;
     }
-    if (step_tx(db, s) != 0) return STEP_WAIT;
+    if (ops_step_tx(db, s) != 0) return STEP_WAIT;
     db_run(db, "UPDATE nodes SET obs_topology_epoch = ? WHERE id = ?", "Is", runs, s->node);
     return STEP_DONE;
 }
@@ -1028,6 +1024,9 @@ static enum step_result run_step(struct ctl *c, sqlite3 *db, struct step *s)
     if (strcmp(s->action, "switch") == 0) return step_switch(db, s);
     if (strcmp(s->action, "topology") == 0) return step_topology(db, s);
     if (strcmp(s->action, "wait_topology") == 0) return step_wait_topology(c, db, s);
+    if (strcmp(s->action, "move") == 0 || strcmp(s->action, "retire_shard") == 0 ||
+        strcmp(s->action, "forget_shard") == 0)
+        return reshard_run_step(c, db, s);
     if (strcmp(s->action, "forget_cluster") == 0) {
         if (db_run(db, "DELETE FROM clusters WHERE name = ?", "s", s->cluster) != 0) return STEP_WAIT;
         store_event(db, s->cluster, NULL, "cluster_deleted", "every node stopped; the cluster is forgotten");
@@ -1087,13 +1086,13 @@ static int advance(struct ctl *c, sqlite3 *db, struct step *s)
     if (r == STEP_WAIT && deadline_passed(s)) {
         if (strcmp(s->action, "delete") == 0) {
             r = STEP_DONE;
-            if (step_tx(db, s) == 0) abandon_node(db, s, s->error);
+            if (ops_step_tx(db, s) == 0) abandon_node(db, s, s->error);
         } else {
             r = STEP_FAIL;
         }
     }
     if (r == STEP_WAIT && !s->in_tx) return 0; /* polled again next tick; nothing to write */
-    if (step_tx(db, s) != 0) {
+    if (ops_step_tx(db, s) != 0) {
         if (r == STEP_DONE) log_msg(LOG_WARNING, "operation %s: cannot record step %lld; it will run again", s->op, s->seq);
         return 0;
     }
@@ -1109,7 +1108,7 @@ static int run_op(struct ctl *c, sqlite3 *db, const json_t *op)
 {
     int done = 0;
     for (int guard = 0; guard < 64 && !c->stopping; guard++) {
-        json_t *row = db_row(db, "SELECT seq, action, node, coalesce(started_ms, 0) AS started_ms FROM op_steps"
+        json_t *row = db_row(db, "SELECT seq, action, node, arg, coalesce(started_ms, 0) AS started_ms FROM op_steps"
                                  " WHERE op = ? AND status != 'done' ORDER BY seq",
                              "s", row_str(op, "id"));
         if (row == NULL) {
@@ -1119,6 +1118,7 @@ static int run_op(struct ctl *c, sqlite3 *db, const json_t *op)
         }
         struct step s = {.op = row_str(op, "id"), .cluster = row_str(op, "cluster"), .kind = row_str(op, "kind"),
                          .seq = row_int(row, "seq"), .action = row_str(row, "action"), .node = row_str(row, "node"),
+                         .arg = row_str(row, "arg"),
                          .started_ms = row_int(row, "started_ms")};
         int go_on = advance(c, db, &s);
         json_decref(row);
@@ -1146,5 +1146,6 @@ void ops_resume(sqlite3 *db)
 {
     long long active = db_int(db, 0, "SELECT count(*) FROM operations WHERE status IN ('pending','running')", "");
     db_run(db, "UPDATE op_steps SET started_ms = NULL WHERE status != 'done'", "");
+    reshard_resume(db);
     if (active > 0) log_msg(LOG_NOTICE, "resuming %lld operation(s) where they stood", active);
 }

@@ -31,6 +31,13 @@ int ops_scale_replicas(struct ctl *c, sqlite3 *db, const char *name, int replica
 int ops_resize_memory(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, char *op_id,
                       struct op_error *e);
 
+/* Cluster mode, online: shards >= 1 reshards to that many shards (new
+ * ones created and published with no slots, removed ones emptied and then
+ * deleted); shards < 0 rebalances the existing shards. Slots move one
+ * range at a time (reshard.c); a cluster already even returns
+ * OPS_NO_CHANGE. */
+int ops_reshard(struct ctl *c, sqlite3 *db, const char *name, int shards, char *op_id, struct op_error *e);
+
 /* Planned failover of one shard: pause writes on the primary, let the
  * chosen replica catch up, switch roles, demote the old primary. */
 int ops_planned_failover(struct ctl *c, sqlite3 *db, const char *name, const char *shard, char *op_id,

@@ -86,6 +86,18 @@ static const char *const migrations[] = {
     "ALTER TABLE clusters ADD COLUMN topology TEXT;"
     "ALTER TABLE operations ADD COLUMN shard TEXT;"
     "ALTER TABLE nodes ADD COLUMN obs_topology_epoch INTEGER;",
+    /* 6: online resharding. A step may name a shard instead of a node
+     * (arg); each slot move of an operation keeps its phase and progress,
+     * so that a restarted controller resumes it (reshard.c). */
+    "ALTER TABLE op_steps ADD COLUMN arg TEXT;"
+    "CREATE TABLE slot_moves("
+    "  op TEXT NOT NULL, seq INTEGER NOT NULL, cluster TEXT NOT NULL, src TEXT NOT NULL, dst TEXT NOT NULL,"
+    "  slots TEXT NOT NULL, slot_count INTEGER NOT NULL, phase TEXT NOT NULL DEFAULT 'pending',"
+    "  migration TEXT, src_primary TEXT, dst_primary TEXT, attempts INTEGER NOT NULL DEFAULT 0,"
+    "  keys INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, lag_bytes INTEGER NOT NULL DEFAULT 0,"
+    "  bytes_per_s INTEGER NOT NULL DEFAULT 0, state TEXT, polled_ms INTEGER, done_ms INTEGER,"
+    "  PRIMARY KEY(op, seq), FOREIGN KEY(op, seq) REFERENCES op_steps(op, seq) ON DELETE CASCADE);"
+    "CREATE INDEX slot_moves_by_cluster ON slot_moves(cluster);",
 };
 #define MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION is the last migration");
@@ -376,6 +388,25 @@ json_t *store_clusters_json(sqlite3 *db)
     return json_pack("{s:o}", "clusters", list);
 }
 
+/* A resharding's slot moves: how many, slots and keys moved, the import
+ * rate, and the move under way; NULL for an operation without moves. */
+static json_t *moves_json(sqlite3 *db, const char *id)
+{
+    json_t *sum = db_row(db,
+                         "SELECT count(*) AS total, coalesce(sum(phase = 'done'), 0) AS done,"
+                         " coalesce(sum(slot_count), 0) AS slots_total,"
+                         " coalesce(sum(CASE WHEN phase = 'done' THEN slot_count ELSE 0 END), 0) AS slots_moved,"
+                         " coalesce(sum(keys), 0) AS keys_moved,"
+                         " coalesce(sum(CASE WHEN phase = 'importing' THEN bytes_per_s ELSE 0 END), 0) AS bytes_per_second"
+                         " FROM slot_moves WHERE op = ?", "s", id);
+    if (sum == NULL || row_int(sum, "total") == 0) { json_decref(sum); return NULL; }
+    json_t *now = db_row(db, "SELECT src AS \"from\", dst AS \"to\", slots, slot_count, phase, state, attempts, keys,"
+                             " bytes, lag_bytes, bytes_per_s FROM slot_moves WHERE op = ? AND phase != 'done' ORDER BY seq",
+                         "s", id);
+    json_object_set_new(sum, "current", now ? now : json_null());
+    return sum;
+}
+
 json_t *store_operation_json(sqlite3 *db, const char *id)
 {
     json_t *op = db_row(db, "SELECT id, cluster, shard, kind, status, error, created_ms, updated_ms FROM operations"
@@ -389,6 +420,8 @@ json_t *store_operation_json(sqlite3 *db, const char *id)
     json_t *step = db_row(db, "SELECT seq, action, node FROM op_steps WHERE op = ? AND status != 'done' ORDER BY seq",
                           "s", id);
     json_object_set_new(op, "current_step", step ? step : json_null());
+    json_t *moves = moves_json(db, id);
+    if (moves) json_object_set_new(op, "moves", moves);
     return op;
 }
 

@@ -12,7 +12,7 @@ RedisCluster writes and reads 1000 keys. Then one shard's primary is killed
 primary, a higher topology epoch, every node routing to it) while the other
 shards keep their primaries and processes, and the client keeps working.
 A planned failover of another shard, a replica added per shard (a new
-epoch) and the not-yet-supported resharding calls follow; last the cluster
+epoch) and resharding calls that change nothing follow; last the cluster
 is deleted and its processes are gone. A host lost with a primary and
 another shard's replica heals shard by shard; a restarted controller keeps
 the topology and its epoch. The api/examples scripts for cluster
@@ -309,10 +309,11 @@ def more_replicas_and_refusals(f, c):
     check_describe(d, replicas=2)
     assert d["topology_epoch"] > epoch, d
     d = wait_routing(f)
-    for body, path, method in (({"shards": 4}, f"/v1/clusters/{NAME}", "PATCH"),
+    # an even cluster: the same shard count and a rebalance change nothing
+    for body, path, method in (({"shards": 3}, f"/v1/clusters/{NAME}", "PATCH"),
                                (None, f"/v1/clusters/{NAME}/rebalance", "POST")):
         status, doc = f.api(method, path, body)
-        assert status == 400 and doc["error"]["code"] == "NotSupportedYet", (path, status, doc)
+        assert status == 200 and doc["operation"] is None, (path, status, doc)
     assert f.cluster(NAME)["topology_epoch"] == d["topology_epoch"]
     return d
 
@@ -467,7 +468,8 @@ def example(f, script, *args):
 
 
 def test_example_scripts(suite):
-    """api/examples/create-cluster-mode.sh, failover.sh of shard 0002, and
+    """api/examples/create-cluster-mode.sh, failover.sh of shard 0002,
+    reshard.sh to 4 shards and a rebalance that has nothing to move, and
     redis-cli -c on the configuration endpoint the script printed."""
     with Fleet(suite.args.cachenode) as f:
         text = example(f, "create-cluster-mode.sh", "ex", "3")
@@ -479,6 +481,12 @@ def test_example_scripts(suite):
                                  timeout=30)
             assert out.stdout.strip() == want, out.stdout + out.stderr
         assert "primary: 127.0.0." in example(f, "failover.sh", "ex", "0002")
+        text = example(f, "reshard.sh", "ex", "4")
+        assert "shard 0004 slots " in text and "topology epoch: " in text, text
+        assert "nothing to move" in example(f, "reshard.sh", "ex", "rebalance")
+        out = subprocess.run(["redis-cli", "-c", "-h", host, "-p", port, "get", "{user1}:name"], capture_output=True,
+                             text=True, timeout=30)
+        assert out.stdout.strip() == "ada", out.stdout + out.stderr
         assert "deleted ex" in example(f, "delete.sh", "ex")
 
 
