@@ -12,7 +12,9 @@ a pipeline in one slot) in a thread, and an ioredis Cluster
   it fills is killed with SIGKILL: the move is cancelled, that shard fails
   over, and the move starts again on the new primary.
 - PATCH shards 5 -> 2: the last three shards are emptied, leave the
-  topology, and their nodes are deleted.
+  topology, and their nodes are deleted. While a move imports, the
+  controller is killed with SIGKILL and started again on its database: the
+  operation resumes from the step it stored.
 
 After each: the operation succeeded with its slots and keys moved,
 describe's slots cover 0-16383 once and evenly, every node's CLUSTER SLOTS
@@ -278,6 +280,20 @@ def kill_target_primary_mid_move(f):
     return killed, during
 
 
+def kill_controller_mid_move(f):
+    """While a move imports, SIGKILL of the controller, then a new one on
+    the same database: the operation goes on from the step it stored."""
+    def during(op):
+        wait_until(lambda: ((f.api("GET", f"/v1/operations/{op}")[1].get("moves") or {}).get("current") or {})
+                   .get("phase") == "importing", 60, 0.01, "a slot move importing")
+        f.controller.proc.kill()
+        f.controller.proc.wait(timeout=10)
+        f.start_controller()
+        wait_until(lambda: all(h["status"] == "up" for h in f.hosts()), 10, 0.05, "hosts up again")
+        print("killed the controller during a move; a new one took over")
+    return during
+
+
 def controller_metric(f, name):
     status, text = f.api("GET", "/metrics")
     assert status == 200, (status, text)
@@ -336,7 +352,7 @@ def test_reshard_3_5_2_under_load(suite):
             assert any(e["type"] == "failover_started" and e["node"] == killed["node"] for e in events), events
             moved = controller_metric(f, "cachefleet_slots_moved_total")
             assert moved is not None and moved > 0, moved
-            c = reshard(f, 2)
+            c = reshard(f, 2, kill_controller_mid_move(f))
             assert controller_metric(f, "cachefleet_slots_moved_total") > moved
             before = py.acked
             wait_until(lambda: py.acked > before + 100, 30, 0.05, "the redis-py load goes on after resharding")
