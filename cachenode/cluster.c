@@ -309,9 +309,11 @@ static int touch_and_propagate(void *priv, const entry *e)
 size_t cluster_drop_slot(unsigned slot, int propagate)
 {
     db *d = server.dbs[0];
-    if (db_slot_size(d, slot) == 0) return 0;
-    db_walk_slot(d, slot, propagate ? touch_and_propagate : touch_dropped, d);
-    return db_empty_slot(d, slot);
+    size_t n = db_slot_size(d, slot);
+    if (n == 0) return 0;
+    if (propagate || key_modified_matters()) db_walk_slot(d, slot, propagate ? touch_and_propagate : touch_dropped, d);
+    else server.dirty += (long long)n; /* what touch_dropped would count, without the walk */
+    return lazyfree_slot(d, slot);
 }
 
 /* Takes t (the caller's copy is emptied): drops the keys of the slots this

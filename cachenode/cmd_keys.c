@@ -469,6 +469,8 @@ static void dbsize_command(client *c) { reply_int(c, (long long)db_size(c->db));
  * event loop for more than a step. */
 struct lazy_db {
     db *old; /* detached: db_free_step frees it */
+    int slots_only; /* dropped slots gathered by lazyfree_slot */
+    int started;    /* db_free_step has begun on it */
     struct lazy_db *next;
 };
 
@@ -477,16 +479,38 @@ static size_t lazy_pending; /* keys not freed yet */
 
 size_t lazyfree_pending_objects(void) { return lazy_pending; }
 
+static void queue_job(struct lazy_db *job)
+{
+    lazy_pending += db_size(job->old);
+    if (lazy_tail) lazy_tail->next = job;
+    else lazy_head = job;
+    lazy_tail = job;
+}
+
 /* Moves d's contents to the lazy-free queue and leaves d empty, in the
  * state db_create gives (the struct stays: clients point at it). */
 static void detach_db(db *d)
 {
     struct lazy_db *job = zcalloc(sizeof(*job));
     job->old = db_detach(d);
-    lazy_pending += db_size(job->old);
-    if (lazy_tail) lazy_tail->next = job;
-    else lazy_head = job;
-    lazy_tail = job;
+    queue_job(job);
+}
+
+size_t lazyfree_slot(db *d, unsigned slot)
+{
+    if (db_slot_size(d, slot) == 0) return 0;
+    /* the slots a topology change drops share one job, filled before the
+     * cron frees any of it (it frees slots in order) */
+    struct lazy_db *job = lazy_tail;
+    if (job == NULL || !job->slots_only || job->started) {
+        job = zcalloc(sizeof(*job));
+        job->old = db_create(d->id, 1);
+        job->slots_only = 1;
+        queue_job(job);
+    }
+    size_t moved = db_move_slot_out(d, slot, job->old);
+    lazy_pending += moved;
+    return moved;
 }
 
 /* Frees keys of the job until done or out of time; returns 1 when the
@@ -494,6 +518,7 @@ static void detach_db(db *d)
 static int lazyfree_job_step(struct lazy_db *job, long long deadline_us)
 {
     size_t freed = 0;
+    job->started = 1;
     int done = db_free_step(job->old, deadline_us, &freed);
     lazy_pending -= freed;
     return done;

@@ -180,6 +180,11 @@ char *db_qualified_key(int dbid, const char *key, size_t klen, char *buf, size_t
     return p;
 }
 
+int key_modified_matters(void)
+{
+    return blocking_keys_count() > 0 || watched_keys_count() > 0 || tracking_wants_keys();
+}
+
 void key_modified(db *d, const arg *key)
 {
     /* clients blocked on the key may be served now; watchers' EXEC fails */

@@ -541,6 +541,26 @@ size_t db_empty_slot(db *d, unsigned slot)
     return removed;
 }
 
+size_t db_move_slot_out(db *d, unsigned slot, db *into)
+{
+    if (slot >= d->nslots || into->nslots != d->nslots) return 0;
+    struct kslot *k = &d->slots[slot];
+    size_t moved = slot_used(k);
+    if (moved == 0) return 0;
+    if (d->vol_len) db_walk_slot(d, slot, drop_volatile_of_slot, d);
+    if (slot_rehashing(k)) rehash_queue_remove(d, slot);
+    size_t buckets = k->t[0].size + k->t[1].size;
+    into->slots[slot] = *k; /* db_free_step frees both tables, rehashing or not */
+    into->slots[slot].rehash_idx = -1;
+    into->buckets += buckets;
+    into->keys += moved;
+    memset(k, 0, sizeof(*k));
+    k->rehash_idx = -1;
+    d->buckets -= buckets;
+    count_key(d, slot, -(long)moved);
+    return moved;
+}
+
 void db_release(db *d)
 {
     if (d == NULL) return;

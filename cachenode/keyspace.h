@@ -174,6 +174,9 @@ unsigned long db_scan_slot(db *d, unsigned slot, unsigned long cursor, scan_fn f
 int db_walk_slot(db *d, unsigned slot, walk_fn fn, void *priv);
 /* Deletes every key of the slot; returns how many there were. */
 size_t db_empty_slot(db *d, unsigned slot);
+/* Moves the slot's keys and tables to `into`, a slotted database that
+ * db_free_step frees later, and leaves the slot empty; returns how many. */
+size_t db_move_slot_out(db *d, unsigned slot, db *into);
 
 /* Entry accessors. */
 static inline const char *entry_key(const entry *e)

@@ -419,6 +419,9 @@ void touch_entry(entry *e);
 entry *set_string(db *d, const arg *key, const char *val, size_t vlen, int keep_ttl);
 /* Called by every write that changes a key (replication, WATCH later). */
 void key_modified(db *d, const arg *key);
+/* Whether key_modified has more to do than count a change (blocked
+ * clients, WATCH, tracking), for callers that drop keys in bulk. */
+int key_modified_matters(void);
 /* A key qualified by its database, as indexes over all databases name it
  * (blocked clients, WATCH): the database id's byte, then the key; in buf
  * when it fits, else allocated (the caller frees it when it is not buf). */
@@ -677,6 +680,11 @@ const char *entry_type_name(const entry *e);
  * share of the cron period; negative: all of it now, for exit). */
 void lazyfree_step(long long budget_us);
 size_t lazyfree_pending_objects(void);
+/* Deletes the slot's keys (cluster mode: a slot this node lost) through
+ * the same queue, so the event loop never waits for a topology change
+ * that drops many keys (its slots are mostly small, but together large).
+ * Returns how many keys there were. */
+size_t lazyfree_slot(db *d, unsigned slot);
 
 /* Active expiry statistics: stat_expired_stale_perc_x100 holds the
  * estimated percentage of expired keys among the volatile ones, times 100

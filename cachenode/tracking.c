@@ -299,6 +299,8 @@ static void bcast_remove_client(const char *p, size_t len, client *c)
 
 /* ---- hooks ------------------------------------------------------------------------ */
 
+int tracking_wants_keys(void) { return nbcast > 0 || (table && dict_size(table) > 0); }
+
 void tracking_invalidate_key(const char *key, size_t len)
 {
     if (nbcast) bcast_note_key(key, len);

@@ -18,6 +18,8 @@ void tracking_invalidate_all(void);
 void tracking_after_command(client *c, const struct command *cmd, int top_level);
 /* Before the event loop sleeps: BCAST invalidations, the table's size limit. */
 void tracking_before_sleep(void);
+/* Whether tracking_invalidate_key has anyone to tell. */
+int tracking_wants_keys(void);
 /* RESET and disconnection. */
 void tracking_client_reset(client *c);
 /* CLIENT LIST's redir field. */

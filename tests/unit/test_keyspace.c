@@ -461,6 +461,38 @@ static void test_detached_database_is_freed_in_steps(void **state)
     db_release(d);
 }
 
+/* A lost slot's keys move to a holder the lazy-free cron drains; the
+ * slot, the key count, the volatile set and random draws forget them at once. */
+static void test_slot_moved_out_for_lazy_freeing(void **state)
+{
+    (void)state;
+    db *d = db_create(0, 1), *into = db_create(0, 1);
+    char k[32];
+    for (int i = 0; i < 5000; i++) {
+        entry *e = db_add_int(d, k, (size_t)snprintf(k, sizeof(k), "{%d}:%d", i % 3, i), i);
+        if (i % 2) db_set_expire(d, e, 1000000 + i);
+    }
+    unsigned slot = key_hash_slot("{0}", 3);
+    size_t in_slot = db_slot_size(d, slot);
+    assert_true(in_slot > 1000);
+    assert_int_equal(db_move_slot_out(d, slot, into), in_slot);
+    assert_int_equal(db_move_slot_out(d, slot, into), 0);
+    assert_int_equal(db_slot_size(d, slot), 0);
+    assert_int_equal(db_size(d), 5000 - in_slot);
+    assert_int_equal(db_slot_size(into, slot), in_slot);
+    assert_null(db_find(d, "{0}:0", 5));
+    assert_volatile_consistent(d);
+    for (int i = 0; i < 2000; i++) assert_true(entry_key(db_random_entry(d))[1] != '0');
+    db_add_int(d, "{0}:new", 7, 1); /* the slot takes keys again */
+    assert_int_equal(db_slot_size(d, slot), 1);
+    size_t freed = 0;
+    int done = 0;
+    for (int steps = 0; !done && steps < 100000; steps++) done = db_free_step(into, 0, &freed);
+    assert_true(done);
+    assert_int_equal(freed, in_slot);
+    db_release(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -479,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_slot_sizes_and_dropping_a_slot),
         cmocka_unit_test(test_random_entry_is_fair_across_slots),
         cmocka_unit_test(test_detached_database_is_freed_in_steps),
+        cmocka_unit_test(test_slot_moved_out_for_lazy_freeing),
     };
     int failed = cmocka_run_group_tests_name("one table", tests, NULL, NULL);
     slotted = 1;
