@@ -50,6 +50,10 @@ extern const struct cluster_proc cluster_migrate_procs[]; /* NULL-terminated */
 void cluster_migrate_release(void);
 /* Whether the slot is being imported here (its keys must stay). */
 int migrate_importing(unsigned slot);
+/* CLUSTER NODES' open slots of this node (its own line), in Redis's
+ * format: " [slot->-<target id>]" exported, " [slot-<-<source id>]" imported. */
+struct text;
+void migrate_open_slots(struct text *out);
 /* A write to a slot whose hand-off is under way: 1 when the client was
  * made to wait (its request runs again once the hand-off ends). */
 int migrate_pause_write(client *c, const struct command *cmd);

@@ -124,6 +124,7 @@ static void add_node_line(struct text *out, int shard, int index)
         if (start == end) text_addf(out, " %d", start);
         else text_addf(out, " %d-%d", start, end);
     }
+    if (me && index == 0) migrate_open_slots(out);
     text_addf(out, "\n");
 }
 

@@ -135,6 +135,28 @@ int migrate_importing(unsigned slot)
     return 0;
 }
 
+/* The hex id of a migration's peer: the target's for an export, the
+ * slots' owner's primary for an import; NULL when not in the topology. */
+static const char *peer_hex_id(const struct migration *m, unsigned slot)
+{
+    int index = 0, shard = m->import ? cluster.topo.owner[slot] : topology_find_node(&cluster.topo, m->peer_node, &index);
+    return shard >= 0 && index >= 0 && index < cluster.topo.shards[shard].nnodes
+               ? cluster.topo.shards[shard].nodes[index].id
+               : NULL;
+}
+
+void migrate_open_slots(struct text *out)
+{
+    for (int i = 0; i < MAX_MIGRATIONS; i++) {
+        const struct migration *m = &migrations[i];
+        if (!active(m)) continue;
+        for (unsigned s = 0; s < CLUSTER_SLOTS; s++) {
+            const char *id = slot_bit(m->slots, s) ? peer_hex_id(m, s) : NULL;
+            if (id) text_addf(out, " [%u-%s-%s]", s, m->import ? "<" : ">", id);
+        }
+    }
+}
+
 static long long slots_keys(const unsigned char *bits)
 {
     long long n = 0;

@@ -235,7 +235,15 @@ def test_cancel_mid_snapshot(s):
         seen.append(m["state"])
         return m["bytes"] > 0
     wait_until(loading, 60, interval=0.002, what="the snapshot arriving")
+    # CLUSTER NODES shows the open slots on each node's own line, as Redis does
+    ida, idb = (n.r.execute_command("CLUSTER", "MYID").decode() for n in (a, b))
+    for node, mark in ((a, f"[100->-{idb}]"), (b, f"[100-<-{ida}]")):
+        mine = next(line for line in node.r.execute_command("CLUSTER", "NODES").decode().splitlines()
+                    if "myself" in line)
+        assert mine.endswith(" " + " ".join(f"[{x}{mark[4:]}" for x in range(100, 200))), mine
+        assert mark in mine, mine
     assert b.r.execute_command("CLUSTER", "IMPORT-CANCEL", "m2") == b"OK"
+    assert "[" not in b.r.execute_command("CLUSTER", "NODES").decode(), "no open slot after the cancel"
     assert state(b, "m2", "import")["state"] == "cancelled"
     assert keys_in_moved(b) == 0
     wait_until(lambda: state(a, "m2", "export")["state"] == "failed", 10, what="source forgets")
