@@ -374,7 +374,7 @@ static struct command cluster_subcommands[] = {
     SUB("import-cancel", 3, F_ADMIN | CMD_NOSCRIPT, NULL, "Cancel an import and drop what it loaded", "7.0.0", "O(N) where N is the number of keys imported"),
     SUB("migrations", 2, CMD_ADMIN | CMD_STALE, "nondeterministic_output", "List the slot moves this node takes part in", "7.0.0", "O(1)"),
     SUB("syncslots", 5, F_ADMIN | CMD_NOSCRIPT | CMD_NO_MULTI, NULL, "Internal command: sync as a slot replica", "7.0.0", "O(1)"),
-    SUB("syncslots-ctl", -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI, NULL, "Internal command: a slot move link's control message", "7.0.0", "O(1)"),
+    SUB("syncslots-ctl", -3, CMD_ADMIN | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_NO_MULTI | CMD_ALLOW_BUSY, NULL, "Internal command: a slot move link's control message", "7.0.0", "O(1)"),
     SUB("help", 2, CMD_LOADING | CMD_STALE, NULL, "Show helpful text about the different subcommands", "5.0.0", "O(1)"),
     GOSSIP("addslots", -3, "Assign new hash slots to receiving node", "3.0.0"),
     GOSSIP("addslotsrange", -4, "Assign new hash slots to receiving node", "7.0.0"),

@@ -60,6 +60,7 @@ struct migration {
     int auth_pending;
     uint64_t link; /* the CLIENT_IMPORT client once the stream flows */
     long long snapshot_size, applied;
+    long long handoff; /* the hand-off attempt: FINISH, END and ACK carry it */
     /* source */
     uint64_t replica; /* the slot replica's client */
     uint64_t *paused;
@@ -459,10 +460,11 @@ static void send_to_source(struct migration *m, int argc, const arg *argv)
     link->reply_mode = mode;
 }
 
-static void send_ctl(struct migration *m, const char *verb, const char *value)
+static void send_ctl(struct migration *m, const char *verb, const char *value, const char *value2)
 {
-    arg argv[4] = {{"CLUSTER", 7}, {"SYNCSLOTS-CTL", 13}, {verb, strlen(verb)}, {value, value ? strlen(value) : 0}};
-    send_to_source(m, value ? 4 : 3, argv);
+    arg argv[5] = {{"CLUSTER", 7}, {"SYNCSLOTS-CTL", 13}, {verb, strlen(verb)}, {value, value ? strlen(value) : 0},
+                   {value2, value2 ? strlen(value2) : 0}};
+    send_to_source(m, value2 ? 5 : value ? 4 : 3, argv);
 }
 
 /* The handshake is over: the socket becomes the client that runs the stream. */
@@ -624,7 +626,7 @@ void migrate_client_freed(client *c)
 static void import_command(client *c)
 {
     unsigned char bits[SLOT_BITMAP_BYTES];
-    char err[256];
+    char err[256] = "";
     const arg *id = &c->argv[2], *host = &c->argv[3];
     long long port;
     if (!topology_name_ok(id->p, id->len)) {
@@ -695,13 +697,14 @@ static void import_finish_command(client *c)
         reply_errorf(c, "ERR migration %s is %s, not streaming", m->id, state_names[m->state]);
         return;
     }
-    char ms[24];
+    char ms[24], attempt[24];
     ll2str(ms, sizeof(ms), timeout);
+    ll2str(attempt, sizeof(attempt), ++m->handoff);
     m->state = MS_HANDOFF;
     m->deadline_ms = server.now_ms + timeout;
     m->waiter = c->id;
     block_client(c, 0);
-    send_ctl(m, "FINISH", ms);
+    send_ctl(m, "FINISH", ms, attempt);
 }
 
 /* CLUSTER IMPORT-CANCEL <migration-id> */
@@ -724,17 +727,22 @@ static void import_cancel_command(client *c)
  * over), RESUME (the target gave up). */
 static void source_ctl(client *c, struct migration *m, const arg *verb)
 {
-    long long ms;
-    if (arg_is(verb->p, verb->len, "finish") && c->argc == 4 && m->state == MS_STREAMING &&
-        string2ll(c->argv[3].p, c->argv[3].len, &ms)) {
+    long long ms, attempt;
+    /* FINISH, END and ACK name the hand-off attempt, so that an END or ACK
+     * of an attempt that timed out is never taken for a later one's */
+    if (arg_is(verb->p, verb->len, "finish") && c->argc == 5 && m->state == MS_STREAMING &&
+        string2ll(c->argv[3].p, c->argv[3].len, &ms) && string2ll(c->argv[4].p, c->argv[4].len, &attempt)) {
         m->state = MS_HANDOFF;
+        m->handoff = attempt;
         m->deadline_ms = server.now_ms + ms + SOURCE_GRACE_MS;
-        char off[24], line[128];
+        char off[24], line[160];
         ll2str(off, sizeof(off), replication_slot_replica_offset(c));
-        int n = snprintf(line, sizeof(line), "*4\r\n$7\r\nCLUSTER\r\n$13\r\nSYNCSLOTS-CTL\r\n$3\r\nEND\r\n$%zu\r\n%s\r\n",
-                         strlen(off), off);
+        int n = snprintf(line, sizeof(line),
+                         "*5\r\n$7\r\nCLUSTER\r\n$13\r\nSYNCSLOTS-CTL\r\n$3\r\nEND\r\n$%zu\r\n%s\r\n$%zu\r\n%.*s\r\n",
+                         strlen(off), off, c->argv[4].len, (int)c->argv[4].len, c->argv[4].p);
         replication_slot_replica_send(c, line, (size_t)n);
-    } else if (arg_is(verb->p, verb->len, "ack") && m->state == MS_HANDOFF) {
+    } else if (arg_is(verb->p, verb->len, "ack") && m->state == MS_HANDOFF && c->argc == 4 &&
+               string2ll(c->argv[3].p, c->argv[3].len, &attempt) && attempt == m->handoff) {
         if (cluster_give_slots(m->slots, m->peer_node) == -1)
             log_msg(LOG_WARNING, "Migration %s: %s is no primary any more", m->id, m->peer_node);
         m->bytes = replication_slot_replica_offset(c);
@@ -763,17 +771,29 @@ static void target_ctl(client *c, struct migration *m, const arg *verb)
         if (c->argc == 4 && string2ll(c->argv[3].p, c->argv[3].len, &off) && off >= 0) m->snapshot_size = off;
         return;
     }
-    if (!arg_is(verb->p, verb->len, "end") || c->argc != 4 || !string2ll(c->argv[3].p, c->argv[3].len, &off)) return;
-    if (m->state != MS_HANDOFF) return; /* timed out: the source resumes */
+    long long attempt;
+    if (!arg_is(verb->p, verb->len, "end") || c->argc != 5 || !string2ll(c->argv[3].p, c->argv[3].len, &off) ||
+        !string2ll(c->argv[4].p, c->argv[4].len, &attempt))
+        return;
+    /* an END of an attempt that timed out (the source resumed) is stale */
+    if (m->state != MS_HANDOFF || attempt != m->handoff) return;
+    if (mstime() > m->deadline_ms) { /* this node stalled past its own limit: the source resumes on its own */
+        m->state = MS_STREAMING;
+        send_ctl(m, "RESUME", NULL, NULL);
+        answer_waiter(m, "ERR hand-off timed out: the slots stay with the source");
+        return;
+    }
     if (off != m->applied) {
         char why[128];
         snprintf(why, sizeof(why), "stream offset mismatch: source at %lld, applied %lld", off, m->applied);
-        send_ctl(m, "RESUME", NULL);
+        send_ctl(m, "RESUME", NULL, NULL);
         end_import(m, MS_FAILED, why);
         return;
     }
+    char attempt_text[24];
+    ll2str(attempt_text, sizeof(attempt_text), m->handoff);
     cluster_take_slots(m->slots);
-    send_ctl(m, "ACK", NULL);
+    send_ctl(m, "ACK", attempt_text, NULL);
     m->keys = slots_keys(m->slots);
     m->state = MS_DONE;
     m->link = 0; /* the source closes it */
@@ -840,7 +860,7 @@ void migrate_cron(void)
             end_import(m, MS_FAILED, "timeout connecting to the source");
         } else if (m->import && m->state == MS_HANDOFF) {
             m->state = MS_STREAMING;
-            send_ctl(m, "RESUME", NULL);
+            send_ctl(m, "RESUME", NULL, NULL);
             answer_waiter(m, "ERR hand-off timed out: the slots stay with the source");
         } else if (!m->import && m->state == MS_HANDOFF) {
             log_msg(LOG_WARNING, "Migration %s: no hand-off acknowledgement in time; resuming writes", m->id);

@@ -502,7 +502,7 @@ size_t lazyfree_slot(db *d, unsigned slot)
     /* the slots a topology change drops share one job, filled before the
      * cron frees any of it (it frees slots in order) */
     struct lazy_db *job = lazy_tail;
-    if (job == NULL || !job->slots_only || job->started) {
+    if (job == NULL || !job->slots_only || job->started || db_slot_size(job->old, slot) > 0) {
         job = zcalloc(sizeof(*job));
         job->old = db_create(d->id, 1);
         job->slots_only = 1;

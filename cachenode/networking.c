@@ -301,9 +301,10 @@ static void read_from_client(int fd, void *data, int mask)
 {
     (void)mask;
     client *c = data;
-    /* while a busy script lets the loop run: its own caller is mid-command
-     * and our primary's stream waits until the script ends */
-    if ((c->flags & CLIENT_PROTECTED) || ((c->flags & CLIENT_MASTER) && script_busy_refusal(0)))
+    /* while a busy script lets the loop run: its own caller is mid-command,
+     * and our primary's stream (or a slot move's) waits until the script
+     * ends, since -BUSY there would lose a command silently */
+    if ((c->flags & CLIENT_PROTECTED) || ((c->flags & (CLIENT_MASTER | CLIENT_IMPORT)) && script_busy_refusal(0)))
         return;
     size_t want = PROTO_IOBUF_LEN;
     /* inside a big bulk: make room for all of it at once, so it is read

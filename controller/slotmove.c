@@ -177,7 +177,8 @@ static enum step_result start_import(sqlite3 *db, struct step *s, const struct m
     const char *argv[] = {"CLUSTER", "IMPORT", id, row_str(a, "address"), port, row_str(m->row, "slots")};
     int rc = node_ok(db, m->dst_primary, MOVE_PROBE_MS, 6, argv, err, sizeof(err));
     json_decref(a);
-    if (rc == NODE_OK) return record_start(db, s, m, id);
+    /* "already importing" this very id: an earlier IMPORT's reply was lost */
+    if (rc == NODE_OK || strstr(err, "is already importing")) return record_start(db, s, m, id);
     snprintf(s->error, sizeof(s->error),
              rc == NODE_UNKNOWN_COMMAND
                  ? "%.60s (primary of shard %.8s) does not know CLUSTER IMPORT: its cachenode has no slot migration (%.80s)"
@@ -291,6 +292,11 @@ static enum step_result cancel_import(sqlite3 *db, struct step *s, const struct 
     const char *argv[] = {"CLUSTER", "IMPORT-CANCEL", row_str(m->row, "migration")};
     char err[200];
     const char *began = row_str(m->row, "dst_primary");
+    struct migration g;
+    /* B may have taken the slots already (IMPORT-FINISH's reply lost):
+     * then the move is done and only the publish is left */
+    if (began[0] && read_migration(db, began, row_str(m->row, "migration"), &g) == 0 && strcmp(g.state, "done") == 0)
+        return hand_off(db, s, m, &g);
     if (began[0]) node_ok(db, began, MOVE_PROBE_MS, 3, argv, err, sizeof(err));
     if (m->dst_primary[0] && strcmp(m->dst_primary, began) != 0)
         node_ok(db, m->dst_primary, MOVE_PROBE_MS, 3, argv, err, sizeof(err));
