@@ -279,6 +279,50 @@ def test_kill_target_mid_sync(s):
     end_cleanly(*f.nodes)
 
 
+BUSY_SCRIPT = """
+local start = redis.call('TIME')
+while true do
+  local now = redis.call('TIME')
+  if (now[1] - start[1]) * 1000000 + (now[2] - start[2]) > tonumber(ARGV[1]) then return 1 end
+end"""
+
+
+def test_busy_script_on_the_target(s):
+    """Writes streamed while a script is busy on the target wait for it:
+    none is refused with -BUSY and lost on the way (the link stops
+    reading, as a replica's link to its primary does)."""
+    f = fleet(s, 2)
+    a, b = f.primary(0), f.primary(1)
+    load(a, 2000)
+    assert b.r.execute_command("CLUSTER", "IMPORT", "m5", "127.0.0.1", a.port, MOVED) == b"OK"
+    wait_until(lambda: state(b, "m5", "import")["state"] == "streaming", 60, what="snapshot loaded")
+    b.r.config_set("busy-reply-threshold", 50)
+    busy = threading.Thread(target=lambda: b.client().eval(BUSY_SCRIPT, 0, 1500000), daemon=True)
+    busy.start()
+
+    def is_busy():
+        try:
+            b.client().ping()
+            return False
+        except redis.exceptions.BusyLoadingError:
+            return False
+        except redis.ResponseError as e:
+            return str(e).startswith("BUSY")
+    wait_until(is_busy, 10, 0.01, "the target busy with a script")
+    ra = a.client()
+    for i in range(300):
+        ra.set(f"{{{TAGS[i % len(TAGS)]}}}:busy{i}", i)
+    assert is_busy(), "the script outlasted the writes"
+    busy.join(30)
+    wait_until(lambda: state(a, "m5", "export")["lag_bytes"] < 64 * 1024, 30, what="small lag")
+    assert b.r.execute_command("CLUSTER", "IMPORT-FINISH", "m5", "TIMEOUT", 5000) == b"OK"
+    publish_move(f)
+    rb = b.client()
+    missing = [i for i in range(300) if rb.get(f"{{{TAGS[i % len(TAGS)]}}}:busy{i}") != str(i).encode()]
+    assert not missing, f"{len(missing)} writes made during the busy script are missing on the target"
+    end_cleanly(*f.nodes)
+
+
 def test_flush_reaches_only_the_slots(s):
     """FLUSHALL on the source empties the slots on the target, nothing else;
     PUBLISH does not cross."""
@@ -353,6 +397,7 @@ if __name__ == "__main__":
         test_refusals,
         test_flush_reaches_only_the_slots,
         test_cancel_mid_snapshot,
+        test_busy_script_on_the_target,
         test_kill_target_mid_sync,
         test_move_under_load,
     ]))
