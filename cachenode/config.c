@@ -269,6 +269,7 @@ static struct config configs[] = {
     {"loglevel", CFG_ENUM, 0, &server.loglevel, 0, 0, "notice", loglevel_enum, NULL, NULL, apply_loglevel},
     {"hz", CFG_INT, 0, &server.hz, 1, 500, "10", NULL, NULL, NULL, NULL},
     {"busy-poll-us", CFG_INT, 0, &server.busy_poll_us, 0, 10000, "200", NULL, NULL, NULL, apply_busy_poll},
+    {"hugepages", CFG_BOOL, CFG_IMMUTABLE, &server.hugepages, 0, 0, "yes", NULL, NULL, NULL, NULL},
     {"node-id", CFG_STRING, CFG_IMMUTABLE, &server.node_id, 0, 0, "", NULL, NULL, NULL, NULL},
     {"protocol", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "resp", NULL, set_protocol, get_protocol, NULL},
     {"cluster-config-file", CFG_STRING, CFG_IMMUTABLE, &server.cluster_config_file, 0, 0, "nodes.conf", NULL, NULL, NULL, NULL},

@@ -272,6 +272,7 @@ struct server {
     int loglevel;
     int hz;
     int busy_poll_us; /* the event loop's longest poll before it sleeps */
+    int hugepages;    /* back the heap with transparent huge pages (main.c) */
     char *node_id;
     int protocol_mode; /* PROTOCOL_*; memcached is refused until implemented */
     int cluster_enabled; /* cluster mode (cluster.c), immutable */

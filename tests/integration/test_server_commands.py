@@ -444,6 +444,30 @@ def check_sigterm(suite):
     assert time.monotonic() - started < 2.0
 
 
+def environ_of(pid):
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        return dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
+
+
+def check_hugepages(suite):
+    """--hugepages yes (the default) restarts the process once, keeping its
+    pid, with glibc's tunable that puts the heap on transparent huge pages;
+    --hugepages no leaves the environment alone. Only where the kernel offers
+    them (madvise or always) and malloc is glibc's (not under sanitizers)."""
+    with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+        offered = "[never]" not in f.read()
+    sanitized = b"libasan" in subprocess.run(["ldd", suite.binary], capture_output=True, timeout=30).stdout
+    on = suite.node("--logfile", "cachenode.log", timeout=START_DEADLINE)
+    off = suite.node("--logfile", "cachenode.log", "--hugepages", "no", timeout=START_DEADLINE)
+    r_on, r_off = on.client(decode_responses=True), off.client(decode_responses=True)
+    assert r_on.config_get("hugepages") == {"hugepages": "yes"}
+    assert r_off.config_get("hugepages") == {"hugepages": "no"}
+    expect_error(lambda: r_on.config_set("hugepages", "no"), "can't set immutable config")
+    tunables = environ_of(on.proc.pid).get(b"GLIBC_TUNABLES", b"")
+    assert (b"glibc.malloc.hugetlb=1" in tunables) == (offered and not sanitized), (tunables, offered, sanitized)
+    assert b"GLIBC_TUNABLES" not in environ_of(off.proc.pid)
+
+
 def main():
     shared = []
 
@@ -464,6 +488,7 @@ def main():
         ("role follows replicaof", check_role_follows_replicaof),
         ("refused options", check_refused_options),
         ("accepted options", check_accepted_options),
+        ("hugepages", check_hugepages),
         ("usage shows defaults", check_usage_shows_defaults),
         ("config rewrite", check_config_rewrite),
         ("shutdown", check_shutdown),
