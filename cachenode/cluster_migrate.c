@@ -63,8 +63,7 @@ struct migration {
     long long handoff; /* the hand-off attempt: FINISH, END and ACK carry it */
     /* source */
     uint64_t replica; /* the slot replica's client */
-    uint64_t *paused;
-    size_t npaused, paused_cap;
+    struct held_clients paused; /* writes to the slots during the hand-off */
 };
 
 static struct migration migrations[MAX_MIGRATIONS];
@@ -106,7 +105,7 @@ static struct migration *new_migration(const arg *id, const arg *slots, const un
     }
     if (m == NULL) return NULL;
     zfree(m->slots_text);
-    zfree(m->paused);
+    held_free(&m->paused);
     memset(m, 0, sizeof(*m));
     m->used = 1;
     m->import = import;
@@ -217,28 +216,10 @@ int migrate_pause_write(client *c, const struct command *cmd)
         if (slot >= 0 && slot_bit(e->slots, (unsigned)slot)) m = e;
     }
     if (m == NULL) return 0;
-    if (m->npaused == m->paused_cap) {
-        m->paused_cap = m->paused_cap ? m->paused_cap * 2 : 64;
-        m->paused = zrealloc(m->paused, m->paused_cap * sizeof(*m->paused));
-    }
-    m->paused[m->npaused++] = c->id;
-    /* the request stays in the query buffer and is parsed again */
-    c->qb_pos = c->req_start;
-    c->flags |= CLIENT_MIGRATE_PAUSED;
-    block_client(c, 0);
+    held_add(&m->paused, c);
     return 1;
 }
 
-static void unpause(struct migration *m)
-{
-    for (size_t i = 0; i < m->npaused; i++) {
-        client *c = client_by_id(m->paused[i]);
-        if (c == NULL || !(c->flags & CLIENT_MIGRATE_PAUSED)) continue;
-        c->flags &= ~CLIENT_MIGRATE_PAUSED;
-        unblock_client(c);
-    }
-    m->npaused = 0;
-}
 
 /* ---- the source: the slot replica ---------------------------------------------- */
 
@@ -360,7 +341,7 @@ static void export_gone(void *priv)
     if (!active(m)) return;
     m->state = MS_FAILED;
     snprintf(m->error, sizeof(m->error), "the link to the target was lost");
-    unpause(m);
+    held_release(&m->paused);
     log_msg(LOG_WARNING, "Migration %s: the target %s is gone; the slots stay here", m->id, m->peer);
 }
 
@@ -748,12 +729,12 @@ static void source_ctl(client *c, struct migration *m, const arg *verb)
         m->bytes = replication_slot_replica_offset(c);
         m->state = MS_DONE;
         m->replica = 0;
-        unpause(m); /* they get MOVED now */
+        held_release(&m->paused); /* they get MOVED now */
         close_client_async(c);
         log_msg(LOG_NOTICE, "Migration %s: slots %s handed off to %s", m->id, m->slots_text, m->peer);
     } else if (arg_is(verb->p, verb->len, "resume") && m->state == MS_HANDOFF) {
         m->state = MS_STREAMING;
-        unpause(m);
+        held_release(&m->paused);
     }
 }
 
@@ -865,7 +846,7 @@ void migrate_cron(void)
         } else if (!m->import && m->state == MS_HANDOFF) {
             log_msg(LOG_WARNING, "Migration %s: no hand-off acknowledgement in time; resuming writes", m->id);
             m->state = MS_STREAMING;
-            unpause(m);
+            held_release(&m->paused);
         }
     }
 }
@@ -875,7 +856,7 @@ void cluster_migrate_release(void)
     for (int i = 0; i < MAX_MIGRATIONS; i++) {
         close_handshake(&migrations[i]);
         zfree(migrations[i].slots_text);
-        zfree(migrations[i].paused);
+        held_free(&migrations[i].paused);
         memset(&migrations[i], 0, sizeof(migrations[i]));
     }
 }

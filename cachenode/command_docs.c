@@ -316,6 +316,8 @@ static const struct command_doc docs[] = {
                 "compatibility.\n"
                 "6.2.0 `LADDR` option."},
     {.name = "client|reply", .args = "oneof:on_off_skip (ON OFF SKIP)"},
+    {.name = "client|pause", .args = "integer:timeout oneof:mode? since=6.2.0 (WRITE ALL)",
+     .history = "6.2.0 `CLIENT PAUSE WRITE` mode added along with the `mode` option."},
     {.name = "client|no-evict", .args = "oneof:enabled (ON OFF)"},
     {.name = "client|unblock", .args = "integer:client-id oneof:timeout_error? (TIMEOUT ERROR)"},
 

@@ -201,6 +201,9 @@ static void lookup_check_and_call(client *c)
         }
         cmd = sub;
     }
+    /* before the checks: a held command meets them as the node is when it
+     * runs (after a planned failover's switch, MOVED, not NOREPLICAS) */
+    if (pause_holds(c, cmd)) return;
     int refused = refusal(c, cmd, err, sizeof(err));
     if (refused == REDIRECTED && multi_is_exec(cmd)) {
         /* as Redis: the transaction is discarded and the redirection is the reply */

@@ -81,9 +81,10 @@ int expire_if_needed(db *d, entry *e)
     if (!e->has_expire) return 0;
     long long when = entry_expire(e);
     if (when > server.now_ms) return 0;
-    if (server_is_replica()) {
+    if (server_is_replica() || pause_writes_paused()) {
         /* a replica deletes only when its primary's DEL arrives; until
-         * then the key exists for the stream and is gone for readers */
+         * then the key exists for the stream and is gone for readers
+         * (as on a primary whose writes are paused: nothing changes) */
         client *c = server.current_client;
         return (c && (c->flags & CLIENT_MASTER)) ? 0 : 1;
     }

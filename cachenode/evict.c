@@ -247,6 +247,7 @@ static int evict_rounds(int policy, long long start);
 int evict_to_fit(void)
 {
     if (server.maxmemory <= 0 || !over_limit()) return 0;
+    if (pause_writes_paused()) return -1; /* the dataset stays as it is */
     int policy = server.maxmemory_policy;
     if (policy == MAXMEMORY_NOEVICTION) return -1;
     long long start = monotonic_us();

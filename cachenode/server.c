@@ -46,6 +46,7 @@ static void handle_sigterm(int sig)
 static void before_sleep(void)
 {
     blocking_check_timeouts();
+    pause_check_deadline();
     resume_unblocked_clients();
     replication_before_sleep();
     tracking_before_sleep();
@@ -113,7 +114,7 @@ void server_cron(void)
         long long start = monotonic_us();
         while (db_rehash(server.dbs[i], 100) && monotonic_us() - start < 1000) {}
     }
-    if (!server_is_replica()) active_expire_cycle(0);
+    if (!server_is_replica() && !pause_writes_paused()) active_expire_cycle(0);
     lazyfree_step(0); /* frees what FLUSHALL/FLUSHDB ASYNC detached, in steps */
     snapshot_cron();
     replication_cron();
@@ -135,6 +136,7 @@ void server_release(void)
         server.dbs[i] = NULL;
     }
     object_lazyfree_drain();
+    pause_release_all();
     scripts_release();
     cluster_migrate_release();
     cluster_release();

@@ -58,7 +58,7 @@ typedef struct arg {
 #define CLIENT_READONLY (1 << 23) /* cluster mode: READONLY, reads served on a replica */
 #define CLIENT_ASKING (1 << 24)   /* cluster mode: ASKING */
 #define CLIENT_IMPORT (1 << 25)   /* cluster mode: our link to a slot move's source */
-#define CLIENT_MIGRATE_PAUSED (1 << 26) /* a write waiting for a slot hand-off to end */
+#define CLIENT_HELD (1 << 26)     /* a command waiting for a pause or a slot hand-off to end (pause.c) */
 
 enum reply_mode { REPLY_ON = 0, REPLY_OFF, REPLY_SKIP_NEXT, REPLY_SKIP };
 
@@ -597,6 +597,25 @@ void blocking_key_modified(db *d, const arg *key);
 size_t blocking_keys_count(void);
 
 void block_client(client *c, long long deadline_ms);
+
+/* pause.c: clients whose command waits (CLIENT PAUSE, a slot hand-off). */
+struct held_clients {
+    uint64_t *ids;
+    size_t n, cap;
+};
+/* Blocks c with its current request left to be parsed again on release. */
+void held_add(struct held_clients *h, client *c);
+/* Unblocks every held client still connected; their requests run now. */
+void held_release(struct held_clients *h);
+void held_free(struct held_clients *h);
+/* Holds c if a CLIENT PAUSE covers cmd; 1 when held. */
+int pause_holds(client *c, const struct command *cmd);
+/* A CLIENT PAUSE is on: keys neither expire nor are evicted. */
+int pause_writes_paused(void);
+void pause_check_deadline(void);
+void pause_release_all(void);
+void client_pause_command(client *c);
+void client_unpause_command(client *c);
 /* Ends the block (the caller has replied) and resumes the client's input. */
 void unblock_client(client *c);
 /* Runs the pipelined requests of clients unblocked during another client's

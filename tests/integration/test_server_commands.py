@@ -21,7 +21,7 @@ import time
 
 import redis
 
-from nodeutil import Suite, free_port
+from nodeutil import Suite, free_port, wait_until
 
 START_DEADLINE = 10.0
 EXIT_DEADLINE = 5.0
@@ -444,6 +444,50 @@ def check_sigterm(suite):
     assert time.monotonic() - started < 2.0
 
 
+def recv_reply(sock, timeout):
+    """The bytes of one reply line, or None when none came within timeout."""
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(4096)
+    except socket.timeout:
+        return None
+
+
+def check_client_pause(suite):
+    """CLIENT PAUSE WRITE holds writes (and an EXEC with writes), not reads or
+    queued commands; nothing expires meanwhile; UNPAUSE runs the held ones.
+    CLIENT PAUSE ALL holds every command until its deadline."""
+    node = start(suite)
+    r = node.client(decode_responses=True)
+    r.set("short", "x", px=1)
+    r.set("k", "old")
+    assert r.execute_command("CLIENT", "PAUSE", "100000", "WRITE") == "OK"
+    writer = socket.create_connection(("127.0.0.1", node.port), timeout=5)
+    raw_command(writer, "SET", "k", "new")
+    tx = socket.create_connection(("127.0.0.1", node.port), timeout=5)
+    raw_command(tx, "MULTI")
+    assert recv_reply(tx, 5) == b"+OK\r\n"
+    raw_command(tx, "INCR", "n")
+    assert recv_reply(tx, 5) == b"+QUEUED\r\n"
+    raw_command(tx, "EXEC")
+    assert r.get("k") == "old" and r.get("short") is None  # reads go on; the expired key reads as gone
+    # three cron periods: the held commands stay held and no key is deleted
+    assert recv_reply(writer, 0.3) is None and recv_reply(tx, 0.01) is None
+    assert r.dbsize() == 2, r.dbsize()
+    assert r.execute_command("CLIENT", "UNPAUSE") == "OK"
+    assert recv_reply(writer, 5) == b"+OK\r\n"
+    assert recv_reply(tx, 5) == b"*1\r\n:1\r\n"
+    assert r.get("k") == "new"
+    wait_until(lambda: r.dbsize() == 2, 5, what="the expired key deleted once the pause ended")  # k, n
+    assert r.execute_command("CLIENT", "PAUSE", "300") == "OK"
+    began = time.monotonic()
+    raw_command(writer, "PING")
+    assert recv_reply(writer, 5) == b"+PONG\r\n"
+    assert time.monotonic() - began >= 0.25, "PING ran during a pause of every command"
+    writer.close()
+    tx.close()
+
+
 def environ_of(pid):
     with open("/proc/%d/environ" % pid, "rb") as f:
         return dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
@@ -489,6 +533,7 @@ def main():
         ("refused options", check_refused_options),
         ("accepted options", check_accepted_options),
         ("hugepages", check_hugepages),
+        ("client pause", check_client_pause),
         ("usage shows defaults", check_usage_shows_defaults),
         ("config rewrite", check_config_rewrite),
         ("shutdown", check_shutdown),
