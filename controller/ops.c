@@ -545,8 +545,13 @@ static int planned_rows(sqlite3 *db, const char *name, const char *shard, const 
     rc |= ops_add_step(db, op_id, &seq, "pause", old);
     rc |= ops_add_step(db, op_id, &seq, "catch_up", new_primary);
     rc |= ops_add_step(db, op_id, &seq, "switch", new_primary);
+    /* cluster mode: the new primary's spec carries the topology naming it
+     * (or it would send its shard's writes back to the old one); the one
+     * topology_add_steps adds then finds nothing new */
+    rc |= ops_add_step(db, op_id, &seq, "topology", NULL);
     rc |= ops_add_step(db, op_id, &seq, "put", new_primary);
     rc |= topology_add_steps(db, op_id, &seq, name, shard, new_primary, 0);
+    rc |= ops_add_step(db, op_id, &seq, "unpause", old);
     rc |= ops_add_step(db, op_id, &seq, "guard", new_primary);
     rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
     rc |= db_run(db, "INSERT INTO failovers(cluster, shard, op, cause, outcome, old_primary, new_primary, started_ms)"
@@ -735,12 +740,12 @@ static enum step_result step_put(struct ctl *c, sqlite3 *db, struct step *s)
 }
 
 /* Reads the agent's view of a node; NULL (with the step's error) if none. */
-static json_t *observe(struct ctl *c, sqlite3 *db, struct step *s, enum step_result *r)
+static json_t *observe_node(struct ctl *c, sqlite3 *db, struct step *s, const char *node, enum step_result *r)
 {
-    json_t *h = db_row(db, "SELECT h.agent_url FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.id = ?", "s", s->node);
-    if (h == NULL) { snprintf(s->error, sizeof(s->error), "node %s is gone", s->node); *r = STEP_FAIL; return NULL; }
+    json_t *h = db_row(db, "SELECT h.agent_url FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.id = ?", "s", node);
+    if (h == NULL) { snprintf(s->error, sizeof(s->error), "node %s is gone", node); *r = STEP_FAIL; return NULL; }
     char path[160];
-    snprintf(path, sizeof(path), "/v1/nodes/%s", s->node);
+    snprintf(path, sizeof(path), "/v1/nodes/%s", node);
     long status = 0;
     json_t *reply = NULL;
     agent_call(c, row_str(h, "agent_url"), "GET", path, NULL, &status, &reply);
@@ -749,6 +754,11 @@ static json_t *observe(struct ctl *c, sqlite3 *db, struct step *s, enum step_res
     *r = call_failed(s, "GET from the agent", status, reply);
     json_decref(reply);
     return NULL;
+}
+
+static json_t *observe(struct ctl *c, sqlite3 *db, struct step *s, enum step_result *r)
+{
+    return observe_node(c, db, s, s->node, r);
 }
 
 /* Asks a replica itself whether its link is up: the agent refreshes INFO
@@ -928,14 +938,77 @@ static enum step_result step_guard(sqlite3 *db, struct step *s)
 }
 
 /* Planned failover: no write is accepted on the primary from here on. */
+/* Writes to the primary wait (CLIENT PAUSE WRITE) until the switch is made
+ * and published; then they run again and meet the new roles: MOVED to the
+ * new primary in cluster mode, so a cluster client sees no error. Should
+ * the pause end before that (its deadline, a controller that died), the
+ * impossible min-replicas-to-write refuses them: no write reaches a primary
+ * that is no longer the one its replicas follow. */
+#define PLANNED_PAUSE_MS "10000"
+
+static int pause_or_unpause(sqlite3 *db, const char *node, int pause)
+{
+    const char *pause_argv[] = {"CLIENT", "PAUSE", PLANNED_PAUSE_MS, "WRITE"};
+    const char *unpause_argv[] = {"CLIENT", "UNPAUSE"};
+    struct resp_reply *r = pause ? node_command(db, node, FO_PROBE_MS, 4, pause_argv)
+                                 : node_command(db, node, FO_PROBE_MS, 2, unpause_argv);
+    int ok = r && r->type == RESP_STATUS;
+    resp_reply_free(r);
+    return ok ? 0 : -1;
+}
+
 static enum step_result step_pause(sqlite3 *db, struct step *s)
 {
-    if (node_config_set(db, s->node, FO_PROBE_MS, "min-replicas-to-write", "1000000") != 0) {
+    /* the pause first: between the two, a write would meet the refusal */
+    if (pause_or_unpause(db, s->node, 1) != 0 ||
+        node_config_set(db, s->node, FO_PROBE_MS, "min-replicas-to-write", "1000000") != 0) {
         snprintf(s->error, sizeof(s->error), "%s refused to pause writes", s->node);
         return STEP_WAIT;
     }
     if (ops_step_tx(db, s) != 0) return STEP_WAIT;
-    store_event(db, s->cluster, s->node, "writes_paused", "the primary refuses writes until the switch");
+    store_event(db, s->cluster, s->node, "writes_paused", "writes to the primary wait until the switch");
+    return STEP_DONE;
+}
+
+static int runs_cluster_epoch(struct ctl *c, sqlite3 *db, struct step *s, const char *node)
+{
+    enum step_result ignored;
+    json_t *o = observe_node(c, db, s, node, &ignored);
+    long long runs = o ? json_integer_value(json_object_get(o, "topology_epoch")) : 0;
+    json_decref(o);
+    return runs >= db_int(db, 0, "SELECT topology_epoch FROM clusters WHERE name = ?", "s", s->cluster);
+}
+
+/* The old primary (s->node) follows the new one and, in cluster mode, both
+ * run the topology that says so: the held writes get MOVED to the new
+ * primary and stay there, not an error or a redirection back. */
+static int took_new_role(struct ctl *c, sqlite3 *db, struct step *s)
+{
+    struct repl_info ri;
+    if (node_repl_info(db, s->node, FO_PROBE_MS, &ri) != 0 || strcmp(ri.role, "slave") != 0) return 0;
+    if (db_int(db, 0, "SELECT cluster_mode FROM clusters WHERE name = ?", "s", s->cluster) != 1) return 1;
+    json_t *p = db_row(db, "SELECT id FROM nodes WHERE cluster = ? AND role = 'primary'"
+                           " AND shard = (SELECT shard FROM nodes WHERE id = ?)", "ss", s->cluster, s->node);
+    int ok = p && runs_cluster_epoch(c, db, s, row_str(p, "id")) && runs_cluster_epoch(c, db, s, s->node);
+    json_decref(p);
+    return ok;
+}
+
+/* The old primary lets its held writes run once it has taken its new role
+ * (see took_new_role). Best effort after UNPAUSE_WAIT_MS: a node that does
+ * not answer ends its pause at the deadline anyway, and the failover is
+ * done. */
+#define UNPAUSE_WAIT_MS 5000
+
+static enum step_result step_unpause(struct ctl *c, sqlite3 *db, struct step *s)
+{
+    if (!took_new_role(c, db, s) && wall_ms() - s->started_ms < UNPAUSE_WAIT_MS) {
+        snprintf(s->error, sizeof(s->error), "%s has not taken its role as a replica yet", s->node);
+        return STEP_WAIT;
+    }
+    if (pause_or_unpause(db, s->node, 0) != 0)
+        log_msg(LOG_WARNING, "cluster %s: %s did not answer CLIENT UNPAUSE; its pause ends by itself", s->cluster,
+                s->node);
     return STEP_DONE;
 }
 
@@ -1020,6 +1093,7 @@ static enum step_result run_step(struct ctl *c, sqlite3 *db, struct step *s)
     if (strcmp(s->action, "fence") == 0) return step_fence(c, db, s);
     if (strcmp(s->action, "guard") == 0) return step_guard(db, s);
     if (strcmp(s->action, "pause") == 0) return step_pause(db, s);
+    if (strcmp(s->action, "unpause") == 0) return step_unpause(c, db, s);
     if (strcmp(s->action, "catch_up") == 0) return step_catch_up(db, s);
     if (strcmp(s->action, "switch") == 0) return step_switch(db, s);
     if (strcmp(s->action, "topology") == 0) return step_topology(db, s);
@@ -1043,7 +1117,9 @@ static void unpause_primary(sqlite3 *db, const char *cluster, const char *node)
     json_t *p = db_row(db, "SELECT id FROM nodes WHERE cluster = ? AND role = 'primary'"
                            " AND shard = (SELECT shard FROM nodes WHERE id = ?)", "ss", cluster, node);
     long long replicas = db_int(db, 0, "SELECT replicas FROM clusters WHERE name = ?", "s", cluster);
-    if (p && node_config_set(db, row_str(p, "id"), FO_PROBE_MS, "min-replicas-to-write", replicas > 0 ? "1" : "0") != 0)
+    /* the writes it held run after the guard is back to normal */
+    if (p && (node_config_set(db, row_str(p, "id"), FO_PROBE_MS, "min-replicas-to-write", replicas > 0 ? "1" : "0") != 0 ||
+              pause_or_unpause(db, row_str(p, "id"), 0) != 0))
         log_msg(LOG_WARNING, "cluster %s: cannot let %s take writes again", cluster, row_str(p, "id"));
     json_decref(p);
 }

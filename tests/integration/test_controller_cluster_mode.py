@@ -28,6 +28,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -37,6 +38,7 @@ from fleetutil import AGENT_TOKEN, USER_TOKEN, http, live_cachenodes  # noqa: E4
 
 import redis  # noqa: E402
 from redis.cluster import ClusterNode, RedisCluster  # noqa: E402
+from redis.crc import key_slot  # noqa: E402
 
 # redis-py logs every MOVED it follows (with a traceback); after a failover
 # those redirections are what the test expects, not news
@@ -282,15 +284,54 @@ def kill_primary_and_fail_over(f, c, rc, shard="0002"):
     return wait_routing(f)
 
 
+class ShardWriter(threading.Thread):
+    """SETs keys of one shard's slots in a loop through its own cluster
+    client, until stopped; keeps what was acknowledged and any error."""
+
+    def __init__(self, c, shard):
+        super().__init__(daemon=True)
+        slots = slot_set(next(s for s in c["shards"] if s["id"] == shard)["slots"])
+        self.keys = [k for k in (f"pf:{i}" for i in range(5000)) if key_slot(k.encode()) in slots][:200]
+        self.client = cluster_client(c)
+        self.acked, self.errors = {}, []
+        self.stop = threading.Event()
+
+    def run(self):
+        n = 0
+        while not self.stop.is_set() and not self.errors:
+            key = self.keys[n % len(self.keys)]
+            try:
+                self.client.set(key, n)
+                self.acked[key] = str(n)
+            except Exception as e:  # noqa: BLE001 - any error is the finding
+                self.errors.append(repr(e))
+            n += 1
+
+
 def planned_failover(f, c, rc, shard="0003"):
+    """The shard's writes wait during the switch and then follow MOVED to the
+    new primary: a client writing to it all along sees no error (before
+    CLIENT PAUSE, NOREPLICAS errors) and every acknowledged write stays."""
     old = next(s for s in c["shards"] if s["id"] == shard)["primary"]
     epoch = c["topology_epoch"]
+    writer = ShardWriter(c, shard)
+    writer.start()
+    wait_until(lambda: len(writer.acked) > 20 or writer.errors, 10, 0.01, "the writer running")
     status, doc = f.api("POST", f"/v1/clusters/{NAME}/failover", {"shard": shard})
     assert status == 202 and doc["operation"]["kind"] == "planned_failover", (status, doc)
     assert doc["operation"]["shard"] == shard, doc["operation"]
     op = doc["operation"]["id"]
-    wait_until(lambda: f.api("GET", f"/v1/operations/{op}")[1]["status"] == "succeeded", 30, 0.05,
-               "planned failover done")
+    try:
+        wait_until(lambda: f.api("GET", f"/v1/operations/{op}")[1]["status"] == "succeeded", 30, 0.05,
+                   "planned failover done")
+        done = len(writer.acked)
+        wait_until(lambda: len(writer.acked) > done + 20 or writer.errors, 10, 0.01, "writes after the failover")
+    finally:
+        writer.stop.set()
+        writer.join(10)
+    assert not writer.errors, writer.errors
+    for key, value in writer.acked.items():
+        assert rc.get(key) == value.encode(), (key, value)
     d = f.wait_status(NAME, "available")
     assert next(s for s in d["shards"] if s["id"] == shard)["primary"] != old, d["shards"]
     assert d["topology_epoch"] > epoch
