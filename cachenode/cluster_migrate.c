@@ -345,6 +345,21 @@ static void export_gone(void *priv)
     log_msg(LOG_WARNING, "Migration %s: the target %s is gone; the slots stay here", m->id, m->peer);
 }
 
+/* A new migration named id for these slots, or NULL after the error reply
+ * (one of that name under way, or no room for another). */
+static struct migration *claim_migration(client *c, const arg *id, const arg *slots, const unsigned char *bits,
+                                         int import)
+{
+    struct migration *old = find(id->p, id->len, import);
+    if (old && active(old)) {
+        reply_errorf(c, "ERR migration %s is already %s", old->id, import ? "importing" : "exporting");
+        return NULL;
+    }
+    struct migration *m = new_migration(id, slots, bits, import);
+    if (m == NULL) reply_error(c, "ERR too many migrations under way");
+    return m;
+}
+
 /* CLUSTER SYNCSLOTS <migration-id> <slots> <target-node-id> */
 static void syncslots_command(client *c)
 {
@@ -361,16 +376,8 @@ static void syncslots_command(client *c)
         reply_errorf(c, "ERR node %s is no primary in this node's topology", node_id);
         return;
     }
-    struct migration *old = find(id->p, id->len, 0);
-    if (old && active(old)) {
-        reply_errorf(c, "ERR migration %s is already exporting", old->id);
-        return;
-    }
-    struct migration *m = new_migration(id, &c->argv[3], bits, 0);
-    if (m == NULL) {
-        reply_error(c, "ERR too many migrations under way");
-        return;
-    }
+    struct migration *m = claim_migration(c, id, &c->argv[3], bits, 0);
+    if (m == NULL) return;
     snprintf(m->peer, sizeof(m->peer), "%s", peer);
     snprintf(m->peer_node, sizeof(m->peer_node), "%s", node_id);
     m->state = MS_SNAPSHOT;
@@ -624,16 +631,8 @@ static void import_command(client *c)
         reply_error(c, "ERR some of these slots are already being imported");
         return;
     }
-    struct migration *old = find(id->p, id->len, 1);
-    if (old && active(old)) {
-        reply_errorf(c, "ERR migration %s is already importing", old->id);
-        return;
-    }
-    struct migration *m = new_migration(id, &c->argv[5], bits, 1);
-    if (m == NULL) {
-        reply_error(c, "ERR too many migrations under way");
-        return;
-    }
+    struct migration *m = claim_migration(c, id, &c->argv[5], bits, 1);
+    if (m == NULL) return;
     snprintf(m->peer_host, sizeof(m->peer_host), "%.*s", (int)host->len, host->p);
     m->peer_port = (int)port;
     snprintf(m->peer, sizeof(m->peer), "%s:%d", m->peer_host, m->peer_port);
