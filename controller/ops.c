@@ -1136,6 +1136,7 @@ static void fail_op(sqlite3 *db, struct step *s)
     db_run(db, "UPDATE failovers SET outcome = 'failed' WHERE op = ? AND outcome = 'running'", "s", s->op);
     if (strcmp(s->kind, "planned_failover") == 0 && (strcmp(s->action, "pause") == 0 || strcmp(s->action, "catch_up") == 0))
         unpause_primary(db, s->cluster, s->node);
+    if (strcmp(s->action, "move") == 0) slotmove_abandon(db, s);
     char msg[400];
     snprintf(msg, sizeof(msg), "%s failed at step %lld (%s): %s", s->kind, s->seq, s->action, s->error);
     store_event(db, s->cluster, s->node, "operation_failed", msg);

@@ -55,6 +55,9 @@ int ops_plan_new_shards(struct ctl *c, sqlite3 *db, const struct new_shards *r, 
 enum step_result reshard_run_step(struct ctl *c, sqlite3 *db, struct step *s);
 /* slotmove.c: the move step. */
 enum step_result slotmove_step(struct ctl *c, sqlite3 *db, struct step *s);
+/* A failed operation's move step: the target stops importing (it would
+ * stream the source's writes for ever). Best effort. */
+void slotmove_abandon(sqlite3 *db, struct step *s);
 /* At start-up: a move that was importing is cancelled and started again
  * (unless its hand-off already happened). */
 void reshard_resume(sqlite3 *db);

@@ -286,20 +286,27 @@ static enum step_result hand_off(sqlite3 *db, struct step *s, const struct move 
 }
 
 /* IMPORT-CANCEL (best effort: a node that restarted forgot the import) on
- * the primary the import began on and on B's primary now; then pending. */
-static enum step_result cancel_import(sqlite3 *db, struct step *s, const struct move *m, const char *why)
+ * the primary the import began on and on B's primary now. */
+static void send_import_cancel(sqlite3 *db, const struct move *m)
 {
     const char *argv[] = {"CLUSTER", "IMPORT-CANCEL", row_str(m->row, "migration")};
     char err[200];
+    const char *began = row_str(m->row, "dst_primary");
+    if (began[0]) node_ok(db, began, MOVE_PROBE_MS, 3, argv, err, sizeof(err));
+    if (m->dst_primary[0] && strcmp(m->dst_primary, began) != 0)
+        node_ok(db, m->dst_primary, MOVE_PROBE_MS, 3, argv, err, sizeof(err));
+}
+
+/* The import is cancelled and the move pending again. */
+static enum step_result cancel_import(sqlite3 *db, struct step *s, const struct move *m, const char *why)
+{
     const char *began = row_str(m->row, "dst_primary");
     struct migration g;
     /* B may have taken the slots already (IMPORT-FINISH's reply lost):
      * then the move is done and only the publish is left */
     if (began[0] && read_migration(db, began, row_str(m->row, "migration"), &g) == 0 && strcmp(g.state, "done") == 0)
         return hand_off(db, s, m, &g);
-    if (began[0]) node_ok(db, began, MOVE_PROBE_MS, 3, argv, err, sizeof(err));
-    if (m->dst_primary[0] && strcmp(m->dst_primary, began) != 0)
-        node_ok(db, m->dst_primary, MOVE_PROBE_MS, 3, argv, err, sizeof(err));
+    send_import_cancel(db, m);
     if (ops_step_tx(db, s) != 0) return STEP_WAIT;
     db_run(db, "UPDATE slot_moves SET phase = 'pending', state = 'cancelled' WHERE op = ? AND seq = ?", "sI", s->op,
            s->seq);
@@ -378,6 +385,14 @@ enum step_result slotmove_step(struct ctl *c, sqlite3 *db, struct step *s)
     else r = start_import(db, s, &m);
     json_decref(m.row);
     return r;
+}
+
+void slotmove_abandon(sqlite3 *db, struct step *s)
+{
+    struct move m;
+    if (load_move(db, s, &m) != 0) return;
+    if (strcmp(row_str(m.row, "phase"), "done") != 0) send_import_cancel(db, &m);
+    json_decref(m.row);
 }
 
 void reshard_resume(sqlite3 *db)
