@@ -318,15 +318,46 @@ static enum step_result cancel_import(sqlite3 *db, struct step *s, const struct 
     return STEP_WAIT;
 }
 
-/* The import ended without a hand-off: started again, a few times. */
+/* The import cannot hand off: started again, a few times. */
+static enum step_result restart_or_fail(sqlite3 *db, struct step *s, const struct move *m, const char *why)
+{
+    if (row_int(m->row, "attempts") < MOVE_ATTEMPTS_MAX) return cancel_import(db, s, m, why);
+    snprintf(s->error, sizeof(s->error), "%.200s; %d attempts failed", why, MOVE_ATTEMPTS_MAX);
+    return STEP_FAIL;
+}
+
 static enum step_result import_failed(sqlite3 *db, struct step *s, const struct move *m, const struct migration *g)
 {
     char why[200];
     snprintf(why, sizeof(why), "the import on %s is %s%s%.120s", row_str(m->row, "dst_primary"),
              g->state[0] ? g->state : "gone", g->error[0] ? ": " : "", g->error);
-    if (row_int(m->row, "attempts") < MOVE_ATTEMPTS_MAX) return cancel_import(db, s, m, why);
-    snprintf(s->error, sizeof(s->error), "%s; %d attempts failed", why, MOVE_ATTEMPTS_MAX);
-    return STEP_FAIL;
+    return restart_or_fail(db, s, m, why);
+}
+
+/* Every IMPORT-FINISH that fails has paused the slots' writes on the source
+ * for up to the node's 2 s: after FINISH_TRIES_MAX of them the import starts
+ * over (a failed attempt) instead of pausing the clients again and again.
+ * Counted in memory, per import (its id names the attempt); a restarted
+ * controller restarts the import anyway. */
+#define FINISH_TRIES_MAX 3
+#define FINISH_TRACKED 16
+
+static int count_finish_failure(const char *migration)
+{
+    static struct {
+        char id[128];
+        int fails;
+    } tracked[FINISH_TRACKED];
+    static int next;
+    int i = 0;
+    while (i < FINISH_TRACKED && strcmp(tracked[i].id, migration) != 0) i++;
+    if (i == FINISH_TRACKED) {
+        i = next;
+        next = (next + 1) % FINISH_TRACKED;
+        snprintf(tracked[i].id, sizeof(tracked[i].id), "%s", migration);
+        tracked[i].fails = 0;
+    }
+    return ++tracked[i].fails;
 }
 
 static enum step_result poll_import(sqlite3 *db, struct step *s, const struct move *m)
@@ -354,7 +385,11 @@ static enum step_result poll_import(sqlite3 *db, struct step *s, const struct mo
     const char *argv[] = {"CLUSTER", "IMPORT-FINISH", id};
     char err[200];
     if (node_ok(db, m->dst_primary, MOVE_FINISH_MS, 3, argv, err, sizeof(err)) == NODE_OK) return hand_off(db, s, m, &g);
-    snprintf(s->error, sizeof(s->error), "IMPORT-FINISH on %.60s: %.150s (tried again)", m->dst_primary, err);
+    int fails = count_finish_failure(id);
+    char why[256];
+    snprintf(why, sizeof(why), "IMPORT-FINISH on %.60s failed %d time(s): %.100s", m->dst_primary, fails, err);
+    if (fails >= FINISH_TRIES_MAX) return restart_or_fail(db, s, m, why);
+    snprintf(s->error, sizeof(s->error), "%s", why);
     return STEP_WAIT;
 }
 
