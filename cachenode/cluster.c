@@ -42,17 +42,24 @@ static void note_key(void *priv, const arg *key)
     else if (ks->slot != slot) ks->cross = 1;
 }
 
-enum route { ROUTE_HERE = 0, ROUTE_MOVED, ROUTE_CROSSSLOT, ROUTE_DOWN };
+enum route { ROUTE_HERE = 0, ROUTE_MOVED, ROUTE_CROSSSLOT, ROUTE_DOWN, ROUTE_MY_PRIMARY };
 
 /* Where keys of `slot` are served for a client (readonly: READONLY given
- * and the command does not write); *to is the shard to redirect to. */
+ * and the command does not write); *to is the shard to redirect to. A
+ * topology that names this node its shard's primary while the node follows
+ * another is behind (a node restarted as a replica, with its stored
+ * topology, before its agent sends the new one): the node's role wins, and
+ * clients go to the primary it follows, as a replica sends them (before,
+ * READONLY errors). */
 static enum route route_slot(int slot, int readonly, int *to)
 {
     int owner = cluster.topo.owner[slot];
     if (owner < 0 || cluster.my_shard < 0) return ROUTE_DOWN;
     *to = owner;
     if (owner != cluster.my_shard) return ROUTE_MOVED;
-    return cluster.my_index == 0 || readonly ? ROUTE_HERE : ROUTE_MOVED;
+    if (readonly) return ROUTE_HERE;
+    if (cluster.my_index == 0) return server_is_replica() ? ROUTE_MY_PRIMARY : ROUTE_HERE;
+    return ROUTE_MOVED;
 }
 
 static enum route route_keys(const struct key_slots *ks, int readonly, int *to)
@@ -70,6 +77,10 @@ static void route_error(enum route r, int slot, int to, char *err, size_t size)
         snprintf(err, size, "CROSSSLOT Keys in request don't hash to the same slot");
     } else if (r == ROUTE_DOWN) {
         snprintf(err, size, "CLUSTERDOWN Hash slot not served");
+    } else if (r == ROUTE_MY_PRIMARY) {
+        char addr[300];
+        if (replication_primary_addr(addr, sizeof(addr)) == -1) snprintf(addr, sizeof(addr), "?");
+        snprintf(err, size, "MOVED %d %s", slot, addr);
     } else {
         const struct topo_node *n = &cluster.topo.shards[to].nodes[0];
         snprintf(err, size, "MOVED %d %s:%d", slot, n->host, n->port);

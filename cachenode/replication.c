@@ -112,6 +112,13 @@ static void connect_to_primary(void);
 
 int server_is_replica(void) { return upstream.state != LINK_NONE; }
 
+int replication_primary_addr(char *buf, size_t size)
+{
+    if (upstream.state == LINK_NONE) return -1;
+    snprintf(buf, size, "%s:%d", upstream.host, upstream.port);
+    return 0;
+}
+
 static void new_replid(void) { random_hex(replid, 40); }
 
 /* ---- the backlog ---------------------------------------------------------- */

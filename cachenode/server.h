@@ -503,6 +503,8 @@ int server_is_replica(void);
 /* Why a command with these flags may not write now (a replica, too few
  * good replicas): the error reply's text, or NULL when it may. */
 const char *replication_write_refusal(const client *c, uint32_t cmd_flags);
+/* "host:port" of the primary a replica follows; -1 on a primary. */
+int replication_primary_addr(char *buf, size_t size);
 void replication_cron(void);
 void replication_before_sleep(void);
 /* The process did not run for gap_ms: a guarded primary (min-replicas-to-

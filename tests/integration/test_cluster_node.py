@@ -179,6 +179,15 @@ def test_readonly_on_replica(s):
         c.sendall(b"GET b\r\n")
         got = c.recv(4096)
         assert got == b"-MOVED 3300 127.0.0.1:%d\r\n" % f.primary(0).port, got
+    # roles switched before the topology says so (a node restarted as a
+    # replica with its stored topology): the node named primary but now a
+    # replica sends writes to the primary it follows, not READONLY errors
+    r.r.execute_command("REPLICAOF", "NO", "ONE")
+    p.r.execute_command("REPLICAOF", "127.0.0.1", str(r.port))
+    with p.connect() as c:
+        c.sendall(b"SET foo y\r\n")
+        got = c.recv(4096)
+        assert got == b"-MOVED 12182 127.0.0.1:%d\r\n" % r.port, got
     end_cleanly(*f.nodes)
 
 

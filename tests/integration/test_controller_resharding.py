@@ -15,6 +15,11 @@ a pipeline in one slot) in a thread, and an ioredis Cluster
   topology, and their nodes are deleted. While a move imports, the
   controller is killed with SIGKILL and started again on its database: the
   operation resumes from the step it stored.
+- PATCH shards 2 -> 3. While a move imports, the primary of the shard it
+  empties (the source) is killed with SIGKILL: the move is cancelled, that
+  shard fails over, and the move starts again from the new primary. The
+  writes the old one acknowledged reached its replica first (a primary
+  sends its replication stream before its replies), so none is lost.
 
 After each: the operation succeeded with its slots and keys moved,
 describe's slots cover 0-16383 once and evenly, every node's CLUSTER SLOTS
@@ -259,8 +264,9 @@ def reshard(f, shards, during=None):
     return c
 
 
-def kill_target_primary_mid_move(f):
-    """While a move imports, SIGKILL of the primary of the shard it fills."""
+def kill_primary_mid_move(f, side):
+    """While a move imports, SIGKILL of the primary of the shard it fills
+    (side "to") or empties (side "from")."""
     killed = {}
 
     def during(op):
@@ -268,7 +274,7 @@ def kill_target_primary_mid_move(f):
             cur = f.api("GET", f"/v1/operations/{op}")[1].get("moves", {}) or {}
             cur = cur.get("current") or {}
             if cur.get("phase") == "importing":  # IMPORT accepted, the hand-off not done
-                killed["shard"] = cur["to"]
+                killed["shard"] = cur[side]
                 return True
             return False
         wait_until(importing, 60, 0.01, "a slot move importing")
@@ -276,8 +282,18 @@ def kill_target_primary_mid_move(f):
         victim = next(s for s in c["shards"] if s["id"] == killed["shard"])["primary"]
         os.kill(f.agent_nodes()[victim]["pid"], signal.SIGKILL)
         killed["node"] = victim
-        print(f"killed {victim}, primary of shard {killed['shard']}, during a move into it")
+        print(f"killed {victim}, primary of shard {killed['shard']}, during a move {side} it")
     return killed, during
+
+
+def check_failed_over(f, killed, cancelled_before):
+    """The killed primary's shard failed over and the move was cancelled
+    (and started again: the operation succeeded)."""
+    events = f.api("GET", f"/v1/events?cluster={NAME}")[1]["events"]
+    assert any(e["type"] == "failover_started" and e["node"] == killed["node"] for e in events), events
+    cancelled = sum(e["type"] == "slot_move_cancelled" for e in events)
+    assert cancelled > cancelled_before, [e["type"] for e in events]
+    return cancelled
 
 
 def kill_controller_mid_move(f):
@@ -344,16 +360,16 @@ def test_reshard_3_5_2_under_load(suite):
         py.start()
         try:
             wait_until(lambda: py.acked > 100, 30, 0.05, "the redis-py load runs")
-            killed, during = kill_target_primary_mid_move(f)
+            killed, during = kill_primary_mid_move(f, "to")
             c = reshard(f, 5, during)
-            events = f.api("GET", f"/v1/events?cluster={NAME}")[1]["events"]
-            types = [e["type"] for e in events]
-            assert "slot_move_cancelled" in types and "failover_started" in types, types
-            assert any(e["type"] == "failover_started" and e["node"] == killed["node"] for e in events), events
+            cancelled = check_failed_over(f, killed, 0)
             moved = controller_metric(f, "cachefleet_slots_moved_total")
             assert moved is not None and moved > 0, moved
             c = reshard(f, 2, kill_controller_mid_move(f))
             assert controller_metric(f, "cachefleet_slots_moved_total") > moved
+            killed, during = kill_primary_mid_move(f, "from")
+            c = reshard(f, 3, during)
+            check_failed_over(f, killed, cancelled)
             before = py.acked
             wait_until(lambda: py.acked > before + 100, 30, 0.05, "the redis-py load goes on after resharding")
         finally:
