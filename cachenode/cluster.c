@@ -162,11 +162,15 @@ static void end_overrides(void)
 
 void cluster_take_slots(const unsigned char *slots) { override_slots(slots, cluster.my_shard); }
 
+/* To the target's shard, whatever the target's role there now: its shard
+ * may have failed over since the move began, and the new primary has the
+ * imported keys (the target's replicas got them); only the slots' owner
+ * matters here. */
 int cluster_give_slots(const unsigned char *slots, const char *node_id)
 {
     int index = -1;
     int shard = topology_find_node(&cluster.topo, node_id, &index);
-    if (shard < 0 || index != 0) return -1;
+    if (shard < 0) return -1;
     override_slots(slots, shard);
     return 0;
 }

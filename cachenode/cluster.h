@@ -30,8 +30,8 @@ int cluster_is_primary(void);
 /* The slot of the command's keys (EXEC: its queued commands'), -1 for none. */
 int cluster_command_slot(const client *c, const struct command *cmd);
 /* Local overrides until the next published epoch (slot moves): this
- * node's shard takes the slots, or the shard whose primary is node_id
- * does (-1 when node_id is no primary in the topology). */
+ * node's shard takes the slots, or the shard node_id belongs to does (-1
+ * when node_id is in no shard of the topology). */
 void cluster_take_slots(const unsigned char *slots);
 int cluster_give_slots(const unsigned char *slots, const char *node_id);
 /* "host:port" of a node of the topology; its index in its shard, or -1. */

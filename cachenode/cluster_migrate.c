@@ -724,7 +724,7 @@ static void source_ctl(client *c, struct migration *m, const arg *verb)
     } else if (arg_is(verb->p, verb->len, "ack") && m->state == MS_HANDOFF && c->argc == 4 &&
                string2ll(c->argv[3].p, c->argv[3].len, &attempt) && attempt == m->handoff) {
         if (cluster_give_slots(m->slots, m->peer_node) == -1)
-            log_msg(LOG_WARNING, "Migration %s: %s is no primary any more", m->id, m->peer_node);
+            log_msg(LOG_WARNING, "Migration %s: %s is in no shard of this node's topology", m->id, m->peer_node);
         m->bytes = replication_slot_replica_offset(c);
         m->state = MS_DONE;
         m->replica = 0;
