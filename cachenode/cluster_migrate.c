@@ -3,8 +3,8 @@
  * commands:
  *   - on the target: CLUSTER IMPORT, IMPORT-FINISH, IMPORT-CANCEL, and the
  *     link to the source: a handshake, then a client flagged CLIENT_IMPORT
- *     that runs the source's stream (RESTORE ... REPLACE ABSTTL for the
- *     snapshot's keys, then the writes to the slots) like any client's
+ *     that runs the source's stream (the snapshot's keys as
+ *     migrate_snapshot.c writes them, then the writes to the slots) like any client's
  *     commands, so they propagate to this node's replicas as they come;
  *   - on the source: CLUSTER SYNCSLOTS, which makes the connection a slot
  *     replica of replication.c, and the pause of writes to the slots during
@@ -24,6 +24,7 @@
 #include "cluster_int.h"
 #include "eventloop.h"
 #include "log.h"
+#include "migrate_snapshot.h"
 #include "proto.h"
 #include "snapshot.h"
 
@@ -223,94 +224,12 @@ int migrate_pause_write(client *c, const struct command *cmd)
 
 /* ---- the source: the slot replica ---------------------------------------------- */
 
-/* In the forked child: the snapshot goes straight to the target's socket
- * (no file, so the target loads while the child writes). The socket is
- * non-blocking (shared with the parent), so a full socket is waited for
- * with poll(), at most SNAPSHOT_STALL_MS at a time. */
-#define SNAPSHOT_STALL_MS 60000
-
-struct sock_writer {
-    int fd;
-    size_t used;
-    long long total;
-    char ttl[24];
-    char buf[1 << 16];
-};
-
-static int sw_write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n >= 0) {
-            p += n;
-            len -= (size_t)n;
-            continue;
-        }
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-        if (poll(&pfd, 1, SNAPSHOT_STALL_MS) <= 0) return -1; /* stalled or failed */
-    }
-    return 0;
-}
-
-static int sw_flush(struct sock_writer *w)
-{
-    int rc = sw_write_all(w->fd, w->buf, w->used);
-    w->used = 0;
-    return rc;
-}
-
-static int sw_put(struct sock_writer *w, const char *p, size_t len)
-{
-    w->total += (long long)len;
-    if (len > sizeof(w->buf) - w->used && sw_flush(w) == -1) return -1;
-    if (len > sizeof(w->buf)) return sw_write_all(w->fd, p, len);
-    memcpy(w->buf + w->used, p, len);
-    w->used += len;
-    return 0;
-}
-
-static int sw_bulk(struct sock_writer *w, const char *p, size_t len)
-{
-    char head[32];
-    int n = snprintf(head, sizeof(head), "$%zu\r\n", len);
-    return sw_put(w, head, (size_t)n) == -1 || sw_put(w, p, len) == -1 || sw_put(w, "\r\n", 2) == -1 ? -1 : 0;
-}
-
-/* One key as RESTORE key abs-ttl payload REPLACE ABSTTL. */
-static int write_restore(void *priv, const entry *e)
-{
-    static const char head[] = "*6\r\n$7\r\nRESTORE\r\n", tail[] = "$7\r\nREPLACE\r\n$6\r\nABSTTL\r\n";
-    struct sock_writer *w = priv;
-    size_t len;
-    unsigned char *payload = snapshot_dump_payload(e, &len);
-    long long ttl = entry_expire(e);
-    size_t tlen = ll2str(w->ttl, sizeof(w->ttl), ttl < 0 ? 0 : ttl);
-    int rc = sw_put(w, head, sizeof(head) - 1) == -1 || sw_bulk(w, entry_key(e), e->keylen) == -1 ||
-                     sw_bulk(w, w->ttl, tlen) == -1 || sw_bulk(w, (const char *)payload, len) == -1 ||
-                     sw_put(w, tail, sizeof(tail) - 1) == -1
-                 ? -1
-                 : 0;
-    zfree(payload);
-    return rc;
-}
-
-/* In the forked child: the slots' keys as RESTORE commands, to fd. */
+/* In the forked child: the slots' keys, straight to the target's socket
+ * (no file, so the target loads while the child writes). */
 static int write_slots_snapshot(int fd, long long *bytes, void *priv)
 {
     const struct migration *m = priv;
-    struct sock_writer *w = zmalloc(sizeof(*w));
-    w->fd = fd;
-    w->used = 0;
-    w->total = 0;
-    int rc = 0;
-    for (unsigned s = 0; s < CLUSTER_SLOTS && rc == 0; s++)
-        if (slot_bit(m->slots, s) && db_walk_slot(server.dbs[0], s, write_restore, w) == -1) rc = -1;
-    if (rc == 0) rc = sw_flush(w);
-    *bytes = w->total;
-    zfree(w);
-    return rc;
+    return migrate_write_slots(fd, m->slots, bytes);
 }
 
 /* The child wrote the snapshot: the target learns its size in the stream. */

@@ -350,6 +350,51 @@ def test_flush_reaches_only_the_slots(s):
     end_cleanly(*f.nodes)
 
 
+def test_big_keys_go_in_parts(s):
+    """Lists, sets, sorted sets and hashes of more than 4096 elements reach
+    the target in parts of 1024 (RPUSH/SADD/ZADD/HSET after a DEL, then
+    PEXPIREAT), so that no single command stalls it; the target's values,
+    encodings and expiry times are the source's. Small ones go as RESTORE."""
+    f = fleet(s, 2)
+    a, b = f.primary(0), f.primary(1)
+    ra = a.client()
+    tag = TAGS[0]
+    n = 10_000
+    p = ra.pipeline(transaction=False)
+    for i in range(0, n, 1000):
+        chunk = range(i, i + 1000)
+        p.rpush(f"{{{tag}}}:list", *[f"e{j}" for j in chunk])
+        p.sadd(f"{{{tag}}}:set", *[f"m{j}" for j in chunk])
+        p.sadd(f"{{{tag}}}:intset", *chunk)
+        p.zadd(f"{{{tag}}}:zset", {f"m{j}": j / 7 for j in chunk})
+        p.hset(f"{{{tag}}}:hash", mapping={f"f{j}": f"v{j}" for j in chunk})
+    p.zadd(f"{{{tag}}}:zset", {"low": float("-inf"), "high": float("inf")})
+    p.rpush(f"{{{tag}}}:small", *range(100))
+    p.pexpireat(f"{{{tag}}}:zset", int(time.time() * 1000) + 3_600_000)
+    p.pexpireat(f"{{{tag}}}:small", int(time.time() * 1000) + 3_600_000)
+    p.execute()
+    big = ["list", "set", "intset", "zset", "hash"]
+    keys = [f"{{{tag}}}:{k}" for k in big + ["small"]]
+    def looks(r):
+        return [(r.execute_command("DEBUG", "DIGEST-VALUE", k), r.object("encoding", k),
+                 r.execute_command("PEXPIRETIME", k)) for k in keys]
+    on_source = looks(ra)
+    assert b.r.execute_command("CLUSTER", "IMPORT", "parts", "127.0.0.1", a.port, MOVED) == b"OK"
+    wait_until(lambda: state(b, "parts", "import")["state"] == "streaming", 60, what="snapshot loaded")
+    assert b.r.execute_command("CLUSTER", "IMPORT-FINISH", "parts") == b"OK"
+    rb = b.client()
+    assert looks(rb) == on_source
+    stats = rb.info("commandstats")
+    parts = -(-n // 1024)
+    for cmd in ("rpush", "hset"):
+        assert stats[f"cmdstat_{cmd}"]["calls"] == parts, (cmd, stats.get(f"cmdstat_{cmd}"))
+    assert stats["cmdstat_sadd"]["calls"] == 2 * parts, stats["cmdstat_sadd"]
+    assert stats["cmdstat_zadd"]["calls"] == -(-(n + 2) // 1024), stats["cmdstat_zadd"]
+    assert stats["cmdstat_restore"]["calls"] == 1, stats["cmdstat_restore"]  # the small list
+    assert stats["cmdstat_pexpireat"]["calls"] == 1, stats["cmdstat_pexpireat"]
+    end_cleanly(*f.nodes)
+
+
 def test_refusals(s):
     f = fleet(s, 2)
     a, b = f.primary(0), f.primary(1)
@@ -396,6 +441,7 @@ if __name__ == "__main__":
     sys.exit(Suite().run([
         test_refusals,
         test_flush_reaches_only_the_slots,
+        test_big_keys_go_in_parts,
         test_cancel_mid_snapshot,
         test_busy_script_on_the_target,
         test_kill_target_mid_sync,
