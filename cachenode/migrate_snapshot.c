@@ -188,13 +188,14 @@ static void parts_of_hash(struct parts *p, void *h)
 
 static size_t elements(const entry *e)
 {
+    if (e->type == TYPE_STRING || e->type == TYPE_STREAM) return 0; /* they go whole */
     void *obj = entry_object(e);
     switch ((enum value_type)e->type) {
     case TYPE_LIST: return ((const qlist *)obj)->count;
     case TYPE_SET: return set_size(obj);
     case TYPE_ZSET: return zs_len(obj);
     case TYPE_HASH: return hash_length(obj);
-    default: return 0; /* strings and streams go whole */
+    default: return 0;
     }
 }
 
