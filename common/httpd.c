@@ -26,12 +26,16 @@ struct upload {
     int too_big;
 };
 
-static enum MHD_Result send_response(struct MHD_Connection *conn, int status, const char *type, char *body)
+static enum MHD_Result send_response(struct MHD_Connection *conn, int status, const char *type, char *body,
+                                      const struct http_response *extra)
 {
     size_t len = body ? strlen(body) : 0;
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body ? body : (char *)"", body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (r == NULL) { free(body); return MHD_NO; }
-    if (MHD_add_response_header(r, "Content-Type", type) == MHD_NO) {
+    int ok = MHD_add_response_header(r, "Content-Type", type) == MHD_YES;
+    for (int i = 0; ok && extra && i < extra->nheaders; i++)
+        ok = MHD_add_response_header(r, extra->headers[i].name, extra->headers[i].value) == MHD_YES;
+    if (!ok) {
         MHD_destroy_response(r);
         return MHD_NO;
     }
@@ -73,7 +77,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (u->too_big) {
         struct http_response res = {0};
         http_respond_error(&res, 413, "RequestTooLarge", "request body is too large");
-        return send_response(conn, res.status, "application/json", res.body);
+        return send_response(conn, res.status, "application/json", res.body, NULL);
     }
     struct http_request req = {
         .method = method,
@@ -86,7 +90,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     };
     struct http_response res = {.status = 500, .content_type = NULL, .body = NULL};
     h->handler(&req, &res, h->ctx);
-    return send_response(conn, res.status, res.content_type ? res.content_type : "application/json", res.body);
+    return send_response(conn, res.status, res.content_type ? res.content_type : "application/json", res.body, &res);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
@@ -198,4 +202,14 @@ int http_token_equal(const char *given, const char *expected)
     unsigned char diff = gl != el;
     for (size_t i = 0; i < el; i++) diff |= (unsigned char)(expected[i] ^ given[i < gl ? i : 0]);
     return diff == 0;
+}
+
+int http_response_header(struct http_response *res, const char *name, const char *value)
+{
+    size_t len = strlen(value);
+    if (res->nheaders >= HTTPD_MAX_HEADERS || len >= HTTPD_HEADER_VALUE_MAX || strpbrk(value, "\r\n")) return -1;
+    res->headers[res->nheaders].name = name;
+    memcpy(res->headers[res->nheaders].value, value, len + 1);
+    res->nheaders++;
+    return 0;
 }

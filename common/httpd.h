@@ -18,10 +18,18 @@ struct http_request {
     void *impl;                /* the server's connection; for the lookups below */
 };
 
+#define HTTPD_MAX_HEADERS 8
+#define HTTPD_HEADER_VALUE_MAX 512
+
 struct http_response {
     int status;
     const char *content_type;  /* static string; default application/json */
     char *body;                /* malloc'd, owned by the server after return */
+    int nheaders;              /* more headers (http_response_header) */
+    struct {
+        const char *name;      /* static string */
+        char value[HTTPD_HEADER_VALUE_MAX];
+    } headers[HTTPD_MAX_HEADERS];
 };
 
 typedef void http_handler(const struct http_request *req, struct http_response *res, void *ctx);
@@ -36,6 +44,10 @@ void httpd_stop(struct httpd *h);
 void http_respond(struct http_response *res, int status, char *body);
 /* Sets res to {"error":{"code":code,"message":message}}. */
 void http_respond_error(struct http_response *res, int status, const char *code, const char *message);
+
+/* Adds a response header (name: a static string; value copied). -1 when
+ * there is no room or the value is too long or holds a line break. */
+int http_response_header(struct http_response *res, const char *name, const char *value);
 
 /* A request header's value, or NULL (case-insensitive name). */
 const char *http_request_header(const struct http_request *req, const char *name);
