@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "dashboard.h"
 #include "httpd.h"
 #include "json.h"
 #include "log.h"
@@ -345,7 +346,12 @@ static void route(struct ctl *c, const struct http_request *req, struct http_res
         return;
     }
     if (strncmp(p, "/v1/agents/", 11) == 0) { agent_routes(c, req, res); return; }
-    if (!token_ok(req, c->cfg.token)) { http_respond_error(res, 401, "Unauthorized", "missing or wrong bearer token"); return; }
+    if (dashboard_route(req, res, c->cfg.token)) return;
+    /* the dashboard's session cookie stands in for the token */
+    if (!token_ok(req, c->cfg.token) && !dashboard_session_ok(req)) {
+        http_respond_error(res, 401, "Unauthorized", "missing or wrong bearer token");
+        return;
+    }
     if (strcmp(p, "/metrics") == 0) {
         if (!method_is(req, "GET")) { method_not_allowed(res, "GET"); return; }
         char *text = metrics_render(c, c->api_db);

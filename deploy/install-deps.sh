@@ -10,6 +10,7 @@ packages=(
   redis-server redis-tools python3-redis memcached nodejs
   liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   prometheus
+  chromium chromium-driver python3-selenium
 )
 
 missing=()

@@ -1,0 +1,174 @@
+// app.js: the dashboard's page. It calls the controller's REST API with the
+// session cookie (never the token itself) and redraws every second. Every
+// piece of text from the API goes into the page as text (textContent),
+// never as markup, so a name or a message cannot become code.
+"use strict";
+
+const REFRESH_MS = 1000;
+const state = { cluster: null, timer: null };
+
+function $(id) { return document.getElementById(id); }
+
+// An element with attributes and children (strings become text nodes).
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k === "onclick") e.addEventListener("click", v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c == null ? "" : String(c)));
+  return e;
+}
+
+function statusCell(text) {
+  return el("td", { class: "status status-" + String(text).replace(/[^a-z-]/g, "") }, text);
+}
+
+async function api(method, path, body) {
+  const opts = { method, credentials: "same-origin", headers: { "X-Requested-With": "cachefleet" } };
+  if (body !== undefined) {
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(body);
+  }
+  const res = await fetch(path, opts);
+  let doc = null;
+  try { doc = await res.json(); } catch (e) { doc = null; }
+  if (res.status === 401 && path !== "/dashboard/login") { showLogin("Your session ended; log in again."); }
+  return { status: res.status, doc };
+}
+
+function show(ids) {
+  for (const id of ["login", "fleet", "cluster", "events-section"]) $(id).hidden = !ids.includes(id);
+  $("logout").hidden = ids.includes("login");
+}
+
+function showLogin(message) {
+  if (state.timer) { clearInterval(state.timer); state.timer = null; }
+  $("login-error").textContent = message || "";
+  show(["login"]);
+}
+
+function fillRows(tbody, rows) {
+  tbody.replaceChildren(...rows);
+}
+
+function renderHosts(hosts) {
+  const zones = new Map();
+  for (const h of hosts) {
+    if (!zones.has(h.az)) zones.set(h.az, []);
+    zones.get(h.az).push(h);
+  }
+  const boxes = [];
+  for (const az of [...zones.keys()].sort()) {
+    const rows = zones.get(az).map(h => el("tr", {},
+      el("td", {}, h.id), statusCell(h.status),
+      el("td", {}, `${h.memory_used_mb ?? "?"} / ${h.memory_mb} MB`),
+      el("td", {}, `${(h.nodes || []).length} nodes`)));
+    boxes.push(el("div", { class: "zone" }, el("h3", {}, az), el("table", {}, el("tbody", {}, ...rows))));
+  }
+  $("zones").replaceChildren(...boxes);
+}
+
+function renderClusters(clusters) {
+  fillRows($("clusters").tBodies[0], clusters.map(c => el("tr", { class: "link", "data-cluster": c.name,
+    onclick: () => openCluster(c.name) },
+    el("td", {}, c.name), el("td", {}, c.engine), statusCell(c.status),
+    el("td", {}, c.cluster_mode ? "cluster" : (c.engine === "redis" ? "primary/replicas" : "nodes")),
+    el("td", {}, (c.shards || []).length), el("td", {}, (c.nodes || []).length),
+    el("td", {}, `${c.node_memory_mb} MB`))));
+}
+
+// A planned failover of the node's shard, after the operator confirms it.
+async function failover(cluster, shard, primary) {
+  if (!window.confirm(`Planned failover of shard ${shard} of ${cluster}: ${primary} hands over to a replica. Go on?`))
+    return;
+  const r = await api("POST", "/v1/clusters/" + encodeURIComponent(cluster) + "/failover", { shard });
+  $("action-result").textContent = r.status === 202
+    ? `Failover of shard ${shard} started (operation ${r.doc.operation.id}).`
+    : `Failover refused: ${(r.doc && r.doc.error && r.doc.error.message) || r.status}`;
+  refresh();
+}
+
+function actionCell(c, n) {
+  const can = c.engine === "redis" && n.role === "primary" && (c.shards || []).some(s => s.id === n.shard &&
+    (s.replicas || []).length > 0);
+  if (!can) return el("td", {});
+  return el("td", {}, el("button", { class: "failover", "data-shard": n.shard,
+    onclick: () => failover(c.name, n.shard, n.id) }, "Fail over"));
+}
+
+function renderCluster(c) {
+  $("cluster-name").textContent = c.name;
+  const st = $("cluster-status");
+  st.textContent = c.status;
+  st.className = "status status-" + String(c.status).replace(/[^a-z-]/g, "");
+  fillRows($("nodes").tBodies[0], (c.nodes || []).map(n => el("tr", { "data-node": n.id, "data-role": n.role },
+    el("td", {}, n.id), el("td", {}, n.shard), el("td", {}, n.role), el("td", {}, n.az), el("td", {}, n.host),
+    el("td", {}, `${n.address}:${n.port}`), statusCell(n.status), statusCell(n.health || "?"), actionCell(c, n))));
+}
+
+function renderEvents(events) {
+  const filter = $("event-filter").value.trim();
+  const rows = events.filter(e => !filter || String(e.type).includes(filter)).slice(-200).reverse()
+    .map(e => el("tr", { "data-type": e.type },
+      el("td", {}, new Date(e.time).toLocaleTimeString()), el("td", {}, e.cluster || ""), el("td", {}, e.node || ""),
+      el("td", {}, e.type), el("td", {}, e.message)));
+  fillRows($("events").tBodies[0], rows);
+}
+
+async function refresh() {
+  const events = await api("GET", "/v1/events" + (state.cluster ? "?cluster=" + encodeURIComponent(state.cluster) : ""));
+  if (state.cluster) {
+    const c = await api("GET", "/v1/clusters/" + encodeURIComponent(state.cluster));
+    if (c.status === 404) { closeCluster(); return; }
+    if (c.status === 200) renderCluster(c.doc);
+  } else {
+    const [hosts, clusters] = await Promise.all([api("GET", "/v1/hosts"), api("GET", "/v1/clusters")]);
+    if (hosts.status === 200) renderHosts(hosts.doc.hosts);
+    if (clusters.status === 200) renderClusters(clusters.doc.clusters);
+  }
+  if (events.status === 200) renderEvents(events.doc.events);
+  $("updated").textContent = "updated " + new Date().toLocaleTimeString();
+}
+
+function start() {
+  show(state.cluster ? ["cluster", "events-section"] : ["fleet", "events-section"]);
+  refresh();
+  if (!state.timer) state.timer = setInterval(refresh, REFRESH_MS);
+}
+
+function openCluster(name) {
+  state.cluster = name;
+  $("action-result").textContent = "";
+  start();
+}
+
+function closeCluster() {
+  state.cluster = null;
+  start();
+}
+
+async function login(event) {
+  event.preventDefault();
+  const token = $("token");
+  const r = await api("POST", "/dashboard/login", { token: token.value });
+  token.value = "";
+  if (r.status === 200) start();
+  else $("login-error").textContent = (r.doc && r.doc.error && r.doc.error.message) || "Login failed";
+}
+
+async function logout() {
+  await api("POST", "/dashboard/logout");
+  showLogin("Logged out.");
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  $("back").addEventListener("click", e => { e.preventDefault(); closeCluster(); });
+  $("event-filter").addEventListener("input", refresh);
+  const s = await fetch("/dashboard/session", { credentials: "same-origin" });
+  if (s.status === 200) start();
+  else showLogin("");
+});

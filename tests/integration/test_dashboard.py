@@ -1,0 +1,205 @@
+"""test_dashboard: the operators' page the controller serves (GET /dashboard).
+
+A Fleet (test_controller.py: a controller and three agents in three zones)
+runs a demo cluster (1 shard, 1 replica). Over HTTP: the page and its files
+come with a Content-Security-Policy that allows only the page's own files;
+POST /dashboard/login with a wrong token is refused, with the right one it
+sets a session cookie that is HttpOnly and SameSite=Strict; the API accepts
+the cookie in place of the token (a POST only with the page's
+X-Requested-With header); after logout the cookie is refused; a cluster
+name with markup in it is refused by the API.
+
+In Debian's Chromium, headless, driven by chromedriver through Selenium:
+log in with a wrong token (the error shows), then the right one; the demo
+cluster is listed; its view shows its primary and replica in their zones;
+the events list shows the cluster's creation; the primary's "Fail over"
+button, confirmed, makes the replica the primary, which the page then
+shows, with the failover in the events; logout ends the session.
+Screenshots go to the test's output directory (DASHBOARD_SHOTS, default a
+temporary directory, printed). Skipped, with the reason, when Chromium,
+chromedriver or Selenium is missing (deploy/install-deps.sh installs them).
+
+Every wait polls with a deadline; the browser, the driver and the fleet are
+stopped at the end."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nodeutil import Suite, wait_until  # noqa: E402
+from test_controller import Fleet  # noqa: E402
+from fleetutil import USER_TOKEN  # noqa: E402
+
+NAME = "demo"
+
+
+def request(f, method, path, body=None, headers=None):
+    """(status, headers, parsed JSON or text) of a request to the controller."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{f.port}{path}", data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            status, hdrs, text = r.status, r.headers, r.read().decode()
+    except urllib.error.HTTPError as e:
+        status, hdrs, text = e.code, e.headers, e.read().decode()
+    try:
+        return status, hdrs, json.loads(text)
+    except ValueError:
+        return status, hdrs, text
+
+
+def session_cookie(headers):
+    cookie = headers.get("Set-Cookie")
+    assert cookie and cookie.startswith("cf_session="), cookie
+    attrs = [a.strip() for a in cookie.split(";")]
+    assert "HttpOnly" in attrs and "SameSite=Strict" in attrs and "Path=/" in attrs, cookie
+    return attrs[0]
+
+
+def check_http(f):
+    status, hdrs, page = request(f, "GET", "/dashboard")
+    assert status == 200 and "<title>cachefleet</title>" in page, (status, page[:200])
+    csp = hdrs.get("Content-Security-Policy", "")
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, csp
+    assert "unsafe-inline" not in csp, csp
+    status, hdrs, js = request(f, "GET", "/dashboard/app.js")
+    assert status == 200 and hdrs.get("Content-Type", "").startswith("text/javascript"), (status, hdrs)
+    assert request(f, "GET", "/dashboard/nosuch.js")[0] == 404
+    assert request(f, "GET", "/dashboard/session")[0] == 401
+    assert request(f, "GET", "/v1/clusters")[0] == 401
+    status, _, doc = request(f, "POST", "/dashboard/login", {"token": "wrong-token-0123456789"})
+    assert status == 401 and doc["error"]["code"] == "Unauthorized", (status, doc)
+    assert request(f, "POST", "/dashboard/login", {"nothing": 1})[0] == 400
+    status, hdrs, doc = request(f, "POST", "/dashboard/login", {"token": USER_TOKEN})
+    assert status == 200 and doc == {"logged_in": True}, (status, doc)
+    cookie = session_cookie(hdrs)
+    status, _, doc = request(f, "GET", "/v1/clusters", headers={"Cookie": cookie})
+    assert status == 200 and [c["name"] for c in doc["clusters"]] == [NAME], (status, doc)
+    assert request(f, "GET", "/metrics", headers={"Cookie": cookie})[0] == 200
+    # a write with the cookie needs the page's header: a form elsewhere cannot send it
+    body = {"name": "x", "shards": 1, "replicas": 0, "node_memory_mb": 16}
+    assert request(f, "POST", "/v1/clusters", body, headers={"Cookie": cookie})[0] == 401
+    status, _, doc = request(f, "POST", "/v1/clusters", dict(body, name="<img src=x onerror=alert(1)>"),
+                             headers={"Cookie": cookie, "X-Requested-With": "cachefleet"})
+    assert status == 400 and doc["error"]["code"] == "InvalidParameterValue", (status, doc)
+    assert request(f, "GET", "/dashboard/session", headers={"Cookie": cookie})[0] == 200
+    status, hdrs, _ = request(f, "POST", "/dashboard/logout", headers={"Cookie": cookie})
+    assert status == 200 and "Max-Age=0" in hdrs.get("Set-Cookie", ""), hdrs
+    assert request(f, "GET", "/v1/clusters", headers={"Cookie": cookie})[0] == 401
+    assert request(f, "GET", "/v1/clusters", headers={"Cookie": "cf_session=" + "0" * 64})[0] == 401
+
+
+def browser_missing():
+    for tool in ("chromium", "chromedriver"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed"
+    try:
+        __import__("selenium")
+    except ImportError:
+        return "python3-selenium is not installed"
+    return None
+
+
+def start_browser(shots):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--window-size=1280,900", f"--user-data-dir={os.path.join(shots, 'profile')}"):
+        opts.add_argument(arg)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
+
+
+def check_browser(f, shots):
+    from selenium.webdriver.common.by import By
+    driver = start_browser(shots)
+    try:
+        def find(css):
+            found = driver.find_elements(By.CSS_SELECTOR, css)
+            return found[0] if found and found[0].is_displayed() else None
+
+        # the page redraws its tables every second: rows are read and
+        # clicked in one script, never through a kept element reference
+        def row(css):
+            return driver.execute_script(
+                "const r = document.querySelector(arguments[0]);"
+                "return r && r.offsetParent !== null ? [r.dataset.role || '', r.textContent] : null;", css)
+
+        def click(css):  # after the script returns: a confirm() would block it
+            return driver.execute_script(
+                "const e = document.querySelector(arguments[0]); if (e) setTimeout(() => e.click(), 0);"
+                "return !!e;", css)
+
+        def count(css):
+            return driver.execute_script("return document.querySelectorAll(arguments[0]).length;", css)
+
+        def shot(name):
+            driver.save_screenshot(os.path.join(shots, name + ".png"))
+
+        driver.get(f"http://127.0.0.1:{f.port}/dashboard")
+        wait_until(lambda: find("#login-form"), 15, 0.05, "the login form")
+        find("#token").send_keys("wrong-token-0123456789")
+        find("#login-form button").click()
+        wait_until(lambda: "wrong token" in driver.find_element(By.ID, "login-error").text, 10, 0.05, "the error")
+        shot("1-login-refused")
+        find("#token").send_keys(USER_TOKEN)
+        find("#login-form button").click()
+        wait_until(lambda: row(f'tr[data-cluster="{NAME}"]'), 15, 0.05, "the demo cluster listed")
+        assert driver.execute_script("return document.cookie") == "", "the session cookie is HttpOnly"
+        assert driver.execute_script("return window.localStorage.length + window.sessionStorage.length") == 0
+        wait_until(lambda: count("#zones .zone") == 3, 10, 0.05, "3 zones")
+        shot("2-fleet")
+        assert click(f'tr[data-cluster="{NAME}"]')
+        c = f.cluster(NAME)
+        wait_until(lambda: count("#nodes tbody tr") == len(c["nodes"]) and row("#nodes tbody tr"), 15, 0.05,
+                   "the cluster's nodes")
+        primary = c["shards"][0]["primary"]
+        role, text = row(f'#nodes tr[data-node="{primary}"]')
+        assert role == "primary", text
+        assert next(n["az"] for n in c["nodes"] if n["id"] == primary) in text, text
+        wait_until(lambda: count('#events tr[data-type="cluster_available"]'), 10, 0.05, "the creation in the events")
+        shot("3-cluster")
+        # a planned failover from the page: confirmed, the roles switch and the event shows
+        assert click(f'#nodes tr[data-node="{primary}"] button.failover'), \
+            driver.execute_script("return document.querySelector('#nodes').outerHTML")
+        wait_until(lambda: driver.switch_to.alert, 5, 0.05, "the confirmation")
+        driver.switch_to.alert.accept()
+        wait_until(lambda: "started" in driver.find_element(By.ID, "action-result").text, 10, 0.05, "202")
+        wait_until(lambda: f.cluster(NAME)["shards"][0]["primary"] != primary, 30, 0.05, "a new primary")
+        new = f.cluster(NAME)["shards"][0]["primary"]
+        wait_until(lambda: (row(f'#nodes tr[data-node="{new}"]') or [""])[0] == "primary", 10, 0.05,
+                   "the page showing the new primary")
+        wait_until(lambda: count('#events tr[data-type="failover_completed"]'), 10, 0.05, "the failover in the events")
+        shot("4-failed-over")
+        find("#logout").click()
+        wait_until(lambda: find("#login-form"), 10, 0.05, "the login form again")
+        shot("5-logged-out")
+    finally:
+        driver.quit()
+
+
+def test_dashboard(suite):
+    shots = os.environ.get("DASHBOARD_SHOTS") or tempfile.mkdtemp(prefix="dashboard-shots-")
+    os.makedirs(shots, exist_ok=True)
+    with Fleet(suite.args.cachenode) as f:
+        f.create(NAME, replicas=1)
+        f.wait_status(NAME, "available", timeout=60)
+        check_http(f)
+        why = browser_missing()
+        if why:
+            return f"browser part skipped: {why}"
+        check_browser(f, shots)
+    return f"screenshots in {shots}"
+
+
+if __name__ == "__main__":
+    sys.exit(Suite().run([test_dashboard]))
