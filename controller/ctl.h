@@ -30,6 +30,7 @@ struct ctl_config {
     char agent_token_file[1024];
     char sentinel_listen[128];         /* empty: no Sentinel port */
     long long agent_timeout_ms;        /* a silent agent is "down" after this */
+    long long session_idle_ms;         /* a dashboard session unused this long ends */
     char token[CTL_TOKEN_MAX];         /* user API; never logged */
     char agent_token[CTL_TOKEN_MAX];   /* agents' link, both ways; never logged */
 };

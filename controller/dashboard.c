@@ -6,7 +6,7 @@
  * site's page sends it); the REST API and /metrics accept that cookie in
  * place of the bearer token, so the page calls the same API curl does and
  * the token itself is never kept in the browser. Sessions live in this
- * process's memory: they end after SESSION_IDLE_MS unused, after
+ * process's memory: they end after --session-idle-ms unused, after
  * SESSION_MAX_MS in any case, at logout, and when the controller restarts.
  * Every answer of the page carries a Content-Security-Policy that allows
  * only the page's own files (no inline script), so that text from the API
@@ -23,7 +23,6 @@
 
 #define SESSIONS_MAX 256
 #define SESSION_ID_HEX 64
-#define SESSION_IDLE_MS (60LL * 60 * 1000)
 #define SESSION_MAX_MS (12LL * 60 * 60 * 1000)
 #define COOKIE_NAME "cf_session"
 
@@ -34,10 +33,13 @@ struct session {
 
 static struct session sessions[SESSIONS_MAX];
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
+static long long session_idle_ms = 60LL * 60 * 1000; /* set once at start-up */
+
+void dashboard_set_session_idle_ms(long long idle_ms) { session_idle_ms = idle_ms; }
 
 static int session_live(const struct session *s, long long now)
 {
-    return s->id[0] && now - s->used_ms < SESSION_IDLE_MS && now - s->created_ms < SESSION_MAX_MS;
+    return s->id[0] && now - s->used_ms < session_idle_ms && now - s->created_ms < SESSION_MAX_MS;
 }
 
 /* A new session's id into id; the oldest session makes room when all are taken. */

@@ -15,6 +15,8 @@ struct dashboard_asset {
 };
 extern const struct dashboard_asset dashboard_assets[];
 
+/* Sessions unused for idle_ms end (default an hour). */
+void dashboard_set_session_idle_ms(long long idle_ms);
 /* Serves /dashboard, its files, /dashboard/login, /dashboard/logout and
  * /dashboard/session; 0 when the path is not the dashboard's. */
 int dashboard_route(const struct http_request *req, struct http_response *res, const char *api_token);

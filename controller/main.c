@@ -18,6 +18,7 @@
 
 #include "cliconfig.h"
 #include "ctl.h"
+#include "dashboard.h"
 #include "httpc.h"
 #include "httpd.h"
 #include "log.h"
@@ -27,6 +28,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "Usage: cachefleet-controller --db DIR/controller.db [--listen 127.0.0.1:8700] [--token-file FILE]\n"
                  "                             [--agent-token-file FILE] [--agent-timeout-ms 3000]\n"
+                 "                             [--session-idle-ms 3600000 (dashboard sessions)]\n"
                  "                             [--sentinel-listen ADDR:PORT (default: none)]\n"
                  "                             [--logfile FILE (default: stderr)] [--loglevel notice] [--config FILE]\n"
                  "--config FILE: lines `name value` with these option names; flags override them.\n"
@@ -41,20 +43,34 @@ static int copy_arg(char *dst, size_t len, const char *src, const char *flag)
     return 0;
 }
 
-enum { O_LISTEN = 1, O_DB, O_TOKEN, O_AGENT_TOKEN, O_TIMEOUT, O_LOGFILE, O_LOGLEVEL, O_HELP, O_SENTINEL };
+/* A number of milliseconds in min..max for flag into *out; -1 (said why) if not. */
+static int parse_ms(const char *arg, long long min, long long max, const char *flag, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(arg, &end, 10);
+    if (errno || end == arg || *end || v < min || v > max) {
+        fprintf(stderr, "%s: %lld..%lld\n", flag, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+enum { O_LISTEN = 1, O_DB, O_TOKEN, O_AGENT_TOKEN, O_TIMEOUT, O_LOGFILE, O_LOGLEVEL, O_HELP, O_SENTINEL, O_SESSION_IDLE };
 static const struct option long_opts[] = {
     {"listen", 1, 0, O_LISTEN}, {"db", 1, 0, O_DB}, {"token-file", 1, 0, O_TOKEN},
     {"agent-token-file", 1, 0, O_AGENT_TOKEN}, {"agent-timeout-ms", 1, 0, O_TIMEOUT},
     {"logfile", 1, 0, O_LOGFILE}, {"loglevel", 1, 0, O_LOGLEVEL}, {"help", 0, 0, O_HELP},
-    {"sentinel-listen", 1, 0, O_SENTINEL}, {0, 0, 0, 0}};
+    {"sentinel-listen", 1, 0, O_SENTINEL}, {"session-idle-ms", 1, 0, O_SESSION_IDLE}, {0, 0, 0, 0}};
 
 static int parse_flags(int argc, char **argv, struct ctl_config *c)
 {
     memset(c, 0, sizeof(*c));
     snprintf(c->listen, sizeof(c->listen), "127.0.0.1:8700");
     c->agent_timeout_ms = 3000;
+    c->session_idle_ms = 3600000;
     int opt, rc = 0;
-    char *end;
     while (rc == 0 && (opt = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         switch (opt) {
         case O_LISTEN: rc = copy_arg(c->listen, sizeof(c->listen), optarg, "--listen"); break;
@@ -62,14 +78,8 @@ static int parse_flags(int argc, char **argv, struct ctl_config *c)
         case O_DB: rc = copy_arg(c->db_path, sizeof(c->db_path), optarg, "--db"); break;
         case O_TOKEN: rc = copy_arg(c->token_file, sizeof(c->token_file), optarg, "--token-file"); break;
         case O_AGENT_TOKEN: rc = copy_arg(c->agent_token_file, sizeof(c->agent_token_file), optarg, "--agent-token-file"); break;
-        case O_TIMEOUT:
-            errno = 0;
-            c->agent_timeout_ms = strtoll(optarg, &end, 10);
-            if (errno || *end || c->agent_timeout_ms < 100 || c->agent_timeout_ms > 3600000) {
-                fprintf(stderr, "--agent-timeout-ms: 100..3600000\n");
-                rc = -1;
-            }
-            break;
+        case O_TIMEOUT: rc = parse_ms(optarg, 100, 3600000, "--agent-timeout-ms", &c->agent_timeout_ms); break;
+        case O_SESSION_IDLE: rc = parse_ms(optarg, 1000, 43200000, "--session-idle-ms", &c->session_idle_ms); break;
         case O_LOGFILE:
             if ((rc = log_set_file(optarg)) != 0) fprintf(stderr, "--logfile: cannot open %s\n", optarg);
             break;
@@ -168,6 +178,7 @@ int main(int argc, char **argv)
     if (pthread_create(&worker, NULL, worker_thread, c) != 0) { log_msg(LOG_WARNING, "cannot start the worker"); return 1; }
     /* read before the HTTP thread starts: from then on api_db is that thread's alone */
     int schema = store_user_version(c->api_db);
+    dashboard_set_session_idle_ms(c->cfg.session_idle_ms);
     struct httpd *http = httpd_start(c->cfg.listen, api_handle, c, err, sizeof(err));
     if (http == NULL) {
         log_msg(LOG_WARNING, "%s", err);

@@ -7,7 +7,8 @@ POST /dashboard/login with a wrong token is refused, with the right one it
 sets a session cookie that is HttpOnly and SameSite=Strict; the API accepts
 the cookie in place of the token (a POST only with the page's
 X-Requested-With header); after logout the cookie is refused; a cluster
-name with markup in it is refused by the API.
+name with markup in it is refused by the API; a session unused for
+--session-idle-ms (3 s here) is refused.
 
 In Debian's Chromium, headless, driven by chromedriver through Selenium:
 log in with a wrong token (the error shows), then the right one; the demo
@@ -26,6 +27,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -35,6 +37,12 @@ from test_controller import Fleet  # noqa: E402
 from fleetutil import USER_TOKEN  # noqa: E402
 
 NAME = "demo"
+SESSION_IDLE_MS = 3000
+
+
+class DashboardFleet(Fleet):
+    def controller_options(self):
+        return ("--session-idle-ms", str(SESSION_IDLE_MS))
 
 
 def request(f, method, path, body=None, headers=None):
@@ -95,6 +103,10 @@ def check_http(f):
     assert status == 200 and "Max-Age=0" in hdrs.get("Set-Cookie", ""), hdrs
     assert request(f, "GET", "/v1/clusters", headers={"Cookie": cookie})[0] == 401
     assert request(f, "GET", "/v1/clusters", headers={"Cookie": "cf_session=" + "0" * 64})[0] == 401
+    # a session unused for --session-idle-ms ends (any use would renew it, so one look after the wait)
+    cookie = session_cookie(request(f, "POST", "/dashboard/login", {"token": USER_TOKEN})[1])
+    time.sleep(SESSION_IDLE_MS / 1000 * 1.5)
+    assert request(f, "GET", "/v1/clusters", headers={"Cookie": cookie})[0] == 401, "an idle session still works"
 
 
 def browser_missing():
@@ -190,7 +202,7 @@ def check_browser(f, shots):
 def test_dashboard(suite):
     shots = os.environ.get("DASHBOARD_SHOTS") or tempfile.mkdtemp(prefix="dashboard-shots-")
     os.makedirs(shots, exist_ok=True)
-    with Fleet(suite.args.cachenode) as f:
+    with DashboardFleet(suite.args.cachenode) as f:
         f.create(NAME, replicas=1)
         f.wait_status(NAME, "available", timeout=60)
         check_http(f)
