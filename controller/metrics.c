@@ -49,6 +49,23 @@ static void by_status(struct textbuf *o, sqlite3 *db, const char *name, const ch
     json_decref(rows);
 }
 
+/* A gauge with one series per row of sql: the columns named in labels
+ * (NULL-ended) as its labels, the column n as its value (1 without one). */
+static void rows_metric(struct textbuf *o, sqlite3 *db, const char *name, const char *help, const char *sql,
+                        const char *const *labels)
+{
+    textbuf_printf(o, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    json_t *rows = db_rows(db, sql, "");
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r) {
+        textbuf_printf(o, "%s{", name);
+        for (int l = 0; labels[l]; l++) textbuf_printf(o, "%s%s=\"%s\"", l ? "," : "", labels[l], row_str(r, labels[l]));
+        textbuf_printf(o, "} %lld\n", json_object_get(r, "n") ? row_int(r, "n") : 1);
+    }
+    json_decref(rows);
+}
+
 static void state_metrics(struct textbuf *o, struct ctl *c, sqlite3 *db)
 {
     static const char *const cluster_st[] = {"creating", "available", "modifying", "degraded", "deleting", "create-failed", NULL};
@@ -63,15 +80,14 @@ static void state_metrics(struct textbuf *o, struct ctl *c, sqlite3 *db)
     textbuf_printf(o, "cachefleet_hosts{status=\"up\"} %lld\ncachefleet_hosts{status=\"down\"} %lld\n", row_int(h, "up"),
          row_int(h, "down"));
     json_decref(h);
-    textbuf_printf(o, "# HELP cachefleet_operations Operations by kind and status (finished ones are results).\n"
-            "# TYPE cachefleet_operations gauge\n");
-    json_t *ops = db_rows(db, "SELECT kind, status, count(*) AS n FROM operations GROUP BY kind, status ORDER BY kind, status", "");
-    size_t i;
-    json_t *r;
-    json_array_foreach(ops, i, r)
-        textbuf_printf(o, "cachefleet_operations{kind=\"%s\",status=\"%s\"} %lld\n", row_str(r, "kind"), row_str(r, "status"),
-             row_int(r, "n"));
-    json_decref(ops);
+    static const char *const cluster_labels[] = {"cluster", "engine", "status", NULL};
+    static const char *const op_labels[] = {"kind", "status", NULL};
+    /* one series per cluster: alerts name the cluster */
+    rows_metric(o, db, "cachefleet_cluster_status", "A cluster's status (1 for the one it has).",
+                "SELECT name AS cluster, engine, status FROM clusters ORDER BY name", cluster_labels);
+    rows_metric(o, db, "cachefleet_operations", "Operations by kind and status (finished ones are results).",
+                "SELECT kind, status, count(*) AS n FROM operations GROUP BY kind, status ORDER BY kind, status",
+                op_labels);
 }
 
 static void counter_metrics(struct textbuf *o, struct ctl *c)
