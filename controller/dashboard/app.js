@@ -79,14 +79,67 @@ function renderClusters(clusters) {
     el("td", {}, `${c.node_memory_mb} MB`))));
 }
 
+function errorText(r) {
+  return (r.doc && r.doc.error && `${r.doc.error.code}: ${r.doc.error.message}`) || `HTTP ${r.status}`;
+}
+
+// Reports an operation the API started (202), a change that was not needed
+// (200), or the refusal.
+function reportResult(where, what, r) {
+  $(where).textContent = r.status === 202
+    ? `${what}: started (operation ${r.doc.operation.id}, ${r.doc.operation.kind}).`
+    : r.status === 200 ? `${what}: nothing to change.`
+      : `${what} refused: ${errorText(r)}`;
+}
+
+async function createCluster(event) {
+  event.preventDefault();
+  const engine = $("create-engine").value;
+  const body = { name: $("create-name").value, engine, node_memory_mb: Number($("create-memory").value) };
+  if (engine === "memcached") {
+    body.nodes = Number($("create-nodes").value);
+  } else {
+    body.shards = Number($("create-shards").value);
+    body.replicas = Number($("create-replicas").value);
+    body.cluster_mode = $("create-cluster-mode").checked;
+  }
+  if (!window.confirm(`Create ${engine} cluster ${body.name}?`)) return;
+  const r = await api("POST", "/v1/clusters", body);
+  reportResult("create-result", `Create ${body.name}`, r);
+  refresh();
+}
+
+// PATCH of one field of the open cluster, confirmed first.
+async function modify(field, inputId, label) {
+  const value = Number($(inputId).value);
+  if (!Number.isInteger(value) || $(inputId).value === "") {
+    $("action-result").textContent = `${label}: give a whole number.`;
+    return;
+  }
+  if (!window.confirm(`${label} of ${state.cluster}: ${field} = ${value}?`)) return;
+  const r = await api("PATCH", "/v1/clusters/" + encodeURIComponent(state.cluster), { [field]: value });
+  reportResult("action-result", label, r);
+  refresh();
+}
+
+async function deleteCluster() {
+  const name = state.cluster;
+  const typed = window.prompt(`Deleting ${name} stops all its nodes and loses their data. Type the cluster's name to go on.`);
+  if (typed !== name) {
+    $("action-result").textContent = typed === null ? "" : "Delete: the name did not match; nothing deleted.";
+    return;
+  }
+  const r = await api("DELETE", "/v1/clusters/" + encodeURIComponent(name));
+  reportResult("action-result", `Delete ${name}`, r);
+  refresh();
+}
+
 // A planned failover of the node's shard, after the operator confirms it.
 async function failover(cluster, shard, primary) {
   if (!window.confirm(`Planned failover of shard ${shard} of ${cluster}: ${primary} hands over to a replica. Go on?`))
     return;
   const r = await api("POST", "/v1/clusters/" + encodeURIComponent(cluster) + "/failover", { shard });
-  $("action-result").textContent = r.status === 202
-    ? `Failover of shard ${shard} started (operation ${r.doc.operation.id}).`
-    : `Failover refused: ${(r.doc && r.doc.error && r.doc.error.message) || r.status}`;
+  reportResult("action-result", `Failover of shard ${shard}`, r);
   refresh();
 }
 
@@ -98,7 +151,17 @@ function actionCell(c, n) {
     onclick: () => failover(c.name, n.shard, n.id) }, "Fail over"));
 }
 
+// The modify form shows the fields the cluster's engine and mode take.
+function renderModify(c) {
+  const memcached = c.engine === "memcached";
+  for (const [id, on] of [["replicas", !memcached], ["shards", !memcached && c.cluster_mode], ["nodes", memcached]]) {
+    $("modify-" + id).parentElement.hidden = !on;
+    $("apply-" + id).hidden = !on;
+  }
+}
+
 function renderCluster(c) {
+  renderModify(c);
   $("cluster-name").textContent = c.name;
   const st = $("cluster-status");
   st.textContent = c.status;
@@ -168,6 +231,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("logout").addEventListener("click", logout);
   $("back").addEventListener("click", e => { e.preventDefault(); closeCluster(); });
   $("event-filter").addEventListener("input", refresh);
+  $("create-form").addEventListener("submit", createCluster);
+  $("apply-replicas").addEventListener("click", () => modify("replicas", "modify-replicas", "Scale replicas"));
+  $("apply-shards").addEventListener("click", () => modify("shards", "modify-shards", "Reshard"));
+  $("apply-nodes").addEventListener("click", () => modify("nodes", "modify-nodes", "Scale nodes"));
+  $("apply-memory").addEventListener("click", () => modify("node_memory_mb", "modify-memory", "Resize"));
+  $("delete-cluster").addEventListener("click", deleteCluster);
   const s = await fetch("/dashboard/session", { credentials: "same-origin" });
   if (s.status === 200) start();
   else showLogin("");

@@ -37,6 +37,7 @@ import logging
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -152,6 +153,7 @@ class IoLoad:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def preload(c):

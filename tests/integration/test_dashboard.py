@@ -15,7 +15,10 @@ log in with a wrong token (the error shows), then the right one; the demo
 cluster is listed; its view shows its primary and replica in their zones;
 the events list shows the cluster's creation; the primary's "Fail over"
 button, confirmed, makes the replica the primary, which the page then
-shows, with the failover in the events; logout ends the session.
+shows, with the failover in the events; a cluster is created from the
+page's form, its replicas scaled to 1 and its memory resized, then deleted
+(a mistyped name in the delete prompt deletes nothing); logout ends the
+session.
 Screenshots go to the test's output directory (DASHBOARD_SHOTS, default a
 temporary directory, printed). Skipped, with the reason, when Chromium,
 chromedriver or Selenium is missing (deploy/install-deps.sh installs them).
@@ -120,20 +123,21 @@ def browser_missing():
     return None
 
 
-def start_browser(shots):
+def start_browser(profile):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     opts = webdriver.ChromeOptions()
     opts.binary_location = shutil.which("chromium")
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1280,900", f"--user-data-dir={os.path.join(shots, 'profile')}"):
+                "--window-size=1280,900", f"--user-data-dir={profile}"):
         opts.add_argument(arg)
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=opts)
 
 
 def check_browser(f, shots):
     from selenium.webdriver.common.by import By
-    driver = start_browser(shots)
+    profile = tempfile.mkdtemp(prefix="dashboard-chromium-")
+    driver = start_browser(profile)
     try:
         def find(css):
             found = driver.find_elements(By.CSS_SELECTOR, css)
@@ -192,11 +196,64 @@ def check_browser(f, shots):
                    "the page showing the new primary")
         wait_until(lambda: count('#events tr[data-type="failover_completed"]'), 10, 0.05, "the failover in the events")
         shot("4-failed-over")
+        actions(f, driver, click, row, shot)
         find("#logout").click()
         wait_until(lambda: find("#login-form"), 10, 0.05, "the login form again")
-        shot("5-logged-out")
+        shot("6-logged-out")
     finally:
         driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def answer(driver, text=None):
+    """Accepts the confirm() (or, with text, the prompt()) the page opened."""
+    wait_until(lambda: driver.switch_to.alert, 5, 0.05, "the page's dialog")
+    if text is not None:
+        driver.switch_to.alert.send_keys(text)
+    driver.switch_to.alert.accept()
+
+
+def set_fields(driver, values):
+    driver.execute_script(
+        "for (const [id, v] of Object.entries(arguments[0])) {"
+        "  const e = document.getElementById(id); if (e.type === 'checkbox') e.checked = v; else e.value = v; }",
+        values)
+
+
+def actions(f, driver, click, row, shot):
+    """Create, scale, resize and delete from the page, each confirmed."""
+    def result(where):
+        return driver.execute_script("return document.getElementById(arguments[0]).textContent", where)
+    assert click("#back")
+    wait_until(lambda: row(f'tr[data-cluster="{NAME}"]'), 10, 0.05, "the fleet view")
+    set_fields(driver, {"create-name": "web", "create-engine": "redis", "create-shards": 1, "create-replicas": 0,
+                        "create-memory": 16, "create-cluster-mode": False})
+    assert click("#create-form button[type=submit]")
+    answer(driver)
+    wait_until(lambda: "started" in result("create-result"), 10, 0.05, "create started")
+    f.wait_status("web", "available", timeout=60)
+    wait_until(lambda: row('tr[data-cluster="web"]'), 10, 0.05, "web listed")
+    assert click('tr[data-cluster="web"]')
+    wait_until(lambda: row("#nodes tbody tr"), 10, 0.05, "web's node")
+    set_fields(driver, {"modify-replicas": 1})
+    assert click("#apply-replicas")
+    answer(driver)
+    wait_until(lambda: "started" in result("action-result"), 10, 0.05, "scale started")
+    f.wait_status("web", "available", timeout=60)
+    wait_until(lambda: len(f.cluster("web")["shards"][0]["replicas"]) == 1, 30, 0.05, "a replica added")
+    set_fields(driver, {"modify-memory": 32})
+    assert click("#apply-memory")
+    answer(driver)
+    wait_until(lambda: f.cluster("web")["node_memory_mb"] == 32 and f.cluster("web")["status"] == "available", 60,
+               0.05, "resized to 32 MB")
+    shot("5-scaled")
+    assert click("#delete-cluster")
+    answer(driver, "not-web")
+    wait_until(lambda: "did not match" in result("action-result"), 10, 0.05, "a wrong name refused")
+    assert f.cluster("web")["status"] == "available"
+    assert click("#delete-cluster")
+    answer(driver, "web")
+    f.wait_gone("web", timeout=60)
 
 
 def test_dashboard(suite):
