@@ -304,6 +304,27 @@ static void get_events(struct ctl *c, const struct http_request *req, struct htt
     reply_json(res, 200, store_events_json(c->api_db, cluster && *cluster ? cluster : NULL, since_id, (int)max));
 }
 
+/* GET /v1/operations?cluster=&status=running&limit= */
+static void list_operations(struct ctl *c, const struct http_request *req, struct http_response *res)
+{
+    const char *cluster = http_request_arg(req, "cluster"), *status = http_request_arg(req, "status");
+    long long max;
+    if (query_count(http_request_arg(req, "limit"), 1, 1000, 100, &max) != 0) {
+        http_respond_error(res, 400, "InvalidParameterValue", "limit: a whole number from 1 to 1000");
+        return;
+    }
+    if (cluster && *cluster && !valid_cluster_name(cluster)) {
+        http_respond_error(res, 400, "InvalidParameterValue", "cluster: a cluster name ([a-z0-9-]{1,40})");
+        return;
+    }
+    if (status && *status && strcmp(status, "running") != 0) {
+        http_respond_error(res, 400, "InvalidParameterValue", "status: running (pending and running), or none for all");
+        return;
+    }
+    reply_json(res, 200, store_operations_json(c->api_db, cluster && *cluster ? cluster : NULL, status && *status,
+                                               (int)max));
+}
+
 static void get_operation(struct ctl *c, const char *id, struct http_response *res)
 {
     json_t *op = strlen(id) < OP_ID_MAX ? store_operation_json(c->api_db, id) : NULL;
@@ -322,6 +343,9 @@ static void user_routes(struct ctl *c, const struct http_request *req, struct ht
         cluster_route(c, req, p + 13, res);
     } else if (strncmp(p, "/v1/clusters/", 13) == 0) {
         cluster_action(c, req, p + 13, res);
+    } else if (strcmp(p, "/v1/operations") == 0) {
+        if (method_is(req, "GET")) list_operations(c, req, res);
+        else method_not_allowed(res, "GET");
     } else if (strncmp(p, "/v1/operations/", 15) == 0 && strchr(p + 15, '/') == NULL) {
         if (method_is(req, "GET")) get_operation(c, p + 15, res);
         else method_not_allowed(res, "GET");

@@ -425,6 +425,23 @@ json_t *store_operation_json(sqlite3 *db, const char *id)
     return op;
 }
 
+json_t *store_operations_json(sqlite3 *db, const char *cluster, int running_only, int limit)
+{
+    json_t *ids = db_rows(db,
+                          "SELECT id FROM operations WHERE (? IS NULL OR cluster = ?)"
+                          " AND (? = 0 OR status IN ('pending', 'running')) ORDER BY created_ms DESC, id LIMIT ?",
+                          "zzdd", cluster, cluster, running_only, limit);
+    json_t *ops = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(ids, i, r) {
+        json_t *op = store_operation_json(db, row_str(r, "id"));
+        if (op) json_array_append_new(ops, op);
+    }
+    json_decref(ids);
+    return json_pack("{s:o}", "operations", ops);
+}
+
 json_t *store_hosts_json(sqlite3 *db, long long now, long long timeout_ms)
 {
     json_t *hosts = db_rows(db,

@@ -47,6 +47,9 @@ int store_event(sqlite3 *db, const char *cluster, const char *node, const char *
 json_t *store_cluster_json(sqlite3 *db, const char *name);      /* NULL: no such cluster */
 json_t *store_clusters_json(sqlite3 *db);
 json_t *store_operation_json(sqlite3 *db, const char *id);      /* NULL: none */
+/* {"operations": [...]}, newest first: a cluster's (NULL: all), only the
+ * pending and running ones if running_only, at most limit. */
+json_t *store_operations_json(sqlite3 *db, const char *cluster, int running_only, int limit);
 json_t *store_hosts_json(sqlite3 *db, long long now_ms, long long timeout_ms);
 json_t *store_events_json(sqlite3 *db, const char *cluster, long long since, int limit);
 

@@ -39,7 +39,8 @@ async function api(method, path, body) {
 }
 
 function show(ids) {
-  for (const id of ["login", "fleet", "cluster", "events-section"]) $(id).hidden = !ids.includes(id);
+  for (const id of ["login", "fleet", "cluster", "operations-section", "events-section"])
+    $(id).hidden = !ids.includes(id);
   $("logout").hidden = ids.includes("login");
 }
 
@@ -171,6 +172,18 @@ function renderCluster(c) {
     el("td", {}, `${n.address}:${n.port}`), statusCell(n.status), statusCell(n.health || "?"), actionCell(c, n))));
 }
 
+function renderOperations(ops) {
+  fillRows($("operations").tBodies[0], ops.map(o => {
+    const m = o.moves;
+    const step = o.current_step ? `${o.current_step.action}${o.current_step.node ? " " + o.current_step.node : ""}` : "";
+    const moves = m ? `${m.slots_moved}/${m.slots_total} slots, ${m.keys_moved} keys, ${m.bytes_per_second} B/s` : "";
+    return el("tr", { "data-operation": o.id, "data-kind": o.kind },
+      el("td", {}, o.id), el("td", {}, o.kind), el("td", {}, o.cluster), el("td", {}, o.shard || ""),
+      statusCell(o.status), el("td", {}, el("progress", { max: "100", value: String(o.progress) }), ` ${o.progress}%`),
+      el("td", {}, step), el("td", {}, moves));
+  }));
+}
+
 function renderEvents(events) {
   const filter = $("event-filter").value.trim();
   const rows = events.filter(e => !filter || String(e.type).includes(filter)).slice(-200).reverse()
@@ -181,7 +194,10 @@ function renderEvents(events) {
 }
 
 async function refresh() {
-  const events = await api("GET", "/v1/events" + (state.cluster ? "?cluster=" + encodeURIComponent(state.cluster) : ""));
+  const scope = state.cluster ? "cluster=" + encodeURIComponent(state.cluster) : "";
+  const [events, ops] = await Promise.all([api("GET", "/v1/events?" + scope),
+    api("GET", "/v1/operations?status=running&" + scope)]);
+  if (ops.status === 200) renderOperations(ops.doc.operations);
   if (state.cluster) {
     const c = await api("GET", "/v1/clusters/" + encodeURIComponent(state.cluster));
     if (c.status === 404) { closeCluster(); return; }
@@ -196,7 +212,7 @@ async function refresh() {
 }
 
 function start() {
-  show(state.cluster ? ["cluster", "events-section"] : ["fleet", "events-section"]);
+  show([state.cluster ? "cluster" : "fleet", "operations-section", "events-section"]);
   refresh();
   if (!state.timer) state.timer = setInterval(refresh, REFRESH_MS);
 }

@@ -95,6 +95,15 @@ def check_http(f):
     status, _, doc = request(f, "GET", "/v1/clusters", headers={"Cookie": cookie})
     assert status == 200 and [c["name"] for c in doc["clusters"]] == [NAME], (status, doc)
     assert request(f, "GET", "/metrics", headers={"Cookie": cookie})[0] == 200
+    # the operations the page lists: all of a cluster's, or the running ones
+    status, _, doc = request(f, "GET", f"/v1/operations?cluster={NAME}", headers={"Cookie": cookie})
+    assert status == 200 and [(o["kind"], o["status"], o["progress"]) for o in doc["operations"]] == \
+        [("create", "succeeded", 100)], doc
+    status, _, doc = request(f, "GET", "/v1/operations?status=running", headers={"Cookie": cookie})
+    assert status == 200 and doc == {"operations": []}, doc
+    for bad in ("status=done", "limit=0", "cluster=No_Such"):
+        status, _, doc = request(f, "GET", f"/v1/operations?{bad}", headers={"Cookie": cookie})
+        assert status == 400 and doc["error"]["code"] == "InvalidParameterValue", (bad, status, doc)
     # a write with the cookie needs the page's header: a form elsewhere cannot send it
     body = {"name": "x", "shards": 1, "replicas": 0, "node_memory_mb": 16}
     assert request(f, "POST", "/v1/clusters", body, headers={"Cookie": cookie})[0] == 401
