@@ -58,17 +58,17 @@ static size_t rbuf_limit;
 
 void mc_server_verbosity(int level) { atomic_store(&verbosity, level); }
 
+static struct mc_worker_stats *stats_ptrs[256]; /* set before the workers start */
+
 void mc_server_info(struct mc_server_info *info)
 {
-    static struct mc_worker_stats *ptrs[256];
     info->threads = nworkers;
     info->port = server.port;
     info->maxconns = server.maxclients;
     info->curr_connections = atomic_load(&curr_conns);
     info->total_connections = atomic_load(&total_conns);
     info->rejected_connections = atomic_load(&rejected_conns);
-    for (int i = 0; i < nworkers && i < 256; i++) ptrs[i] = &workers[i].stats;
-    info->worker_stats = ptrs;
+    info->worker_stats = stats_ptrs;
     info->nworkers = nworkers < 256 ? nworkers : 256;
 }
 
@@ -154,6 +154,39 @@ static int conn_run(struct conn *c)
     return rc;
 }
 
+/* Runs what the input buffer holds and sends the replies, until the
+ * requests left need more input or the replies back up (then the
+ * connection waits to be writable and is not read meanwhile). */
+static void conn_serve(struct worker *w, struct conn *c)
+{
+    for (;;) {
+        size_t before = c->rlen;
+        int closing = conn_run(c);
+        if (conn_flush(w, c) == -1) {
+            conn_close(w, c);
+            return;
+        }
+        if (closing) {
+            conn_close_after_error(w, c);
+            return;
+        }
+        if (c->wpos < c->out.len) {
+            if (conn_set_events(w, c, 1) == -1) conn_close(w, c);
+            return;
+        }
+        if (c->rlen == 0 || c->rlen == before) break;
+    }
+    if (conn_set_events(w, c, 0) == -1) {
+        conn_close(w, c);
+        return;
+    }
+    if (c->rlen == 0 && c->rcap > 4 * READ_CHUNK) { /* a big request's buffer is not kept */
+        free(c->rbuf);
+        c->rbuf = NULL;
+        c->rcap = 0;
+    }
+}
+
 static void conn_readable(struct worker *w, struct conn *c)
 {
     if (c->rcap - c->rlen < READ_CHUNK && c->rcap < rbuf_limit) {
@@ -168,7 +201,11 @@ static void conn_readable(struct worker *w, struct conn *c)
         c->rbuf = nb;
         c->rcap = cap;
     }
-    ssize_t n = c->rcap > c->rlen ? read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen) : 0;
+    if (c->rcap == c->rlen) { /* cannot happen: requests are bounded below the buffer's limit */
+        conn_close_after_error(w, c);
+        return;
+    }
+    ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
     if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
     if (n <= 0) {
         conn_close(w, c);
@@ -176,22 +213,7 @@ static void conn_readable(struct worker *w, struct conn *c)
     }
     c->rlen += (size_t)n;
     MC_STAT_ADD(&w->stats, bytes_read, (uint64_t)n);
-    int closing = conn_run(c);
-    if (conn_flush(w, c) == -1) {
-        conn_close(w, c);
-        return;
-    }
-    if (closing) {
-        conn_close_after_error(w, c);
-        return;
-    }
-    /* a reply that did not go out stops reading until it has */
-    if (c->wpos < c->out.len && conn_set_events(w, c, 1) == -1) conn_close(w, c);
-    else if (c->rlen == 0 && c->rcap > 4 * READ_CHUNK) { /* a big request's buffer is not kept */
-        free(c->rbuf);
-        c->rbuf = NULL;
-        c->rcap = 0;
-    }
+    conn_serve(w, c);
 }
 
 static void conn_writable(struct worker *w, struct conn *c)
@@ -200,14 +222,7 @@ static void conn_writable(struct worker *w, struct conn *c)
         conn_close(w, c);
         return;
     }
-    if (c->wpos < c->out.len) return;
-    /* requests left waiting while the output was backed up */
-    int closing = conn_run(c);
-    if (conn_flush(w, c) == -1 || closing) {
-        conn_close(w, c);
-        return;
-    }
-    if (c->wpos == c->out.len && conn_set_events(w, c, 0) == -1) conn_close(w, c);
+    if (c->wpos == c->out.len) conn_serve(w, c); /* the requests left waiting */
 }
 
 static void conn_new(struct worker *w, int fd)
@@ -407,6 +422,7 @@ int mc_main(void)
     nworkers = server.mc_threads;
     workers = calloc((size_t)nworkers, sizeof(*workers));
     if (!workers) return 1;
+    for (int i = 0; i < nworkers; i++) stats_ptrs[i] = &workers[i].stats;
     for (int i = 0; i < nworkers; i++) {
         if (worker_init(&workers[i]) == -1 || pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
             log_msg(LOG_WARNING, "Failed to start worker thread %d: %s", i, strerror(errno));

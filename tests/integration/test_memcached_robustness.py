@@ -130,6 +130,17 @@ def test_client_that_never_reads(s):
     check_intact(n, c)
 
 
+def test_pipeline_of_big_replies(s):
+    # 4 MB of replies to one write: processing pauses while they back up
+    # and resumes when they are sent, with no more input arriving
+    n = s.mcnode("--threads", "1")
+    n.mc().set("v", b"y" * 100000, noreply=False)
+    with n.connect(timeout=20) as sock:
+        sock.sendall(b"get v\r\n" * 40 + b"mn\r\n")
+        got = read_reply(sock, b"MN\r\n", timeout=20)
+    assert got.count(b"VALUE v 0 100000\r\n") == 40 and got.endswith(b"END\r\nMN\r\n"), len(got)
+
+
 def test_eviction(s):
     n = s.mcnode("--maxmemory", "4mb", "--threads", "2")
     c = n.mc()
@@ -164,4 +175,5 @@ def test_noeviction(s):
 if __name__ == "__main__":
     sys.exit(MCSuite().run([test_malformed_input, test_garbage_bytes, test_oversize_value_is_swallowed,
                             test_too_long_lines, test_connection_flood, test_client_that_never_reads,
+                            test_pipeline_of_big_replies,
                             test_eviction, test_noeviction]))
