@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -262,12 +264,39 @@ static void worker_take_queue(struct worker *w)
     for (int i = 0; i < n; i++) conn_new(w, fds[i]);
 }
 
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Waits for events. Right after work the worker polls for up to
+ * busy-poll-us (yielding its CPU between polls) before it sleeps: the next
+ * request of a busy client usually comes within microseconds, and waking a
+ * sleeping thread costs more than the request (see busy-poll-us in the
+ * README). */
+static int worker_wait(struct epoll_event *events, int max, struct worker *w, int worked)
+{
+    int window = server.busy_poll_us;
+    if (worked && window > 0) {
+        long long start = now_us();
+        do {
+            int n = epoll_wait(w->epfd, events, max, 0);
+            if (n != 0) return n;
+            sched_yield();
+        } while (now_us() - start < window);
+    }
+    return epoll_wait(w->epfd, events, max, 1000);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct epoll_event events[128];
+    int n = 0;
     while (!atomic_load(&stopping)) {
-        int n = epoll_wait(w->epfd, events, 128, 1000);
+        n = worker_wait(events, 128, w, n > 0);
         if (n == -1 && errno != EINTR) {
             log_msg(LOG_WARNING, "epoll_wait: %s", strerror(errno));
             break;

@@ -96,7 +96,8 @@ static inline uint32_t bucket_of(const struct stripe *s, uint64_t h)
 
 /* ---- items ------------------------------------------------------------------ */
 
-static size_t item_charge(const mc_item *it) { return malloc_usable_size((void *)it) + sizeof(size_t); }
+/* non-const: the allocation may not be written yet when it is charged */
+static size_t item_charge(mc_item *it) { return malloc_usable_size(it) + sizeof(size_t); }
 
 int mc_item_size_ok(size_t nkey, size_t nbytes)
 {
