@@ -130,7 +130,13 @@ struct mc_session {
     struct mc_worker_stats *stats;
     int close;           /* set: close once the output is written */
     size_t swallow;      /* bytes of a refused data block still to drop */
+    size_t get_resume;   /* a paused multi-get: where its next key is in the line */
+    uint32_t get_exptime; /* ... and a paused gat's new expiry */
+    int paused;          /* the last request paused (see MC_GET_PAUSE) */
 };
+/* A multi-get pauses once its reply has grown by this much, and goes on
+ * when the connection has sent it: a connection's output stays bounded. */
+#define MC_GET_PAUSE (1024 * 1024)
 
 /* Parses and runs one request from in[0..len). Returns the bytes consumed,
  * 0 when the request is not complete yet, or -1 when the connection must

@@ -233,34 +233,50 @@ static int get_discovery(struct mc_session *s)
     return ok;
 }
 
-/* get/gets/gat/gats: keys are walked one by one, so a multi-get is bounded
- * only by the line length. */
-static void cmd_get(struct mc_session *s, char *args, int with_cas, int touch)
+/* get/gets/gat/gats over line[start..end): keys are walked one by one, so
+ * a multi-get is bounded only by the line length, and a reply that grows
+ * past MC_GET_PAUSE bytes pauses: the request stays unconsumed with
+ * s->get_resume at the next key, and goes on once the replies are sent.
+ * Returns 1 when paused. The line is not written to (a long one is parsed
+ * in place in the connection's buffer, again when resumed). */
+static int cmd_get(struct mc_session *s, const char *line, const char *start, const char *end, int with_cas,
+                   int touch)
 {
-    struct get_ctx g = {s, with_cas, touch, 0};
+    struct get_ctx g = {s, with_cas, touch, s->get_exptime};
     struct req r = {s, 0};
-    char *p = args;
-    if (touch) {
-        while (*p == ' ') p++;
-        char *t = p;
-        while (*p && *p != ' ') p++;
-        if (*p) *p++ = '\0';
+    const char *p = s->get_resume ? line + s->get_resume : start;
+    if (touch && !s->get_resume) {
+        while (p < end && *p == ' ') p++;
+        const char *t = p;
+        while (p < end && *p != ' ') p++;
+        char num[32];
         int32_t exp;
-        if (mc_strtol32(t, &exp) == -1) {
+        size_t n = (size_t)(p - t);
+        if (n >= sizeof(num)) n = sizeof(num) - 1; /* still not a number: refused below */
+        memcpy(num, t, n);
+        num[n] = '\0';
+        if (mc_strtol32(num, &exp) == -1 || (size_t)(p - t) >= sizeof(num)) {
             reply(&r, "CLIENT_ERROR invalid exptime argument");
-            return;
+            return 0;
         }
         g.exptime = mc_exptime(exp);
     }
+    size_t out_start = s->out->len;
+    s->get_resume = 0;
     for (;;) {
-        while (*p == ' ') p++;
-        if (!*p) break;
-        char *key = p;
-        while (*p && *p != ' ') p++;
+        while (p < end && *p == ' ') p++;
+        if (p == end) break;
+        if (s->out->len - out_start > MC_GET_PAUSE) {
+            s->get_resume = (size_t)(p - line);
+            s->get_exptime = g.exptime;
+            return 1;
+        }
+        const char *key = p;
+        while (p < end && *p != ' ') p++;
         size_t nkey = (size_t)(p - key);
         if (nkey > MC_KEY_MAX) {
             reply(&r, "CLIENT_ERROR bad command line format");
-            return;
+            return 0;
         }
         MC_STAT_INC(s->stats, cmd_get);
         if (touch) MC_STAT_INC(s->stats, cmd_touch);
@@ -276,6 +292,7 @@ static void cmd_get(struct mc_session *s, char *args, int with_cas, int touch)
         }
     }
     mc_buf_add(s->out, "END\r\n", 5);
+    return 0;
 }
 
 /* ---- storage ------------------------------------------------------------------------ */
@@ -509,9 +526,11 @@ static void cmd_config(struct req *r, char **tok, int n)
 
 /* ---- dispatch ---------------------------------------------------------------------- */
 
+/* Whether a line starts with get/gets/gat/gats and a space (within the
+ * first 100 bytes: the line may not be NUL-terminated). */
 static int is_get_family(const char *line)
 {
-    while (*line == ' ') line++;
+    for (int i = 0; i < 100 && *line == ' '; i++) line++;
     return strncmp(line, "get ", 4) == 0 || strncmp(line, "gets ", 5) == 0 ||
            strncmp(line, "gat ", 4) == 0 || strncmp(line, "gats ", 5) == 0;
 }
@@ -573,6 +592,7 @@ static int is_meta(const char *line)
 
 long mc_process(struct mc_session *s, char *in, size_t len)
 {
+    s->paused = 0;
     if (s->swallow) {
         size_t n = len < s->swallow ? len : s->swallow;
         s->swallow -= n;
@@ -597,33 +617,35 @@ long mc_process(struct mc_session *s, char *in, size_t len)
     char *data = in + consumed;
     size_t avail = len - consumed;
     /* the line is parsed in a copy: a command that waits for its data block
-     * is parsed again when the rest arrives */
+     * is parsed again when the rest arrives. A longer line (a multi-get) is
+     * read in place, bounded by its end, and never written to. */
     char lb[MC_LINE_MAX + 1];
     char *line = in;
     if (linelen <= MC_LINE_MAX) {
         memcpy(lb, in, linelen);
         line = lb;
+        line[linelen] = '\0';
     }
-    line[linelen] = '\0';
+    const char *end = line + linelen;
     if (is_meta(line)) {
         long r = mc_meta_process(s, line, data, avail);
         if (r == -2) return 0;
         return r < 0 ? r : (long)consumed + r;
     }
-    char *p = line;
-    while (*p == ' ') p++;
-    if (strncmp(p, "get ", 4) == 0 || strncmp(p, "gets ", 5) == 0 || strncmp(p, "gat ", 4) == 0 ||
-        strncmp(p, "gats ", 5) == 0) {
-        char *args = strchr(p, ' ');
+    if (is_get_family(line)) {
+        const char *p = line;
+        while (*p == ' ') p++;
+        const char *args = memchr(p, ' ', (size_t)(end - p));
         int with_cas = p[3] == 's';
         int touch = p[1] == 'a';
         /* "get" alone is an unknown command to memcached: it wants a key */
-        char *q = args;
-        while (*q == ' ') q++;
-        if (!*q) {
+        const char *q = args;
+        while (q < end && *q == ' ') q++;
+        if (q == end) {
             mc_buf_str(s->out, "ERROR\r\n");
-        } else {
-            cmd_get(s, args, with_cas, touch);
+        } else if (cmd_get(s, line, args, end, with_cas, touch)) {
+            s->paused = 1;
+            return 0;
         }
         return (long)consumed;
     }

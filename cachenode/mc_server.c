@@ -176,7 +176,8 @@ static void conn_serve(struct worker *w, struct conn *c)
             if (conn_set_events(w, c, 1) == -1) conn_close(w, c);
             return;
         }
-        if (c->rlen == 0 || c->rlen == before) break;
+        /* a paused multi-get goes on at once when its replies went out */
+        if (!c->sess.paused && (c->rlen == 0 || c->rlen == before)) break;
     }
     if (conn_set_events(w, c, 0) == -1) {
         conn_close(w, c);

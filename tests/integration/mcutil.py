@@ -55,7 +55,7 @@ class MCNode(Node):
 
 
 def read_reply(sock, until=None, timeout=5.0):
-    got = b""
+    got = bytearray()  # appending to bytes would copy it all each time
     deadline = time.monotonic() + timeout
     sock.settimeout(timeout)
     while time.monotonic() < deadline:
@@ -68,7 +68,7 @@ def read_reply(sock, until=None, timeout=5.0):
         if not chunk:
             break
         got += chunk
-    return got
+    return bytes(got)
 
 
 class MCSuite(Suite):

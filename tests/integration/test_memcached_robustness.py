@@ -141,6 +141,21 @@ def test_pipeline_of_big_replies(s):
     assert got.count(b"VALUE v 0 100000\r\n") == 40 and got.endswith(b"END\r\nMN\r\n"), len(got)
 
 
+def test_multiget_of_big_values(s):
+    # one line naming a 100 KB value 300 times: 30 MB of replies, sent in
+    # pieces as the client reads them (the node never holds them all)
+    n = s.mcnode("--threads", "1")
+    n.mc().set("v", b"y" * 100000, noreply=False)
+    n.mc().set("w", b"z" * 10, noreply=False)
+    with n.connect(timeout=30) as sock:
+        sock.sendall(b"get " + b"v " * 300 + b"w\r\ngat 0 " + b"v " * 20 + b"w\r\nmn\r\n")
+        got = read_reply(sock, b"MN\r\n", timeout=30)
+    assert got.count(b"VALUE v 0 100000\r\n") == 320, got.count(b"VALUE v 0 100000\r\n")
+    assert got.endswith(b"VALUE w 0 10\r\nzzzzzzzzzz\r\nEND\r\nMN\r\n"), got[-80:]
+    assert got.count(b"END\r\n") == 2
+    assert int(n.stats()["get_hits"]) == 322
+
+
 def test_eviction(s):
     n = s.mcnode("--maxmemory", "4mb", "--threads", "2")
     c = n.mc()
@@ -176,4 +191,5 @@ if __name__ == "__main__":
     sys.exit(MCSuite().run([test_malformed_input, test_garbage_bytes, test_oversize_value_is_swallowed,
                             test_too_long_lines, test_connection_flood, test_client_that_never_reads,
                             test_pipeline_of_big_replies,
+                            test_multiget_of_big_values,
                             test_eviction, test_noeviction]))

@@ -106,6 +106,29 @@ static void test_long_lines(void **state)
     free(line);
 }
 
+static void test_multiget_pauses(void **state)
+{
+    (void)state;
+    enum mc_result res;
+    mc_item *it = mc_item_new("v", 1, 0, 0, 300000, &res);
+    memset(MC_ITEM_VAL(it), 'x', 300000);
+    assert_int_equal(mc_store_item(it, MC_SET, 0, 0, NULL), MC_STORED);
+    char req[] = "get v v v v v v v v v v\r\n"; /* 3 MB of replies */
+    int rounds = 0;
+    long r;
+    while ((r = mc_process(&sess, req, strlen(req))) == 0) {
+        assert_true(sess.paused);
+        assert_true(out.len <= MC_GET_PAUSE + 300100); /* bounded per call */
+        out.len = 0; /* "sent" */
+        rounds++;
+    }
+    assert_int_equal(r, (long)strlen(req));
+    assert_false(sess.paused);
+    assert_int_equal(rounds, 2);
+    assert_memory_equal(out.data + out.len - 5, "END\r\n", 5);
+    out.len = 0;
+}
+
 static void test_numbers(void **state)
 {
     (void)state;
@@ -167,6 +190,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_split_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_swallow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multiget_pauses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokenize, setup, teardown),
         cmocka_unit_test_setup_teardown(test_base64, setup, teardown),
