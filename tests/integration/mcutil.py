@@ -8,7 +8,10 @@ import time
 
 from pymemcache.client.base import Client
 
-from nodeutil import Node, Suite, free_port, wait_until  # noqa: F401 (re-exported)
+from nodeutil import SANITIZER_MARKERS, Node, Suite, free_port, wait_until  # noqa: F401 (re-exported)
+
+# sanitizer reports and unclean exits found when nodes were stopped
+PROBLEMS = []
 
 
 class MCNode(Node):
@@ -27,6 +30,18 @@ class MCNode(Node):
         with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
             s.sendall(b"version\r\n")
             return s.recv(200)
+
+    def cleanup(self):
+        """Stops the node with SIGTERM (so that a sanitizer build checks for
+        leaks at exit) and records a sanitizer report or an unclean exit."""
+        if self.proc is not None and not self._terminated and self.proc.poll() is None:
+            rc = self.terminate(timeout=10)
+            if rc not in (0, None):
+                PROBLEMS.append("node on port %s exited with %r after SIGTERM" % (self.port, rc))
+        log = self.log_text()
+        if any(m in log for m in SANITIZER_MARKERS + ("ThreadSanitizer",)):
+            PROBLEMS.append("sanitizer report from the node on port %s:\n%s" % (self.port, log[-3000:]))
+        super().cleanup()
 
     def alive(self):
         return self.proc.poll() is None and self._answers()
@@ -71,7 +86,14 @@ def read_reply(sock, until=None, timeout=5.0):
     return bytes(got)
 
 
+def no_problems_at_exit(_suite):
+    assert not PROBLEMS, "\n".join(PROBLEMS)
+
+
 class MCSuite(Suite):
+    def run(self, tests, setup=None, teardown=None):
+        return super().run(list(tests) + [("nodes exit cleanly", no_problems_at_exit)], setup, teardown)
+
     def mcnode(self, *args, keep=False, timeout=10.0, start=True, **kw):
         n = MCNode(self.args.cachenode, *args, **kw)
         (self.kept if keep else self.nodes).append(n)
