@@ -286,7 +286,6 @@ def check_role_follows_replicaof(suite):
 
 # what each refused start-up value must say, on stderr and in the log
 REFUSED = [
-    (("protocol", "memcached"), "memcached protocol is not supported yet; use --protocol resp"),
     (("save", "100 1"), "automatic save points are not supported"),
     (("dbfilename", "../elsewhere.cfs"), "dbfilename can't be a path, just a filename"),
     (("logfile", "/nonexistent-dir/node.log"), "can't open the log file: No such file or directory"),
