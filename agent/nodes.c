@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "engine_io.h"
 #include "json.h"
 #include "log.h"
 #include "resp.h"
@@ -68,7 +69,9 @@ json_t *node_to_json(const struct agent *a, const struct node *n)
     json_object_set_new(o, "connected_clients", maybe_int(b->connected_clients));
     json_object_set_new(o, "keys", maybe_int(b->keys));
     json_object_set_new(o, "restarts", json_integer(n->restarts));
-    json_object_set_new(o, "topology_epoch", n->topo_epoch > 0 ? json_integer(n->topo_epoch) : json_null());
+    json_object_set_new(o, "topology_epoch", n->topo.applied > 0 ? json_integer(n->topo.applied) : json_null());
+    if (engine_get(n->spec.engine)->discovery)
+        json_object_set_new(o, "discovery_version", n->disc.applied > 0 ? json_integer(n->disc.applied) : json_null());
     json_object_set_new(o, "last_error", b->last_error[0] ? json_string(b->last_error) : json_null());
     return o;
 }
@@ -130,12 +133,32 @@ static int live_cmd(struct resp_conn *c, int argc, const char **argv, char *err,
     return 0;
 }
 
+/* A memcached node: only its memory limit changes live (cache_memlimit, in
+ * MB); its discovery list goes out from the health thread. */
+static int live_apply_text(struct resp_conn *c, const struct node_spec *have, const struct node_spec *want,
+                           char *err, size_t errlen)
+{
+    if (have->memory_mb == want->memory_mb) return 0;
+    char req[64];
+    int n = snprintf(req, sizeof(req), "cache_memlimit %lld\r\n", want->memory_mb);
+    struct resp_reply *r = resp_text_command(c, LIVE_TIMEOUT_MS, req, (size_t)n);
+    int ok = r && r->type == RESP_BULK && strncmp(r->str, "OK", 2) == 0;
+    if (!ok) snprintf(err, errlen, "cache_memlimit failed: %.100s", r ? r->str : "no reply");
+    resp_reply_free(r);
+    return ok ? 0 : -1;
+}
+
 /* Makes the running node match want, given it runs as have. */
 static int live_apply(const struct agent *a, const struct node_spec *have, const struct node_spec *want,
                       char *err, size_t errlen)
 {
     struct resp_conn *c = resp_connect(a->cfg.advertise, have->port, LIVE_TIMEOUT_MS, err, errlen);
     if (c == NULL) return -1;
+    if (engine_get(have->engine)->wire == WIRE_TEXT) {
+        int rc = live_apply_text(c, have, want, err, errlen);
+        resp_close(c);
+        return rc;
+    }
     int rc = 0;
     if (have->auth_token[0]) {
         const char *auth[] = {"AUTH", have->auth_token};
@@ -283,8 +306,8 @@ static int put_existing(struct agent *a, struct node *n, struct node_spec *want,
         return reply_error(reply, 503, "NodeUnavailable", msg);
     }
     spec_move(&n->spec, want);
-    n->topo_next_ms = 0; /* a new topology goes out at the next health tick */
-    n->topo_backoff_ms = 0;
+    n->topo.next_ms = n->disc.next_ms = 0; /* a new topology or list goes out at the next health tick */
+    n->topo.backoff_ms = n->disc.backoff_ms = 0;
     store_save(a, n);
     agent_event(a, n, "node_changed", "%s changed live to generation %lld (%s)", n->spec.id, n->spec.generation,
                 spec_role_name(n->spec.role));
@@ -359,12 +382,20 @@ int agent_delete_node(struct agent *a, const char *id, char **reply)
 
 /* ---- start-up: adopt or relaunch -------------------------------------------- */
 
-/* Asks the process on the node's port for its node id. 1 = it is ours. */
+/* Asks the process on the node's port for its node id. 1 = it is ours. A
+ * memcached node has no CONFIG GET: its health check answering on the port
+ * whose process carries --node-id (proc_matches) is the proof. */
 static int answers_as(const struct agent *a, const struct node_spec *s)
 {
     char err[128];
     struct resp_conn *c = resp_connect(a->cfg.advertise, s->port, 1000, err, sizeof(err));
     if (c == NULL) return 0;
+    const struct engine_caps *e = engine_get(s->engine);
+    if (e->wire == WIRE_TEXT) {
+        int ok = engine_health_send(c, e, 1000) == 0 && engine_health_read(c, e, mono_ms() + 1000);
+        resp_close(c);
+        return ok;
+    }
     int ok = 1;
     if (s->auth_token[0]) {
         const char *auth[] = {"AUTH", s->auth_token};
@@ -414,8 +445,9 @@ static void restore_one(struct agent *a, json_t *doc, void *ctx)
         agent_event(a, n, "node_adopted", "%s adopted (pid %d)", spec.id, (int)pid);
         return;
     }
-    if (spec.role == ROLE_PRIMARY) {
-        /* An empty primary would wipe its replicas: wait for the controller. */
+    if (spec.role == ROLE_PRIMARY && !engine_get(spec.engine)->restart_in_place) {
+        /* An empty primary would wipe its replicas (an empty memcached node
+         * would hide behind an unchanged list): wait for the controller. */
         node_set_health(a, n, HEALTH_DOWN, "not running when the agent started; a primary is not restarted");
         store_save(a, n);
         return;

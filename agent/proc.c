@@ -66,6 +66,7 @@ struct launch_args {
 static void build_argv(const struct agent *a, const struct node *n, struct launch_args *l)
 {
     int i = 0;
+    const struct engine_caps *e = engine_get(n->spec.engine);
     snprintf(l->port, sizeof(l->port), "%d", n->spec.port);
     snprintf(l->maxmem, sizeof(l->maxmem), "%lldmb", n->spec.memory_mb);
     l->argv[i++] = a->cfg.node_binary;
@@ -76,8 +77,13 @@ static void build_argv(const struct agent *a, const struct node *n, struct launc
     l->argv[i++] = "--dbfilename";       l->argv[i++] = NODE_DBFILENAME;
     l->argv[i++] = "--logfile";          l->argv[i++] = l->logfile;
     l->argv[i++] = "--maxmemory";        l->argv[i++] = l->maxmem;
-    l->argv[i++] = "--maxmemory-policy"; l->argv[i++] = n->spec.eviction_policy;
+    if (e->eviction_policies) {
+        l->argv[i++] = "--maxmemory-policy"; l->argv[i++] = n->spec.eviction_policy;
+    }
     l->argv[i++] = "--node-id";          l->argv[i++] = n->spec.id;
+    if (e->protocol) {
+        l->argv[i++] = "--protocol"; l->argv[i++] = e->protocol;
+    }
     if (n->spec.cluster_mode) {
         l->argv[i++] = "--cluster-enabled";     l->argv[i++] = "yes";
         l->argv[i++] = "--cluster-config-file"; l->argv[i++] = NODE_CLUSTER_CONFIG;
@@ -173,9 +179,9 @@ int proc_launch(struct agent *a, struct node *n, char *err, size_t errlen)
     n->incarnation++;
     n->launched_ms = mono_ms();
     n->exit_status = -1;
-    n->topo_epoch = 0; /* a new process: its topology is applied again */
-    n->topo_next_ms = 0;
-    n->topo_backoff_ms = 0;
+    /* a new process: its topology and discovery list are applied again */
+    memset(&n->topo, 0, sizeof(n->topo));
+    memset(&n->disc, 0, sizeof(n->disc));
     a->count.node_launches++;
     log_msg(LOG_NOTICE, "node %s: launched pid %d on %s:%d (%s, %lld MB)", n->spec.id, (int)pid,
             a->cfg.advertise, n->spec.port, spec_role_name(n->spec.role), n->spec.memory_mb);

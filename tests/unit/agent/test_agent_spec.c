@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -95,9 +96,13 @@ static void test_refusals(void **state)
         if (parse("n1", bad[i], &s, err) != -1) fail_msg("accepted: %s", bad[i]);
         assert_true(strlen(err) > 0);
     }
-    /* cachenode has no memcached protocol yet: refused in the controller's words */
-    assert_int_equal(parse("m1", PRIMARY ",\"engine\":\"memcached\"}", &s, err), -1);
-    assert_string_equal(err, "engine 'memcached' is not supported yet; use 'redis'");
+    /* what the engine cannot do (engine_caps.h) is refused in words */
+    assert_int_equal(parse("m1", PRIMARY ",\"engine\":\"memcached\",\"cluster_mode\":true}", &s, err), -1);
+    assert_string_equal(err, "engine 'memcached' does not support cluster_mode");
+    assert_int_equal(parse("m1", PRIMARY ",\"engine\":\"memcached\",\"auth_token\":\"0123456789abcdef\"}", &s, err), -1);
+    assert_string_equal(err, "engine 'memcached' does not support auth_token");
+    assert_int_equal(parse("m1", PRIMARY ",\"discovery\":{\"version\":1,\"nodes\":[]}}", &s, err), -1);
+    assert_string_equal(err, "engine 'redis' does not support discovery");
     assert_int_equal(parse("bad id", PRIMARY "}", &s, err), -1);
     assert_int_equal(parse("../../x", PRIMARY "}", &s, err), -1);
     assert_int_equal(parse("", PRIMARY "}", &s, err), -1);
@@ -151,12 +156,106 @@ static void test_same_and_roundtrip(void **state)
     json_decref(reply);
 }
 
+#define MEMCACHED PRIMARY ",\"engine\":\"memcached\""
+
+/* A memcached node with its discovery list: parsed, kept on disk, compared,
+ * and turned into the request that hands it to cachenode. */
+static void test_memcached_discovery(void **state)
+{
+    (void)state;
+    struct node_spec a, b;
+    char err[256];
+    assert_int_equal(parse("mc-0001-001", MEMCACHED ",\"discovery\":{\"version\":3,\"nodes\":"
+                                          "[\"127.0.0.2|127.0.0.2|7000\",\"h2|10.0.0.3|7001\"]}}", &a, err), 0);
+    assert_int_equal(a.engine, ENGINE_MEMCACHED);
+    assert_non_null(a.discovery);
+    assert_int_equal(a.discovery->version, 3);
+    assert_int_equal(a.discovery->count, 2);
+    assert_string_equal(a.discovery->text, "127.0.0.2|127.0.0.2|7000 h2|10.0.0.3|7001");
+    size_t len = 0;
+    char *req = discovery_request(a.discovery, &len);
+    const char *want = "config set cluster 0 44\r\n3\n127.0.0.2|127.0.0.2|7000 h2|10.0.0.3|7001\n\r\n";
+    assert_string_equal(req, want);
+    assert_int_equal(len, strlen(want));
+    free(req);
+    assert_true(discovery_reply_ok("STORED"));
+    assert_false(discovery_reply_ok("ERROR"));
+    /* the disk form parses back to the same spec; another version is another spec */
+    json_t *disk = spec_to_json(&a, 1);
+    assert_int_equal(spec_parse("mc-0001-001", disk, &b, err, sizeof(err)), 0);
+    json_decref(disk);
+    assert_true(spec_same(&a, &b));
+    b.discovery->version = 4;
+    assert_false(spec_same(&a, &b));
+    json_t *reply = spec_to_json(&a, 0);
+    assert_int_equal(json_integer_value(json_object_get(reply, "desired_discovery_version")), 3);
+    json_decref(reply);
+    spec_release(&a);
+    spec_release(&b);
+    /* an empty list is a list (a cluster whose nodes are all leaving) */
+    assert_int_equal(parse("m", MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[]}}", &a, err), 0);
+    assert_string_equal(a.discovery->text, "");
+    spec_release(&a);
+    static const char *bad[] = {
+        MEMCACHED ",\"discovery\":{\"version\":0,\"nodes\":[]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h|i\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h|i|0\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h|i|70000\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h;rm|i|1\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h|i|1|x\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h|i|1\",\"h|i|1\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[],\"x\":1}}",
+        MEMCACHED ",\"role\":\"replica\",\"primary\":{\"host\":\"h\",\"port\":1}}",
+        NULL};
+    for (int i = 0; bad[i]; i++) {
+        err[0] = '\0';
+        if (parse("m", bad[i], &a, err) != -1) fail_msg("accepted: %s", bad[i]);
+        assert_true(strlen(err) > 0);
+    }
+}
+
+/* The capability table answers for both engines, by struct and by name. */
+static void test_engine_caps(void **state)
+{
+    (void)state;
+    const struct engine_caps *r = engine_by_name("redis"), *m = engine_by_name("memcached");
+    assert_non_null(r);
+    assert_non_null(m);
+    assert_null(engine_by_name("mysql"));
+    assert_null(engine_by_name(NULL));
+    assert_ptr_equal(engine_get(ENGINE_MEMCACHED), m);
+    assert_null(r->protocol); /* redis nodes start exactly as before: no --protocol */
+    assert_string_equal(m->protocol, "memcached");
+    assert_int_equal(r->wire, WIRE_RESP);
+    assert_int_equal(m->wire, WIRE_TEXT);
+    assert_string_equal(r->health_request, "PING");
+    assert_null(r->health_reply);
+    assert_string_equal(m->health_request, "version\r\n");
+    assert_string_equal(m->health_reply, "VERSION ");
+    assert_int_equal(r->metrics, METRICS_INFO);
+    assert_int_equal(m->metrics, METRICS_STATS);
+    assert_int_equal(engine_can("redis", "replicas"), 1);
+    assert_int_equal(engine_can("redis", "discovery"), 0);
+    assert_int_equal(engine_can("memcached", "replicas"), 0);
+    assert_int_equal(engine_can("memcached", "failover"), 0);
+    assert_int_equal(engine_can("memcached", "shards"), 0);
+    assert_int_equal(engine_can("memcached", "cluster_mode"), 0);
+    assert_int_equal(engine_can("memcached", "sentinel"), 0);
+    assert_int_equal(engine_can("memcached", "discovery"), 1);
+    assert_int_equal(engine_can("memcached", "flying"), -1);
+    assert_int_equal(engine_can("mysql", "replicas"), -1);
+    assert_int_equal(m->min_nodes, 1);
+    assert_int_equal(m->max_nodes, 40);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_primary), cmocka_unit_test(test_full_replica),
         cmocka_unit_test(test_refusals),        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_same_and_roundtrip),
+        cmocka_unit_test(test_same_and_roundtrip), cmocka_unit_test(test_memcached_discovery),
+        cmocka_unit_test(test_engine_caps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

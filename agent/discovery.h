@@ -1,0 +1,38 @@
+/* discovery.h: the node list a memcached node serves to Auto Discovery
+ * clients (`config get cluster`), as the controller sends it in the node
+ * spec: {"version": V, "nodes": ["host|ip|port", ...]}. Parsing and
+ * validation, the JSON form, and the one request that hands the list to a
+ * running cachenode. Pure functions; a list never changes after it is
+ * built (a new spec brings a new one). */
+#ifndef CF_AGENT_DISCOVERY_H
+#define CF_AGENT_DISCOVERY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define DISCOVERY_MAX_NODES 256
+#define DISCOVERY_VERSION_MAX (1LL << 53)
+
+struct discovery {
+    long long version;
+    int count;
+    char *text;                /* "host|ip|port host|ip|port ..." (config get cluster's second line) */
+};
+
+/* NULL with a sentence in err when v is not an acceptable list: version
+ * 1.., at most DISCOVERY_MAX_NODES entries of host|ip|port with host and ip
+ * of [A-Za-z0-9.:_-] (ip may be empty) and a port 1..65535, none twice. */
+struct discovery *discovery_parse(const json_t *v, char *err, size_t errlen);
+struct discovery *discovery_dup(const struct discovery *d);
+void discovery_free(struct discovery *d);
+/* 1 when both are NULL or hold the same version and list. */
+int discovery_equal(const struct discovery *a, const struct discovery *b);
+json_t *discovery_to_json(const struct discovery *d);
+
+/* The memcached-text request that makes a node serve d, malloc'd, with its
+ * length in *len; and whether the node's reply accepts it. The only place
+ * that knows how cachenode is told its list. */
+char *discovery_request(const struct discovery *d, size_t *len);
+int discovery_reply_ok(const char *reply);
+
+#endif
