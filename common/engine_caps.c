@@ -51,6 +51,7 @@ int engine_can(const char *engine, const char *capability)
         {"sentinel", offsetof(struct engine_caps, sentinel)},
         {"restart_in_place", offsetof(struct engine_caps, restart_in_place)},
     };
+    if (strcmp(capability, "nodes") == 0) return e->max_nodes > 0; /* a node count instead of shards */
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         if (strcmp(flags[i].name, capability) == 0) return *(const int *)((const char *)e + flags[i].offset);
     return -1;

@@ -43,7 +43,8 @@ const struct engine_caps *engine_get(enum engine_id id);
 /* "'redis' or 'memcached'", for error messages. */
 const char *engine_names(void);
 
-/* A capability by its name ("replicas", "failover", "discovery", ...), so
+/* A capability by its name ("replicas", "failover", "discovery", ...,
+ * "nodes": sized by a node count instead of shards and replicas), so
  * that SQL and JSON can ask the table; -1 for an unknown engine or name. */
 int engine_can(const char *engine, const char *capability);
 
