@@ -128,9 +128,9 @@ int proc_matches(pid_t pid, const char *node_id, unsigned long long starttime);
 unsigned long long proc_starttime(pid_t pid);
 int node_dir(const struct agent *a, const char *id, char *buf, size_t len);
 /* Removes what a node leaves in its directory that must not outlive it:
- * node.conf (the secrets) and the topology a cluster-mode node keeps (a new
- * node with the same id starts from the controller's epoch, not from an
- * old cluster's). 0, or -1 when a file stays (logged). */
+ * node.conf (the secrets), the topology a cluster-mode node keeps and the
+ * discovery list a memcached node serves (a new node with the same id
+ * starts from the controller's epoch or list, not from an old cluster's). 0, or -1 when a file stays (logged). */
 int proc_forget_files(const struct agent *a, const char *id);
 
 /* store.c: spec files in DATA/specs/ID.json. */

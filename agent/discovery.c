@@ -1,10 +1,13 @@
 /* discovery.c: a memcached node's Auto Discovery list (see discovery.h). */
 #include "discovery.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "fileio.h"
 #include "spec.h"
 
 static void *fail(char *err, size_t errlen, const char *msg)
@@ -107,22 +110,60 @@ json_t *discovery_to_json(const struct discovery *d)
     return json_pack("{s:I,s:o}", "version", (json_int_t)d->version, "nodes", nodes);
 }
 
-/* cachenode's side (mc-engine): `config set cluster 0 <bytes>\r\n<data>\r\n`
- * where data is what `config get cluster` serves: "<version>\n<list>\n",
- * answered with STORED (or OK). */
-char *discovery_request(const struct discovery *d, size_t *len)
+char *discovery_file_text(const struct discovery *d)
 {
-    size_t data = (size_t)snprintf(NULL, 0, "%lld\n%s\n", d->version, d->text);
-    size_t cap = data + 64;
+    size_t cap = strlen(d->text) + 32;
     char *out = malloc(cap);
-    if (out == NULL) return NULL;
-    int n = snprintf(out, cap, "config set cluster 0 %zu\r\n%lld\n%s\n\r\n", data, d->version, d->text);
-    if (n < 0 || (size_t)n >= cap) { free(out); return NULL; }
-    *len = (size_t)n;
+    if (out && snprintf(out, cap, "%lld\n%s\n", d->version, d->text) >= (int)cap) {
+        free(out);
+        out = NULL;
+    }
     return out;
 }
 
-int discovery_reply_ok(const char *reply)
+/* 1 when the file at path holds exactly text. */
+static int file_holds(const char *path, const char *text)
 {
-    return reply && (strncmp(reply, "STORED", 6) == 0 || strncmp(reply, "OK", 2) == 0);
+    size_t want = strlen(text);
+    FILE *f = fopen(path, "re");
+    if (f == NULL) return 0;
+    char *buf = malloc(want + 2);
+    size_t got = buf ? fread(buf, 1, want + 1, f) : 0;
+    fclose(f);
+    int same = buf && got == want && memcmp(buf, text, want) == 0;
+    free(buf);
+    return same;
+}
+
+int discovery_write_file(const char *dir, const struct discovery *d)
+{
+    char path[1200], tmp[1220];
+    char *text = discovery_file_text(d);
+    if (text == NULL || snprintf(path, sizeof(path), "%s/%s", dir, DISCOVERY_FILE) >= (int)sizeof(path)) {
+        free(text);
+        return -1;
+    }
+    if (file_holds(path, text)) {
+        free(text);
+        return 0;
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+    int rc = fd >= 0 ? write_all(fd, text, strlen(text)) : -1;
+    if (fd >= 0 && close(fd) != 0) rc = -1;
+    if (rc == 0 && rename(tmp, path) != 0) rc = -1;
+    if (rc != 0) unlink(tmp);
+    free(text);
+    return rc == 0 ? 1 : -1;
+}
+
+/* "CONFIG cluster 0 <bytes>\r\n<version>\n<list>\n\r\nEND" */
+long long discovery_served_version(const char *reply)
+{
+    if (reply == NULL || strncmp(reply, "CONFIG cluster ", 15) != 0) return -1;
+    const char *eol = strstr(reply, "\r\n");
+    if (eol == NULL) return -1;
+    char *end;
+    long long v = strtoll(eol + 2, &end, 10);
+    return end == eol + 2 || *end != '\n' ? -1 : v;
 }

@@ -29,10 +29,17 @@ void discovery_free(struct discovery *d);
 int discovery_equal(const struct discovery *a, const struct discovery *b);
 json_t *discovery_to_json(const struct discovery *d);
 
-/* The memcached-text request that makes a node serve d, malloc'd, with its
- * length in *len; and whether the node's reply accepts it. The only place
- * that knows how cachenode is told its list. */
-char *discovery_request(const struct discovery *d, size_t *len);
-int discovery_reply_ok(const char *reply);
+/* How cachenode is told its list (mc-engine): the file named by its
+ * --discovery-file holds "<version>\n<host|ip|port ...>\n"; the node reads
+ * it at start-up, on SIGHUP and when the file changes, and serves it to
+ * `config get cluster`. These are the only places that know it. */
+#define DISCOVERY_FILE "discovery"
+/* The file's text, malloc'd. */
+char *discovery_file_text(const struct discovery *d);
+/* Writes the file in dir unless it holds d already (rename over it, so the
+ * node never reads half a file): 1 written, 0 it was there, -1 error. */
+int discovery_write_file(const char *dir, const struct discovery *d);
+/* The version a `config get cluster` reply serves; -1 when it is not one. */
+long long discovery_served_version(const char *reply);
 
 #endif

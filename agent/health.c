@@ -10,7 +10,7 @@
  *      holds and it does not run yet (after a start, a restart or a new
  *      spec), again with backoff while the node refuses it: CLUSTER
  *      SETTOPOLOGY to a cluster-mode node, the discovery list to a
- *      memcached node;
+ *      memcached node (discovery.h);
  *   4. once a second reads the engine's statistics (INFO and ROLE, and the
  *      primary's ROLE for a replica, for the lag; or memcached's stats) for
  *      metrics and heartbeats.
@@ -18,6 +18,7 @@
  * at once. Both are pushed to the controller immediately (agent_event). The
  * connections belong to this thread alone; agent.lock is held only to read
  * the table and to write results back, never across network I/O. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,12 +44,14 @@ struct slot {
     char up_host[SPEC_HOST_MAX + 1];
     int up_port;
     long long prev_commands, prev_ms; /* memcached: the last stats read, for ops per second */
+    long long disc_version, disc_written_ms, disc_hup_ms; /* the discovery file this thread last wrote */
 };
 
 /* A node as this tick sees it (copied under the lock). */
 struct target {
     struct node_spec spec;
     long long incarnation;
+    pid_t pid;
     struct slot *slot;
     int sent, ok;
     char why[128];
@@ -77,6 +80,7 @@ static struct slot *slot_for(const struct target *t)
         if (s->used && strcmp(s->id, t->spec.id) == 0) {
             if (s->incarnation != t->incarnation || strcmp(s->token, t->spec.auth_token) != 0) {
                 slot_close(s); /* a new process or a new password: start over */
+                s->disc_version = 0;
                 s->incarnation = t->incarnation;
                 snprintf(s->token, sizeof(s->token), "%s", t->spec.auth_token);
             }
@@ -202,6 +206,7 @@ static size_t snapshot_targets(struct agent *a, struct target *t)
         t[n].spec = nd->spec;
         t[n].spec.topology = NULL; /* borrowed pointers do not leave the lock */
         t[n].incarnation = nd->incarnation;
+        t[n].pid = nd->pid;
         if (nd->spec.cluster_mode && nd->spec.topology && nd->topo.applied != nd->spec.topology->epoch &&
             mono_ms() >= nd->topo.next_ms)
             t[n].topo = topology_dup(nd->spec.topology);
@@ -252,19 +257,45 @@ static void topology_send(struct target *t)
     resp_reply_free(r);
 }
 
-static void discovery_send(struct target *t)
+#define DISCOVERY_HUP_MS 1000      /* a node that has not read the file yet is signalled again */
+#define DISCOVERY_GIVE_UP_MS 5000  /* then the push counts as refused (event, backoff) */
+
+/* Hands the node its list (discovery.h: a file and SIGHUP), then checks
+ * with `config get cluster` that it serves it. Pending (result 0) while
+ * the node has not read the file yet, so a push costs no health tick. */
+static void discovery_send(struct agent *a, struct target *t)
 {
-    if (t->disc == NULL || !t->ok || t->slot->conn == NULL) return;
-    size_t len = 0;
-    char *req = discovery_request(t->disc, &len);
-    struct resp_reply *r = req ? resp_text_command(t->slot->conn, TOPOLOGY_TIMEOUT_MS, req, len) : NULL;
-    free(req);
-    t->disc_result = r && r->type == RESP_BULK && discovery_reply_ok(r->str) ? 1 : -1;
-    if (t->disc_result < 0)
-        snprintf(t->disc_why, sizeof(t->disc_why), "discovery list version %lld refused: %.90s", t->disc->version,
-                 r ? r->str : "no reply");
-    if (r == NULL) slot_close(t->slot); /* a late reply must not answer the next command */
+    struct slot *s = t->slot;
+    if (t->disc == NULL || !t->ok || s->conn == NULL) return;
+    char dir[1100];
+    long long now = mono_ms();
+    int wrote = node_dir(a, t->spec.id, dir, sizeof(dir)) == 0 ? discovery_write_file(dir, t->disc) : -1;
+    if (wrote < 0) {
+        t->disc_result = -1;
+        snprintf(t->disc_why, sizeof(t->disc_why), "cannot write the discovery file in %.80s", dir);
+        return;
+    }
+    if (wrote > 0 || s->disc_version != t->disc->version) {
+        s->disc_version = t->disc->version;
+        s->disc_written_ms = now;
+        s->disc_hup_ms = 0;
+    }
+    struct resp_reply *r = resp_text_command(s->conn, STATS_TIMEOUT_MS, "config get cluster\r\n", 20);
+    long long serves = r && r->type == RESP_BULK ? discovery_served_version(r->str) : -1;
+    if (r == NULL) slot_close(s); /* a late reply must not answer the next command */
     resp_reply_free(r);
+    if (serves == t->disc->version) { t->disc_result = 1; return; }
+    if (now - s->disc_written_ms > DISCOVERY_GIVE_UP_MS) {
+        t->disc_result = -1;
+        s->disc_version = 0; /* the next attempt starts over */
+        snprintf(t->disc_why, sizeof(t->disc_why), "the node serves discovery list version %lld, not %lld",
+                 serves, t->disc->version);
+        return;
+    }
+    if (now - s->disc_hup_ms >= DISCOVERY_HUP_MS && t->pid > 0) { /* read it now, not at its next look */
+        kill(t->pid, SIGHUP);
+        s->disc_hup_ms = now;
+    }
 }
 
 /* Records the outcome of a push on the node (agent.lock held): what the
@@ -538,7 +569,7 @@ void *health_thread(void *arg)
         for (size_t i = 0; i < nt; i++)
             if (targets[i].slot) {
                 topology_send(&targets[i]);
-                discovery_send(&targets[i]);
+                discovery_send(a, &targets[i]);
             }
         if (mono_ms() >= next_stats) {
             for (size_t i = 0; i < nt; i++)

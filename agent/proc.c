@@ -58,7 +58,7 @@ static int write_node_conf(const struct node *n, const char *path)
 }
 
 struct launch_args {
-    char conf[1200], dir[1100], logfile[1200], out[1200];
+    char conf[1200], dir[1100], logfile[1200], out[1200], discovery[1200];
     char port[16], maxmem[32], primary_port[16];
     const char *argv[ARGV_MAX];
 };
@@ -83,6 +83,9 @@ static void build_argv(const struct agent *a, const struct node *n, struct launc
     l->argv[i++] = "--node-id";          l->argv[i++] = n->spec.id;
     if (e->protocol) {
         l->argv[i++] = "--protocol"; l->argv[i++] = e->protocol;
+    }
+    if (e->discovery) {
+        l->argv[i++] = "--discovery-file"; l->argv[i++] = l->discovery;
     }
     if (n->spec.cluster_mode) {
         l->argv[i++] = "--cluster-enabled";     l->argv[i++] = "yes";
@@ -121,7 +124,7 @@ static int remove_snapshot(const char *dir, const char *id, char *err, size_t er
 int proc_forget_files(const struct agent *a, const char *id)
 {
     char dir[1100], err[256];
-    static const char *const files[] = {"node.conf", NODE_CLUSTER_CONFIG, NULL};
+    static const char *const files[] = {"node.conf", NODE_CLUSTER_CONFIG, DISCOVERY_FILE, NULL};
     if (node_dir(a, id, dir, sizeof(dir)) != 0) return -1;
     int rc = 0;
     for (const char *const *f = files; *f; f++)
@@ -169,6 +172,12 @@ int proc_launch(struct agent *a, struct node *n, char *err, size_t errlen)
     snprintf(l.out, sizeof(l.out), "%s/stdout.log", dir);
     if (write_node_conf(n, l.conf) != 0) { snprintf(err, errlen, "cannot write %s", l.conf); return -1; }
     if (remove_snapshot(dir, n->spec.id, err, errlen) != 0) return -1;
+    snprintf(l.discovery, sizeof(l.discovery), "%s/%s", dir, DISCOVERY_FILE);
+    /* the process starts serving the list it is meant to serve */
+    if (n->spec.discovery && discovery_write_file(dir, n->spec.discovery) < 0) {
+        snprintf(err, errlen, "cannot write %s", l.discovery);
+        return -1;
+    }
     build_argv(a, n, &l);
     pid_t pid = fork();
     if (pid < 0) { snprintf(err, errlen, "fork: %s", strerror(errno)); return -1; }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -172,14 +173,20 @@ static void test_memcached_discovery(void **state)
     assert_int_equal(a.discovery->version, 3);
     assert_int_equal(a.discovery->count, 2);
     assert_string_equal(a.discovery->text, "127.0.0.2|127.0.0.2|7000 h2|10.0.0.3|7001");
-    size_t len = 0;
-    char *req = discovery_request(a.discovery, &len);
-    const char *want = "config set cluster 0 44\r\n3\n127.0.0.2|127.0.0.2|7000 h2|10.0.0.3|7001\n\r\n";
-    assert_string_equal(req, want);
-    assert_int_equal(len, strlen(want));
-    free(req);
-    assert_true(discovery_reply_ok("STORED"));
-    assert_false(discovery_reply_ok("ERROR"));
+    /* how cachenode is told: the file it reads, and what config get cluster says back */
+    char *text = discovery_file_text(a.discovery);
+    assert_string_equal(text, "3\n127.0.0.2|127.0.0.2|7000 h2|10.0.0.3|7001\n");
+    free(text);
+    char dir[] = "/tmp/disc-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(discovery_write_file(dir, a.discovery), 1);
+    assert_int_equal(discovery_write_file(dir, a.discovery), 0); /* already there: not rewritten */
+    snprintf(path, sizeof(path), "%s/%s", dir, DISCOVERY_FILE);
+    unlink(path);
+    rmdir(dir);
+    assert_int_equal(discovery_served_version("CONFIG cluster 0 12\r\n7\nh|i|1\n\r\nEND"), 7);
+    assert_int_equal(discovery_served_version("ERROR"), -1);
+    assert_int_equal(discovery_served_version("CONFIG cluster 0 2\r\nx\n"), -1);
     /* the disk form parses back to the same spec; another version is another spec */
     json_t *disk = spec_to_json(&a, 1);
     assert_int_equal(spec_parse("mc-0001-001", disk, &b, err, sizeof(err)), 0);
