@@ -16,13 +16,14 @@ Everything waits on deadlines; every process is killed by pid."""
 import os
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nodeutil import Suite, free_port, wait_until  # noqa: E402
-from fleetutil import AGENT_TOKEN, http, live_cachenodes  # noqa: E402
+from fleetutil import AGENT_TOKEN, USER_TOKEN, http, live_cachenodes  # noqa: E402
 from test_controller import Fleet  # noqa: E402
 
 from pymemcache.client.hash import HashClient  # noqa: E402
@@ -281,7 +282,8 @@ def test_create_scale_and_replace_under_a_discovery_client(suite):
         assert status == 202, doc
         f.wait_gone("mc")
         assert not [n for n in f.agent_nodes().values() if n["cluster"] == "mc"]
-        return (f"client: {client.ok} operations, {len(client.failures)} failed (on nodes gone), "
+        return (f"client: {client.ok} operations, {len(client.failures)} failed on nodes gone "
+                f"({failures_before_kill} on nodes that left, the rest on the killed one), "
                 f"lists {[v for v, _ in client.versions]} of {[len(e) for _, e in client.versions]} nodes")
 
 
@@ -372,6 +374,31 @@ def test_controller_kill9_mid_scale_out_resumes(suite):
         assert d["version"] == 2, d
 
 
+EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "api", "examples")
+
+
+def example(f, script, *args):
+    env = dict(os.environ, CACHEFLEET_URL=f.url(""), CACHEFLEET_TOKEN=USER_TOKEN, MEMCACHED_NODE_MEMORY_MB="32")
+    out = subprocess.run(["bash", os.path.join(EXAMPLES, script)] + list(args), env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, (script, out.stdout + out.stderr)
+    return out.stdout
+
+
+def test_example_script(suite):
+    """api/examples/memcached.sh: create with 2 nodes, scale to 3; what it
+    prints is what a node serves to config get cluster."""
+    with Fleet(suite.args.cachenode) as f:
+        text = example(f, "memcached.sh", "ex", "2")
+        assert text.count("\nnode ") + text.startswith("node ") == 2 and "discovery version 1: " in text, text
+        text = example(f, "memcached.sh", "ex", "3")
+        assert "discovery version 2: " in text, text
+        entries = text.split("discovery version 2: ")[1].split()
+        ep = text.split("configuration: ")[1].split()[0]
+        assert config_get_cluster(ep) == (2, entries), (ep, entries)
+        assert "deleted ex" in example(f, "delete.sh", "ex")
+
+
 if __name__ == "__main__":
     suite = Suite()
     sys.exit(suite.run([
@@ -379,4 +406,5 @@ if __name__ == "__main__":
         test_bad_input_is_refused,
         test_sentinel_ignores_memcached,
         test_controller_kill9_mid_scale_out_resumes,
+        test_example_script,
     ]))
