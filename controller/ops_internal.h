@@ -69,12 +69,16 @@ int ops_pick_removals(sqlite3 *db, const char *name, const char *shard, const ch
 int ops_place_error(struct op_error *e, enum place_result r, const char *msg);
 
 /* nodeplan.c: clusters of independent nodes (an engine without shards,
- * memcached): create, scale to N nodes, replace a lost node. Each runs in
+ * memcached): create, scale to N nodes, replace a lost node, resize. Each runs in
  * the caller's transaction and returns 202 or an error status. */
 int nodeplan_create(struct ctl *c, sqlite3 *db, const struct create_request *r, const char *op_id, int *seq,
                     struct op_error *e);
 int nodeplan_scale(struct ctl *c, sqlite3 *db, const char *name, int nodes, const char *op_id, struct op_error *e);
 int nodeplan_replace(struct ctl *c, sqlite3 *db, const char *node, const char *op_id, struct op_error *e);
+/* An engine whose memory cannot change live: new nodes of the new size
+ * take the old ones' place in the discovery list. */
+int nodeplan_resize(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, const char *op_id,
+                    struct op_error *e);
 
 /* reshard.c: the resharding steps (move, retire_shard, forget_shard). */
 enum step_result reshard_run_step(struct ctl *c, sqlite3 *db, struct step *s);

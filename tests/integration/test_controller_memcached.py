@@ -374,6 +374,29 @@ def test_controller_kill9_mid_scale_out_resumes(suite):
         assert d["version"] == 2, d
 
 
+def test_memory_resize_brings_new_nodes(suite):
+    """node_memory_mb: cachenode's memcached mode cannot change its memory
+    live, so new nodes of the new size take the old ones' place in the
+    list (one new version), and the old ones stop after it went out."""
+    with Fleet(suite.args.cachenode, agent_memory_mb=512) as f:
+        create(f, "mc", nodes=2)
+        old = {n["id"] for n in f.wait_status("mc", "available")["nodes"]}
+        status, doc = f.api("PATCH", "/v1/clusters/mc", {"node_memory_mb": 48})
+        assert status == 202 and doc["operation"]["kind"] == "resize_memory", (status, doc)
+        c = f.wait_status("mc", "available")
+        assert c["node_memory_mb"] == 48 and len(c["nodes"]) == 2, c
+        assert not old & {n["id"] for n in c["nodes"]}, (old, c["nodes"])
+        assert all(n["memory_mb"] == 48 for n in c["nodes"]), c["nodes"]
+        c, d = check_listed_everywhere(f, "mc", 2)
+        assert d["version"] == 2, d
+        for e in d["nodes"]:
+            stats = mc_request(endpoint(e), "stats\r\n")
+            assert f"STAT limit_maxbytes {48 * 1048576}\r\n" in stats, stats[:300]
+        assert not old & set(f.agent_nodes()), "an old node still runs"
+        status, doc = f.api("PATCH", "/v1/clusters/mc", {"node_memory_mb": 48})
+        assert status == 200 and doc["operation"] is None, doc
+
+
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "api", "examples")
 
 
@@ -406,5 +429,6 @@ if __name__ == "__main__":
         test_bad_input_is_refused,
         test_sentinel_ignores_memcached,
         test_controller_kill9_mid_scale_out_resumes,
+        test_memory_resize_brings_new_nodes,
         test_example_script,
     ]))
