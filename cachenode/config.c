@@ -182,10 +182,12 @@ static void get_cluster_enabled(char *buf, size_t size)
 
 static int set_protocol(char **w, int n, const char **err)
 {
-    server.protocol_mode = PROTOCOL_RESP;
-    return only_value(w, n, err, "resp", "memcached",
-                      "memcached protocol is not supported yet; use --protocol resp",
-                      "argument must be 'resp' or 'memcached'");
+    if (n == 1 && (strcasecmp(w[0], "resp") == 0 || strcasecmp(w[0], "memcached") == 0)) {
+        server.protocol_mode = strcasecmp(w[0], "resp") == 0 ? PROTOCOL_RESP : PROTOCOL_MEMCACHED;
+        return 0;
+    }
+    *err = "argument must be 'resp' or 'memcached'";
+    return -1;
 }
 
 static void get_protocol(char *buf, size_t size)
@@ -271,6 +273,9 @@ static struct config configs[] = {
     {"busy-poll-us", CFG_INT, 0, &server.busy_poll_us, 0, 10000, "200", NULL, NULL, NULL, apply_busy_poll},
     {"node-id", CFG_STRING, CFG_IMMUTABLE, &server.node_id, 0, 0, "", NULL, NULL, NULL, NULL},
     {"protocol", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "resp", NULL, set_protocol, get_protocol, NULL},
+    {"threads", CFG_INT, CFG_IMMUTABLE, &server.mc_threads, 1, 256, "4", NULL, NULL, NULL, NULL},
+    {"max-item-size", CFG_MEMORY, CFG_IMMUTABLE, &server.mc_max_item_size, 1024, 1024LL * 1024 * 1024, "1mb", NULL, NULL, NULL, NULL},
+    {"discovery-file", CFG_STRING, CFG_IMMUTABLE, &server.mc_discovery_file, 0, 0, "", NULL, NULL, NULL, NULL},
     {"cluster-config-file", CFG_STRING, CFG_IMMUTABLE, &server.cluster_config_file, 0, 0, "nodes.conf", NULL, NULL, NULL, NULL},
     {"cluster-enabled", CFG_SPECIAL, CFG_IMMUTABLE, NULL, 0, 0, "no", NULL, set_cluster_enabled, get_cluster_enabled, NULL},
     /* REPLICAOF is the live way: it connects; the parameter only records it */
@@ -544,6 +549,33 @@ static void startup_error(const char *fmt, ...)
     if (logging_to_file) fprintf(stderr, "cachenode: fatal config error %s\n", msg);
 }
 
+/* Which parameters the command line or the config file set. */
+static unsigned char set_at_startup[CONFIG_COUNT];
+
+static int set_explicitly(const char *name) { return set_at_startup[find_config(name) - configs]; }
+
+int config_check_memcached(void)
+{
+    static const char *refused[][2] = {
+        {"replicaof", "memcached nodes do not replicate"},
+        {"requirepass", "the memcached protocol has no AUTH"},
+        {"masterauth", "memcached nodes do not replicate"},
+        {"cluster-enabled", "memcached clusters are client-sharded (Auto Discovery, --discovery-file)"},
+    };
+    int on[] = {server.replicaof && server.replicaof[0], server.requirepass && server.requirepass[0],
+                server.masterauth && server.masterauth[0], server.cluster_enabled};
+    for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+        if (on[i]) {
+            startup_error("'%s' cannot be used with --protocol memcached: %s", refused[i][0], refused[i][1]);
+            return -1;
+        }
+    }
+    /* memcached evicts by default; noeviction given explicitly is its -M */
+    if (!set_explicitly("maxmemory-policy")) server.maxmemory_policy = MAXMEMORY_ALLKEYS_LRU;
+    if (!set_explicitly("port")) server.port = 11211;
+    return 0;
+}
+
 /* Applies one `name words...` setting at start-up; reports and fails on error. */
 static int apply_startup_setting(const char *name, char **words, int n, const char *where)
 {
@@ -557,6 +589,7 @@ static int apply_startup_setting(const char *name, char **words, int n, const ch
         startup_error("%s: invalid value for '%s': %s", where, cfg->name, err);
         return -1;
     }
+    set_at_startup[cfg - configs] = 1;
     if (cfg->after_set) cfg->after_set();
     return 0;
 }

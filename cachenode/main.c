@@ -6,6 +6,7 @@
 #include "cluster.h"
 #include "eventloop.h"
 #include "log.h"
+#include "mc.h"
 #include "server.h"
 #include "snapshot.h"
 
@@ -37,10 +38,20 @@ static void usage(void)
             "                 [--dir DIR] [--dbfilename dump.cfs] [--replicaof HOST PORT]\n"
             "                 [--cluster-enabled no] [--protocol resp]\n"
             "                 [--node-id ID] [--logfile FILE] [--loglevel notice]\n"
+            "       cachenode --protocol memcached [--port 11211] [--bind 127.0.0.1] [--maxmemory 64mb]\n"
+            "                 [--threads 4] [--max-item-size 1mb] [--discovery-file PATH]\n"
+            "                 [--maxmemory-policy allkeys-lru|noeviction] [--maxclients 10000]\n"
+            "                 [--node-id ID] [--logfile FILE] [--loglevel notice]\n"
             "       cachenode --version\n"
             "Values shown are the defaults (maxmemory 0: no limit). Every parameter that\n"
             "CONFIG GET lists is also an option. --cluster-enabled yes needs --node-id.\n"
-            "Not supported yet: --protocol memcached, automatic save points (--save is \"\").\n");
+            "Not supported: automatic save points (--save is \"\").\n"
+            "--protocol memcached runs the memcached engine (text and meta protocol):\n"
+            "--threads worker threads share one keyspace; --maxmemory 0 means 64mb and\n"
+            "items are evicted (LRU) past it unless --maxmemory-policy noeviction;\n"
+            "--max-item-size is memcached's -I; --discovery-file holds the Auto Discovery\n"
+            "list ([version\\n]host|ip|port ...), re-read when it changes and on SIGHUP.\n"
+            "--replicaof, --requirepass, --masterauth and --cluster-enabled yes are refused.\n");
 }
 
 int main(int argc, char **argv)
@@ -64,6 +75,10 @@ int main(int argc, char **argv)
         return 1;
     }
     adjust_open_files_limit();
+    if (server.protocol_mode == PROTOCOL_MEMCACHED) {
+        if (config_check_memcached() == -1) return 1;
+        return mc_main();
+    }
     server_init();
     if (el_init(server.maxclients + 128) == -1) {
         log_msg(LOG_WARNING, "Failed creating the event loop");

@@ -110,25 +110,24 @@ static void accept_handler(int lfd, void *data, int mask)
     }
 }
 
-int server_listen(void)
+int listen_tcp(const char *bind_addr, int port, int backlog)
 {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
     socklen_t sslen;
-    const char *bind_addr = server.bind && server.bind[0] ? server.bind : "0.0.0.0";
     char first[128];
-    snprintf(first, sizeof(first), "%s", bind_addr);
+    snprintf(first, sizeof(first), "%s", bind_addr && bind_addr[0] ? bind_addr : "0.0.0.0");
     first[strcspn(first, " ")] = '\0'; /* one address for now: the first */
     if (strcmp(first, "*") == 0) snprintf(first, sizeof(first), "0.0.0.0");
     struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
     if (inet_pton(AF_INET, first, &s4->sin_addr) == 1) {
         s4->sin_family = AF_INET;
-        s4->sin_port = htons((uint16_t)server.port);
+        s4->sin_port = htons((uint16_t)port);
         sslen = sizeof(*s4);
     } else if (inet_pton(AF_INET6, strcmp(first, "-::*") == 0 ? "::" : first, &s6->sin6_addr) == 1) {
         s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons((uint16_t)server.port);
+        s6->sin6_port = htons((uint16_t)port);
         sslen = sizeof(*s6);
     } else {
         log_msg(LOG_WARNING, "Invalid bind address '%s'", first);
@@ -141,12 +140,19 @@ int server_listen(void)
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, sslen) == -1 || listen(fd, server.tcp_backlog) == -1) {
+    if (bind(fd, (struct sockaddr *)&ss, sslen) == -1 || listen(fd, backlog) == -1) {
         log_msg(LOG_WARNING, "Could not create server TCP listening socket %s:%d: %s", first,
-                server.port, strerror(errno));
+                port, strerror(errno));
         close(fd);
         return -1;
     }
+    return fd;
+}
+
+int server_listen(void)
+{
+    int fd = listen_tcp(server.bind, server.port, server.tcp_backlog);
+    if (fd == -1) return -1;
     server.listen_fd = fd;
     if (el_add(fd, EL_READABLE, accept_handler, NULL) == -1) return -1;
     return 0;

@@ -273,7 +273,10 @@ struct server {
     int hz;
     int busy_poll_us; /* the event loop's longest poll before it sleeps */
     char *node_id;
-    int protocol_mode; /* PROTOCOL_*; memcached is refused until implemented */
+    int protocol_mode; /* PROTOCOL_*: resp, or the memcached engine (mc.h) */
+    int mc_threads;             /* memcached mode: worker threads */
+    long long mc_max_item_size; /* memcached mode: largest item, as memcached's -I */
+    char *mc_discovery_file;    /* memcached mode: the Auto Discovery list (mc_discovery.c) */
     int cluster_enabled; /* cluster mode (cluster.c), immutable */
     char *cluster_config_file; /* the topology, in dir unless absolute */
     char *replicaof;
@@ -445,6 +448,9 @@ int arg_to_ll_msg(client *c, const arg *a, long long *out, const char *msg);
 
 /* ---- networking (networking.c) ------------------------------------------ */
 
+/* A listening TCP socket (nonblocking) on the first address of bind_addr;
+ * -1, logged, on failure. */
+int listen_tcp(const char *bind_addr, int port, int backlog);
 int server_listen(void);
 void free_client(client *c);
 void close_client_async(client *c);
@@ -471,6 +477,8 @@ void config_set_defaults(void);
 int config_load_file(const char *path);
 /* Applies `--name value ...` command-line options. */
 int config_load_args(int argc, char **argv);
+/* memcached mode: refuses the options it cannot honour, sets its defaults. */
+int config_check_memcached(void);
 /* INFO and CONFIG GET use this to render a value. */
 void command_config(client *c);
 void maxmemory_policy_name(int policy, char *buf, size_t size);

@@ -8,6 +8,7 @@ packages=(
   libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libsqlite3-dev libcmocka-dev
   libzstd-dev
   redis-server redis-tools python3-redis memcached nodejs
+  python3-pymemcache libmemcached-tools
   liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
   prometheus
 )
