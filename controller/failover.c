@@ -268,8 +268,11 @@ static int resend_stale_specs(struct ctl *c, sqlite3 *db)
 {
     json_t *stale = db_rows(db,
                             "SELECT n.id, n.cluster FROM nodes n JOIN hosts h ON h.id = n.host"
+                            " JOIN clusters c ON c.name = n.cluster"
                             " WHERE n.obs_generation IS NOT NULL AND n.obs_generation < n.generation"
                             " AND n.status IN ('available', 'failed') AND ? - h.last_seen_ms <= ?"
+                            /* a lost node of an engine without failover is replaced, never relaunched */
+                            " AND (n.status = 'available' OR engine_can(c.engine, 'failover'))"
                             " AND (n.obs_health = 'up' OR coalesce(n.obs_pid, 0) = 0)",
                             "II", wall_ms(), c->cfg.agent_timeout_ms);
     size_t i;
