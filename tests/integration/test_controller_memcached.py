@@ -377,6 +377,34 @@ def test_controller_kill9_mid_scale_out_resumes(suite):
         assert d["version"] == 2, d
 
 
+def test_agent_restart_adopts_memcached_nodes(suite):
+    """An agent killed with SIGKILL and started again adopts its memcached
+    nodes (same pids, recognised by their health check), serves their list
+    version again, and nothing is replaced."""
+    with Fleet(suite.args.cachenode, agent_memory_mb=512) as f:
+        create(f, "mc", nodes=3)
+        before = f.wait_status("mc", "available")
+        a = f.agents[0]
+        pids = {i: n["pid"] for i, n in f.agent_nodes().items()}
+        a.proc.kill()
+        a.proc.wait(timeout=10)
+        f.agents.remove(a)
+        b = f.start_agent(a.host_id, a.address, a.az)
+
+        def adopted():
+            status, doc = http("GET", f"http://{b.address}:{b.port}/v1/nodes", token=AGENT_TOKEN)
+            nodes = doc["nodes"]
+            return nodes and all(n["health"] == "up" and n["discovery_version"] == 1 for n in nodes)
+
+        wait_until(adopted, 10, 0.02, "the restarted agent adopts its nodes")
+        assert {i: n["pid"] for i, n in f.agent_nodes().items()} == pids
+        assert all(n["restarts"] == 0 for n in f.agent_nodes().values())
+        after = f.cluster("mc")
+        assert after["status"] == "available" and after["discovery_version"] == 1, after
+        assert [n["id"] for n in after["nodes"]] == [n["id"] for n in before["nodes"]]
+        assert not events_of(f, "mc", "node_replacing")
+
+
 def test_memory_resize_brings_new_nodes(suite):
     """node_memory_mb: cachenode's memcached mode cannot change its memory
     live, so new nodes of the new size take the old ones' place in the
@@ -433,5 +461,6 @@ if __name__ == "__main__":
         test_sentinel_ignores_memcached,
         test_controller_kill9_mid_scale_out_resumes,
         test_memory_resize_brings_new_nodes,
+        test_agent_restart_adopts_memcached_nodes,
         test_example_script,
     ]))
