@@ -1,9 +1,9 @@
 /* discovery.h: the node list a memcached node serves to Auto Discovery
  * clients (`config get cluster`), as the controller sends it in the node
  * spec: {"version": V, "nodes": ["host|ip|port", ...]}. Parsing and
- * validation, the JSON form, and the one request that hands the list to a
- * running cachenode. Pure functions; a list never changes after it is
- * built (a new spec brings a new one). */
+ * validation, the JSON form, and how cachenode is handed the list (its
+ * discovery file) and says which version it serves. A list never changes
+ * after it is built (a new spec brings a new one). */
 #ifndef CF_AGENT_DISCOVERY_H
 #define CF_AGENT_DISCOVERY_H
 

@@ -165,7 +165,7 @@ static int insert_shard_nodes(sqlite3 *db, const char *cluster, const char *shar
         int primary = first_is_primary && k == 0;
         if (l->n >= l->cap || ops_next_node_id(db, cluster, shard, l->ids[l->n], sizeof(l->ids[0])) != 0 ||
             ops_insert_node(db, l->ids[l->n], cluster, shard, primary ? "primary" : "replica", hosts[where[k]].id,
-                        memory_mb) != 0)
+                            memory_mb) != 0)
             return -1;
         l->primary[l->n++] = primary;
     }
