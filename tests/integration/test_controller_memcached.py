@@ -327,6 +327,15 @@ def test_bad_input_is_refused(suite):
         assert f.api("GET", "/v1/clusters/nope/discovery")[0] == 404
         status, doc = f.api("PATCH", "/v1/clusters/mc", {"nodes": 1})
         assert status == 200 and doc["operation"] is None, doc  # nothing to change
+        # what cannot be placed is refused whole: 3 hosts of 256 MB hold 21 nodes of 32 MB, not 40
+        status, doc = f.api("POST", "/v1/clusters", {"name": "big", "engine": "memcached", "nodes": 40,
+                                                       "node_memory_mb": 32})
+        assert status == 507 and doc["error"]["code"] == "InsufficientCapacity", (status, doc)
+        assert f.api("GET", "/v1/clusters/big")[0] == 404
+        status, doc = f.api("PATCH", "/v1/clusters/mc", {"nodes": 40})
+        assert status == 507 and doc["error"]["code"] == "InsufficientCapacity", (status, doc)
+        c = f.cluster("mc")
+        assert c["status"] == "available" and c["node_count"] == 1 and len(c["nodes"]) == 1, c
 
 
 class SentinelFleet(Fleet):
