@@ -3,6 +3,7 @@
  * engine only the configuration (config.c) and logging:
  *   mc_store.c      items, the striped hash table, CLOCK eviction, expiry
  *   mc_proto.c      the text protocol: parsing, storage and retrieval commands
+ *   mc_meta.c       the meta protocol (mg, ms, md, ma, mn, me)
  *   mc_stats.c      counters and the stats command family
  *   mc_discovery.c  the Auto Discovery list (config get cluster)
  *   mc_server.c     listener, worker threads, connections, signals */
@@ -23,7 +24,10 @@
 
 /* ---- items and the store (mc_store.c) ------------------------------------ */
 
-enum { MC_REF = 1, MC_FETCHED = 2, MC_WON = 4, MC_STALE = 8, MC_TOKEN_SENT = 16 };
+/* MC_STALE, MC_TOKEN_SENT: meta's stale-while-revalidate (an invalidated
+ * item, and whether a client was told it won the right to refresh it);
+ * MC_BINARY_KEY: set with a base64 key, so that meta returns it encoded. */
+enum { MC_REF = 1, MC_FETCHED = 2, MC_STALE = 4, MC_TOKEN_SENT = 8, MC_BINARY_KEY = 16 };
 
 typedef struct mc_item {
     struct mc_item *next; /* hash chain */
@@ -73,8 +77,12 @@ mc_item *mc_item_new(const char *key, size_t nkey, uint32_t flags, uint32_t expt
 void mc_item_free(mc_item *it);
 
 /* Links `it` by the mode's rules (it is consumed whatever happens).
- * cas_in: the client's unique for MC_CAS; *cas_out: the stored item's. */
-enum mc_result mc_store_item(mc_item *it, enum mc_store_mode mode, uint64_t cas_in, uint64_t *cas_out);
+ * cas_in: the client's unique for MC_CAS (and, when not 0, for append and
+ * prepend); *cas_out: the stored item's. invalidate (meta's I flag): a
+ * cas_in older than the item's stores the value anyway, marked stale, with
+ * the old item's expiry. */
+enum mc_result mc_store_item(mc_item *it, enum mc_store_mode mode, uint64_t cas_in, int invalidate,
+                             uint64_t *cas_out);
 
 /* Reads under the key's lock: fn sees the live item (NULL on a miss) and
  * may change its metadata (exptime, bits, flags), not its size. Returns
@@ -84,9 +92,11 @@ typedef int (*mc_visit_fn)(mc_item *it, void *arg);
 int mc_store_visit(const char *key, size_t nkey, mc_visit_fn fn, void *arg);
 
 enum mc_result mc_store_delete(const char *key, size_t nkey, uint64_t cas);
-/* incr/decr; *value receives the new value. cas 0: any. */
-enum mc_result mc_store_delta(const char *key, size_t nkey, int incr, uint64_t delta,
-                              uint64_t cas, uint64_t *value, uint64_t *cas_out);
+/* incr/decr; *value receives the new value. cas 0: any. in_place: a
+ * shorter number is padded with spaces in the old value (text incr/decr
+ * in memcached; its meta ma makes a new value of the exact length). */
+enum mc_result mc_store_delta(const char *key, size_t nkey, int incr, uint64_t delta, uint64_t cas,
+                              int in_place, uint64_t *value, uint64_t *cas_out);
 /* flush_all: delay 0 drops everything now; otherwise at that time. */
 void mc_store_flush(long long delay);
 uint64_t mc_next_cas(void);
@@ -131,6 +141,11 @@ long mc_process(struct mc_session *s, char *in, size_t len);
 #define MC_GET_LINE_MAX (64 * 1024)
 
 
+/* The meta protocol (mc_meta.c): line is the request line (NUL-terminated,
+ * modifiable), data/avail what follows it. Returns the data bytes it
+ * consumed, -2 when a data block has not all arrived, -1 to close. */
+long mc_meta_process(struct mc_session *s, char *line, const char *data, size_t avail);
+
 /* ---- helpers shared by the text and meta parsers (mc_proto.c) ------------ */
 
 int mc_strtoull(const char *s, uint64_t *out);
@@ -139,6 +154,13 @@ int mc_strtol32(const char *s, int32_t *out);
 int mc_strtoll(const char *s, long long *out);
 /* Splits line on spaces (in place); returns the number of tokens (<= max). */
 int mc_tokenize(char *line, char **tok, size_t *toklen, int max);
+/* The replies shared by both protocols' storage commands. */
+long mc_refuse_store(struct mc_session *s, enum mc_result res, const char *key, size_t nkey, int is_set,
+                     int noreply, size_t need, size_t avail);
+
+/* Base64 (RFC 4648, padded): decode returns the length or -1. */
+long mc_base64_decode(const char *in, size_t n, char *out, size_t cap);
+size_t mc_base64_encode(const char *in, size_t n, char *out);
 
 /* ---- counters and stats (mc_stats.c) ------------------------------------- */
 

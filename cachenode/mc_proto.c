@@ -2,7 +2,7 @@
  * request lines (and data blocks), runs the storage, retrieval, arithmetic,
  * touch, delete, flush_all and admin commands against mc_store.c, and
  * writes memcached's replies and error lines byte for byte; the two-letter
- * meta commands go to mc_meta.c. */
+ * meta commands go to mc_meta.c. Also the helpers both parsers share. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -111,6 +111,54 @@ int mc_tokenize(char *line, char **tok, size_t *toklen, int max)
         if (*p) *p++ = '\0';
     }
     return n;
+}
+
+/* ---- base64, for meta's binary keys ------------------------------------------- */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int b64_value(char c)
+{
+    const char *p = c ? strchr(b64, c) : NULL;
+    return p ? (int)(p - b64) : -1;
+}
+
+long mc_base64_decode(const char *in, size_t n, char *out, size_t cap)
+{
+    if (n == 0 || n % 4 != 0) return -1;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i += 4) {
+        int v[4], pad = 0;
+        for (int j = 0; j < 4; j++) {
+            if (in[i + j] == '=' && i + 4 == n && j >= 2) {
+                v[j] = 0;
+                pad++;
+            } else if (pad || (v[j] = b64_value(in[i + j])) < 0) {
+                return -1;
+            }
+        }
+        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        if (len + 3 - (size_t)pad > cap) return -1;
+        out[len++] = (char)(w >> 16);
+        if (pad < 2) out[len++] = (char)(w >> 8);
+        if (pad < 1) out[len++] = (char)w;
+    }
+    return (long)len;
+}
+
+size_t mc_base64_encode(const char *in, size_t n, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t w = (uint32_t)(unsigned char)in[i] << 16;
+        if (i + 1 < n) w |= (uint32_t)(unsigned char)in[i + 1] << 8;
+        if (i + 2 < n) w |= (unsigned char)in[i + 2];
+        out[o++] = b64[w >> 18 & 63];
+        out[o++] = b64[w >> 12 & 63];
+        out[o++] = i + 1 < n ? b64[w >> 6 & 63] : '=';
+        out[o++] = i + 2 < n ? b64[w & 63] : '=';
+    }
+    return o;
 }
 
 /* ---- replies --------------------------------------------------------------------- */
@@ -275,7 +323,7 @@ static long cmd_store(struct req *r, enum mc_store_mode mode, char **tok, size_t
             }
             memcpy(MC_ITEM_VAL(it), data, (size_t)vlen);
             uint64_t cas_out;
-            res = mc_store_item(it, mode, cas, &cas_out);
+            res = mc_store_item(it, mode, cas, 0, &cas_out);
             if (mode == MC_CAS) {
                 if (res == MC_STORED) MC_STAT_INC(s->stats, cas_hits);
                 else if (res == MC_EXISTS) MC_STAT_INC(s->stats, cas_badval);
@@ -287,17 +335,25 @@ static long cmd_store(struct req *r, enum mc_store_mode mode, char **tok, size_t
             return (long)need;
         }
     }
-    /* refused before reading: the data block is swallowed as it arrives */
     MC_STAT_INC(s->stats, cmd_set);
+    return mc_refuse_store(s, res, tok[1], toklen[1], mode == MC_SET, r->noreply, need, avail);
+}
+
+/* A store refused before its data block was read: the reply, then the
+ * block is swallowed as it arrives. Returns the bytes consumed now. */
+long mc_refuse_store(struct mc_session *s, enum mc_result res, const char *key, size_t nkey, int is_set,
+                     int noreply, size_t need, size_t avail)
+{
+    struct req r = {s, noreply};
     if (res == MC_TOO_LARGE) {
         MC_STAT_INC(s->stats, store_too_large);
-        reply(r, "SERVER_ERROR object too large for cache");
-    } else {
+        reply(&r, "SERVER_ERROR object too large for cache");
+    } else if (res == MC_NO_MEMORY) {
         MC_STAT_INC(s->stats, store_no_memory);
-        reply_err(r, "SERVER_ERROR out of memory storing object");
+        reply_err(&r, "SERVER_ERROR out of memory storing object");
     }
     /* a failed set must not leave the old value readable (as memcached) */
-    if (mode == MC_SET) mc_store_delete(tok[1], toklen[1], 0);
+    if (is_set && (res == MC_TOO_LARGE || res == MC_NO_MEMORY)) mc_store_delete(key, nkey, 0);
     size_t now = avail < need ? avail : need;
     s->swallow = need - now;
     return (long)now;
@@ -317,7 +373,7 @@ static void cmd_delta(struct req *r, int incr, char **tok, size_t *toklen, int n
         reply(r, "CLIENT_ERROR invalid numeric delta argument");
         return;
     }
-    enum mc_result res = mc_store_delta(tok[1], toklen[1], incr, delta, 0, &value, NULL);
+    enum mc_result res = mc_store_delta(tok[1], toklen[1], incr, delta, 0, 1, &value, NULL);
     struct mc_worker_stats *st = r->s->stats;
     if (res == MC_NOT_FOUND) {
         if (incr) MC_STAT_INC(st, incr_misses);
@@ -510,6 +566,11 @@ static long dispatch(struct mc_session *s, char **tok, size_t *toklen, int n, co
     return 0;
 }
 
+static int is_meta(const char *line)
+{
+    return line[0] == 'm' && line[1] && strchr("gsdnae", line[1]) && (line[2] == ' ' || line[2] == '\0');
+}
+
 long mc_process(struct mc_session *s, char *in, size_t len)
 {
     if (s->swallow) {
@@ -544,6 +605,11 @@ long mc_process(struct mc_session *s, char *in, size_t len)
         line = lb;
     }
     line[linelen] = '\0';
+    if (is_meta(line)) {
+        long r = mc_meta_process(s, line, data, avail);
+        if (r == -2) return 0;
+        return r < 0 ? r : (long)consumed + r;
+    }
     char *p = line;
     while (*p == ' ') p++;
     if (strncmp(p, "get ", 4) == 0 || strncmp(p, "gets ", 5) == 0 || strncmp(p, "gat ", 4) == 0 ||

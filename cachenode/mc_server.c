@@ -87,6 +87,17 @@ static void conn_close(struct worker *w, struct conn *c)
     atomic_fetch_sub(&curr_conns, 1);
 }
 
+/* A connection closed on an error: input already received is read and
+ * dropped first (bounded), because closing a socket with unread input
+ * resets it, and the reset can destroy the error line still in flight. */
+static void conn_close_after_error(struct worker *w, struct conn *c)
+{
+    char sink[16384];
+    for (int i = 0; i < 64 && read(c->fd, sink, sizeof(sink)) > 0; i++) {}
+    shutdown(c->fd, SHUT_WR);
+    conn_close(w, c);
+}
+
 static int conn_set_events(struct worker *w, struct conn *c, int want_write)
 {
     if (c->want_write == want_write) return 0;
@@ -166,8 +177,12 @@ static void conn_readable(struct worker *w, struct conn *c)
     c->rlen += (size_t)n;
     MC_STAT_ADD(&w->stats, bytes_read, (uint64_t)n);
     int closing = conn_run(c);
-    if (conn_flush(w, c) == -1 || closing) {
+    if (conn_flush(w, c) == -1) {
         conn_close(w, c);
+        return;
+    }
+    if (closing) {
+        conn_close_after_error(w, c);
         return;
     }
     /* a reply that did not go out stops reading until it has */

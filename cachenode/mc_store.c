@@ -289,7 +289,8 @@ static mc_item *concat(const mc_item *head, const mc_item *tail, const mc_item *
     return it;
 }
 
-enum mc_result mc_store_item(mc_item *it, enum mc_store_mode mode, uint64_t cas_in, uint64_t *cas_out)
+enum mc_result mc_store_item(mc_item *it, enum mc_store_mode mode, uint64_t cas_in, int invalidate,
+                             uint64_t *cas_out)
 {
     uint64_t h = hash_key(it->data, it->nkey);
     struct stripe *s = stripe_of(h);
@@ -310,8 +311,15 @@ enum mc_result mc_store_item(mc_item *it, enum mc_store_mode mode, uint64_t cas_
         if (!old) res = MC_NOT_STORED;
         break;
     case MC_CAS:
-        if (!old) res = MC_NOT_FOUND;
-        else if (old->cas != cas_in) res = MC_EXISTS;
+        if (!old) {
+            res = MC_NOT_FOUND;
+        } else if (invalidate && cas_in < old->cas) {
+            /* stale-while-revalidate: the value goes in, still stale */
+            it->exptime = old->exptime;
+            it->bits |= MC_STALE | (old->bits & MC_TOKEN_SENT);
+        } else if (old->cas != cas_in) {
+            res = MC_EXISTS;
+        }
         break;
     case MC_APPEND:
     case MC_PREPEND:
@@ -377,7 +385,7 @@ static int value_number(const mc_item *it, uint64_t *out)
 }
 
 enum mc_result mc_store_delta(const char *key, size_t nkey, int incr, uint64_t delta, uint64_t cas,
-                              uint64_t *value, uint64_t *cas_out)
+                              int in_place, uint64_t *value, uint64_t *cas_out)
 {
     uint64_t h = hash_key(key, nkey);
     struct stripe *s = stripe_of(h);
@@ -399,7 +407,7 @@ enum mc_result mc_store_delta(const char *key, size_t nkey, int incr, uint64_t d
         int n = 0;
         uint64_t t = v;
         do { num[n++] = (char)('0' + t % 10); t /= 10; } while (t);
-        if ((uint32_t)n <= it->nbytes) {
+        if (in_place && (uint32_t)n <= it->nbytes) {
             /* in place: memcached pads a shorter number with spaces */
             char *dst = MC_ITEM_VAL(it);
             for (int i = 0; i < n; i++) dst[i] = num[n - 1 - i];
@@ -413,6 +421,7 @@ enum mc_result mc_store_delta(const char *key, size_t nkey, int incr, uint64_t d
             } else {
                 for (int i = 0; i < n; i++) MC_ITEM_VAL(nit)[i] = num[n - 1 - i];
                 nit->bits = it->bits;
+                nit->atime = it->atime;
                 nit->cas = mc_next_cas();
                 nit->next = it->next;
                 *slot = nit;

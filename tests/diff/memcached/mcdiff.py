@@ -161,7 +161,7 @@ def normalize(reply):
     return b"\n".join(lines)
 
 
-def short(reply, limit=600):
+def short(reply, limit=1500):
     text = repr(reply)
     return text if len(text) <= limit else text[:limit] + "... (%d bytes)" % len(reply)
 
