@@ -280,6 +280,11 @@ def test_create_scale_and_replace_under_a_discovery_client(suite):
                 assert f"{metric}{{{labels}}}" in text, (metric, labels)
             assert f"cachefleet_node_memory_max_bytes{{{labels}}} {32 * 1048576}" in text
 
+        status, text = f.api("GET", "/metrics")
+        assert status == 200 and 'cachefleet_discovery_version{cluster="mc"} 4\n' in text, text
+        used = int(re.search(r'cachefleet_cluster_memory_used_bytes\{cluster="mc"\} (\d+)', text).group(1))
+        assert used > 0, used  # the client wrote keys: the nodes use memory
+
         status, doc = f.api("DELETE", "/v1/clusters/mc")
         assert status == 202, doc
         f.wait_gone("mc")
