@@ -22,15 +22,17 @@
 #include "ctl.h"
 #include "discovery.h"
 #include "engine_caps.h"
+#include "failover.h"
 #include "ops_internal.h"
 #include "placement.h"
 #include "store.h"
 
 #define NODEPLAN_SHARD "0001"
 
-/* Places `count` new nodes, inserts their rows and their put and wait_up steps. */
+/* Places `count` new nodes (never on avoid_host, if not NULL), inserts
+ * their rows and their put and wait_up steps. */
 static int plan_nodes(struct ctl *c, sqlite3 *db, const char *cluster, int count, long long memory_mb,
-                      const char *op_id, int *seq, struct op_error *e)
+                      const char *avoid_host, const char *op_id, int *seq, struct op_error *e)
 {
     struct place_host *hosts = malloc(CTL_MAX_HOSTS * sizeof(*hosts));
     int *where = calloc((size_t)count + 1, sizeof(*where));
@@ -42,6 +44,8 @@ static int plan_nodes(struct ctl *c, sqlite3 *db, const char *cluster, int count
         goto out;
     }
     size_t n = ops_load_hosts(c, db, cluster, NODEPLAN_SHARD, hosts, CTL_MAX_HOSTS);
+    for (size_t i = 0; avoid_host && i < n; i++)
+        if (strcmp(hosts[i].id, avoid_host) == 0) hosts[i].up = 0;
     enum place_result r = place_spread(hosts, n, count, memory_mb, where, msg, sizeof(msg));
     if (r != PLACE_OK) {
         status = ops_place_error(e, r, msg);
@@ -68,7 +72,7 @@ int nodeplan_create(struct ctl *c, sqlite3 *db, const struct create_request *r, 
         db_run(db, "UPDATE clusters SET shards = 0, replicas = 0, node_count = ? WHERE name = ?", "ds", r->nodes,
                r->name) != 0)
         return ops_error(e, 500, "InternalError", "cannot store the cluster");
-    int status = plan_nodes(c, db, r->name, r->nodes, r->node_memory_mb, op_id, seq, e);
+    int status = plan_nodes(c, db, r->name, r->nodes, r->node_memory_mb, NULL, op_id, seq, e);
     if (status != 202) return status;
     if (discovery_add_steps(db, op_id, seq, r->name, NULL) != 0 || ops_add_step(db, op_id, seq, "finish", NULL) != 0)
         return ops_error(e, 500, "InternalError", "cannot store the steps");
@@ -86,7 +90,7 @@ static int plan_removal(struct ctl *c, sqlite3 *db, const char *name, int count,
 {
     json_t *gone = json_array();
     int rc = gone ? ops_pick_removals(db, name, NODEPLAN_SHARD, NULL, count, gone) : -1;
-    int status = rc == 0 && added > 0 ? plan_nodes(c, db, name, added, memory_mb, op_id, seq, e) : 202;
+    int status = rc == 0 && added > 0 ? plan_nodes(c, db, name, added, memory_mb, NULL, op_id, seq, e) : 202;
     if (status != 202) { json_decref(gone); return status; }
     /* the list first: clients stop using the leaving nodes before they stop */
     rc |= discovery_add_steps(db, op_id, seq, name, NULL);
@@ -119,7 +123,7 @@ int nodeplan_scale(struct ctl *c, sqlite3 *db, const char *name, int nodes, cons
     int seq = 1, rc = ops_insert(db, op_id, name, nodes > have ? "add_nodes" : "remove_nodes", NULL);
     int status = rc ? ops_error(e, 500, "InternalError", "cannot store the change") : 202;
     if (status == 202 && nodes > have) {
-        status = plan_nodes(c, db, name, nodes - have, memory, op_id, &seq, e);
+        status = plan_nodes(c, db, name, nodes - have, memory, NULL, op_id, &seq, e);
         if (status == 202) rc |= discovery_add_steps(db, op_id, &seq, name, NULL);
     } else if (status == 202) {
         status = plan_removal(c, db, name, have - nodes, 0, memory, op_id, &seq, e);
@@ -136,14 +140,17 @@ int nodeplan_scale(struct ctl *c, sqlite3 *db, const char *name, int nodes, cons
 
 int nodeplan_replace(struct ctl *c, sqlite3 *db, const char *node, const char *op_id, struct op_error *e)
 {
-    json_t *n = db_row(db, "SELECT cluster, memory_mb FROM nodes WHERE id = ? AND status IN ('failed', 'available')",
-                       "s", node);
+    /* a host that has gone quiet is suspect: the new node goes elsewhere */
+    json_t *n = db_row(db, "SELECT n.cluster, n.memory_mb, CASE WHEN ? - h.last_seen_ms > ? THEN n.host END AS avoid"
+                           " FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.id = ? AND n.status IN ('failed', 'available')",
+                       "IIs", wall_ms(), (long long)FO_SUSPECT_SILENCE_MS, node);
     if (n == NULL) return ops_error(e, 409, "InvalidNodeState", "the node is not there to replace");
     const char *cluster = row_str(n, "cluster");
     int seq = 1, rc = ops_insert(db, op_id, cluster, "replace_node", NULL);
     rc |= db_run(db, "UPDATE nodes SET status = 'deleting' WHERE id = ?", "s", node);
     int status = rc ? ops_error(e, 500, "InternalError", "cannot store the replacement")
-                    : plan_nodes(c, db, cluster, 1, row_int(n, "memory_mb"), op_id, &seq, e);
+                    : plan_nodes(c, db, cluster, 1, row_int(n, "memory_mb"),
+                                 json_string_value(json_object_get(n, "avoid")), op_id, &seq, e);
     if (status == 202) {
         rc |= discovery_add_steps(db, op_id, &seq, cluster, node);
         rc |= ops_add_step(db, op_id, &seq, "delete", node);

@@ -15,6 +15,7 @@ come from stats, and the Sentinel port does not serve memcached clusters.
 Everything waits on deadlines; every process is killed by pid."""
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -419,6 +420,39 @@ def test_agent_restart_adopts_memcached_nodes(suite):
         assert not events_of(f, "mc", "node_replacing")
 
 
+def test_lost_host_node_replaced_then_stopped(suite):
+    """A host that goes silent with its node frozen (agent and node stopped
+    with SIGSTOP): the node is replaced on another host and announced; when
+    the host comes back, the old node is stopped."""
+    with Fleet(suite.args.cachenode, agent_memory_mb=512) as f:
+        create(f, "mc", nodes=3)
+        c = f.wait_status("mc", "available")
+        a = f.agents[0]
+        victim = [n for n in c["nodes"] if n["host"] == a.host_id][0]
+        frozen = [a.proc.pid, victim["pid"]]
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            def replaced():
+                now = f.cluster("mc")
+                return now["status"] == "available" and victim["id"] not in {n["id"] for n in now["nodes"]}
+
+            wait_until(replaced, 30, 0.05, "the silent host's node replaced")
+            now = f.cluster("mc")
+            assert all(n["host"] != a.host_id for n in now["nodes"]), now["nodes"]
+            c, d = check_listed_everywhere(f, "mc", 3)
+            assert d["version"] == 2, d
+            assert [e for e in events_of(f, "mc", "node_abandoned") if e["node"] == victim["id"]]
+        finally:
+            for pid in reversed(frozen):
+                os.kill(pid, signal.SIGCONT)
+        wait_until(lambda: not live_cachenodes({victim["pid"]}), 20, 0.05, "the abandoned node stopped")
+        # stopped by the controller's stop of abandoned nodes (event abandoned_node_stopped) or, when the
+        # frozen agent still held the delete step's timed-out DELETE, by that one: either way it is gone
+        wait_until(lambda: victim["id"] not in f.agent_nodes(), 10, 0.05, "the old node gone from its agent")
+        assert f.cluster("mc")["status"] == "available"
+
+
 def test_memory_resize_brings_new_nodes(suite):
     """node_memory_mb: cachenode's memcached mode cannot change its memory
     live, so new nodes of the new size take the old ones' place in the
@@ -476,5 +510,6 @@ if __name__ == "__main__":
         test_controller_kill9_mid_scale_out_resumes,
         test_memory_resize_brings_new_nodes,
         test_agent_restart_adopts_memcached_nodes,
+        test_lost_host_node_replaced_then_stopped,
         test_example_script,
     ]))
