@@ -44,6 +44,15 @@ struct agent_config {
 
 enum node_health { HEALTH_STARTING = 0, HEALTH_UP, HEALTH_DOWN };
 
+/* A versioned configuration the health thread hands to a running node (a
+ * cluster-mode topology, a memcached discovery list): what the process
+ * runs, and when to try again after a refusal. */
+struct push_state {
+    long long applied;                 /* the version this process runs; 0 not known */
+    long long next_ms;                 /* monotonic: the next attempt, 0 at once */
+    int backoff_ms;
+};
+
 /* What the health thread last saw of a node; -1 means "not known". */
 struct node_obs {
     enum node_health health;
@@ -69,9 +78,8 @@ struct node {
     long long restart_at_ms;           /* monotonic; 0: no restart planned */
     int restart_backoff_ms;
     int exit_status;                   /* last wait status, -1 unknown */
-    long long topo_epoch;              /* the topology epoch this process runs; 0 not known */
-    long long topo_next_ms;            /* monotonic: the next SETTOPOLOGY attempt, 0 at once */
-    int topo_backoff_ms;
+    struct push_state topo;            /* CLUSTER SETTOPOLOGY: the epoch this process runs */
+    struct push_state disc;            /* config set cluster: the discovery list version it serves */
     struct node_obs obs;
 };
 
@@ -120,9 +128,9 @@ int proc_matches(pid_t pid, const char *node_id, unsigned long long starttime);
 unsigned long long proc_starttime(pid_t pid);
 int node_dir(const struct agent *a, const char *id, char *buf, size_t len);
 /* Removes what a node leaves in its directory that must not outlive it:
- * node.conf (the secrets) and the topology a cluster-mode node keeps (a new
- * node with the same id starts from the controller's epoch, not from an
- * old cluster's). 0, or -1 when a file stays (logged). */
+ * node.conf (the secrets), the topology a cluster-mode node keeps and the
+ * discovery list a memcached node serves (a new node with the same id
+ * starts from the controller's epoch or list, not from an old cluster's). 0, or -1 when a file stays (logged). */
 int proc_forget_files(const struct agent *a, const char *id);
 
 /* store.c: spec files in DATA/specs/ID.json. */

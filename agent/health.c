@@ -1,18 +1,24 @@
 /* health.c: the health thread. Every --health-interval-ms it
  *   1. reaps nodes whose process ended (waitpid / kill(pid, 0) / /proc) and
- *      restarts crashed replicas (never a crashed primary);
- *   2. sends PING on one persistent connection per node, then collects the
- *      replies against one shared deadline, so a hung node costs one interval
- *      and not one interval per node;
- *   3. sends CLUSTER SETTOPOLOGY to a cluster-mode node that answered and
- *      does not run its spec's topology epoch yet (after a start, a restart
- *      or a new spec), again with backoff while the node refuses it;
- *   4. once a second reads INFO and ROLE (and the primary's ROLE for a
- *      replica, for the lag) for metrics and heartbeats.
- * --health-misses missed PINGs in a row make a node "down"; an exit is "down"
+ *      restarts crashed replicas (never a crashed primary, nor a node whose
+ *      engine has the controller replace it: engine_caps.h);
+ *   2. sends the engine's health request (PING, memcached's version) on one
+ *      persistent connection per node, then collects the replies against
+ *      one shared deadline, so a hung node costs one interval and not one
+ *      interval per node;
+ *   3. hands a node that answered the versioned configuration its spec
+ *      holds and it does not run yet (after a start, a restart or a new
+ *      spec), again with backoff while the node refuses it: CLUSTER
+ *      SETTOPOLOGY to a cluster-mode node, the discovery list to a
+ *      memcached node (discovery.h);
+ *   4. once a second reads the engine's statistics (INFO and ROLE, and the
+ *      primary's ROLE for a replica, for the lag; or memcached's stats) for
+ *      metrics and heartbeats.
+ * --health-misses missed checks in a row make a node "down"; an exit is "down"
  * at once. Both are pushed to the controller immediately (agent_event). The
  * connections belong to this thread alone; agent.lock is held only to read
  * the table and to write results back, never across network I/O. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +26,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "engine_io.h"
 #include "log.h"
 #include "resp.h"
 
@@ -36,20 +43,24 @@ struct slot {
     struct resp_conn *upstream;       /* to a replica's primary, for the lag */
     char up_host[SPEC_HOST_MAX + 1];
     int up_port;
+    long long prev_commands, prev_ms; /* memcached: the last stats read, for ops per second */
+    long long disc_version, disc_written_ms, disc_hup_ms; /* the discovery file this thread last wrote */
 };
 
 /* A node as this tick sees it (copied under the lock). */
 struct target {
     struct node_spec spec;
     long long incarnation;
+    pid_t pid;
     struct slot *slot;
     int sent, ok;
     char why[128];
     struct node_obs stats;
     int have_stats;
     struct topology *topo;            /* to apply this tick (a copy), or NULL */
-    int topo_result;                  /* 1 applied, -1 refused or no answer, 0 not tried */
-    char topo_why[128];
+    struct discovery *disc;           /* the same for a discovery list */
+    int topo_result, disc_result;     /* 1 applied, -1 refused or no answer, 0 not tried */
+    char topo_why[128], disc_why[128];
 };
 
 static struct slot slots[AGENT_MAX_NODES];
@@ -69,6 +80,7 @@ static struct slot *slot_for(const struct target *t)
         if (s->used && strcmp(s->id, t->spec.id) == 0) {
             if (s->incarnation != t->incarnation || strcmp(s->token, t->spec.auth_token) != 0) {
                 slot_close(s); /* a new process or a new password: start over */
+                s->disc_version = 0;
                 s->incarnation = t->incarnation;
                 snprintf(s->token, sizeof(s->token), "%s", t->spec.auth_token);
             }
@@ -125,6 +137,23 @@ static void describe_exit(int status, char *buf, size_t len)
     else snprintf(buf, len, "process is gone");
 }
 
+/* A redis replica resyncs from its primary after a restart; a primary (or
+ * a memcached node) would come back empty, so the controller decides. */
+static int restarts_in_place(const struct node *n)
+{
+    return n->spec.role == ROLE_REPLICA || engine_get(n->spec.engine)->restart_in_place;
+}
+
+static void report_lost(struct agent *a, struct node *n)
+{
+    if (engine_get(n->spec.engine)->failover)
+        agent_event(a, n, "primary_lost", "primary %s is not restarted (it would come back empty); "
+                    "waiting for the controller", n->spec.id);
+    else
+        agent_event(a, n, "node_lost", "node %s is not restarted in place (it would come back empty behind an "
+                    "unchanged discovery list); the controller replaces it", n->spec.id);
+}
+
 static void reap_and_restart(struct agent *a, long long now)
 {
     for (size_t i = 0; i < a->nnodes; i++) {
@@ -139,18 +168,17 @@ static void reap_and_restart(struct agent *a, long long now)
             n->exit_status = status;
             a->count.node_exits++;
             node_set_health(a, n, HEALTH_DOWN, why);
-            if (n->spec.role == ROLE_REPLICA) {
+            if (restarts_in_place(n)) {
                 n->restart_backoff_ms = n->restart_backoff_ms ? n->restart_backoff_ms * 2 : AGENT_RESTART_BACKOFF_MIN_MS;
                 if (n->restart_backoff_ms > AGENT_RESTART_BACKOFF_MAX_MS) n->restart_backoff_ms = AGENT_RESTART_BACKOFF_MAX_MS;
                 n->restart_at_ms = now + n->restart_backoff_ms;
             } else {
                 n->restart_at_ms = 0;
-                agent_event(a, n, "primary_lost", "primary %s is not restarted (it would come back empty); "
-                            "waiting for the controller", n->spec.id);
+                report_lost(a, n);
             }
             store_save(a, n);
         }
-        if (n->pid == 0 && n->restart_at_ms && now >= n->restart_at_ms && n->spec.role == ROLE_REPLICA) {
+        if (n->pid == 0 && n->restart_at_ms && now >= n->restart_at_ms && restarts_in_place(n)) {
             char err[256];
             n->restart_at_ms = 0;
             if (proc_launch(a, n, err, sizeof(err)) != 0) {
@@ -178,15 +206,18 @@ static size_t snapshot_targets(struct agent *a, struct target *t)
         t[n].spec = nd->spec;
         t[n].spec.topology = NULL; /* borrowed pointers do not leave the lock */
         t[n].incarnation = nd->incarnation;
-        if (nd->spec.cluster_mode && nd->spec.topology && nd->topo_epoch != nd->spec.topology->epoch &&
-            mono_ms() >= nd->topo_next_ms)
+        t[n].pid = nd->pid;
+        if (nd->spec.cluster_mode && nd->spec.topology && nd->topo.applied != nd->spec.topology->epoch &&
+            mono_ms() >= nd->topo.next_ms)
             t[n].topo = topology_dup(nd->spec.topology);
+        if (nd->spec.discovery && nd->disc.applied != nd->spec.discovery->version && mono_ms() >= nd->disc.next_ms)
+            t[n].disc = discovery_dup(nd->spec.discovery);
         n++;
     }
     return n;
 }
 
-/* ---- step 2: PING ------------------------------------------------------------ */
+/* ---- step 2: the health request (PING, version) --------------------------------- */
 
 static void ping_send(struct agent *a, struct target *t)
 {
@@ -194,9 +225,8 @@ static void ping_send(struct agent *a, struct target *t)
     int timeout = a->cfg.health_interval_ms;
     if (s->conn == NULL) s->conn = open_authed(a->cfg.advertise, t->spec.port, t->spec.auth_token, timeout, t->why, sizeof(t->why));
     if (s->conn == NULL) return;
-    const char *ping[] = {"PING"};
-    if (resp_send(s->conn, 1, ping, timeout) != 0) {
-        snprintf(t->why, sizeof(t->why), "cannot send PING");
+    if (engine_health_send(s->conn, engine_get(t->spec.engine), timeout) != 0) {
+        snprintf(t->why, sizeof(t->why), "cannot send the health check");
         slot_close(s);
         return;
     }
@@ -206,14 +236,11 @@ static void ping_send(struct agent *a, struct target *t)
 static void ping_collect(struct target *t, long long deadline)
 {
     if (!t->sent) return;
-    struct resp_reply *r = resp_read(t->slot->conn, deadline);
-    /* Any reply, even an error such as LOADING, proves the process serves. */
-    t->ok = r != NULL;
-    if (r == NULL) {
-        snprintf(t->why, sizeof(t->why), "no PING reply in time");
-        slot_close(t->slot); /* a late PONG must not answer the next command */
+    t->ok = engine_health_read(t->slot->conn, engine_get(t->spec.engine), deadline);
+    if (!t->ok) {
+        snprintf(t->why, sizeof(t->why), "no health check reply in time");
+        slot_close(t->slot); /* a late reply must not answer the next command */
     }
-    resp_reply_free(r);
 }
 
 /* ---- step 3: topology --------------------------------------------------------- */
@@ -230,26 +257,137 @@ static void topology_send(struct target *t)
     resp_reply_free(r);
 }
 
-/* Records the outcome on the node (agent.lock held). */
-static void topology_result(struct agent *a, struct node *n, const struct target *t, long long now)
+#define DISCOVERY_HUP_MS 1000      /* a node that has not read the file yet is signalled again */
+#define DISCOVERY_GIVE_UP_MS 5000  /* then the push counts as refused (event, backoff) */
+
+/* Hands the node its list (discovery.h: a file and SIGHUP), then checks
+ * with `config get cluster` that it serves it. Pending (result 0) while
+ * the node has not read the file yet, so a push costs no health tick. */
+static void discovery_send(struct agent *a, struct target *t)
 {
-    if (t->topo_result == 0) return;
-    if (t->topo_result > 0) {
-        n->topo_epoch = t->topo->epoch;
-        n->topo_backoff_ms = 0;
-        agent_event(a, n, "topology_applied", "%s runs topology epoch %lld", n->spec.id, n->topo_epoch);
+    struct slot *s = t->slot;
+    if (t->disc == NULL || !t->ok || s->conn == NULL) return;
+    char dir[1100];
+    long long now = mono_ms();
+    int wrote = node_dir(a, t->spec.id, dir, sizeof(dir)) == 0 ? discovery_write_file(dir, t->disc) : -1;
+    if (wrote < 0) {
+        t->disc_result = -1;
+        snprintf(t->disc_why, sizeof(t->disc_why), "cannot write the discovery file in %.80s", dir);
         return;
     }
-    int first = n->topo_backoff_ms == 0;
-    n->topo_backoff_ms = first ? AGENT_TOPOLOGY_BACKOFF_MIN_MS : n->topo_backoff_ms * 2;
-    if (n->topo_backoff_ms > AGENT_TOPOLOGY_BACKOFF_MAX_MS) n->topo_backoff_ms = AGENT_TOPOLOGY_BACKOFF_MAX_MS;
-    n->topo_next_ms = now + n->topo_backoff_ms;
-    snprintf(n->obs.last_error, sizeof(n->obs.last_error), "%s", t->topo_why);
-    if (first) agent_event(a, n, "topology_failed", "%s: %s; retrying", n->spec.id, t->topo_why);
-    else log_msg(LOG_VERBOSE, "node %s: %s; retrying in %d ms", n->spec.id, t->topo_why, n->topo_backoff_ms);
+    if (wrote > 0 || s->disc_version != t->disc->version) {
+        s->disc_version = t->disc->version;
+        s->disc_written_ms = now;
+        s->disc_hup_ms = 0;
+    }
+    struct resp_reply *r = resp_text_command(s->conn, STATS_TIMEOUT_MS, "config get cluster\r\n", 20);
+    long long serves = r && r->type == RESP_BULK ? discovery_served_version(r->str) : -1;
+    if (r == NULL) slot_close(s); /* a late reply must not answer the next command */
+    resp_reply_free(r);
+    if (serves == t->disc->version) { t->disc_result = 1; return; }
+    if (now - s->disc_written_ms > DISCOVERY_GIVE_UP_MS) {
+        t->disc_result = -1;
+        s->disc_version = 0; /* the next attempt starts over */
+        snprintf(t->disc_why, sizeof(t->disc_why), "the node serves discovery list version %lld, not %lld",
+                 serves, t->disc->version);
+        return;
+    }
+    if (now - s->disc_hup_ms >= DISCOVERY_HUP_MS && t->pid > 0) { /* read it now, not at its next look */
+        kill(t->pid, SIGHUP);
+        s->disc_hup_ms = now;
+    }
+}
+
+/* Records the outcome of a push on the node (agent.lock held): what the
+ * process runs, or the next attempt with backoff. what: "topology epoch". */
+static void push_result(struct agent *a, struct node *n, struct push_state *p, int result, long long version,
+                        const char *why, const char *what, const char *event)
+{
+    if (result == 0) return;
+    char type[48];
+    if (result > 0) {
+        p->applied = version;
+        p->backoff_ms = 0;
+        snprintf(type, sizeof(type), "%s_applied", event);
+        agent_event(a, n, type, "%s runs %s %lld", n->spec.id, what, version);
+        return;
+    }
+    int first = p->backoff_ms == 0;
+    p->backoff_ms = first ? AGENT_TOPOLOGY_BACKOFF_MIN_MS : p->backoff_ms * 2;
+    if (p->backoff_ms > AGENT_TOPOLOGY_BACKOFF_MAX_MS) p->backoff_ms = AGENT_TOPOLOGY_BACKOFF_MAX_MS;
+    p->next_ms = mono_ms() + p->backoff_ms;
+    snprintf(n->obs.last_error, sizeof(n->obs.last_error), "%s", why);
+    snprintf(type, sizeof(type), "%s_failed", event);
+    if (first) agent_event(a, n, type, "%s: %s; retrying", n->spec.id, why);
+    else log_msg(LOG_VERBOSE, "node %s: %s; retrying in %d ms", n->spec.id, why, p->backoff_ms);
+}
+
+/* Records the outcomes of this tick's pushes on the node (agent.lock held). */
+static void pushes_result(struct agent *a, struct node *n, const struct target *t)
+{
+    if (t->topo) push_result(a, n, &n->topo, t->topo_result, t->topo->epoch, t->topo_why, "topology epoch", "topology");
+    if (t->disc)
+        push_result(a, n, &n->disc, t->disc_result, t->disc->version, t->disc_why, "discovery list version", "discovery");
 }
 
 /* ---- step 4: stats ----------------------------------------------------------- */
+
+/* memcached's stats: "STAT name value" lines. -1 when the field is missing. */
+static long long stat_ll(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = text; p && *p;) {
+        if (strncmp(p, "STAT ", 5) == 0 && strncmp(p + 5, name, n) == 0 && p[5 + n] == ' ') {
+            char *end;
+            long long v = strtoll(p + 6 + n, &end, 10);
+            return end == p + 6 + n ? -1 : v;
+        }
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    return -1;
+}
+
+static long long sum_present(long long a, long long b) { return a < 0 ? b : b < 0 ? a : a + b; }
+
+static void parse_stats(const char *text, struct node_obs *o)
+{
+    o->used_memory = stat_ll(text, "bytes");
+    o->maxmemory = stat_ll(text, "limit_maxbytes");
+    o->keys = stat_ll(text, "curr_items");
+    o->connected_clients = stat_ll(text, "curr_connections");
+    o->keyspace_hits = stat_ll(text, "get_hits");
+    o->keyspace_misses = stat_ll(text, "get_misses");
+    o->evicted_keys = stat_ll(text, "evictions");
+    o->expired_keys = stat_ll(text, "expired_unfetched");
+    long long cmds = sum_present(stat_ll(text, "cmd_get"), stat_ll(text, "cmd_set"));
+    cmds = sum_present(cmds, stat_ll(text, "cmd_touch"));
+    o->commands = sum_present(cmds, stat_ll(text, "cmd_flush"));
+}
+
+/* stats has no instantaneous rate: the commands since the last read. */
+static void stats_rate(struct slot *s, struct node_obs *o)
+{
+    long long now = mono_ms();
+    if (o->commands >= 0 && s->prev_ms > 0 && now > s->prev_ms && o->commands >= s->prev_commands)
+        o->ops_per_sec = (o->commands - s->prev_commands) * 1000 / (now - s->prev_ms);
+    s->prev_commands = o->commands;
+    s->prev_ms = now;
+}
+
+static void read_mc_stats(struct agent *a, struct target *t)
+{
+    (void)a;
+    struct resp_conn **c = &t->slot->conn;
+    if (*c == NULL) return;
+    struct resp_reply *r = resp_text_command(*c, STATS_TIMEOUT_MS, "stats\r\n", 7);
+    if (r == NULL) { resp_close(*c); *c = NULL; }
+    if (r && r->type == RESP_BULK) {
+        parse_stats(r->str, &t->stats);
+        stats_rate(t->slot, &t->stats);
+    }
+    resp_reply_free(r);
+}
 
 static void parse_info(const char *info, struct node_obs *o)
 {
@@ -322,14 +460,9 @@ static void read_primary_offset(struct agent *a, struct target *t)
     resp_reply_free(r);
 }
 
-static void read_stats(struct agent *a, struct target *t)
+static void read_info_stats(struct agent *a, struct target *t)
 {
     struct node_obs *o = &t->stats;
-    memset(o, 0, sizeof(*o));
-    o->repl_offset = o->primary_offset = o->used_memory = o->maxmemory = o->commands = -1;
-    o->ops_per_sec = o->connected_clients = o->keys = -1;
-    o->keyspace_hits = o->keyspace_misses = o->evicted_keys = o->expired_keys = -1;
-    t->have_stats = 1;
     const char *info[] = {"INFO", "everything"};
     struct resp_reply *r = stats_cmd(&t->slot->conn, 2, info);
     if (r && r->type == RESP_BULK) parse_info(r->str, o);
@@ -338,8 +471,25 @@ static void read_stats(struct agent *a, struct target *t)
     r = stats_cmd(&t->slot->conn, 1, role);
     parse_role(r, o);
     resp_reply_free(r);
-    if (o->maxmemory < 0) o->maxmemory = t->spec.memory_mb * 1024 * 1024; /* what we set it to */
     if (t->spec.role == ROLE_REPLICA) read_primary_offset(a, t);
+}
+
+/* Where each engine's observations come from (engine_caps.h). */
+static void (*const stats_readers[])(struct agent *, struct target *) = {
+    [METRICS_INFO] = read_info_stats,
+    [METRICS_STATS] = read_mc_stats,
+};
+
+static void read_stats(struct agent *a, struct target *t)
+{
+    struct node_obs *o = &t->stats;
+    memset(o, 0, sizeof(*o));
+    o->repl_offset = o->primary_offset = o->used_memory = o->maxmemory = o->commands = -1;
+    o->ops_per_sec = o->connected_clients = o->keys = -1;
+    o->keyspace_hits = o->keyspace_misses = o->evicted_keys = o->expired_keys = -1;
+    t->have_stats = 1;
+    stats_readers[engine_get(t->spec.engine)->metrics](a, t);
+    if (o->maxmemory < 0) o->maxmemory = t->spec.memory_mb * 1024 * 1024; /* what we set it to */
 }
 
 /* ---- step 5: results --------------------------------------------------------- */
@@ -361,7 +511,7 @@ static void apply_results(struct agent *a, struct target *t, size_t nt, long lon
         if (n == NULL || n->incarnation != t[i].incarnation || n->stopping || n->pid <= 0) continue;
         a->count.health_checks++;
         if (t[i].have_stats) copy_stats(&n->obs, &t[i].stats);
-        topology_result(a, n, &t[i], now);
+        pushes_result(a, n, &t[i]);
         if (t[i].ok) {
             n->obs.misses = 0;
             node_set_health(a, n, HEALTH_UP, NULL);
@@ -376,7 +526,7 @@ static void apply_results(struct agent *a, struct target *t, size_t nt, long lon
                 node_set_health(a, n, HEALTH_DOWN, "did not answer within the start-up timeout");
         } else if (n->obs.misses >= a->cfg.health_misses) {
             char why[192];
-            snprintf(why, sizeof(why), "%d PINGs missed (%s)", n->obs.misses, t[i].why);
+            snprintf(why, sizeof(why), "%d health checks missed (%s)", n->obs.misses, t[i].why);
             node_set_health(a, n, HEALTH_DOWN, why);
         }
     }
@@ -417,7 +567,10 @@ void *health_thread(void *arg)
         for (size_t i = 0; i < nt; i++)
             if (targets[i].slot) ping_collect(&targets[i], deadline);
         for (size_t i = 0; i < nt; i++)
-            if (targets[i].slot) topology_send(&targets[i]);
+            if (targets[i].slot) {
+                topology_send(&targets[i]);
+                discovery_send(a, &targets[i]);
+            }
         if (mono_ms() >= next_stats) {
             for (size_t i = 0; i < nt; i++)
                 if (targets[i].ok && targets[i].slot) read_stats(a, &targets[i]);
@@ -429,7 +582,9 @@ void *health_thread(void *arg)
         for (size_t i = 0; i < nt; i++) {
             explicit_bzero(targets[i].spec.auth_token, sizeof(targets[i].spec.auth_token));
             topology_free(targets[i].topo);
+            discovery_free(targets[i].disc);
             targets[i].topo = NULL;
+            targets[i].disc = NULL;
         }
         (void)live;
         sleep_until(a, start + a->cfg.health_interval_ms);

@@ -50,9 +50,9 @@ static long long m_lag(const struct node *n)
 
 static const struct node_metric node_metrics[] = {
     {"cachefleet_node_up", "gauge", "1 when the node answers its health checks.", 0, m_up},
-    {"cachefleet_node_memory_used_bytes", "gauge", "Memory the node uses (INFO used_memory).", 0, m_used},
+    {"cachefleet_node_memory_used_bytes", "gauge", "Memory the node uses (INFO used_memory; memcached: stats bytes).", 0, m_used},
     {"cachefleet_node_memory_max_bytes", "gauge", "The node's maxmemory.", 0, m_max},
-    {"cachefleet_node_commands_total", "counter", "Commands processed (INFO total_commands_processed).", 0, m_cmds},
+    {"cachefleet_node_commands_total", "counter", "Commands processed (INFO total_commands_processed; memcached: cmd_get + cmd_set + cmd_touch + cmd_flush).", 0, m_cmds},
     {"cachefleet_node_keyspace_hits_total", "counter", "Successful key lookups.", 0, m_hits},
     {"cachefleet_node_keyspace_misses_total", "counter", "Failed key lookups.", 0, m_misses},
     {"cachefleet_node_evicted_keys_total", "counter", "Keys evicted for maxmemory.", 0, m_evicted},

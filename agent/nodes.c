@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "engine_io.h"
 #include "json.h"
 #include "log.h"
 #include "resp.h"
@@ -68,7 +69,9 @@ json_t *node_to_json(const struct agent *a, const struct node *n)
     json_object_set_new(o, "connected_clients", maybe_int(b->connected_clients));
     json_object_set_new(o, "keys", maybe_int(b->keys));
     json_object_set_new(o, "restarts", json_integer(n->restarts));
-    json_object_set_new(o, "topology_epoch", n->topo_epoch > 0 ? json_integer(n->topo_epoch) : json_null());
+    json_object_set_new(o, "topology_epoch", n->topo.applied > 0 ? json_integer(n->topo.applied) : json_null());
+    if (engine_get(n->spec.engine)->discovery)
+        json_object_set_new(o, "discovery_version", n->disc.applied > 0 ? json_integer(n->disc.applied) : json_null());
     json_object_set_new(o, "last_error", b->last_error[0] ? json_string(b->last_error) : json_null());
     return o;
 }
@@ -134,6 +137,9 @@ static int live_cmd(struct resp_conn *c, int argc, const char **argv, char *err,
 static int live_apply(const struct agent *a, const struct node_spec *have, const struct node_spec *want,
                       char *err, size_t errlen)
 {
+    /* a memcached node's list goes out from the health thread; nothing else
+     * of it changes live (put_existing refuses a new memory size) */
+    if (engine_get(have->engine)->wire == WIRE_TEXT) return 0;
     struct resp_conn *c = resp_connect(a->cfg.advertise, have->port, LIVE_TIMEOUT_MS, err, errlen);
     if (c == NULL) return -1;
     int rc = 0;
@@ -257,6 +263,8 @@ static int put_existing(struct agent *a, struct node *n, struct node_spec *want,
         return reply_error(reply, 409, "ImmutableField", "a node's engine cannot change; create a new node");
     if (want->cluster_mode != n->spec.cluster_mode)
         return reply_error(reply, 409, "ImmutableField", "a node's cluster_mode cannot change; create a new node");
+    if (want->memory_mb != n->spec.memory_mb && !engine_get(n->spec.engine)->live_memory_resize)
+        return reply_error(reply, 409, "ImmutableField", "this engine's memory cannot change live; create a new node");
     if (agent_memory_reserved_mb(a, n->spec.id) + want->memory_mb > a->cfg.memory_mb)
         return reply_error(reply, 507, "InsufficientCapacity", "the new memory size does not fit this host");
     want->port = n->spec.port;
@@ -283,8 +291,8 @@ static int put_existing(struct agent *a, struct node *n, struct node_spec *want,
         return reply_error(reply, 503, "NodeUnavailable", msg);
     }
     spec_move(&n->spec, want);
-    n->topo_next_ms = 0; /* a new topology goes out at the next health tick */
-    n->topo_backoff_ms = 0;
+    n->topo.next_ms = n->disc.next_ms = 0; /* a new topology or list goes out at the next health tick */
+    n->topo.backoff_ms = n->disc.backoff_ms = 0;
     store_save(a, n);
     agent_event(a, n, "node_changed", "%s changed live to generation %lld (%s)", n->spec.id, n->spec.generation,
                 spec_role_name(n->spec.role));
@@ -359,12 +367,20 @@ int agent_delete_node(struct agent *a, const char *id, char **reply)
 
 /* ---- start-up: adopt or relaunch -------------------------------------------- */
 
-/* Asks the process on the node's port for its node id. 1 = it is ours. */
+/* Asks the process on the node's port for its node id. 1 = it is ours. A
+ * memcached node has no CONFIG GET: its health check answering on the port
+ * whose process carries --node-id (proc_matches) is the proof. */
 static int answers_as(const struct agent *a, const struct node_spec *s)
 {
     char err[128];
     struct resp_conn *c = resp_connect(a->cfg.advertise, s->port, 1000, err, sizeof(err));
     if (c == NULL) return 0;
+    const struct engine_caps *e = engine_get(s->engine);
+    if (e->wire == WIRE_TEXT) {
+        int ok = engine_health_send(c, e, 1000) == 0 && engine_health_read(c, e, mono_ms() + 1000);
+        resp_close(c);
+        return ok;
+    }
     int ok = 1;
     if (s->auth_token[0]) {
         const char *auth[] = {"AUTH", s->auth_token};
@@ -414,8 +430,9 @@ static void restore_one(struct agent *a, json_t *doc, void *ctx)
         agent_event(a, n, "node_adopted", "%s adopted (pid %d)", spec.id, (int)pid);
         return;
     }
-    if (spec.role == ROLE_PRIMARY) {
-        /* An empty primary would wipe its replicas: wait for the controller. */
+    if (spec.role == ROLE_PRIMARY && !engine_get(spec.engine)->restart_in_place) {
+        /* An empty primary would wipe its replicas (an empty memcached node
+         * would hide behind an unchanged list): wait for the controller. */
         node_set_health(a, n, HEALTH_DOWN, "not running when the agent started; a primary is not restarted");
         store_save(a, n);
         return;

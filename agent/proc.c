@@ -58,7 +58,7 @@ static int write_node_conf(const struct node *n, const char *path)
 }
 
 struct launch_args {
-    char conf[1200], dir[1100], logfile[1200], out[1200];
+    char conf[1200], dir[1100], logfile[1200], out[1200], discovery[1200];
     char port[16], maxmem[32], primary_port[16];
     const char *argv[ARGV_MAX];
 };
@@ -66,6 +66,7 @@ struct launch_args {
 static void build_argv(const struct agent *a, const struct node *n, struct launch_args *l)
 {
     int i = 0;
+    const struct engine_caps *e = engine_get(n->spec.engine);
     snprintf(l->port, sizeof(l->port), "%d", n->spec.port);
     snprintf(l->maxmem, sizeof(l->maxmem), "%lldmb", n->spec.memory_mb);
     l->argv[i++] = a->cfg.node_binary;
@@ -76,8 +77,16 @@ static void build_argv(const struct agent *a, const struct node *n, struct launc
     l->argv[i++] = "--dbfilename";       l->argv[i++] = NODE_DBFILENAME;
     l->argv[i++] = "--logfile";          l->argv[i++] = l->logfile;
     l->argv[i++] = "--maxmemory";        l->argv[i++] = l->maxmem;
-    l->argv[i++] = "--maxmemory-policy"; l->argv[i++] = n->spec.eviction_policy;
+    if (e->eviction_policies) {
+        l->argv[i++] = "--maxmemory-policy"; l->argv[i++] = n->spec.eviction_policy;
+    }
     l->argv[i++] = "--node-id";          l->argv[i++] = n->spec.id;
+    if (e->protocol) {
+        l->argv[i++] = "--protocol"; l->argv[i++] = e->protocol;
+    }
+    if (e->discovery) {
+        l->argv[i++] = "--discovery-file"; l->argv[i++] = l->discovery;
+    }
     if (n->spec.cluster_mode) {
         l->argv[i++] = "--cluster-enabled";     l->argv[i++] = "yes";
         l->argv[i++] = "--cluster-config-file"; l->argv[i++] = NODE_CLUSTER_CONFIG;
@@ -115,7 +124,7 @@ static int remove_snapshot(const char *dir, const char *id, char *err, size_t er
 int proc_forget_files(const struct agent *a, const char *id)
 {
     char dir[1100], err[256];
-    static const char *const files[] = {"node.conf", NODE_CLUSTER_CONFIG, NULL};
+    static const char *const files[] = {"node.conf", NODE_CLUSTER_CONFIG, DISCOVERY_FILE, NULL};
     if (node_dir(a, id, dir, sizeof(dir)) != 0) return -1;
     int rc = 0;
     for (const char *const *f = files; *f; f++)
@@ -163,6 +172,12 @@ int proc_launch(struct agent *a, struct node *n, char *err, size_t errlen)
     snprintf(l.out, sizeof(l.out), "%s/stdout.log", dir);
     if (write_node_conf(n, l.conf) != 0) { snprintf(err, errlen, "cannot write %s", l.conf); return -1; }
     if (remove_snapshot(dir, n->spec.id, err, errlen) != 0) return -1;
+    snprintf(l.discovery, sizeof(l.discovery), "%s/%s", dir, DISCOVERY_FILE);
+    /* the process starts serving the list it is meant to serve */
+    if (n->spec.discovery && discovery_write_file(dir, n->spec.discovery) < 0) {
+        snprintf(err, errlen, "cannot write %s", l.discovery);
+        return -1;
+    }
     build_argv(a, n, &l);
     pid_t pid = fork();
     if (pid < 0) { snprintf(err, errlen, "fork: %s", strerror(errno)); return -1; }
@@ -173,9 +188,9 @@ int proc_launch(struct agent *a, struct node *n, char *err, size_t errlen)
     n->incarnation++;
     n->launched_ms = mono_ms();
     n->exit_status = -1;
-    n->topo_epoch = 0; /* a new process: its topology is applied again */
-    n->topo_next_ms = 0;
-    n->topo_backoff_ms = 0;
+    /* a new process: its topology and discovery list are applied again */
+    memset(&n->topo, 0, sizeof(n->topo));
+    memset(&n->disc, 0, sizeof(n->disc));
     a->count.node_launches++;
     log_msg(LOG_NOTICE, "node %s: launched pid %d on %s:%d (%s, %lld MB)", n->spec.id, (int)pid,
             a->cfg.advertise, n->spec.port, spec_role_name(n->spec.role), n->spec.memory_mb);

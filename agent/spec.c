@@ -11,7 +11,7 @@
 
 static const char *const spec_fields[] = {
     "id", "cluster", "shard", "role", "memory_mb", "engine", "port", "primary",
-    "auth_token", "eviction_policy", "generation", "cluster_mode", "topology", NULL};
+    "auth_token", "eviction_policy", "generation", "cluster_mode", "topology", "discovery", NULL};
 
 static const char *const eviction_policies[] = {
     "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
@@ -80,6 +80,18 @@ static int take_int(const json_t *body, const char *key, int required, long long
     long long x = json_integer_value(v);
     if (x < lo || x > hi) return fail(err, errlen, "'%s' is out of range", key);
     *dst = x;
+    return 0;
+}
+
+static int parse_engine(const json_t *body, struct node_spec *out, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(body, "engine");
+    const struct engine_caps *e = v ? engine_by_name(json_string_value(v)) : engine_get(ENGINE_REDIS);
+    if (e == NULL) {
+        snprintf(err, errlen, "'engine' must be %s", engine_names());
+        return -1;
+    }
+    out->engine = e->id;
     return 0;
 }
 
@@ -159,6 +171,28 @@ static int parse_cluster_mode(const json_t *body, struct node_spec *out, char *e
     return out->topology ? 0 : -1;
 }
 
+static int parse_discovery(const json_t *body, struct node_spec *out, char *err, size_t errlen)
+{
+    json_t *v = json_object_get(body, "discovery");
+    if (v == NULL || json_is_null(v)) return 0;
+    out->discovery = discovery_parse(v, err, errlen);
+    return out->discovery ? 0 : -1;
+}
+
+/* What the spec asks of its engine must be something the engine does. */
+static int check_engine(const struct node_spec *s, char *err, size_t errlen)
+{
+    const struct engine_caps *e = engine_get(s->engine);
+    const char *what = s->role == ROLE_REPLICA && !e->replicas    ? "replicas"
+                       : s->cluster_mode && !e->cluster_mode     ? "cluster_mode"
+                       : s->auth_token[0] && !e->auth            ? "auth_token"
+                       : s->discovery && !e->discovery           ? "discovery"
+                                                                 : NULL;
+    if (what == NULL) return 0;
+    snprintf(err, errlen, "engine '%s' does not support %s", e->name, what);
+    return -1;
+}
+
 int spec_parse(const char *id, const json_t *body, struct node_spec *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
@@ -170,25 +204,21 @@ int spec_parse(const char *id, const json_t *body, struct node_spec *out, char *
     json_t *idv = json_object_get(body, "id");
     if (idv && (!json_is_string(idv) || strcmp(json_string_value(idv), id) != 0))
         return fail(err, errlen, "%s", "'id' in the body does not match the path");
-    int role = 0, engine = 0;
+    int role = 0;
     long long port = 0;
     if (take_name(body, "cluster", out->cluster, sizeof(out->cluster), spec_valid_name, err, errlen) ||
         take_name(body, "shard", out->shard, sizeof(out->shard), spec_valid_name, err, errlen) ||
         parse_enum(body, "role", "primary", "replica", -1, &role, err, errlen) ||
-        parse_enum(body, "engine", "redis", "memcached", ENGINE_REDIS, &engine, err, errlen) ||
+        parse_engine(body, out, err, errlen) ||
         take_int(body, "memory_mb", 1, 1, MEMORY_MB_MAX, &out->memory_mb, err, errlen) ||
         take_int(body, "port", 0, 0, 65535, &port, err, errlen) ||
         take_int(body, "generation", 1, 0, (1LL << 53), &out->generation, err, errlen))
         return -1;
     out->role = (enum node_role)role;
-    out->engine = (enum node_engine)engine;
     out->port = (int)port;
-    /* cachenode has no memcached protocol yet: such a node would never pass
-     * its health check. Same words as the controller's refusal. */
-    if (out->engine == ENGINE_MEMCACHED)
-        return fail(err, errlen, "%s", "engine 'memcached' is not supported yet; use 'redis'");
     if (parse_primary(body, out, err, errlen) || parse_policy(body, out, err, errlen) ||
-        parse_token(body, out, err, errlen) || parse_cluster_mode(body, out, err, errlen)) {
+        parse_token(body, out, err, errlen) || parse_cluster_mode(body, out, err, errlen) ||
+        parse_discovery(body, out, err, errlen) || check_engine(out, err, errlen)) {
         spec_release(out);
         return -1;
     }
@@ -198,15 +228,19 @@ int spec_parse(const char *id, const json_t *body, struct node_spec *out, char *
 void spec_release(struct node_spec *s)
 {
     topology_free(s->topology);
+    discovery_free(s->discovery);
     s->topology = NULL;
+    s->discovery = NULL;
 }
 
 void spec_move(struct node_spec *dst, struct node_spec *src)
 {
     if (dst == src) return;
     if (dst->topology != src->topology) topology_free(dst->topology);
+    if (dst->discovery != src->discovery) discovery_free(dst->discovery);
     *dst = *src;
     src->topology = NULL;
+    src->discovery = NULL;
 }
 
 int spec_same(const struct node_spec *a, const struct node_spec *b)
@@ -217,11 +251,11 @@ int spec_same(const struct node_spec *a, const struct node_spec *b)
            strcmp(a->primary_host, b->primary_host) == 0 && a->primary_port == b->primary_port &&
            strcmp(a->auth_token, b->auth_token) == 0 && strcmp(a->eviction_policy, b->eviction_policy) == 0 &&
            a->generation == b->generation && a->cluster_mode == b->cluster_mode &&
-           topology_equal(a->topology, b->topology);
+           topology_equal(a->topology, b->topology) && discovery_equal(a->discovery, b->discovery);
 }
 
 const char *spec_role_name(enum node_role r) { return r == ROLE_REPLICA ? "replica" : "primary"; }
-const char *spec_engine_name(enum node_engine e) { return e == ENGINE_MEMCACHED ? "memcached" : "redis"; }
+const char *spec_engine_name(enum engine_id e) { return engine_get(e)->name; }
 
 json_t *spec_to_json(const struct node_spec *s, int with_secret)
 {
@@ -236,9 +270,13 @@ json_t *spec_to_json(const struct node_spec *s, int with_secret)
     if (with_secret) {
         if (s->auth_token[0]) json_object_set_new(o, "auth_token", json_string(s->auth_token));
         if (s->topology) json_object_set_new(o, "topology", topology_to_json(s->topology));
+        if (s->discovery) json_object_set_new(o, "discovery", discovery_to_json(s->discovery));
     } else {
         json_object_set_new(o, "auth", json_boolean(s->auth_token[0] != '\0'));
         json_object_set_new(o, "desired_topology_epoch", s->topology ? json_integer(s->topology->epoch) : json_null());
+        if (engine_get(s->engine)->discovery)
+            json_object_set_new(o, "desired_discovery_version",
+                                s->discovery ? json_integer(s->discovery->version) : json_null());
     }
     return o;
 }

@@ -7,6 +7,8 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "discovery.h"
+#include "engine_caps.h"
 #include "topology.h"
 
 #define SPEC_NAME_MAX 64
@@ -15,16 +17,15 @@
 #define SPEC_TOKEN_MAX 128
 #define SPEC_POLICY_MAX 32
 
+/* A memcached node, which has no replicas, runs as a primary. */
 enum node_role { ROLE_PRIMARY = 0, ROLE_REPLICA };
-/* ENGINE_MEMCACHED is recognised only to be refused (not supported yet). */
-enum node_engine { ENGINE_REDIS = 0, ENGINE_MEMCACHED };
 
 struct node_spec {
     char id[SPEC_NAME_MAX + 1];
     char cluster[SPEC_NAME_MAX + 1];
     char shard[SPEC_NAME_MAX + 1];
     enum node_role role;
-    enum node_engine engine;
+    enum engine_id engine;     /* what it can do: engine_get(engine) */
     long long memory_mb;
     int port;                  /* 0: the agent picks one */
     char primary_host[SPEC_HOST_MAX + 1];
@@ -37,6 +38,9 @@ struct node_spec {
      * the spec it was parsed into; a copy of a spec by value only borrows
      * it (see spec_release and spec_move). */
     struct topology *topology;
+    /* Engines with discovery: the node list it serves (NULL: none yet),
+     * owned like the topology. */
+    struct discovery *discovery;
 };
 
 /* A node id, cluster or shard name: [A-Za-z0-9_-], 1..64, not starting with
@@ -49,9 +53,9 @@ int spec_valid_host(const char *s);
  * a 400 InvalidParameterValue reply in err. */
 int spec_parse(const char *id, const json_t *body, struct node_spec *out, char *err, size_t errlen);
 
-/* Frees what the spec owns (its topology). */
+/* Frees what the spec owns (its topology and discovery list). */
 void spec_release(struct node_spec *s);
-/* *dst = *src, releasing dst's topology first; src no longer owns its topology. */
+/* *dst = *src, releasing dst's topology and list first; src no longer owns them. */
 void spec_move(struct node_spec *dst, struct node_spec *src);
 
 /* 1 when a and b ask for the same node; a's port 0 matches any port. */
@@ -63,6 +67,6 @@ int spec_same(const struct node_spec *a, const struct node_spec *b);
 json_t *spec_to_json(const struct node_spec *s, int with_secret);
 
 const char *spec_role_name(enum node_role r);
-const char *spec_engine_name(enum node_engine e);
+const char *spec_engine_name(enum engine_id e);
 
 #endif

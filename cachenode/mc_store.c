@@ -280,9 +280,9 @@ static mc_item *concat(const mc_item *head, const mc_item *tail, const mc_item *
 {
     mc_item *it = malloc(sizeof(mc_item) + meta->nkey + head->nbytes + tail->nbytes + 2);
     if (!it) return NULL;
-    atomic_fetch_add_explicit(&used_bytes, item_charge(it), memory_order_relaxed);
     *it = *meta;
     it->nbytes = head->nbytes + tail->nbytes;
+    atomic_fetch_add_explicit(&used_bytes, item_charge(it), memory_order_relaxed); /* charged by its own size */
     memcpy(it->data, MC_ITEM_KEY(meta), meta->nkey);
     memcpy(it->data + meta->nkey, MC_ITEM_VAL(head), head->nbytes);
     memcpy(it->data + meta->nkey + head->nbytes, MC_ITEM_VAL(tail), tail->nbytes);

@@ -1,5 +1,6 @@
-/* resp.c: RESP2 client with deadlines (see resp.h). One socket, one growing
- * input buffer, a parser that returns "need more" until a whole reply is in. */
+/* resp.c: RESP2 client with deadlines (see resp.h), and the same socket and
+ * buffer for memcached's text protocol. One socket, one growing input
+ * buffer, a parser that returns "need more" until a whole reply is in. */
 #include "resp.h"
 #include "clock.h"
 
@@ -208,12 +209,57 @@ static long parse_reply(const char *p, size_t n, int depth, struct resp_reply **
     }
 }
 
-struct resp_reply *resp_read(struct resp_conn *c, long long deadline_ms)
+/* memcached's text protocol: a reply is complete at its last line, one of
+ * these words alone or a line starting with one of the prefixes; the lines
+ * before it (STAT ..., VALUE/CONFIG blocks) belong to it. */
+static int text_final_line(const char *line, size_t len)
+{
+    static const char *const words[] = {"END", "OK", "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED",
+                                        "TOUCHED", "RESET", "ERROR", NULL};
+    static const char *const prefixes[] = {"VERSION ", "CLIENT_ERROR", "SERVER_ERROR", NULL};
+    for (const char *const *w = words; *w; w++)
+        if (len == strlen(*w) && memcmp(line, *w, len) == 0) return 1;
+    for (const char *const *pf = prefixes; *pf; pf++)
+        if (len >= strlen(*pf) && memcmp(line, *pf, strlen(*pf)) == 0) return 1;
+    return 0;
+}
+
+/* Parses one text reply at p: a RESP_BULK holding all of it (its final
+ * \r\n cut), or RESP_ERROR when the final line is an error. */
+static long parse_text(const char *p, size_t n, int depth, struct resp_reply **out)
+{
+    (void)depth;
+    *out = NULL;
+    for (size_t start = 0; start < n;) {
+        const char *eol = memchr(p + start, '\n', n - start);
+        if (eol == NULL) return 0;
+        size_t end = (size_t)(eol - p), len = end - start;
+        if (len > 0 && p[end - 1] == '\r') len--;
+        if (text_final_line(p + start, len)) {
+            struct resp_reply *r = calloc(1, sizeof(*r));
+            if (r == NULL) return -1;
+            const char *l = p + start;
+            int error = (len >= 5 && memcmp(l, "ERROR", 5) == 0) || (len >= 12 && memcmp(l + 6, "_ERROR", 6) == 0);
+            r->type = error ? RESP_ERROR : RESP_BULK;
+            r->len = start + len;
+            r->str = strndup(p, r->len);
+            if (r->str == NULL) { free(r); return -1; }
+            *out = r;
+            return (long)(end + 1);
+        }
+        start = end + 1;
+    }
+    return 0;
+}
+
+/* Reads until parse() has one whole reply, by the deadline. */
+static struct resp_reply *read_reply(struct resp_conn *c, long long deadline_ms,
+                                     long (*parse)(const char *, size_t, int, struct resp_reply **))
 {
     for (;;) {
         if (c->len > 0) {
             struct resp_reply *r = NULL;
-            long used = parse_reply(c->buf, c->len, 0, &r);
+            long used = parse(c->buf, c->len, 0, &r);
             if (used < 0) return NULL;
             if (used > 0) {
                 memmove(c->buf, c->buf + used, c->len - (size_t)used);
@@ -236,6 +282,25 @@ struct resp_reply *resp_read(struct resp_conn *c, long long deadline_ms)
         if (errno != EAGAIN && errno != EWOULDBLOCK) return NULL;
         if (wait_fd(c->fd, POLLIN, deadline_ms) != 1) return NULL;
     }
+}
+
+struct resp_reply *resp_read(struct resp_conn *c, long long deadline_ms) { return read_reply(c, deadline_ms, parse_reply); }
+
+int resp_send_text(struct resp_conn *c, const char *text, size_t len, int timeout_ms)
+{
+    return write_all(c->fd, text, len, mono_ms() + timeout_ms);
+}
+
+struct resp_reply *resp_read_text(struct resp_conn *c, long long deadline_ms)
+{
+    return read_reply(c, deadline_ms, parse_text);
+}
+
+struct resp_reply *resp_text_command(struct resp_conn *c, int timeout_ms, const char *text, size_t len)
+{
+    long long deadline = mono_ms() + timeout_ms;
+    if (resp_send_text(c, text, len, timeout_ms) != 0) return NULL;
+    return resp_read_text(c, deadline);
 }
 
 struct resp_reply *resp_command(struct resp_conn *c, int timeout_ms, int argc, const char **argv)

@@ -35,6 +35,15 @@ struct resp_reply *resp_read(struct resp_conn *c, long long deadline_ms);
 struct resp_reply *resp_command(struct resp_conn *c, int timeout_ms, int argc, const char **argv);
 void resp_reply_free(struct resp_reply *r);
 
+/* memcached's text protocol on the same connection: text is sent as it is
+ * (with its \r\n); a reply is read up to its final line (END, OK, STORED,
+ * ERROR, VERSION ..., CLIENT_ERROR ..., SERVER_ERROR ...) and returned
+ * whole as RESP_BULK without the last \r\n, or as RESP_ERROR when that line
+ * is an error. NULL on timeout or EOF. */
+int resp_send_text(struct resp_conn *c, const char *text, size_t len, int timeout_ms);
+struct resp_reply *resp_read_text(struct resp_conn *c, long long deadline_ms);
+struct resp_reply *resp_text_command(struct resp_conn *c, int timeout_ms, const char *text, size_t len);
+
 /* Finds "field:" in an INFO text and copies its value; returns 0 when found. */
 int resp_info_field(const char *info, const char *field, char *out, size_t outlen);
 /* Same, parsed as a long long; returns 0 when found and numeric. */

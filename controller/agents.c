@@ -98,6 +98,9 @@ static void recheck_cluster(sqlite3 *db, const char *cluster)
                 failed ? "a node has failed" : "every node is available again");
 }
 
+/* An observed number, -1 when the agent does not know it (NULL in the row). */
+static long long known(const json_t *v) { return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1; }
+
 /* Records one observed node; moves available <-> failed on health. */
 static int observe_node(sqlite3 *db, const char *host, const json_t *o)
 {
@@ -117,6 +120,11 @@ static int observe_node(sqlite3 *db, const char *host, const json_t *o)
            (long long)json_integer_value(json_object_get(o, "repl_offset")),
            (long long)(json_is_integer(pid) ? json_integer_value(pid) : 0), wall_ms(),
            (long long)(json_is_integer(epoch) ? json_integer_value(epoch) : 0), id);
+    /* used memory and operations per second, from INFO or memcached's stats */
+    db_run(db, "UPDATE nodes SET obs_used_memory = NULLIF(?, -1), obs_ops_per_sec = NULLIF(?, -1),"
+               " obs_discovery_version = NULLIF(?, -1) WHERE id = ?", "IIIs",
+           known(json_object_get(o, "used_memory")), known(json_object_get(o, "ops_per_sec")),
+           known(json_object_get(o, "discovery_version")), id);
     if (json_is_integer(gen))
         db_run(db, "UPDATE nodes SET obs_generation = ? WHERE id = ?", "Is", (long long)json_integer_value(gen), id);
     const char *status = row_str(row, "status");

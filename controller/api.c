@@ -177,8 +177,15 @@ static void modify_cluster(struct ctl *c, const struct http_request *req, const 
     char err[256], op_id[OP_ID_MAX];
     if (parse_modify(req->body, &m, err, sizeof(err)) != 0) { http_respond_error(res, 400, "InvalidParameterValue", err); return; }
     struct op_error e;
-    int status = m.shards >= 0     ? ops_reshard(c, c->api_db, name, m.shards, op_id, &e)
+    /* what the change needs of the cluster's engine (engine_caps.h) */
+    int status = m.shards >= 0     ? ops_check_engine(c->api_db, name, "shards", "'shards'", &e)
+                 : m.replicas >= 0 ? ops_check_engine(c->api_db, name, "replicas", "'replicas'", &e)
+                 : m.nodes >= 0    ? ops_check_engine(c->api_db, name, "nodes", "'nodes'", &e)
+                                   : 0;
+    if (status == 0)
+        status = m.shards >= 0     ? ops_reshard(c, c->api_db, name, m.shards, op_id, &e)
                  : m.replicas >= 0 ? ops_scale_replicas(c, c->api_db, name, m.replicas, op_id, &e)
+                 : m.nodes >= 0    ? ops_scale_nodes(c, c->api_db, name, m.nodes, op_id, &e)
                                    : ops_resize_memory(c, c->api_db, name, m.node_memory_mb, op_id, &e);
     if (status == OPS_NO_CHANGE) { accepted(c, req, route, name, NULL, res); return; }
     if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
@@ -212,7 +219,8 @@ static void failover_cluster(struct ctl *c, const struct http_request *req, cons
     snprintf(shard_id, sizeof(shard_id), "%s", shard);
     json_decref(doc);
     struct op_error e;
-    int status = ops_planned_failover(c, c->api_db, name, shard_id, op_id, &e);
+    int status = ops_check_engine(c->api_db, name, "failover", "a failover", &e);
+    if (status == 0) status = ops_planned_failover(c, c->api_db, name, shard_id, op_id, &e);
     if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
     log_msg(LOG_NOTICE, "cluster %s: planned failover of shard %s accepted (operation %s)", name, shard_id, op_id);
     accepted(c, req, route, name, op_id, res);
@@ -229,7 +237,8 @@ static void rebalance_cluster(struct ctl *c, const struct http_request *req, con
     json_decref(doc);
     if (!ok) { http_respond_error(res, 400, "InvalidParameterValue", "the body must be empty or {}"); return; }
     struct op_error e;
-    int status = ops_reshard(c, c->api_db, name, -1, op_id, &e);
+    int status = ops_check_engine(c->api_db, name, "shards", "a rebalance", &e);
+    if (status == 0) status = ops_reshard(c, c->api_db, name, -1, op_id, &e);
     if (status == OPS_NO_CHANGE) { accepted(c, req, route, name, NULL, res); return; }
     if (status != 202) { http_respond_error(res, status, e.code, e.message); return; }
     log_msg(LOG_NOTICE, "cluster %s: rebalance accepted (operation %s)", name, op_id);
@@ -252,16 +261,31 @@ static void cluster_route(struct ctl *c, const struct http_request *req, const c
     }
 }
 
-/* POST /v1/clusters/{name}/failover and /rebalance; rest is "{name}/...". */
+/* GET /v1/clusters/{name}/discovery: the node list an engine with Auto
+ * Discovery serves, its version, and `config get cluster`'s text. */
+static void get_discovery(struct ctl *c, const char *name, struct http_response *res)
+{
+    json_t *doc = store_discovery_json(c->api_db, name);
+    if (doc) { reply_json(res, 200, doc); return; }
+    struct op_error e;
+    int status = ops_check_engine(c->api_db, name, "discovery", "a discovery list", &e);
+    http_respond_error(res, status ? status : 404, status ? e.code : "ClusterNotFound", status ? e.message : "no such cluster");
+}
+
+/* POST /v1/clusters/{name}/failover and /rebalance, GET .../discovery;
+ * rest is "{name}/...". */
 static void cluster_action(struct ctl *c, const struct http_request *req, const char *rest, struct http_response *res)
 {
     char name[CTL_NAME_MAX + 1];
     const char *action = strchr(rest, '/');
     size_t n = (size_t)(action - rest);
     int failover = strcmp(action, "/failover") == 0, rebalance = strcmp(action, "/rebalance") == 0;
-    if (!failover && !rebalance) { http_respond_error(res, 404, "NotFound", "no such route"); return; }
+    int discovery = strcmp(action, "/discovery") == 0;
+    if (!failover && !rebalance && !discovery) { http_respond_error(res, 404, "NotFound", "no such route"); return; }
     snprintf(name, sizeof(name), "%.*s", (int)(n > CTL_NAME_MAX ? 0 : n), rest);
     if (n > CTL_NAME_MAX || !valid_cluster_name(name)) http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
+    else if (discovery && !method_is(req, "GET")) method_not_allowed(res, "GET");
+    else if (discovery) get_discovery(c, name, res);
     else if (!method_is(req, "POST")) method_not_allowed(res, "POST");
     else if (failover) failover_cluster(c, req, name, res);
     else rebalance_cluster(c, req, name, res);

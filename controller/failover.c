@@ -21,7 +21,10 @@
  * Self-healing: a failed replica whose host is down (silent past
  * --agent-timeout-ms) and whose node does not answer either is replaced by
  * a new replica elsewhere (ops_replace_node). A node that died on a live
- * host is relaunched in place by its agent when it gets its new spec. */
+ * host is relaunched in place by its agent when it gets its new spec.
+ * Engines without failover (memcached, engine_caps.h) are never failed
+ * over: a lost node of theirs is replaced by a new one, announced in the
+ * discovery list. */
 #include "failover.h"
 
 #include <stdio.h>
@@ -29,6 +32,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "engine_io.h"
 #include "json.h"
 #include "log.h"
 #include "ops.h"
@@ -69,6 +73,15 @@ struct resp_reply *node_command(sqlite3 *db, const char *node, int timeout_ms, i
 
 int node_answers(sqlite3 *db, const char *node, int timeout_ms)
 {
+    json_t *row = db_row(db, "SELECT c.engine FROM nodes n JOIN clusters c ON c.name = n.cluster WHERE n.id = ?", "s", node);
+    const struct engine_caps *e = engine_by_name(row_str(row, "engine"));
+    json_decref(row);
+    if (e && e->wire == WIRE_TEXT) { /* no AUTH, no PING: the engine's own health check */
+        struct resp_conn *conn = node_connect(db, node, timeout_ms);
+        int ok = conn && engine_health_send(conn, e, timeout_ms) == 0 && engine_health_read(conn, e, mono_ms() + timeout_ms);
+        resp_close(conn);
+        return ok;
+    }
     const char *ping[] = {"PING"};
     struct resp_reply *r = node_command(db, node, timeout_ms, 1, ping);
     int ok = r && r->type == RESP_STATUS;
@@ -217,6 +230,7 @@ static int failover_scan(struct ctl *c, sqlite3 *db)
                            "SELECT n.id, n.cluster, n.shard, n.status, h.az, ? - h.last_seen_ms AS silent_ms"
                            " FROM nodes n JOIN hosts h ON h.id = n.host JOIN clusters c ON c.name = n.cluster"
                            " WHERE n.role = 'primary' AND c.status IN ('available', 'degraded', 'modifying')"
+                           " AND engine_can(c.engine, 'failover')"
                            " AND (n.status = 'failed' OR (n.status = 'available' AND ? - h.last_seen_ms > ?))"
                            " AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.cluster = n.cluster"
                            "   AND (o.shard IS NULL OR o.shard = n.shard)"
@@ -254,8 +268,11 @@ static int resend_stale_specs(struct ctl *c, sqlite3 *db)
 {
     json_t *stale = db_rows(db,
                             "SELECT n.id, n.cluster FROM nodes n JOIN hosts h ON h.id = n.host"
+                            " JOIN clusters c ON c.name = n.cluster"
                             " WHERE n.obs_generation IS NOT NULL AND n.obs_generation < n.generation"
                             " AND n.status IN ('available', 'failed') AND ? - h.last_seen_ms <= ?"
+                            /* a lost node of an engine without failover is replaced, never relaunched */
+                            " AND (n.status = 'available' OR engine_can(c.engine, 'failover'))"
                             " AND (n.obs_health = 'up' OR coalesce(n.obs_pid, 0) = 0)",
                             "II", wall_ms(), c->cfg.agent_timeout_ms);
     size_t i;
@@ -279,6 +296,15 @@ static int resend_stale_specs(struct ctl *c, sqlite3 *db)
 }
 
 /* ---- self-healing ------------------------------------------------------------------ */
+
+/* A lost node (row: id, cluster) cannot be replaced yet; retried later. */
+static void replacement_blocked(sqlite3 *db, const json_t *n, const char *why)
+{
+    log_msg(LOG_WARNING, "cluster %s: cannot replace %s yet: %s", row_str(n, "cluster"), row_str(n, "id"), why);
+    if (db_begin(db) != 0) return;
+    if (store_event(db, row_str(n, "cluster"), row_str(n, "id"), "replacement_blocked", why) != 0 || db_commit(db) != 0)
+        db_rollback(db);
+}
 
 static int replace_lost_nodes(struct ctl *c, sqlite3 *db)
 {
@@ -310,12 +336,51 @@ static int replace_lost_nodes(struct ctl *c, sqlite3 *db)
             break; /* one replacement per cluster at a time; the rest next pass */
         }
         back_off(key, FO_RETRY_MS * 5);
-        log_msg(LOG_WARNING, "cluster %s: cannot replace %s yet: %s", row_str(n, "cluster"), row_str(n, "id"), e.message);
-        if (db_begin(db) == 0) {
-            if (store_event(db, row_str(n, "cluster"), row_str(n, "id"), "replacement_blocked", e.message) != 0 ||
-                db_commit(db) != 0)
-                db_rollback(db);
+        replacement_blocked(db, n, e.message);
+    }
+    json_decref(lost);
+    return acted;
+}
+
+/* Engines without failover (memcached): a node whose process is gone
+ * (failed) or whose host fell silent, and that does not answer its health
+ * check either, is replaced by a new node on a host that is up; clients
+ * learn it from the discovery list. One replacement per cluster at a time:
+ * the next waits for the cluster's operation to end. */
+static int replace_lost_independent_nodes(struct ctl *c, sqlite3 *db)
+{
+    json_t *lost = db_rows(db,
+                           "SELECT n.id, n.cluster FROM nodes n JOIN hosts h ON h.id = n.host"
+                           " JOIN clusters c ON c.name = n.cluster"
+                           " WHERE NOT engine_can(c.engine, 'failover') AND c.status IN ('available', 'degraded')"
+                           " AND (n.status = 'failed' OR (n.status = 'available' AND ? - h.last_seen_ms > ?))"
+                           " AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.cluster = n.cluster"
+                           "   AND o.status IN ('pending', 'running'))"
+                           " ORDER BY n.cluster, n.id",
+                           "II", wall_ms(), (long long)FO_SUSPECT_SILENCE_MS);
+    size_t i;
+    json_t *n;
+    int acted = 0;
+    char done_cluster[CTL_NAME_MAX + 1] = "";
+    json_array_foreach(lost, i, n) {
+        char key[128], op[OP_ID_MAX];
+        if (strcmp(done_cluster, row_str(n, "cluster")) == 0) continue;
+        snprintf(key, sizeof(key), "heal:%s", row_str(n, "id"));
+        if (backing_off(key)) continue;
+        if (node_answers(db, row_str(n, "id"), FO_PROBE_MS)) { /* serving: keep it */
+            back_off(key, 200);
+            continue;
         }
+        struct op_error e;
+        if (ops_replace_node(c, db, row_str(n, "id"), op, &e) == 202) {
+            log_msg(LOG_NOTICE, "cluster %s: replacing lost node %s (operation %s)", row_str(n, "cluster"),
+                    row_str(n, "id"), op);
+            snprintf(done_cluster, sizeof(done_cluster), "%s", row_str(n, "cluster"));
+            acted++;
+            continue;
+        }
+        back_off(key, FO_RETRY_MS);
+        replacement_blocked(db, n, e.message);
     }
     json_decref(lost);
     return acted;
@@ -326,5 +391,6 @@ int failover_pass(struct ctl *c, sqlite3 *db)
     int acted = failover_scan(c, db);
     acted += resend_stale_specs(c, db);
     acted += replace_lost_nodes(c, db);
+    acted += replace_lost_independent_nodes(c, db);
     return acted;
 }

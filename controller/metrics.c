@@ -189,6 +189,24 @@ static void reshard_metrics(struct textbuf *o, sqlite3 *db)
                 " GROUP BY cluster ORDER BY cluster");
 }
 
+/* What the agents observe of the nodes (INFO or memcached's stats), summed
+ * per cluster, and the discovery list version of engines that have one. */
+static void observed_metrics(struct textbuf *o, sqlite3 *db)
+{
+    per_cluster(o, db, "cachefleet_cluster_memory_used_bytes", "gauge",
+                "Memory the cluster's nodes use, as their agents last reported.",
+                "SELECT cluster, sum(obs_used_memory) AS v FROM nodes WHERE obs_used_memory IS NOT NULL"
+                " GROUP BY cluster ORDER BY cluster");
+    per_cluster(o, db, "cachefleet_cluster_ops_per_second", "gauge",
+                "Operations per second over the cluster's nodes, as their agents last reported.",
+                "SELECT cluster, sum(obs_ops_per_sec) AS v FROM nodes WHERE obs_ops_per_sec IS NOT NULL"
+                " GROUP BY cluster ORDER BY cluster");
+    per_cluster(o, db, "cachefleet_discovery_version", "gauge",
+                "The Auto Discovery list version the cluster's nodes were last sent (memcached).",
+                "SELECT name AS cluster, discovery_version AS v FROM clusters WHERE engine_can(engine, 'discovery')"
+                " ORDER BY name");
+}
+
 char *metrics_render(struct ctl *c, sqlite3 *db)
 {
     struct textbuf o;
@@ -196,6 +214,7 @@ char *metrics_render(struct ctl *c, sqlite3 *db)
     state_metrics(&o, c, db);
     failover_metrics(&o, db);
     reshard_metrics(&o, db);
+    observed_metrics(&o, db);
     counter_metrics(&o, c);
     return textbuf_finish(&o);
 }

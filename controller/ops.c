@@ -20,6 +20,11 @@
  *                shards and nodes (a new epoch, every generation + 1, when
  *                it changed); the put or fence steps after it send it
  *   wait_topology  the agent reports the node runs the cluster's epoch
+ *   discovery    engines with Auto Discovery: the stored node list catches
+ *                up with the available nodes (a new version, every
+ *                generation + 1, when it changed; arg: a lost node that
+ *                gets no new spec); the put steps after it send it
+ *   wait_discovery  the agent reports the node serves the list's version
  * A planner writes the desired rows, the operation and its steps in one
  * transaction; a step's effect and its "done" mark are one transaction too. */
 #include "ops.h"
@@ -31,6 +36,8 @@
 #include <sys/random.h>
 
 #include "ctl.h"
+#include "discovery.h"
+#include "engine_caps.h"
 #include "failover.h"
 #include "json.h"
 #include "log.h"
@@ -61,8 +68,8 @@ int ops_new_id(char *out)
 /* The placement snapshot: every host, what it has free, how many primaries
  * it runs, and whether it already holds a node of (cluster, shard) that
  * stays (a node being replaced does not claim its host's zone). */
-static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const char *shard, struct place_host *h,
-                         size_t max)
+size_t ops_load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const char *shard, struct place_host *h,
+                      size_t max)
 {
     json_t *rows = db_rows(db,
                            "SELECT id, az, memory_mb, memory_used_mb, ? - last_seen_ms <= ? AS up,"
@@ -85,6 +92,7 @@ static size_t load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const 
         p->up = (int)row_int(r, "up");
         p->primaries = (int)row_int(r, "primaries");
         p->in_shard = row_int(r, "mine") > 0;
+        p->cluster_nodes = (int)row_int(r, "mine");
     }
     json_decref(rows);
     return n;
@@ -110,7 +118,7 @@ int ops_add_step_arg(sqlite3 *db, const char *op_id, int *seq, const char *actio
 }
 
 /* Allocates the next node id of a cluster: NAME-SHARD-NNN. */
-static int next_node_id(sqlite3 *db, const char *cluster, const char *shard, char *out, size_t len)
+int ops_next_node_id(sqlite3 *db, const char *cluster, const char *shard, char *out, size_t len)
 {
     long long seq = db_int(db, -1, "SELECT next_node FROM clusters WHERE name = ?", "s", cluster);
     if (seq < 0 || db_run(db, "UPDATE clusters SET next_node = next_node + 1 WHERE name = ?", "s", cluster) != 0) return -1;
@@ -118,8 +126,8 @@ static int next_node_id(sqlite3 *db, const char *cluster, const char *shard, cha
     return 0;
 }
 
-static int insert_node(sqlite3 *db, const char *id, const char *cluster, const char *shard, const char *role,
-                       const char *host, long long memory_mb)
+int ops_insert_node(sqlite3 *db, const char *id, const char *cluster, const char *shard, const char *role,
+                    const char *host, long long memory_mb)
 {
     return db_run(db,
                   "INSERT INTO nodes(id, cluster, shard, role, host, memory_mb, generation, status, created_ms)"
@@ -155,9 +163,9 @@ static int insert_shard_nodes(sqlite3 *db, const char *cluster, const char *shar
 {
     for (int k = 0; k < count; k++) {
         int primary = first_is_primary && k == 0;
-        if (l->n >= l->cap || next_node_id(db, cluster, shard, l->ids[l->n], sizeof(l->ids[0])) != 0 ||
-            insert_node(db, l->ids[l->n], cluster, shard, primary ? "primary" : "replica", hosts[where[k]].id,
-                        memory_mb) != 0)
+        if (l->n >= l->cap || ops_next_node_id(db, cluster, shard, l->ids[l->n], sizeof(l->ids[0])) != 0 ||
+            ops_insert_node(db, l->ids[l->n], cluster, shard, primary ? "primary" : "replica", hosts[where[k]].id,
+                            memory_mb) != 0)
             return -1;
         l->primary[l->n++] = primary;
     }
@@ -176,7 +184,7 @@ static int add_launch_steps(sqlite3 *db, const char *op_id, int *seq, const stru
     return rc;
 }
 
-static int place_error(struct op_error *e, enum place_result r, const char *msg)
+int ops_place_error(struct op_error *e, enum place_result r, const char *msg)
 {
     return ops_error(e, (int)r, r == PLACE_NO_HOSTS ? "InsufficientHosts" : "InsufficientCapacity", msg);
 }
@@ -189,9 +197,9 @@ static int plan_new_nodes(struct ctl *c, sqlite3 *db, const char *cluster, const
     int where[CTL_MAX_REPLICAS + 1];
     char msg[256];
     if (count > CTL_MAX_REPLICAS + 1) return ops_error(e, 400, "InvalidParameterValue", "too many nodes");
-    size_t n = load_hosts(c, db, cluster, shard, hosts, CTL_MAX_HOSTS);
+    size_t n = ops_load_hosts(c, db, cluster, shard, hosts, CTL_MAX_HOSTS);
     enum place_result r = place_shard(hosts, n, count, first_is_primary, memory_mb, where, msg, sizeof(msg));
-    if (r != PLACE_OK) return place_error(e, r, msg);
+    if (r != PLACE_OK) return ops_place_error(e, r, msg);
     struct launch l;
     int rc = launch_init(&l, count);
     rc = rc || insert_shard_nodes(db, cluster, shard, count, first_is_primary, memory_mb, hosts, where, &l) ||
@@ -225,12 +233,12 @@ int ops_plan_new_shards(struct ctl *c, sqlite3 *db, const struct new_shards *r, 
         free(where);
         return ops_error(e, 500, "InternalError", "out of memory");
     }
-    size_t n = load_hosts(c, db, r->name, "", hosts, CTL_MAX_HOSTS);
+    size_t n = ops_load_hosts(c, db, r->name, "", hosts, CTL_MAX_HOSTS);
     enum place_result pr = place_shards(hosts, n, r->shards, count, r->node_memory_mb, where, msg, sizeof(msg));
     if (pr != PLACE_OK) {
         free(hosts);
         free(where);
-        return place_error(e, pr, msg);
+        return ops_place_error(e, pr, msg);
     }
     struct launch l;
     int rc = launch_init(&l, total);
@@ -272,6 +280,7 @@ static int create_rows(struct ctl *c, sqlite3 *db, const struct create_request *
         ops_insert(db, op_id, r->name, "create", NULL) != 0)
         return ops_error(e, 500, "InternalError", "cannot store the cluster");
     int seq = 1;
+    if (!engine_by_name(r->engine)->shards) return nodeplan_create(c, db, r, op_id, &seq, e);
     struct new_shards ns = {.name = r->name, .first = 0, .shards = r->shards, .replicas = r->replicas,
                             .node_memory_mb = r->node_memory_mb, .spread = 1};
     int status = ops_plan_new_shards(c, db, &ns, op_id, &seq, e);
@@ -375,14 +384,12 @@ int ops_check_modifiable(sqlite3 *db, const char *name, const char *shard, struc
     return 0;
 }
 
-/* Marks `count` replicas of a shard for removal (never the primary: failed
- * replicas first, then the newest) and appends their ids to gone. */
-static int pick_removals(sqlite3 *db, const char *name, const char *shard, long long count, json_t *gone)
+int ops_pick_removals(sqlite3 *db, const char *name, const char *shard, const char *role, long long count, json_t *gone)
 {
     json_t *rows = db_rows(db,
-                           "SELECT id FROM nodes WHERE cluster = ? AND shard = ? AND role = 'replica' AND status != 'deleting'"
-                           " ORDER BY status = 'failed' DESC, created_ms DESC, id DESC LIMIT ?",
-                           "ssI", name, shard, count);
+                           "SELECT id FROM nodes WHERE cluster = ? AND shard = ? AND (? IS NULL OR role = ?)"
+                           " AND status != 'deleting' ORDER BY status = 'failed' DESC, created_ms DESC, id DESC LIMIT ?",
+                           "sszzI", name, shard, role, role, count);
     int rc = rows ? 0 : -1;
     size_t i;
     json_t *n;
@@ -410,7 +417,7 @@ static int scale_shards(struct ctl *c, sqlite3 *db, const char *name, int replic
             int status = plan_new_nodes(c, db, name, row_str(sh, "id"), (int)(replicas - have), 0, memory, op_id, seq, e);
             if (status != 202) { json_decref(gone); return status; }
         } else if (have > replicas) {
-            rc |= pick_removals(db, name, row_str(sh, "id"), have - replicas, gone);
+            rc |= ops_pick_removals(db, name, row_str(sh, "id"), "replica", have - replicas, gone);
         }
     }
     rc |= topology_add_steps(db, op_id, seq, name, NULL, NULL, 0);
@@ -471,6 +478,8 @@ int ops_scale_replicas(struct ctl *c, sqlite3 *db, const char *name, int replica
 static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, const char *op_id,
                        struct op_error *e)
 {
+    if (db_int(db, 1, "SELECT engine_can(engine, 'live_memory_resize') FROM clusters WHERE name = ?", "s", name) == 0)
+        return nodeplan_resize(c, db, name, memory_mb, op_id, e);
     int busy = ops_check_modifiable(db, name, NULL, e);
     if (busy) return busy;
     if (memory_mb == db_int(db, -1, "SELECT node_memory_mb FROM clusters WHERE name = ?", "s", name) &&
@@ -578,6 +587,9 @@ int ops_planned_failover(struct ctl *c, sqlite3 *db, const char *name, const cha
 
 static int replace_rows(struct ctl *c, sqlite3 *db, const char *node, const char *op_id, struct op_error *e)
 {
+    if (db_int(db, 1, "SELECT engine_can(c.engine, 'shards') FROM nodes n JOIN clusters c ON c.name = n.cluster"
+                      " WHERE n.id = ?", "s", node) == 0)
+        return nodeplan_replace(c, db, node, op_id, e);
     json_t *n = db_row(db, "SELECT cluster, shard, memory_mb FROM nodes WHERE id = ? AND status = 'failed'", "s", node);
     if (n == NULL) return ops_error(e, 409, "InvalidNodeState", "the node is not failed");
     const char *cluster = row_str(n, "cluster");
@@ -595,6 +607,28 @@ static int replace_rows(struct ctl *c, sqlite3 *db, const char *node, const char
     }
     json_decref(n);
     return status;
+}
+
+int ops_scale_nodes(struct ctl *c, sqlite3 *db, const char *name, int nodes, char *op_id, struct op_error *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
+    int status = ops_in_transaction(db, e, nodeplan_scale(c, db, name, nodes, op_id, e));
+    if (status == 202) ctl_wake_worker(c);
+    return status;
+}
+
+int ops_check_engine(sqlite3 *db, const char *name, const char *capability, const char *what, struct op_error *e)
+{
+    json_t *cl = db_row(db, "SELECT engine, engine_can(engine, ?) AS can FROM clusters WHERE name = ?", "ss", capability,
+                        name);
+    if (cl == NULL) return ops_error(e, 404, "ClusterNotFound", "no such cluster");
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%s does not apply to engine '%s'", what, row_str(cl, "engine"));
+    int can = row_int(cl, "can") == 1;
+    json_decref(cl);
+    return can ? 0 : ops_error(e, 400, "InvalidParameterValue", msg);
 }
 
 int ops_replace_node(struct ctl *c, sqlite3 *db, const char *node, char *op_id, struct op_error *e)
@@ -637,6 +671,8 @@ static json_t *node_spec(sqlite3 *db, const char *node, char *agent_url, size_t 
     if (spec && row_int(n, "port") > 0) json_object_set_new(spec, "port", json_integer(row_int(n, "port")));
     if (spec && json_is_string(json_object_get(n, "auth_token")))
         json_object_set(spec, "auth_token", json_object_get(n, "auth_token"));
+    json_t *list = spec ? discovery_for_spec(db, row_str(n, "cluster")) : NULL; /* engines with discovery */
+    if (list) json_object_set_new(spec, "discovery", list);
     if (spec && row_int(n, "cluster_mode")) {
         json_t *topology = topology_for_spec(db, row_str(n, "cluster")); /* none before epoch 1 */
         json_object_set_new(spec, "cluster_mode", json_true());
@@ -1063,21 +1099,45 @@ static enum step_result step_topology(sqlite3 *db, struct step *s)
     return STEP_DONE;
 }
 
-/* The node runs the cluster's topology epoch (or a later one). */
-static enum step_result step_wait_topology(struct ctl *c, sqlite3 *db, struct step *s)
+/* A versioned configuration the agents hand to their nodes: what the agent
+ * reports a node runs, the cluster's current version, and where the
+ * controller notes what the node runs. */
+struct pushed {
+    const char *what, *reported, *want_sql, *note_sql;
+};
+static const struct pushed pushed_topology = {
+    "topology epoch", "topology_epoch", "SELECT topology_epoch FROM clusters WHERE name = ?",
+    "UPDATE nodes SET obs_topology_epoch = ? WHERE id = ?"};
+static const struct pushed pushed_discovery = {
+    "discovery list version", "discovery_version", "SELECT discovery_version FROM clusters WHERE name = ?",
+    "UPDATE nodes SET obs_discovery_version = ? WHERE id = ?"};
+
+/* The node runs the cluster's version of p (or a later one). */
+static enum step_result step_wait_pushed(struct ctl *c, sqlite3 *db, struct step *s, const struct pushed *p)
 {
     enum step_result r = STEP_WAIT;
     json_t *o = observe(c, db, s, &r);
     if (o == NULL) return r;
-    long long runs = json_integer_value(json_object_get(o, "topology_epoch"));
-    long long want = db_int(db, 0, "SELECT topology_epoch FROM clusters WHERE name = ?", "s", s->cluster);
+    long long runs = json_integer_value(json_object_get(o, p->reported));
+    long long want = db_int(db, 0, p->want_sql, "s", s->cluster);
     json_decref(o);
     if (runs < want || want <= 0) {
-        snprintf(s->error, sizeof(s->error), "node %s runs topology epoch %lld, not %lld yet", s->node, runs, want);
+        snprintf(s->error, sizeof(s->error), "node %s runs %s %lld, not %lld yet", s->node, p->what, runs, want);
         return STEP_WAIT;
     }
     if (ops_step_tx(db, s) != 0) return STEP_WAIT;
-    db_run(db, "UPDATE nodes SET obs_topology_epoch = ? WHERE id = ?", "Is", runs, s->node);
+    db_run(db, p->note_sql, "Is", runs, s->node);
+    return STEP_DONE;
+}
+
+/* The stored discovery list catches up with the nodes (discovery.c). */
+static enum step_result step_discovery(sqlite3 *db, struct step *s)
+{
+    if (ops_step_tx(db, s) != 0) return STEP_WAIT;
+    if (discovery_refresh(db, s->cluster, s->arg && *s->arg ? s->arg : NULL) < 0) {
+        snprintf(s->error, sizeof(s->error), "cannot store the discovery list");
+        return STEP_WAIT;
+    }
     return STEP_DONE;
 }
 
@@ -1097,7 +1157,9 @@ static enum step_result run_step(struct ctl *c, sqlite3 *db, struct step *s)
     if (strcmp(s->action, "catch_up") == 0) return step_catch_up(db, s);
     if (strcmp(s->action, "switch") == 0) return step_switch(db, s);
     if (strcmp(s->action, "topology") == 0) return step_topology(db, s);
-    if (strcmp(s->action, "wait_topology") == 0) return step_wait_topology(c, db, s);
+    if (strcmp(s->action, "wait_topology") == 0) return step_wait_pushed(c, db, s, &pushed_topology);
+    if (strcmp(s->action, "discovery") == 0) return step_discovery(db, s);
+    if (strcmp(s->action, "wait_discovery") == 0) return step_wait_pushed(c, db, s, &pushed_discovery);
     if (strcmp(s->action, "move") == 0 || strcmp(s->action, "retire_shard") == 0 ||
         strcmp(s->action, "forget_shard") == 0)
         return reshard_run_step(c, db, s);

@@ -38,6 +38,15 @@ int ops_resize_memory(struct ctl *c, sqlite3 *db, const char *name, long long me
  * OPS_NO_CHANGE. */
 int ops_reshard(struct ctl *c, sqlite3 *db, const char *name, int shards, char *op_id, struct op_error *e);
 
+/* An engine without shards (memcached): scale to `nodes` nodes online,
+ * new ones joining the discovery list once up, leaving ones dropping out
+ * of it before they stop (nodeplan.c). */
+int ops_scale_nodes(struct ctl *c, sqlite3 *db, const char *name, int nodes, char *op_id, struct op_error *e);
+/* 0 when the cluster's engine can do capability (engine_can, e.g.
+ * "replicas", "nodes"); else 404 (no such cluster) or 400 saying that
+ * `what` does not apply to its engine. */
+int ops_check_engine(sqlite3 *db, const char *name, const char *capability, const char *what, struct op_error *e);
+
 /* Planned failover of one shard: pause writes on the primary, let the
  * chosen replica catch up, switch roles, demote the old primary. */
 int ops_planned_failover(struct ctl *c, sqlite3 *db, const char *name, const char *shard, char *op_id,

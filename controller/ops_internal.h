@@ -4,9 +4,11 @@
 #ifndef CF_CTL_OPS_INTERNAL_H
 #define CF_CTL_OPS_INTERNAL_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "ops.h"
+#include "placement.h"
 
 struct ctl;
 
@@ -50,6 +52,33 @@ struct new_shards {
 };
 int ops_plan_new_shards(struct ctl *c, sqlite3 *db, const struct new_shards *r, const char *op_id, int *seq,
                         struct op_error *e);
+
+/* The placement snapshot of every host for new nodes of (cluster, shard):
+ * free memory, primaries, and the nodes of that shard each runs (a node
+ * being deleted does not count). Returns how many hosts were read. */
+size_t ops_load_hosts(struct ctl *c, sqlite3 *db, const char *cluster, const char *shard, struct place_host *h,
+                      size_t max);
+/* The next node id of a cluster (NAME-SHARD-NNN), and a new node's row. */
+int ops_next_node_id(sqlite3 *db, const char *cluster, const char *shard, char *out, size_t len);
+int ops_insert_node(sqlite3 *db, const char *id, const char *cluster, const char *shard, const char *role,
+                    const char *host, long long memory_mb);
+/* Marks `count` nodes of a shard for removal (of role, NULL: any; failed
+ * ones first, then the newest) and appends their ids to gone. */
+int ops_pick_removals(sqlite3 *db, const char *name, const char *shard, const char *role, long long count, json_t *gone);
+/* A placement refusal as an op_error (422 InsufficientHosts, 507 InsufficientCapacity). */
+int ops_place_error(struct op_error *e, enum place_result r, const char *msg);
+
+/* nodeplan.c: clusters of independent nodes (an engine without shards,
+ * memcached): create, scale to N nodes, replace a lost node, resize. Each runs in
+ * the caller's transaction and returns 202 or an error status. */
+int nodeplan_create(struct ctl *c, sqlite3 *db, const struct create_request *r, const char *op_id, int *seq,
+                    struct op_error *e);
+int nodeplan_scale(struct ctl *c, sqlite3 *db, const char *name, int nodes, const char *op_id, struct op_error *e);
+int nodeplan_replace(struct ctl *c, sqlite3 *db, const char *node, const char *op_id, struct op_error *e);
+/* An engine whose memory cannot change live: new nodes of the new size
+ * take the old ones' place in the discovery list. */
+int nodeplan_resize(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, const char *op_id,
+                    struct op_error *e);
 
 /* reshard.c: the resharding steps (move, retire_shard, forget_shard). */
 enum step_result reshard_run_step(struct ctl *c, sqlite3 *db, struct step *s);

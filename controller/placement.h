@@ -14,6 +14,7 @@ struct place_host {
     long long free_mb;         /* capacity minus what is reserved */
     int primaries;             /* primaries it already runs (any cluster) */
     int in_shard;              /* already runs a node of the shard being placed */
+    int cluster_nodes;         /* nodes of the cluster being placed it runs (place_spread) */
 };
 
 enum place_result { PLACE_OK = 0, PLACE_NO_HOSTS = 422, PLACE_NO_MEMORY = 507 };
@@ -37,5 +38,14 @@ enum place_result place_shard(struct place_host *hosts, size_t nhosts, int count
  * be 0 (the shards are new). */
 enum place_result place_shards(struct place_host *hosts, size_t nhosts, int nshards, int count,
                                long long memory_mb, int *out, char *err, size_t errlen);
+
+/* Places `count` nodes of a cluster whose nodes are independent (memcached:
+ * no shards, no replicas), as ElastiCache spreads them: each node to the
+ * zone with the fewest of the cluster's nodes, then the host of that zone
+ * with the fewest, then the most free memory, then the host id. Several
+ * nodes may share a host. All or nothing, like place_shard; hosts[] is
+ * updated (free_mb, cluster_nodes) only on success. */
+enum place_result place_spread(struct place_host *hosts, size_t nhosts, int count, long long memory_mb, int *out,
+                               char *err, size_t errlen);
 
 #endif

@@ -126,7 +126,7 @@ static json_t *service_primary(sqlite3 *db, const char *name)
                   "   AND m.status != 'deleting' AND m.port > 0) AS replicas"
                   " FROM nodes n JOIN hosts h ON h.id = n.host JOIN clusters c ON c.name = n.cluster"
                   " WHERE n.cluster = ? AND n.role = 'primary' AND n.port > 0 AND c.cluster_mode = 0"
-                  " AND c.engine = 'redis' AND c.status NOT IN ('deleting', 'create-failed')"
+                  " AND engine_can(c.engine, 'sentinel') AND c.status NOT IN ('deleting', 'create-failed')"
                   " ORDER BY n.shard LIMIT 1",
                   "s", name);
 }

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "engine_caps.h"
 #include "log.h"
+#include "textbuf.h"
 
 /* Migration N brings the schema from version N-1 to N. Append only: a
  * shipped migration never changes. Tables are shaped for cluster mode,
@@ -98,6 +100,17 @@ static const char *const migrations[] = {
     "  bytes_per_s INTEGER NOT NULL DEFAULT 0, state TEXT, polled_ms INTEGER, done_ms INTEGER,"
     "  PRIMARY KEY(op, seq), FOREIGN KEY(op, seq) REFERENCES op_steps(op, seq) ON DELETE CASCADE);"
     "CREATE INDEX slot_moves_by_cluster ON slot_moves(cluster);",
+    /* 7: memcached clusters. The number of nodes asked for (a memcached
+     * cluster has no shards or replicas for its users); the discovery list
+     * its nodes serve (JSON array of "host|ip|port") and its version; what
+     * the agents see of each node: the list version it serves, its memory
+     * and its operations per second. */
+    "ALTER TABLE clusters ADD COLUMN node_count INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE clusters ADD COLUMN discovery_version INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE clusters ADD COLUMN discovery TEXT;"
+    "ALTER TABLE nodes ADD COLUMN obs_discovery_version INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN obs_used_memory INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN obs_ops_per_sec INTEGER;",
 };
 #define MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION is the last migration");
@@ -144,6 +157,16 @@ int store_migrate_to(sqlite3 *db, int target, char *err, size_t errlen)
     return 0;
 }
 
+/* engine_can(engine, capability) in SQL: queries pick nodes by what their
+ * engine can do (engine_caps.h), never by its name. NULL for an unknown one. */
+static void sql_engine_can(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    int v = engine_can((const char *)sqlite3_value_text(argv[0]), (const char *)sqlite3_value_text(argv[1]));
+    if (v < 0) sqlite3_result_null(ctx);
+    else sqlite3_result_int(ctx, v);
+}
+
 sqlite3 *store_open(const char *path, char *err, size_t errlen)
 {
     sqlite3 *db = NULL;
@@ -157,6 +180,12 @@ sqlite3 *store_open(const char *path, char *err, size_t errlen)
     }
     char wal[16] = "";
     sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+    if (sqlite3_create_function(db, "engine_can", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_engine_can, NULL,
+                                NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot register engine_can: %s", path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return NULL;
+    }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         snprintf(wal, sizeof(wal), "%s", (const char *)sqlite3_column_text(st, 0));
@@ -304,7 +333,9 @@ static json_t *cluster_nodes(sqlite3 *db, const char *name)
 {
     return db_rows(db,
                    "SELECT n.id, n.shard, n.role, n.host, h.az, h.address, n.port, n.status, n.memory_mb,"
-                   " n.generation, n.obs_health AS health, n.obs_pid AS pid, n.obs_topology_epoch AS topology_epoch"
+                   " n.generation, n.obs_health AS health, n.obs_pid AS pid, n.obs_topology_epoch AS topology_epoch,"
+                   " n.obs_used_memory AS used_memory, n.obs_ops_per_sec AS ops_per_sec,"
+                   " n.obs_discovery_version AS discovery_version"
                    " FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.cluster = ?"
                    " ORDER BY n.shard, n.role, n.id",
                    "s", name);
@@ -358,18 +389,71 @@ static void add_topology(sqlite3 *db, json_t *cluster, const char *name, json_t 
     json_object_set_new(cluster, "endpoints", endpoints);
 }
 
+json_t *store_discovery_json(sqlite3 *db, const char *name)
+{
+    json_t *row = db_row(db, "SELECT discovery_version AS version, coalesce(discovery, '[]') AS list FROM clusters"
+                             " WHERE name = ? AND engine_can(engine, 'discovery')", "s", name);
+    if (row == NULL) return NULL;
+    json_t *list = json_loads(row_str(row, "list"), 0, NULL);
+    if (!json_is_array(list)) { json_decref(list); list = json_array(); }
+    /* memcached's own words too: what `config get cluster` serves */
+    struct textbuf t;
+    char *config = NULL;
+    if (textbuf_init(&t, 256) == 0) {
+        size_t i;
+        json_t *e;
+        textbuf_printf(&t, "%lld\n", row_int(row, "version"));
+        json_array_foreach(list, i, e) textbuf_printf(&t, "%s%s", i ? " " : "", json_string_value(e));
+        textbuf_printf(&t, "\n");
+        config = textbuf_finish(&t);
+    }
+    json_t *out = json_pack("{s:s,s:I,s:o,s:s?}", "cluster", name, "version", (json_int_t)row_int(row, "version"),
+                            "nodes", list, "config", config);
+    free(config);
+    json_decref(row);
+    return out;
+}
+
+/* An engine without shards (memcached) shows its nodes only, and its
+ * configuration endpoints: every listed node answers `config get cluster`. */
+static void add_node_list(sqlite3 *db, json_t *cluster, const char *name)
+{
+    json_t *d = store_discovery_json(db, name);
+    json_t *config = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(d, "nodes"), i, e) {
+        const char *s = json_string_value(e), *ip = strchr(s, '|'), *port = ip ? strchr(ip + 1, '|') : NULL;
+        if (port == NULL) continue;
+        char buf[320];
+        snprintf(buf, sizeof(buf), "%.*s:%s", (int)(port - ip - 1), ip + 1, port + 1);
+        json_array_append_new(config, json_string(buf));
+    }
+    json_object_set_new(cluster, "shards", json_array());
+    json_object_set_new(cluster, "discovery_version", json_incref(json_object_get(d, "version")));
+    char url[96];
+    snprintf(url, sizeof(url), "/v1/clusters/%s/discovery", name);
+    json_object_set_new(cluster, "endpoints", json_pack("{s:o,s:s}", "configuration", config, "discovery", url));
+    json_decref(d);
+}
+
 json_t *store_cluster_json(sqlite3 *db, const char *name)
 {
     json_t *c = db_row(db,
                        "SELECT name, engine, status, cluster_mode, shards AS shard_count, replicas, node_memory_mb,"
-                       " eviction_policy, auth_token IS NOT NULL AS auth_token_enabled, topology_epoch, created_ms, updated_ms"
+                       " eviction_policy, auth_token IS NOT NULL AS auth_token_enabled, topology_epoch, created_ms, updated_ms,"
+                       " engine_can(engine, 'shards') AS has_shards, node_count"
                        " FROM clusters WHERE name = ?",
                        "s", name);
     if (c == NULL) return NULL;
     json_object_set_new(c, "cluster_mode", json_boolean(row_int(c, "cluster_mode")));
     json_object_set_new(c, "auth_token_enabled", json_boolean(row_int(c, "auth_token_enabled")));
+    int shards = row_int(c, "has_shards") != 0;
+    json_object_del(c, "has_shards");
+    if (shards) json_object_del(c, "node_count");
     json_t *nodes = cluster_nodes(db, name);
-    add_topology(db, c, name, nodes);
+    if (shards) add_topology(db, c, name, nodes);
+    else add_node_list(db, c, name);
     json_object_set_new(c, "nodes", nodes ? nodes : json_array());
     return c;
 }

@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 #define STORE_BUSY_TIMEOUT_MS 5000
 
 /* Opens (creating) the database and brings its schema to the current
@@ -46,6 +46,10 @@ int store_event(sqlite3 *db, const char *cluster, const char *node, const char *
 /* API views. */
 json_t *store_cluster_json(sqlite3 *db, const char *name);      /* NULL: no such cluster */
 json_t *store_clusters_json(sqlite3 *db);
+/* An engine with discovery: {"cluster","version","nodes":["host|ip|port",...],
+ * "config": what `config get cluster` serves}; NULL: no such cluster, or
+ * its engine has no discovery list. */
+json_t *store_discovery_json(sqlite3 *db, const char *name);
 json_t *store_operation_json(sqlite3 *db, const char *id);      /* NULL: none */
 /* {"operations": [...]}, newest first: a cluster's (NULL: all), only the
  * pending and running ones if running_only, at most limit. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine_caps.h"
 #include "json.h"
 
 #define REPLICAS_MAX 5
@@ -13,8 +14,10 @@
 #define MEMORY_MB_MAX (1024LL * 1024)
 
 static const char *const create_fields[] = {"name", "engine", "shards", "replicas", "node_memory_mb",
-                                            "cluster_mode", "eviction_policy", "auth_token", NULL};
-static const char *const modify_fields[] = {"replicas", "node_memory_mb", "shards", NULL};
+                                            "cluster_mode", "eviction_policy", "auth_token", "nodes", NULL};
+static const char *const modify_fields[] = {"replicas", "node_memory_mb", "shards", "nodes", NULL};
+/* Any engine's node count is within this; each engine's range is its own. */
+#define NODES_MAX 1000
 static const char *const policies[] = {"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random",
                                        "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", NULL};
 
@@ -103,9 +106,7 @@ static int parse_strings(const json_t *doc, struct create_request *out, char *er
     json_t *v = json_object_get(doc, "engine");
     if (v && !json_is_string(v)) return fail(err, errlen, "%s", "'engine' must be a string");
     const char *engine = v ? json_string_value(v) : "redis";
-    if (strcmp(engine, "memcached") == 0)
-        return fail(err, errlen, "%s", "engine 'memcached' is not supported yet; use 'redis'");
-    if (strcmp(engine, "redis") != 0) return fail(err, errlen, "%s", "'engine' must be 'redis' or 'memcached'");
+    if (engine_by_name(engine) == NULL) return fail(err, errlen, "'engine' must be %s", engine_names());
     snprintf(out->engine, sizeof(out->engine), "%s", engine);
 
     v = json_object_get(doc, "eviction_policy");
@@ -145,13 +146,48 @@ static int parse_counts(const json_t *doc, struct create_request *out, char *err
     return 0;
 }
 
+/* A field the engine has no use for is refused, not ignored. */
+static int refuse_unsupported(const json_t *doc, const struct engine_caps *e, char *err, size_t errlen)
+{
+    const char *field = NULL;
+    json_t *auth = json_object_get(doc, "auth_token");
+    if (!e->shards && json_object_get(doc, "shards")) field = "shards";
+    else if (!e->replicas && json_object_get(doc, "replicas")) field = "replicas";
+    else if (!e->cluster_mode && json_is_true(json_object_get(doc, "cluster_mode"))) field = "cluster_mode";
+    else if (!e->auth && auth && !json_is_null(auth)) field = "auth_token";
+    else if (!e->eviction_policies && json_object_get(doc, "eviction_policy")) field = "eviction_policy";
+    else if (e->max_nodes == 0 && json_object_get(doc, "nodes")) field = "nodes";
+    if (field == NULL) return 0;
+    snprintf(err, errlen, "'%s' does not apply to engine '%s'%s", field, e->name,
+             e->max_nodes ? "; give 'nodes' (how many nodes) instead of shards and replicas"
+                          : "; give 'shards' and 'replicas'");
+    return -1;
+}
+
+/* The node count of an engine without shards; shards and replicas (1 and
+ * 0) then describe it for the rest of the controller. */
+static int parse_nodes(const json_t *doc, const struct engine_caps *e, struct create_request *out, char *err,
+                       size_t errlen)
+{
+    if (e->max_nodes == 0) return 0;
+    long long nodes = e->min_nodes;
+    if (take_int(doc, "nodes", e->min_nodes, e->max_nodes, &nodes, err, errlen)) return -1;
+    out->nodes = (int)nodes;
+    out->shards = 1;
+    out->replicas = 0;
+    return 0;
+}
+
 int parse_create(const char *body, struct create_request *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     json_t *doc = load_object(body, create_fields, err, errlen);
     if (doc == NULL) return -1;
-    int rc = parse_name(doc, out, err, errlen) || parse_strings(doc, out, err, errlen) ||
-             parse_counts(doc, out, err, errlen) ? -1 : 0;
+    int rc = parse_name(doc, out, err, errlen) || parse_strings(doc, out, err, errlen) ? -1 : 0;
+    const struct engine_caps *e = rc == 0 ? engine_by_name(out->engine) : NULL;
+    if (rc == 0)
+        rc = refuse_unsupported(doc, e, err, errlen) || parse_counts(doc, out, err, errlen) ||
+             parse_nodes(doc, e, out, err, errlen) ? -1 : 0;
     json_decref(doc);
     return rc;
 }
@@ -161,19 +197,22 @@ int parse_modify(const char *body, struct modify_request *out, char *err, size_t
     out->replicas = -1;
     out->node_memory_mb = -1;
     out->shards = -1;
+    out->nodes = -1;
     json_t *doc = load_object(body, modify_fields, err, errlen);
     if (doc == NULL) return -1;
-    long long replicas = -1, memory = -1, shards = -1;
+    long long replicas = -1, memory = -1, shards = -1, nodes = -1;
     int rc = -1;
     if (json_object_size(doc) != 1)
-        fail(err, errlen, "%s", "give exactly one of 'replicas', 'node_memory_mb' or 'shards'");
+        fail(err, errlen, "%s", "give exactly one of 'replicas', 'node_memory_mb', 'shards' or 'nodes'");
     else if (take_int(doc, "replicas", 0, REPLICAS_MAX, &replicas, err, errlen) == 0 &&
              take_int(doc, "node_memory_mb", 1, MEMORY_MB_MAX, &memory, err, errlen) == 0 &&
-             take_int(doc, "shards", 1, SHARDS_MAX, &shards, err, errlen) == 0)
+             take_int(doc, "shards", 1, SHARDS_MAX, &shards, err, errlen) == 0 &&
+             take_int(doc, "nodes", 1, NODES_MAX, &nodes, err, errlen) == 0)
         rc = 0;
     json_decref(doc);
     out->replicas = (int)replicas;
     out->node_memory_mb = memory;
     out->shards = (int)shards;
+    out->nodes = (int)nodes;
     return rc;
 }

@@ -307,11 +307,13 @@ def test_bad_and_overcapacity_specs_refused(suite):
         status, body = a.call("PUT", "/v1/nodes/n1", raw=b"{not json")
         assert status == 400 and body["error"]["code"] == "InvalidParameterValue", body
         assert not os.path.exists(marker), "a shell ran"
-        # cachenode has no memcached protocol yet: refused, nothing launched.
-        status, body = a.call("PUT", "/v1/nodes/m1", spec(engine="memcached"))
+        # What the engine cannot do is refused (engine_caps.h), nothing launched.
+        status, body = a.call("PUT", "/v1/nodes/m1", spec(engine="memcached", auth_token="0123456789abcdef"))
         assert status == 400 and body["error"]["code"] == "InvalidParameterValue", (status, body)
-        assert body["error"]["message"] == "engine 'memcached' is not supported yet; use 'redis'", body
-        assert not os.path.exists(os.path.join(a.data, "nodes", "m1")), "a memcached node was launched"
+        assert body["error"]["message"] == "engine 'memcached' does not support auth_token", body
+        status, body = a.call("PUT", "/v1/nodes/m1", spec(discovery={"version": 1, "nodes": ["h|10.0.0.1|11211"]}))
+        assert status == 400 and body["error"]["message"] == "engine 'redis' does not support discovery", body
+        assert not os.path.exists(os.path.join(a.data, "nodes", "m1")), "a refused node was launched"
         assert a.call("GET", "/v1/nodes")[1]["nodes"] == []
         # Capacity: 100 MB on this host.
         status, body = a.call("PUT", "/v1/nodes/big", spec(memory_mb=101))

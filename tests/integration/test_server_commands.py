@@ -350,7 +350,9 @@ def check_usage_shows_defaults(suite):
     options reports through CONFIG GET."""
     out = subprocess.run([suite.binary, "--help"], capture_output=True, text=True, timeout=10)
     assert out.returncode == 0, out
-    shown = dict(re.findall(r"\[--([a-z-]+) ([^\]\s]+)\]", out.stderr))
+    # the RESP node's usage; the memcached line after it has its own defaults
+    resp_usage = out.stderr.split("cachenode --protocol memcached")[0]
+    shown = dict(re.findall(r"\[--([a-z-]+) ([^\]\s]+)\]", resp_usage))
     node = start(suite)
     actual = node.client(decode_responses=True).config_get("*")
     checked = [n for n in ("maxmemory", "maxmemory-policy", "dbfilename", "cluster-enabled",

@@ -3,7 +3,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -95,9 +97,13 @@ static void test_refusals(void **state)
         if (parse("n1", bad[i], &s, err) != -1) fail_msg("accepted: %s", bad[i]);
         assert_true(strlen(err) > 0);
     }
-    /* cachenode has no memcached protocol yet: refused in the controller's words */
-    assert_int_equal(parse("m1", PRIMARY ",\"engine\":\"memcached\"}", &s, err), -1);
-    assert_string_equal(err, "engine 'memcached' is not supported yet; use 'redis'");
+    /* what the engine cannot do (engine_caps.h) is refused in words */
+    assert_int_equal(parse("m1", PRIMARY ",\"engine\":\"memcached\",\"cluster_mode\":true}", &s, err), -1);
+    assert_string_equal(err, "engine 'memcached' does not support cluster_mode");
+    assert_int_equal(parse("m1", PRIMARY ",\"engine\":\"memcached\",\"auth_token\":\"0123456789abcdef\"}", &s, err), -1);
+    assert_string_equal(err, "engine 'memcached' does not support auth_token");
+    assert_int_equal(parse("m1", PRIMARY ",\"discovery\":{\"version\":1,\"nodes\":[]}}", &s, err), -1);
+    assert_string_equal(err, "engine 'redis' does not support discovery");
     assert_int_equal(parse("bad id", PRIMARY "}", &s, err), -1);
     assert_int_equal(parse("../../x", PRIMARY "}", &s, err), -1);
     assert_int_equal(parse("", PRIMARY "}", &s, err), -1);
@@ -151,12 +157,77 @@ static void test_same_and_roundtrip(void **state)
     json_decref(reply);
 }
 
+#define MEMCACHED PRIMARY ",\"engine\":\"memcached\""
+
+/* A memcached node with its discovery list: parsed, kept on disk, compared,
+ * and turned into the request that hands it to cachenode. */
+static void test_memcached_discovery(void **state)
+{
+    (void)state;
+    struct node_spec a, b;
+    char err[256];
+    assert_int_equal(parse("mc-0001-001", MEMCACHED ",\"discovery\":{\"version\":3,\"nodes\":"
+                                          "[\"127.0.0.2|127.0.0.2|7000\",\"h2|10.0.0.3|7001\"]}}", &a, err), 0);
+    assert_int_equal(a.engine, ENGINE_MEMCACHED);
+    assert_non_null(a.discovery);
+    assert_int_equal(a.discovery->version, 3);
+    assert_int_equal(a.discovery->count, 2);
+    assert_string_equal(a.discovery->text, "127.0.0.2|127.0.0.2|7000 h2|10.0.0.3|7001");
+    /* how cachenode is told: the file it reads, and what config get cluster says back */
+    char *text = discovery_file_text(a.discovery);
+    assert_string_equal(text, "3\n127.0.0.2|127.0.0.2|7000 h2|10.0.0.3|7001\n");
+    free(text);
+    char dir[] = "/tmp/disc-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(discovery_write_file(dir, a.discovery), 1);
+    assert_int_equal(discovery_write_file(dir, a.discovery), 0); /* already there: not rewritten */
+    snprintf(path, sizeof(path), "%s/%s", dir, DISCOVERY_FILE);
+    unlink(path);
+    rmdir(dir);
+    assert_int_equal(discovery_served_version("CONFIG cluster 0 12\r\n7\nh|i|1\n\r\nEND"), 7);
+    assert_int_equal(discovery_served_version("ERROR"), -1);
+    assert_int_equal(discovery_served_version("CONFIG cluster 0 2\r\nx\n"), -1);
+    /* the disk form parses back to the same spec; another version is another spec */
+    json_t *disk = spec_to_json(&a, 1);
+    assert_int_equal(spec_parse("mc-0001-001", disk, &b, err, sizeof(err)), 0);
+    json_decref(disk);
+    assert_true(spec_same(&a, &b));
+    b.discovery->version = 4;
+    assert_false(spec_same(&a, &b));
+    json_t *reply = spec_to_json(&a, 0);
+    assert_int_equal(json_integer_value(json_object_get(reply, "desired_discovery_version")), 3);
+    json_decref(reply);
+    spec_release(&a);
+    spec_release(&b);
+    /* an empty list is a list (a cluster whose nodes are all leaving) */
+    assert_int_equal(parse("m", MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[]}}", &a, err), 0);
+    assert_string_equal(a.discovery->text, "");
+    spec_release(&a);
+    static const char *bad[] = {
+        MEMCACHED ",\"discovery\":{\"version\":0,\"nodes\":[]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h|i\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h|i|0\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h|i|70000\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h;rm|i|1\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h|i|1|x\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[\"h|i|1\",\"h|i|1\"]}}",
+        MEMCACHED ",\"discovery\":{\"version\":1,\"nodes\":[],\"x\":1}}",
+        MEMCACHED ",\"role\":\"replica\",\"primary\":{\"host\":\"h\",\"port\":1}}",
+        NULL};
+    for (int i = 0; bad[i]; i++) {
+        err[0] = '\0';
+        if (parse("m", bad[i], &a, err) != -1) fail_msg("accepted: %s", bad[i]);
+        assert_true(strlen(err) > 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal_primary), cmocka_unit_test(test_full_replica),
         cmocka_unit_test(test_refusals),        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_same_and_roundtrip),
+        cmocka_unit_test(test_same_and_roundtrip), cmocka_unit_test(test_memcached_discovery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

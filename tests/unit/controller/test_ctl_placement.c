@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -162,6 +163,63 @@ static void test_shards_all_or_nothing(void **state)
     assert_memory_equal(h, before, sizeof(h));
 }
 
+/* memcached: 40 nodes over 3 zones and 5 hosts, as even as the zones allow. */
+static void test_spread_many_nodes(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 100000), host("h2", "a", 100000), host("h3", "b", 100000),
+                             host("h4", "c", 100000), host("h5", "c", 100000)};
+    int out[40], zone[3] = {0}, per_host[5] = {0};
+    char err[256];
+    assert_int_equal(place_spread(h, 5, 40, 64, out, err, sizeof(err)), PLACE_OK);
+    for (int i = 0; i < 40; i++) {
+        zone[h[out[i]].az[0] - 'a']++;
+        per_host[out[i]]++;
+    }
+    /* 40 = 14 + 13 + 13: no zone more than one node ahead of another */
+    for (int z = 0; z < 3; z++) assert_true(zone[z] == 13 || zone[z] == 14);
+    /* within a zone the hosts share it: a's 13-14 over 2 hosts, b's on its one */
+    assert_true(abs(per_host[0] - per_host[1]) <= 1);
+    assert_true(abs(per_host[3] - per_host[4]) <= 1);
+    assert_int_equal(per_host[2], zone[1]);
+    assert_int_equal(h[2].cluster_nodes, zone[1]);
+    assert_int_equal(h[2].free_mb, 100000 - 64LL * zone[1]);
+}
+
+/* A scale-out goes where the cluster has the fewest nodes; a host that is
+ * down gets none; the first three of a new cluster take three zones. */
+static void test_spread_fills_the_emptiest_zone(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 1000), host("h2", "b", 1000), host("h3", "c", 1000)};
+    int out[3];
+    char err[256];
+    assert_int_equal(place_spread(h, 3, 3, 64, out, err, sizeof(err)), PLACE_OK);
+    assert_true(out[0] != out[1] && out[1] != out[2] && out[0] != out[2]);
+    h[0].cluster_nodes = 2; /* two of the cluster's nodes already in a, one in b */
+    h[1].cluster_nodes = 1;
+    h[2].cluster_nodes = 0;
+    h[2].up = 0;          /* and c's host is down */
+    assert_int_equal(place_spread(h, 3, 2, 64, out, err, sizeof(err)), PLACE_OK);
+    assert_int_equal(out[0], 1); /* b: 1 < 2 */
+    assert_int_equal(out[1], 0); /* then a and b tie at 2; a has more free memory left */
+}
+
+static void test_spread_refusals_change_nothing(void **state)
+{
+    (void)state;
+    struct place_host h[] = {host("h1", "a", 200), host("h2", "b", 100)};
+    int out[5];
+    char err[256];
+    assert_int_equal(place_spread(h, 2, 5, 64, out, err, sizeof(err)), PLACE_NO_MEMORY); /* 4 fit, not 5 */
+    assert_int_equal(h[0].free_mb, 200);
+    assert_int_equal(h[0].cluster_nodes, 0);
+    assert_non_null(strstr(err, "not enough memory"));
+    h[0].up = h[1].up = 0;
+    assert_int_equal(place_spread(h, 2, 1, 64, out, err, sizeof(err)), PLACE_NO_HOSTS);
+    assert_int_equal(place_spread(h, 0, 1, 64, out, err, sizeof(err)), PLACE_NO_HOSTS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -173,6 +231,9 @@ int main(void)
         cmocka_unit_test(test_shards_spread_primaries),
         cmocka_unit_test(test_many_shards_even_primaries),
         cmocka_unit_test(test_shards_all_or_nothing),
+        cmocka_unit_test(test_spread_many_nodes),
+        cmocka_unit_test(test_spread_fills_the_emptiest_zone),
+        cmocka_unit_test(test_spread_refusals_change_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -147,7 +147,7 @@ static void test_validation(void **state)
     assert_string_equal(r.auth_token, "");
     const char *bad[] = {"", "{", "[]", "{\"name\":\"A\"}", "{\"name\":\"a\",\"shards\":2}",
                          "{\"name\":\"a\",\"replicas\":\"1\"}", "{\"name\":\"a\",\"x\":1}",
-                         "{\"name\":\"a\",\"auth_token\":\"short\"}", "{\"name\":\"a\",\"engine\":\"memcached\"}",
+                         "{\"name\":\"a\",\"auth_token\":\"short\"}", "{\"name\":\"a\",\"engine\":\"mysql\"}",
                          "{\"name\":\"a\",\"cluster_mode\":1}", "{\"name\":\"a\",\"node_memory_mb\":0}",
                          "{\"name\":\"a\",\"cluster_mode\":true,\"shards\":501}",
                          "{\"name\":\"a\",\"cluster_mode\":true,\"shards\":0}", NULL};
@@ -173,6 +173,55 @@ static void test_validation(void **state)
     assert_int_equal(parse_modify("{\"replicas\":1,\"node_memory_mb\":2}", &m, err, sizeof(err)), -1);
 }
 
+/* Memcached's create body: "nodes" in the engine's range, and nothing the
+ * engine cannot do; redis takes no "nodes". */
+static void test_memcached_validation(void **state)
+{
+    (void)state;
+    struct create_request r;
+    char err[256];
+    assert_int_equal(parse_create("{\"name\":\"mc\",\"engine\":\"memcached\",\"nodes\":3,\"node_memory_mb\":32}", &r,
+                                  err, sizeof(err)), 0);
+    assert_string_equal(r.engine, "memcached");
+    assert_int_equal(r.nodes, 3);
+    assert_int_equal(r.shards, 1);
+    assert_int_equal(r.replicas, 0);
+    assert_int_equal(r.node_memory_mb, 32);
+    assert_int_equal(parse_create("{\"name\":\"mc\",\"engine\":\"memcached\"}", &r, err, sizeof(err)), 0);
+    assert_int_equal(r.nodes, 1);
+    assert_int_equal(parse_create("{\"name\":\"mc\",\"engine\":\"memcached\",\"nodes\":40,\"cluster_mode\":false}", &r,
+                                  err, sizeof(err)), 0);
+    assert_int_equal(r.nodes, 40);
+    assert_int_equal(parse_create("{\"name\":\"r\"}", &r, err, sizeof(err)), 0);
+    assert_int_equal(r.nodes, 0);
+    static const struct { const char *body, *words; } bad[] = {
+        {"{\"name\":\"m\",\"engine\":\"memcached\",\"nodes\":0}", "'nodes' must be between 1 and 40"},
+        {"{\"name\":\"m\",\"engine\":\"memcached\",\"nodes\":41}", "'nodes' must be between 1 and 40"},
+        {"{\"name\":\"m\",\"engine\":\"memcached\",\"nodes\":\"3\"}", "'nodes' must be an integer"},
+        {"{\"name\":\"m\",\"engine\":\"memcached\",\"replicas\":1}", "'replicas' does not apply to engine 'memcached'"},
+        {"{\"name\":\"m\",\"engine\":\"memcached\",\"replicas\":0}", "'replicas' does not apply to engine 'memcached'"},
+        {"{\"name\":\"m\",\"engine\":\"memcached\",\"shards\":1}", "'shards' does not apply to engine 'memcached'"},
+        {"{\"name\":\"m\",\"engine\":\"memcached\",\"cluster_mode\":true}", "'cluster_mode' does not apply"},
+        {"{\"name\":\"m\",\"engine\":\"memcached\",\"auth_token\":\"0123456789abcdefgh\"}", "'auth_token' does not apply"},
+        {"{\"name\":\"m\",\"engine\":\"memcached\",\"eviction_policy\":\"allkeys-lru\"}", "'eviction_policy' does not apply"},
+        {"{\"name\":\"r\",\"nodes\":3}", "'nodes' does not apply to engine 'redis'; give 'shards' and 'replicas'"},
+        {"{\"name\":\"r\",\"engine\":\"redis\",\"nodes\":1}", "'nodes' does not apply to engine 'redis'"},
+        {NULL, NULL}};
+    for (int i = 0; bad[i].body; i++) {
+        err[0] = '\0';
+        if (parse_create(bad[i].body, &r, err, sizeof(err)) != -1) fail_msg("accepted: %s", bad[i].body);
+        if (strstr(err, bad[i].words) == NULL) fail_msg("%s: said '%s', not '%s'", bad[i].body, err, bad[i].words);
+    }
+    struct modify_request m;
+    assert_int_equal(parse_modify("{\"nodes\":5}", &m, err, sizeof(err)), 0);
+    assert_int_equal(m.nodes, 5);
+    assert_int_equal(m.replicas, -1);
+    assert_int_equal(parse_modify("{\"nodes\":0}", &m, err, sizeof(err)), -1);
+    assert_int_equal(parse_modify("{\"nodes\":2,\"replicas\":1}", &m, err, sizeof(err)), -1);
+    assert_int_equal(parse_modify("{\"replicas\":1}", &m, err, sizeof(err)), 0);
+    assert_int_equal(m.nodes, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +229,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cluster_view_and_cascade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_schema_4, setup, teardown),
         cmocka_unit_test(test_validation),
+        cmocka_unit_test(test_memcached_validation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
