@@ -294,15 +294,18 @@ class ShardWriter(threading.Thread):
         self.keys = [k for k in (f"pf:{i}" for i in range(5000)) if key_slot(k.encode()) in slots][:200]
         self.client = cluster_client(c)
         self.acked, self.errors = {}, []
+        self.slowest = 0.0
         self.stop = threading.Event()
 
     def run(self):
         n = 0
         while not self.stop.is_set() and not self.errors:
             key = self.keys[n % len(self.keys)]
+            began = time.monotonic()
             try:
                 self.client.set(key, n)
                 self.acked[key] = str(n)
+                self.slowest = max(self.slowest, time.monotonic() - began)
             except Exception as e:  # noqa: BLE001 - any error is the finding
                 self.errors.append(repr(e))
             n += 1
@@ -325,11 +328,13 @@ def planned_failover(f, c, rc, shard="0003"):
         wait_until(lambda: f.api("GET", f"/v1/operations/{op}")[1]["status"] == "succeeded", 30, 0.05,
                    "planned failover done")
         done = len(writer.acked)
-        wait_until(lambda: len(writer.acked) > done + 20 or writer.errors, 10, 0.01, "writes after the failover")
+        # (a write held past the switch waits at most the pause's own 10 s)
+        wait_until(lambda: len(writer.acked) > done + 20 or writer.errors, 20, 0.01, "writes after the failover")
     finally:
         writer.stop.set()
         writer.join(10)
     assert not writer.errors, writer.errors
+    print(f"planned failover under a writer: {len(writer.acked)} keys written, slowest write {writer.slowest:.3f} s")
     for key, value in writer.acked.items():
         assert rc.get(key) == value.encode(), (key, value)
     d = f.wait_status(NAME, "available")
