@@ -81,6 +81,7 @@ struct node {
     struct push_state topo;            /* CLUSTER SETTOPOLOGY: the epoch this process runs */
     struct push_state disc;            /* config set cluster: the discovery list version it serves */
     struct node_obs obs;
+    char *stats_text;                  /* the last INFO (or memcached stats) reply; NULL before one */
 };
 
 struct agent_counters {
@@ -144,8 +145,15 @@ void *health_thread(void *arg);
 void *report_thread(void *arg);
 void report_wake(struct agent *a);
 
-/* metrics.c */
+/* metrics.c: GET /metrics (callers do not hold agent.lock). */
 char *metrics_render(struct agent *a);
+/* Escapes \\, " and newline for a label value. */
+void metrics_escape_label(const char *s, char *dst, size_t len);
+/* cluster="..",shard="..",node="..",role="..",az="..",host=".." for one node. */
+void metrics_node_labels(const struct agent *a, const struct node *n, char *out, size_t len);
+/* metrics_exporter.c: the node series under redis_exporter's and memcached_exporter's names (agent.lock held). */
+struct textbuf;
+void metrics_exporter_series(struct textbuf *o, const struct agent *a);
 
 /* api.c */
 struct http_request;

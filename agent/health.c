@@ -57,6 +57,7 @@ struct target {
     char why[128];
     struct node_obs stats;
     int have_stats;
+    char *stats_text;                 /* the INFO or stats reply, handed to the node (metrics_exporter.c) */
     struct topology *topo;            /* to apply this tick (a copy), or NULL */
     struct discovery *disc;           /* the same for a discovery list */
     int topo_result, disc_result;     /* 1 applied, -1 refused or no answer, 0 not tried */
@@ -385,6 +386,7 @@ static void read_mc_stats(struct agent *a, struct target *t)
     if (r && r->type == RESP_BULK) {
         parse_stats(r->str, &t->stats);
         stats_rate(t->slot, &t->stats);
+        t->stats_text = strdup(r->str);
     }
     resp_reply_free(r);
 }
@@ -465,7 +467,10 @@ static void read_info_stats(struct agent *a, struct target *t)
     struct node_obs *o = &t->stats;
     const char *info[] = {"INFO", "everything"};
     struct resp_reply *r = stats_cmd(&t->slot->conn, 2, info);
-    if (r && r->type == RESP_BULK) parse_info(r->str, o);
+    if (r && r->type == RESP_BULK) {
+        parse_info(r->str, o);
+        t->stats_text = strdup(r->str);
+    }
     resp_reply_free(r);
     const char *role[] = {"ROLE"};
     r = stats_cmd(&t->slot->conn, 1, role);
@@ -511,6 +516,11 @@ static void apply_results(struct agent *a, struct target *t, size_t nt, long lon
         if (n == NULL || n->incarnation != t[i].incarnation || n->stopping || n->pid <= 0) continue;
         a->count.health_checks++;
         if (t[i].have_stats) copy_stats(&n->obs, &t[i].stats);
+        if (t[i].stats_text) {
+            free(n->stats_text);
+            n->stats_text = t[i].stats_text;
+            t[i].stats_text = NULL;
+        }
         pushes_result(a, n, &t[i]);
         if (t[i].ok) {
             n->obs.misses = 0;
@@ -583,8 +593,10 @@ void *health_thread(void *arg)
             explicit_bzero(targets[i].spec.auth_token, sizeof(targets[i].spec.auth_token));
             topology_free(targets[i].topo);
             discovery_free(targets[i].disc);
+            free(targets[i].stats_text);
             targets[i].topo = NULL;
             targets[i].disc = NULL;
+            targets[i].stats_text = NULL;
         }
         (void)live;
         sleep_until(a, start + a->cfg.health_interval_ms);

@@ -273,6 +273,7 @@ static void agent_release(struct agent *a)
 {
     for (size_t i = 0; i < a->nnodes; i++) {
         spec_release(&a->nodes[i]->spec);
+        free(a->nodes[i]->stats_text);
         explicit_bzero(a->nodes[i], sizeof(*a->nodes[i]));
         free(a->nodes[i]);
     }

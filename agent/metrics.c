@@ -1,8 +1,9 @@
 /* metrics.c: GET /metrics in the Prometheus text format (0.0.4). One series
  * per node and metric, labelled cluster, shard, node, role, az, host; a value
  * the node did not report (an INFO field missing) is left out rather than
- * invented. Agent series follow. Label values are escaped although our
- * validation already keeps them to [A-Za-z0-9_-]. */
+ * invented. The same nodes under the community exporters' names follow
+ * (metrics_exporter.c), then the agent's own series. Label values are
+ * escaped although our validation already keeps them to [A-Za-z0-9_-]. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,7 @@
 #include "textbuf.h"
 #include "agent.h"
 
-/* Escapes \, " and newline into dst. */
-static void escape_label(const char *s, char *dst, size_t len)
+void metrics_escape_label(const char *s, char *dst, size_t len)
 {
     size_t j = 0;
     for (; *s && j + 2 < len; s++) {
@@ -65,11 +65,20 @@ static const struct node_metric node_metrics[] = {
     {"cachefleet_node_restarts_total", "counter", "Times the agent restarted this node in place.", 0, m_restarts},
 };
 
+void metrics_node_labels(const struct agent *a, const struct node *n, char *out, size_t len)
+{
+    char host[160], az[160], cluster[160], shard[160], id[160];
+    metrics_escape_label(a->cfg.host_id, host, sizeof(host));
+    metrics_escape_label(a->cfg.az, az, sizeof(az));
+    metrics_escape_label(n->spec.cluster, cluster, sizeof(cluster));
+    metrics_escape_label(n->spec.shard, shard, sizeof(shard));
+    metrics_escape_label(n->spec.id, id, sizeof(id));
+    snprintf(out, len, "cluster=\"%s\",shard=\"%s\",node=\"%s\",role=\"%s\",az=\"%s\",host=\"%s\"", cluster, shard,
+             id, spec_role_name(n->spec.role), az, host);
+}
+
 static void emit_node_metrics(struct textbuf *o, const struct agent *a)
 {
-    char host[160], az[160];
-    escape_label(a->cfg.host_id, host, sizeof(host));
-    escape_label(a->cfg.az, az, sizeof(az));
     for (size_t m = 0; m < sizeof(node_metrics) / sizeof(node_metrics[0]); m++) {
         const struct node_metric *nm = &node_metrics[m];
         textbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", nm->name, nm->help, nm->name, nm->type);
@@ -78,12 +87,9 @@ static void emit_node_metrics(struct textbuf *o, const struct agent *a)
             if (nm->replicas_only && n->spec.role != ROLE_REPLICA) continue;
             long long v = nm->get(n);
             if (v < 0) continue;
-            char cluster[160], shard[160], id[160];
-            escape_label(n->spec.cluster, cluster, sizeof(cluster));
-            escape_label(n->spec.shard, shard, sizeof(shard));
-            escape_label(n->spec.id, id, sizeof(id));
-            textbuf_printf(o, "%s{cluster=\"%s\",shard=\"%s\",node=\"%s\",role=\"%s\",az=\"%s\",host=\"%s\"} %lld\n", nm->name,
-                 cluster, shard, id, spec_role_name(n->spec.role), az, host, v);
+            char labels[1024];
+            metrics_node_labels(a, n, labels, sizeof(labels));
+            textbuf_printf(o, "%s{%s} %lld\n", nm->name, labels, v);
         }
     }
 }
@@ -101,8 +107,9 @@ char *metrics_render(struct agent *a)
     char labels[400], host[160], az[160];
     pthread_mutex_lock(&a->lock);
     emit_node_metrics(&o, a);
-    escape_label(a->cfg.host_id, host, sizeof(host));
-    escape_label(a->cfg.az, az, sizeof(az));
+    metrics_exporter_series(&o, a);
+    metrics_escape_label(a->cfg.host_id, host, sizeof(host));
+    metrics_escape_label(a->cfg.az, az, sizeof(az));
     snprintf(labels, sizeof(labels), "az=\"%s\",host=\"%s\"", az, host);
     const struct agent_counters *c = &a->count;
     agent_metric(&o, labels, "cachefleet_agent_heartbeats_total", "counter", "Heartbeats attempted.", c->heartbeats);

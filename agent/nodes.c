@@ -359,6 +359,7 @@ int agent_delete_node(struct agent *a, const char *id, char **reply)
     pthread_mutex_unlock(&a->lock);
     pthread_mutex_unlock(&a->apply_lock);
     spec_release(&n->spec);
+    free(n->stats_text);
     explicit_bzero(n, sizeof(*n));
     free(n);
     *reply = json_dump_and_free(json_pack("{s:s,s:b}", "id", id, "deleted", 1));

@@ -280,6 +280,10 @@ def test_create_scale_and_replace_under_a_discovery_client(suite):
                            "cachefleet_node_commands_total", "cachefleet_node_keyspace_hits_total"):
                 assert f"{metric}{{{labels}}}" in text, (metric, labels)
             assert f"cachefleet_node_memory_max_bytes{{{labels}}} {32 * 1048576}" in text
+            # and under memcached_exporter's names, for its dashboards
+            assert f"memcached_up{{{labels}}} 1" in text
+            assert f"memcached_limit_bytes{{{labels}}} {32 * 1048576}" in text
+            assert re.search(rf'memcached_commands_total{{{labels},command="get",status="hit"}} \d+', text), labels
 
         status, text = f.api("GET", "/metrics")
         assert status == 200 and 'cachefleet_discovery_version{cluster="mc"} 4\n' in text, text
