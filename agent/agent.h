@@ -109,6 +109,8 @@ struct agent {
 struct node *agent_find(struct agent *a, const char *id);
 long long agent_memory_reserved_mb(const struct agent *a, const char *except_id);
 json_t *node_to_json(const struct agent *a, const struct node *n);
+/* Bytes a replica is behind its primary (both offsets as last read); -1 unknown. */
+long long node_repl_lag(const struct node *n);
 json_t *agent_nodes_json(const struct agent *a);
 void agent_event(struct agent *a, const struct node *n, const char *type, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

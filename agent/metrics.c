@@ -41,12 +41,6 @@ static long long m_offset(const struct node *n) { return n->obs.repl_offset; }
 static long long m_keys(const struct node *n) { return n->obs.keys; }
 static long long m_ops(const struct node *n) { return n->obs.ops_per_sec; }
 static long long m_restarts(const struct node *n) { return n->restarts; }
-static long long m_lag(const struct node *n)
-{
-    if (n->obs.primary_offset < 0 || n->obs.repl_offset < 0) return -1;
-    long long lag = n->obs.primary_offset - n->obs.repl_offset;
-    return lag > 0 ? lag : 0;
-}
 
 static const struct node_metric node_metrics[] = {
     {"cachefleet_node_up", "gauge", "1 when the node answers its health checks.", 0, m_up},
@@ -59,7 +53,7 @@ static const struct node_metric node_metrics[] = {
     {"cachefleet_node_expired_keys_total", "counter", "Keys expired.", 0, m_expired},
     {"cachefleet_node_connected_clients", "gauge", "Client connections.", 0, m_clients},
     {"cachefleet_node_replication_offset", "gauge", "Replication offset (ROLE).", 0, m_offset},
-    {"cachefleet_node_replication_lag_bytes", "gauge", "Bytes the replica is behind its primary.", 1, m_lag},
+    {"cachefleet_node_replication_lag_bytes", "gauge", "Bytes the replica is behind its primary.", 1, node_repl_lag},
     {"cachefleet_node_keys", "gauge", "Keys in db0.", 0, m_keys},
     {"cachefleet_node_ops_per_second", "gauge", "Instantaneous operations per second.", 0, m_ops},
     {"cachefleet_node_restarts_total", "counter", "Times the agent restarted this node in place.", 0, m_restarts},

@@ -49,6 +49,13 @@ static void obs_reset(struct node_obs *o, enum node_health h)
     o->keyspace_hits = o->keyspace_misses = o->evicted_keys = o->expired_keys = -1;
 }
 
+long long node_repl_lag(const struct node *n)
+{
+    if (n->obs.primary_offset < 0 || n->obs.repl_offset < 0) return -1;
+    long long lag = n->obs.primary_offset - n->obs.repl_offset;
+    return lag > 0 ? lag : 0;
+}
+
 static json_t *maybe_int(long long v) { return v < 0 ? json_null() : json_integer(v); }
 
 json_t *node_to_json(const struct agent *a, const struct node *n)
@@ -68,6 +75,10 @@ json_t *node_to_json(const struct agent *a, const struct node *n)
     json_object_set_new(o, "ops_per_sec", maybe_int(b->ops_per_sec));
     json_object_set_new(o, "connected_clients", maybe_int(b->connected_clients));
     json_object_set_new(o, "keys", maybe_int(b->keys));
+    json_object_set_new(o, "keyspace_hits", maybe_int(b->keyspace_hits));
+    json_object_set_new(o, "keyspace_misses", maybe_int(b->keyspace_misses));
+    json_object_set_new(o, "evicted_keys", maybe_int(b->evicted_keys));
+    json_object_set_new(o, "repl_lag_bytes", maybe_int(n->spec.role == ROLE_REPLICA ? node_repl_lag(n) : -1));
     json_object_set_new(o, "restarts", json_integer(n->restarts));
     json_object_set_new(o, "topology_epoch", n->topo.applied > 0 ? json_integer(n->topo.applied) : json_null());
     if (engine_get(n->spec.engine)->discovery)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "nodestats.h"
 #include "httpc.h"
 #include "json.h"
 #include "log.h"
@@ -102,12 +103,13 @@ static void recheck_cluster(sqlite3 *db, const char *cluster)
 static long long known(const json_t *v) { return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1; }
 
 /* Records one observed node; moves available <-> failed on health. */
-static int observe_node(sqlite3 *db, const char *host, const json_t *o)
+static int observe_node(struct ctl *c, sqlite3 *db, const char *host, const json_t *o)
 {
     const char *id = field(o, "id");
     if (id == NULL) return 0;
     json_t *row = db_row(db, "SELECT cluster, status, role FROM nodes WHERE id = ? AND host = ?", "ss", id, host);
     if (row == NULL) return 0; /* not ours (or already forgotten) */
+    nodestats_record(c->stats, id, o, wall_ms());
     const char *health = field(o, "health");
     const char *link = field(o, "master_link_status");
     json_t *pid = json_object_get(o, "pid");
@@ -186,7 +188,7 @@ int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t 
     size_t i;
     json_t *o;
     int lost_primary = 0;
-    json_array_foreach(json_object_get(beat, "nodes"), i, o) lost_primary |= observe_node(db, host, o);
+    json_array_foreach(json_object_get(beat, "nodes"), i, o) lost_primary |= observe_node(c, db, host, o);
     long long stored_seq = db_int(db, 0, "SELECT events_seq FROM hosts WHERE id = ?", "s", host), newest_seq = stored_seq;
     json_array_foreach(json_object_get(beat, "events"), i, o) if (i < 1000) record_agent_event(db, o, stored_seq, &newest_seq);
     if (newest_seq > stored_seq) db_run(db, "UPDATE hosts SET events_seq = ? WHERE id = ?", "Is", newest_seq, host);

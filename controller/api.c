@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "nodestats.h"
 #include "dashboard.h"
 #include "httpd.h"
 #include "json.h"
@@ -272,27 +273,6 @@ static void get_discovery(struct ctl *c, const char *name, struct http_response 
     http_respond_error(res, status ? status : 404, status ? e.code : "ClusterNotFound", status ? e.message : "no such cluster");
 }
 
-/* POST /v1/clusters/{name}/failover and /rebalance, GET .../discovery;
- * rest is "{name}/...". */
-static void cluster_action(struct ctl *c, const struct http_request *req, const char *rest, struct http_response *res)
-{
-    char name[CTL_NAME_MAX + 1];
-    const char *action = strchr(rest, '/');
-    size_t n = (size_t)(action - rest);
-    int failover = strcmp(action, "/failover") == 0, rebalance = strcmp(action, "/rebalance") == 0;
-    int discovery = strcmp(action, "/discovery") == 0;
-    if (!failover && !rebalance && !discovery) { http_respond_error(res, 404, "NotFound", "no such route"); return; }
-    snprintf(name, sizeof(name), "%.*s", (int)(n > CTL_NAME_MAX ? 0 : n), rest);
-    if (n > CTL_NAME_MAX || !valid_cluster_name(name)) http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
-    else if (discovery && !method_is(req, "GET")) method_not_allowed(res, "GET");
-    else if (discovery) get_discovery(c, name, res);
-    else if (!method_is(req, "POST")) method_not_allowed(res, "POST");
-    else if (failover) failover_cluster(c, req, name, res);
-    else rebalance_cluster(c, req, name, res);
-}
-
-/* ---- the rest --------------------------------------------------------------- */
-
 /* A query parameter that must be a whole number in [min, max]; an absent or
  * empty one is dflt. Digits only: strtoll alone would take "-1", " 7" and
  * "+7", and saturate a number too large for a long long. */
@@ -308,6 +288,49 @@ static int query_count(const char *text, long long min, long long max, long long
     *out = v;
     return 0;
 }
+
+/* GET /v1/clusters/{name}/stats[?since=ms]: each node's latest numbers and
+ * its last 15 minutes (nodestats.h), only the points after since. */
+static void get_stats(struct ctl *c, const struct http_request *req, const char *name, struct http_response *res)
+{
+    long long since;
+    if (query_count(http_request_arg(req, "since"), 0, LLONG_MAX, 0, &since) != 0) {
+        http_respond_error(res, 400, "InvalidParameterValue", "since must be a time in milliseconds since the epoch");
+        return;
+    }
+    if (db_int(c->api_db, 0, "SELECT count(*) FROM clusters WHERE name = ?", "s", name) == 0) {
+        http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
+        return;
+    }
+    json_t *rows = db_rows(c->api_db, "SELECT id FROM nodes WHERE cluster = ? ORDER BY shard, role, id", "s", name);
+    json_t *doc = rows ? nodestats_json(c->stats, rows, since, wall_ms()) : NULL;
+    json_decref(rows);
+    if (doc == NULL) { http_respond_error(res, 503, "ServiceUnavailable", "the database is busy; try again"); return; }
+    json_object_set_new(doc, "cluster", json_string(name));
+    reply_json(res, 200, doc);
+}
+
+/* POST /v1/clusters/{name}/failover and /rebalance, GET .../discovery and
+ * .../stats; rest is "{name}/...". */
+static void cluster_action(struct ctl *c, const struct http_request *req, const char *rest, struct http_response *res)
+{
+    char name[CTL_NAME_MAX + 1];
+    const char *action = strchr(rest, '/');
+    size_t n = (size_t)(action - rest);
+    int failover = strcmp(action, "/failover") == 0, rebalance = strcmp(action, "/rebalance") == 0;
+    int discovery = strcmp(action, "/discovery") == 0, stats = strcmp(action, "/stats") == 0;
+    if (!failover && !rebalance && !discovery && !stats) { http_respond_error(res, 404, "NotFound", "no such route"); return; }
+    snprintf(name, sizeof(name), "%.*s", (int)(n > CTL_NAME_MAX ? 0 : n), rest);
+    if (n > CTL_NAME_MAX || !valid_cluster_name(name)) http_respond_error(res, 404, "ClusterNotFound", "no such cluster");
+    else if ((discovery || stats) && !method_is(req, "GET")) method_not_allowed(res, "GET");
+    else if (discovery) get_discovery(c, name, res);
+    else if (stats) get_stats(c, req, name, res);
+    else if (!method_is(req, "POST")) method_not_allowed(res, "POST");
+    else if (failover) failover_cluster(c, req, name, res);
+    else rebalance_cluster(c, req, name, res);
+}
+
+/* ---- the rest --------------------------------------------------------------- */
 
 static void get_events(struct ctl *c, const struct http_request *req, struct http_response *res)
 {

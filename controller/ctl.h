@@ -53,6 +53,7 @@ struct ctl {
     pthread_cond_t wake;               /* the worker: new work or stop */
     int work_queued;
     struct ctl_counters count;
+    struct nodestats *stats;           /* the nodes' recent observations (nodestats.h) */
     volatile sig_atomic_t stopping;
 };
 

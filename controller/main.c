@@ -18,6 +18,7 @@
 
 #include "cliconfig.h"
 #include "ctl.h"
+#include "nodestats.h"
 #include "dashboard.h"
 #include "httpc.h"
 #include "httpd.h"
@@ -157,7 +158,9 @@ int main(int argc, char **argv)
     char err[512];
     c->api_db = store_open(c->cfg.db_path, err, sizeof(err));
     if (c->api_db == NULL) { log_msg(LOG_WARNING, "database: %s", err); return 1; }
-    if (pthread_mutex_init(&c->lock, NULL) != 0 || pthread_cond_init(&c->wake, NULL) != 0 || httpc_global_init() != 0) {
+    c->stats = nodestats_new();
+    if (c->stats == NULL || pthread_mutex_init(&c->lock, NULL) != 0 || pthread_cond_init(&c->wake, NULL) != 0 ||
+        httpc_global_init() != 0) {
         log_msg(LOG_WARNING, "cannot initialise");
         return 1;
     }
@@ -201,6 +204,7 @@ int main(int argc, char **argv)
     pthread_join(worker, NULL);
     if (with_sentinel) pthread_join(sentinel, NULL);
     store_close(c->api_db);
+    nodestats_free(c->stats);
     httpc_global_cleanup();
     explicit_bzero(c->cfg.token, sizeof(c->cfg.token));
     explicit_bzero(c->cfg.agent_token, sizeof(c->cfg.agent_token));

@@ -5,7 +5,12 @@
 "use strict";
 
 const REFRESH_MS = 1000;
-const state = { cluster: null, timer: null };
+const HISTORY_MS = 15 * 60 * 1000;
+const CHARTED = ["ops_per_sec", "used_memory", "hit_ratio", "repl_lag_bytes"];
+const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#a16207", "#db2777"];
+const SVG = "http://www.w3.org/2000/svg";
+// stats: the open cluster's nodes, {cluster, since, nodes: Map id -> {current, time_ms: [], <charted>: []}}
+const state = { cluster: null, timer: null, stats: null };
 
 function $(id) { return document.getElementById(id); }
 
@@ -20,6 +25,24 @@ function el(tag, attrs, ...children) {
   for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(c == null ? "" : String(c)));
   return e;
 }
+
+function svgEl(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+function bytes(v) {
+  if (v == null) return "?";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${v < 10 && i ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+function count(v) { return v == null ? "?" : String(v); }
+function percent(v) { return v == null ? "–" : `${(v * 100).toFixed(1)}%`; }
 
 function statusCell(text) {
   return el("td", { class: "status status-" + String(text).replace(/[^a-z-]/g, "") }, text);
@@ -161,6 +184,81 @@ function renderModify(c) {
   }
 }
 
+// The node's latest numbers as its agent last reported them (stats endpoint).
+function metricCells(n) {
+  const s = state.stats && state.stats.nodes.get(n.id);
+  const cur = (s && s.current) || {};
+  const memory = cur.used_memory == null ? "?" : `${bytes(cur.used_memory)} / ${bytes(cur.maxmemory)}`;
+  return [el("td", { class: "num", "data-metric": "ops_per_sec" }, count(cur.ops_per_sec)),
+    el("td", { class: "num", "data-metric": "hit_ratio" }, percent(cur.hit_ratio)),
+    el("td", { class: "num", "data-metric": "memory" }, memory),
+    el("td", { class: "num", "data-metric": "connected_clients" }, count(cur.connected_clients)),
+    el("td", { class: "num", "data-metric": "repl_lag_bytes" }, n.role === "replica" ? bytes(cur.repl_lag_bytes) : ""),
+    el("td", { class: "num", "data-metric": "evicted_keys" }, count(cur.evicted_keys))];
+}
+
+// Adds the points after state.stats.since; keeps 15 minutes.
+function mergeStats(doc) {
+  if (!state.stats || state.stats.cluster !== doc.cluster) state.stats = { cluster: doc.cluster, since: 0, nodes: new Map() };
+  const keep = new Map();
+  const oldest = doc.time_ms - HISTORY_MS;
+  for (const n of doc.nodes) {
+    const s = state.stats.nodes.get(n.id) || { time_ms: [], ...Object.fromEntries(CHARTED.map(k => [k, []])) };
+    s.current = n.current;
+    for (const k of ["time_ms", ...CHARTED]) s[k].push(...n.history[k]);
+    const drop = s.time_ms.findIndex(t => t >= oldest);
+    for (const k of ["time_ms", ...CHARTED]) s[k].splice(0, drop < 0 ? s.time_ms.length : drop);
+    keep.set(n.id, s);
+  }
+  state.stats.nodes = keep;
+  state.stats.since = doc.time_ms;
+  state.stats.now = doc.time_ms;
+}
+
+// One chart: a line per node over the last 15 minutes; gaps where a value is unknown.
+function renderChart(figure, metric) {
+  const svg = figure.querySelector("svg");
+  const W = 400, H = 120, top = 14, bottom = 14;
+  const now = state.stats.now, series = [...state.stats.nodes.entries()];
+  let max = metric === "hit_ratio" ? 1 : 0;
+  for (const [, s] of series) for (const v of s[metric]) if (v != null && v > max) max = v;
+  const scale = max || 1;
+  const x = t => W - ((now - t) / HISTORY_MS) * W;
+  const y = v => top + (H - top - bottom) * (1 - v / scale);
+  const children = [svgEl("line", { class: "axis", x1: 0, x2: W, y1: H - bottom, y2: H - bottom })];
+  series.forEach(([id, s], i) => {
+    let points = [];
+    const flush = () => {
+      const color = COLORS[i % COLORS.length];
+      if (points.length > 1) children.push(svgEl("polyline", { points: points.join(" "), fill: "none",
+        stroke: color, "stroke-width": 1.5, "data-node": id }));
+      else if (points.length) {
+        const [cx, cy] = points[0].split(",");
+        children.push(svgEl("circle", { cx, cy, r: 2, fill: color, "data-node": id }));
+      }
+      points = [];
+    };
+    s.time_ms.forEach((t, j) => {
+      const v = s[metric][j];
+      if (v == null) flush();
+      else points.push(`${x(t).toFixed(1)},${y(v).toFixed(1)}`);
+    });
+    flush();
+  });
+  const label = metric === "hit_ratio" ? percent(max) : metric === "ops_per_sec" ? String(Math.round(max)) : bytes(max);
+  children.push(svgEl("text", { x: 2, y: 10 }, `max ${label}`), svgEl("text", { x: 2, y: H - 2 }, "15 min ago"),
+    svgEl("text", { x: W - 22, y: H - 2 }, "now"));
+  svg.replaceChildren(...children);
+}
+
+function renderCharts() {
+  if (!state.stats) return;
+  for (const figure of document.querySelectorAll("#charts .chart")) renderChart(figure, figure.dataset.metric);
+  $("chart-legend").replaceChildren(...[...state.stats.nodes.keys()].map((id, i) => el("span", {},
+    svgEl("svg", { width: 10, height: 10 }, svgEl("rect", { width: 10, height: 10, fill: COLORS[i % COLORS.length] })),
+    " " + id)));
+}
+
 function renderCluster(c) {
   renderModify(c);
   $("cluster-name").textContent = c.name;
@@ -169,7 +267,9 @@ function renderCluster(c) {
   st.className = "status status-" + String(c.status).replace(/[^a-z-]/g, "");
   fillRows($("nodes").tBodies[0], (c.nodes || []).map(n => el("tr", { "data-node": n.id, "data-role": n.role },
     el("td", {}, n.id), el("td", {}, n.shard), el("td", {}, n.role), el("td", {}, n.az), el("td", {}, n.host),
-    el("td", {}, `${n.address}:${n.port}`), statusCell(n.status), statusCell(n.health || "?"), actionCell(c, n))));
+    el("td", {}, `${n.address}:${n.port}`), statusCell(n.status), statusCell(n.health || "?"), ...metricCells(n),
+    actionCell(c, n))));
+  renderCharts();
 }
 
 function renderOperations(ops) {
@@ -199,8 +299,11 @@ async function refresh() {
     api("GET", "/v1/operations?status=running&" + scope)]);
   if (ops.status === 200) renderOperations(ops.doc.operations);
   if (state.cluster) {
-    const c = await api("GET", "/v1/clusters/" + encodeURIComponent(state.cluster));
+    const path = "/v1/clusters/" + encodeURIComponent(state.cluster);
+    const since = state.stats && state.stats.cluster === state.cluster ? state.stats.since : 0;
+    const [c, stats] = await Promise.all([api("GET", path), api("GET", `${path}/stats?since=${since}`)]);
     if (c.status === 404) { closeCluster(); return; }
+    if (stats.status === 200) mergeStats(stats.doc);
     if (c.status === 200) renderCluster(c.doc);
   } else {
     const [hosts, clusters] = await Promise.all([api("GET", "/v1/hosts"), api("GET", "/v1/clusters")]);

@@ -7,12 +7,18 @@ POST /dashboard/login with a wrong token is refused, with the right one it
 sets a session cookie that is HttpOnly and SameSite=Strict; the API accepts
 the cookie in place of the token (a POST only with the page's
 X-Requested-With header); after logout the cookie is refused; a cluster
-name with markup in it is refused by the API; a session unused for
+name with markup in it is refused by the API; GET
+/v1/clusters/{name}/stats gives each node's latest numbers (memory, clients,
+keys, a replica's lag) and its history in 5 s steps, only the points after
+?since= (a bad one: 400; an unknown cluster: 404); a session unused for
 --session-idle-ms (3 s here) is refused.
 
 In Debian's Chromium, headless, driven by chromedriver through Selenium:
 log in with a wrong token (the error shows), then the right one; the demo
-cluster is listed; its view shows its primary and replica in their zones;
+cluster is listed; its view shows its primary and replica in their zones,
+and, with a client reading on the primary (a hit and a miss each time),
+its ops/s, a hit ratio near 50% and its memory of 32 MB, and the
+ops/s, memory and hit-ratio charts draw its line;
 the events list shows the cluster's creation; the primary's "Fail over"
 button, confirmed, makes the replica the primary, which the page then
 shows, with the failover in the events; a cluster is created from the
@@ -30,11 +36,13 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import redis  # noqa: E402
 from nodeutil import Suite, wait_until  # noqa: E402
 from test_controller import Fleet  # noqa: E402
 from fleetutil import USER_TOKEN  # noqa: E402
@@ -104,6 +112,7 @@ def check_http(f):
     for bad in ("status=done", "limit=0", "cluster=No_Such"):
         status, _, doc = request(f, "GET", f"/v1/operations?{bad}", headers={"Cookie": cookie})
         assert status == 400 and doc["error"]["code"] == "InvalidParameterValue", (bad, status, doc)
+    check_stats(f, cookie)
     # a write with the cookie needs the page's header: a form elsewhere cannot send it
     body = {"name": "x", "shards": 1, "replicas": 0, "node_memory_mb": 16}
     assert request(f, "POST", "/v1/clusters", body, headers={"Cookie": cookie})[0] == 401
@@ -119,6 +128,37 @@ def check_http(f):
     cookie = session_cookie(request(f, "POST", "/dashboard/login", {"token": USER_TOKEN})[1])
     time.sleep(SESSION_IDLE_MS / 1000 * 1.5)
     assert request(f, "GET", "/v1/clusters", headers={"Cookie": cookie})[0] == 401, "an idle session still works"
+
+
+def check_stats(f, cookie):
+    """GET /v1/clusters/{name}/stats: each node's latest numbers, and its
+    history in 5 s steps, only the points after ?since=."""
+    def stats(query=""):
+        status, _, doc = request(f, "GET", f"/v1/clusters/{NAME}/stats{query}", headers={"Cookie": cookie})
+        assert status == 200, (status, doc)
+        return doc
+    wait_until(lambda: all(n["current"] and n["current"]["used_memory"] for n in stats()["nodes"]), 15, 0.1,
+               "every node's numbers")
+    c = f.cluster(NAME)
+    doc = stats()
+    assert doc["cluster"] == NAME and doc["step_ms"] == 5000, doc
+    assert [n["id"] for n in doc["nodes"]] == [n["id"] for n in c["nodes"]], doc
+    for n in doc["nodes"]:
+        role = next(m["role"] for m in c["nodes"] if m["id"] == n["id"])
+        cur = n["current"]
+        assert cur["maxmemory"] == 32 * 1048576 and cur["connected_clients"] >= 1 and cur["keys"] == 0, cur
+        assert (cur["repl_lag_bytes"] is None) == (role == "primary"), (role, cur)
+    wait_until(lambda: all(n["history"]["time_ms"] for n in stats()["nodes"]), 15, 0.1, "a first history point")
+    h = stats()["nodes"][0]["history"]
+    assert set(h) == {"time_ms", "ops_per_sec", "used_memory", "hit_ratio", "repl_lag_bytes"}, h
+    assert all(len(v) == len(h["time_ms"]) for v in h.values()) and h["used_memory"][-1] > 0, h
+    later = stats()["time_ms"]
+    assert all(not n["history"]["time_ms"] for n in stats(f"?since={later}")["nodes"])
+    for query, code in (("?since=-1", 400), ("?since=x", 400)):
+        assert request(f, "GET", f"/v1/clusters/{NAME}/stats{query}", headers={"Cookie": cookie})[0] == code, query
+    assert request(f, "GET", "/v1/clusters/nosuch/stats", headers={"Cookie": cookie})[0] == 404
+    assert request(f, "POST", f"/v1/clusters/{NAME}/stats", {}, headers={"Cookie": cookie,
+                   "X-Requested-With": "cachefleet"})[0] == 405
 
 
 def browser_missing():
@@ -192,7 +232,7 @@ def check_browser(f, shots):
         assert role == "primary", text
         assert next(n["az"] for n in c["nodes"] if n["id"] == primary) in text, text
         wait_until(lambda: count('#events tr[data-type="cluster_available"]'), 10, 0.05, "the creation in the events")
-        shot("3-cluster")
+        check_node_numbers(c, primary, driver, shot)
         # a planned failover from the page: confirmed, the roles switch and the event shows
         assert click(f'#nodes tr[data-node="{primary}"] button.failover'), \
             driver.execute_script("return document.querySelector('#nodes').outerHTML")
@@ -212,6 +252,41 @@ def check_browser(f, shots):
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def check_node_numbers(c, primary, driver, shot):
+    """With a client reading (hits and misses) on the primary, its row shows
+    ops/s, a hit ratio and memory used of max, and the charts draw it."""
+    client = redis.Redis(*c["endpoints"]["primary"].rsplit(":", 1), socket_timeout=5)
+    client.set("hit", "x")
+    stop = threading.Event()
+
+    def reads():
+        while not stop.is_set():
+            client.get("hit")
+            client.get("miss")
+            time.sleep(0.002)
+    worker = threading.Thread(target=reads, daemon=True)
+    worker.start()
+
+    def cell(node, metric):
+        return driver.execute_script(
+            "const e = document.querySelector(`#nodes tr[data-node='${arguments[0]}'] td[data-metric='${arguments[1]}']`);"
+            "return e ? e.textContent : null;", node, metric)
+    try:
+        wait_until(lambda: (cell(primary, "hit_ratio") or "").endswith("%") and
+                   int(cell(primary, "ops_per_sec") or 0) > 0, 20, 0.1, "the primary's hit ratio and ops/s shown")
+        assert 40.0 <= float(cell(primary, "hit_ratio")[:-1]) <= 60.0, cell(primary, "hit_ratio")  # one hit, one miss
+        assert " / 32 MB" in cell(primary, "memory"), cell(primary, "memory")
+        for metric in ("ops_per_sec", "used_memory", "hit_ratio"):
+            wait_until(lambda: driver.execute_script(
+                "return document.querySelectorAll(`.chart[data-metric='${arguments[0]}'] [data-node='${arguments[1]}']`)"
+                ".length", metric, primary), 15, 0.1, f"the {metric} chart drawing the primary")
+        shot("3-cluster")
+    finally:
+        stop.set()
+        worker.join(10)
+        client.close()
 
 
 def answer(driver, text=None):
