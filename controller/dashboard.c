@@ -8,6 +8,9 @@
  * the token itself is never kept in the browser. Sessions live in this
  * process's memory: they end after --session-idle-ms unused, after
  * SESSION_MAX_MS in any case, at logout, and when the controller restarts.
+ * Wrong tokens are throttled: after LOGIN_FAILURES_MAX of them within
+ * LOGIN_WINDOW_MS every login is answered 429 until the window ends, so a
+ * page cannot be used to guess the token at speed.
  * Every answer of the page carries a Content-Security-Policy that allows
  * only the page's own files (no inline script), so that text from the API
  * can never run as code even if it were put in as markup. */
@@ -25,6 +28,8 @@
 #define SESSION_ID_HEX 64
 #define SESSION_MAX_MS (12LL * 60 * 60 * 1000)
 #define COOKIE_NAME "cf_session"
+#define LOGIN_FAILURES_MAX 5
+#define LOGIN_WINDOW_MS 3000LL
 
 struct session {
     char id[SESSION_ID_HEX + 1]; /* "" when free */
@@ -35,7 +40,32 @@ static struct session sessions[SESSIONS_MAX];
 static pthread_mutex_t sessions_lock = PTHREAD_MUTEX_INITIALIZER;
 static long long session_idle_ms = 60LL * 60 * 1000; /* set once at start-up */
 
+static struct {
+    long long window_start_ms;
+    int failures;
+} logins; /* under sessions_lock */
+
 void dashboard_set_session_idle_ms(long long idle_ms) { session_idle_ms = idle_ms; }
+
+/* Milliseconds until logins are taken again; 0: now. */
+static long long login_wait_ms(void)
+{
+    long long now = mono_ms(), wait = 0;
+    pthread_mutex_lock(&sessions_lock);
+    if (now - logins.window_start_ms >= LOGIN_WINDOW_MS) logins.failures = 0;
+    if (logins.failures >= LOGIN_FAILURES_MAX) wait = logins.window_start_ms + LOGIN_WINDOW_MS - now;
+    pthread_mutex_unlock(&sessions_lock);
+    return wait;
+}
+
+static void login_failed(void)
+{
+    long long now = mono_ms();
+    pthread_mutex_lock(&sessions_lock);
+    if (logins.failures == 0) logins.window_start_ms = now;
+    logins.failures++;
+    pthread_mutex_unlock(&sessions_lock);
+}
 
 static int session_live(const struct session *s, long long now)
 {
@@ -138,9 +168,17 @@ static void login(const struct http_request *req, struct http_response *res, con
     json_t *doc = json_loadb(req->body, req->body_len, 0, NULL);
     const char *token = json_string_value(json_object_get(doc, "token"));
     char id[SESSION_ID_HEX + 1];
-    if (token == NULL) {
+    long long wait_ms = login_wait_ms();
+    if (wait_ms > 0) {
+        char msg[96], retry[24];
+        snprintf(retry, sizeof(retry), "%lld", (wait_ms + 999) / 1000);
+        snprintf(msg, sizeof(msg), "too many wrong tokens; try again in %s s", retry);
+        http_response_header(res, "Retry-After", retry);
+        http_respond_error(res, 429, "TooManyRequests", msg);
+    } else if (token == NULL) {
         http_respond_error(res, 400, "InvalidParameterValue", "the body must be {\"token\": \"<the API token>\"}");
     } else if (!http_token_equal(token, api_token)) {
+        login_failed();
         http_respond_error(res, 401, "Unauthorized", "wrong token");
     } else if (session_new(id) != 0) {
         http_respond_error(res, 500, "InternalError", "no randomness for a session");

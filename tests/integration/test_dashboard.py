@@ -3,7 +3,9 @@
 A Fleet (test_controller.py: a controller and three agents in three zones)
 runs a demo cluster (1 shard, 1 replica). Over HTTP: the page and its files
 come with a Content-Security-Policy that allows only the page's own files;
-POST /dashboard/login with a wrong token is refused, with the right one it
+POST /dashboard/login with a wrong token is refused (after 5 wrong ones
+within 3 s every login gets 429 with Retry-After until the 3 s pass), with
+the right one it
 sets a session cookie that is HttpOnly and SameSite=Strict; the API accepts
 the cookie in place of the token (a POST only with the page's
 X-Requested-With header); after logout the cookie is refused; a cluster
@@ -97,6 +99,14 @@ def check_http(f):
     status, _, doc = request(f, "POST", "/dashboard/login", {"token": "wrong-token-0123456789"})
     assert status == 401 and doc["error"]["code"] == "Unauthorized", (status, doc)
     assert request(f, "POST", "/dashboard/login", {"nothing": 1})[0] == 400
+    # guessing is throttled: after 5 wrong tokens in 3 s even the right one waits
+    for _ in range(4):
+        assert request(f, "POST", "/dashboard/login", {"token": "wrong-token-0123456789"})[0] == 401
+    status, hdrs, doc = request(f, "POST", "/dashboard/login", {"token": USER_TOKEN})
+    assert status == 429 and doc["error"]["code"] == "TooManyRequests", (status, doc)
+    assert 1 <= int(hdrs["Retry-After"]) <= 3, hdrs
+    wait_until(lambda: request(f, "POST", "/dashboard/login", {"token": USER_TOKEN})[0] == 200, 5, 0.2,
+               "logins taken again after the window")
     status, hdrs, doc = request(f, "POST", "/dashboard/login", {"token": USER_TOKEN})
     assert status == 200 and doc == {"logged_in": True}, (status, doc)
     cookie = session_cookie(hdrs)
