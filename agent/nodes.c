@@ -144,13 +144,29 @@ static int live_cmd(struct resp_conn *c, int argc, const char **argv, char *err,
     return 0;
 }
 
+/* A memcached node: its memory limit (cache_memlimit); its discovery list
+ * goes out from the health thread, and nothing else of it changes live. */
+static int live_apply_text(const struct agent *a, const struct node_spec *have, const struct node_spec *want,
+                           char *err, size_t errlen)
+{
+    if (have->memory_mb == want->memory_mb) return 0;
+    struct resp_conn *c = resp_connect(a->cfg.advertise, have->port, LIVE_TIMEOUT_MS, err, errlen);
+    if (c == NULL) return -1;
+    char line[64];
+    int len = snprintf(line, sizeof(line), "cache_memlimit %lld\r\n", want->memory_mb);
+    struct resp_reply *r = resp_text_command(c, LIVE_TIMEOUT_MS, line, (size_t)len);
+    int rc = r && r->type == RESP_BULK && strcmp(r->str, "OK") == 0 ? 0 : -1;
+    if (rc != 0) snprintf(err, errlen, "cache_memlimit failed: %s", r ? r->str : "no reply");
+    resp_reply_free(r);
+    resp_close(c);
+    return rc;
+}
+
 /* Makes the running node match want, given it runs as have. */
 static int live_apply(const struct agent *a, const struct node_spec *have, const struct node_spec *want,
                       char *err, size_t errlen)
 {
-    /* a memcached node's list goes out from the health thread; nothing else
-     * of it changes live (put_existing refuses a new memory size) */
-    if (engine_get(have->engine)->wire == WIRE_TEXT) return 0;
+    if (engine_get(have->engine)->wire == WIRE_TEXT) return live_apply_text(a, have, want, err, errlen);
     struct resp_conn *c = resp_connect(a->cfg.advertise, have->port, LIVE_TIMEOUT_MS, err, errlen);
     if (c == NULL) return -1;
     int rc = 0;
@@ -274,8 +290,6 @@ static int put_existing(struct agent *a, struct node *n, struct node_spec *want,
         return reply_error(reply, 409, "ImmutableField", "a node's engine cannot change; create a new node");
     if (want->cluster_mode != n->spec.cluster_mode)
         return reply_error(reply, 409, "ImmutableField", "a node's cluster_mode cannot change; create a new node");
-    if (want->memory_mb != n->spec.memory_mb && !engine_get(n->spec.engine)->live_memory_resize)
-        return reply_error(reply, 409, "ImmutableField", "this engine's memory cannot change live; create a new node");
     if (agent_memory_reserved_mb(a, n->spec.id) + want->memory_mb > a->cfg.memory_mb)
         return reply_error(reply, 507, "InsufficientCapacity", "the new memory size does not fit this host");
     want->port = n->spec.port;

@@ -66,6 +66,10 @@ struct mc_store_config {
 int mc_store_init(const struct mc_store_config *cfg);
 void mc_store_release(void);
 const struct mc_store_config *mc_store_config(void);
+/* The memory limit in bytes (maxmemory at start; cache_memlimit changes
+ * it live, evicting at once down to a smaller one). */
+size_t mc_store_limit(void);
+void mc_store_set_limit(size_t bytes);
 
 /* Whether an item of this key and value length fits the size limit. */
 int mc_item_size_ok(size_t nkey, size_t nbytes);

@@ -495,6 +495,24 @@ static void cmd_verbosity(struct req *r, char **tok, int n)
     reply(r, "OK");
 }
 
+/* cache_memlimit <megabytes> [noreply]: memcached's live memory limit,
+ * with its answers (8 MB at least; a value that looks like bytes refused). */
+static void cmd_memlimit(struct req *r, char **tok, int n)
+{
+    r->noreply = is_noreply(tok, n);
+    uint64_t mb;
+    if (mc_strtoull(tok[1], &mb) == -1) {
+        reply(r, "ERROR");
+    } else if (mb < 8) {
+        reply(r, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m");
+    } else if (mb > 1000000000u) {
+        reply(r, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes");
+    } else {
+        mc_store_set_limit((size_t)mb * 1024 * 1024);
+        reply(r, "OK");
+    }
+}
+
 static void cmd_stats(struct req *r, char **tok, int n)
 {
     if (n == 2 && strcmp(tok[1], "reset") == 0) {
@@ -572,6 +590,9 @@ static long dispatch(struct mc_session *s, char **tok, size_t *toklen, int n, co
     } else if (strcmp(c, "verbosity") == 0) {
         WANT(n == 2 || n == 3);
         cmd_verbosity(&r, tok, n);
+    } else if (strcmp(c, "cache_memlimit") == 0) {
+        WANT(n >= 2);
+        cmd_memlimit(&r, tok, n);
     } else if (strcmp(c, "stats") == 0) {
         cmd_stats(&r, tok, n);
     } else if (strcmp(c, "config") == 0) {

@@ -90,7 +90,7 @@ static void settings(struct mc_buf *o)
     const struct mc_store_config *cfg = mc_store_config();
     struct mc_server_info info;
     mc_server_info(&info);
-    stat_u64(o, "maxbytes", cfg->maxmemory);
+    stat_u64(o, "maxbytes", mc_store_limit());
     stat_u64(o, "maxconns", (uint64_t)info.maxconns);
     stat_u64(o, "tcpport", (uint64_t)info.port);
     stat_u64(o, "udpport", 0);

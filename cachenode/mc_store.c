@@ -5,7 +5,8 @@
  * Eviction is CLOCK over a stripe's buckets: an item read since the hand
  * last passed has its reference bit cleared and is spared once; expired and
  * flushed items are reclaimed first. Memory is counted in one atomic
- * against maxmemory; no lock is ever held while taking another. */
+ * against the memory limit (also atomic: cache_memlimit changes it while
+ * workers store); no lock is ever held while taking another. */
 #include <malloc.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct stripe {
 static struct stripe stripes[STRIPES];
 static struct mc_store_config config;
 static _Atomic size_t used_bytes;
+static _Atomic size_t limit_bytes;   /* config.maxmemory until cache_memlimit */
 static _Atomic uint64_t cas_counter;
 static _Atomic uint32_t oldest_live; /* delayed flush_all: items touched at or before are dead */
 static _Atomic unsigned evict_hand;  /* the next stripe asked to evict */
@@ -131,7 +133,8 @@ static mc_item *item_make(const char *key, size_t nkey, uint32_t flags, uint32_t
     }
     size_t size = sizeof(mc_item) + nkey + nbytes + 2;
     /* make room first: eviction fails only when there is nothing left */
-    while (may_evict && atomic_load_explicit(&used_bytes, memory_order_relaxed) + size > config.maxmemory) {
+    while (may_evict && atomic_load_explicit(&used_bytes, memory_order_relaxed) + size >
+                            atomic_load_explicit(&limit_bytes, memory_order_relaxed)) {
         if (!config.evict || !evict_somewhere()) {
             *res = MC_NO_MEMORY;
             return NULL;
@@ -167,6 +170,7 @@ mc_item *mc_item_new(const char *key, size_t nkey, uint32_t flags, uint32_t expt
 int mc_store_init(const struct mc_store_config *cfg)
 {
     config = *cfg;
+    atomic_store(&limit_bytes, cfg->maxmemory);
     process_started = time(NULL) - 2;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &started_mono);
     for (int i = 0; i < STRIPES; i++) {
@@ -498,6 +502,17 @@ static int evict_somewhere(void)
     return 0;
 }
 
+size_t mc_store_limit(void) { return atomic_load(&limit_bytes); }
+
+void mc_store_set_limit(size_t bytes)
+{
+    atomic_store(&limit_bytes, bytes);
+    /* a smaller limit takes effect now, not at the next stores: the host
+     * promised the memory given back to others */
+    while (config.evict && atomic_load(&used_bytes) > bytes && evict_somewhere()) {
+    }
+}
+
 /* ---- statistics ------------------------------------------------------------ */
 
 void mc_store_stats(struct mc_store_stats *st)
@@ -516,7 +531,7 @@ void mc_store_stats(struct mc_store_stats *st)
         pthread_mutex_unlock(&s->lock);
     }
     st->bytes = atomic_load(&used_bytes);
-    st->limit_maxbytes = config.maxmemory;
+    st->limit_maxbytes = atomic_load(&limit_bytes);
 }
 
 void mc_store_stats_reset(void)

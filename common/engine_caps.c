@@ -9,20 +9,19 @@ static const struct engine_caps engines[ENGINE_COUNT] = {
     [ENGINE_REDIS] = {
         .id = ENGINE_REDIS, .name = "redis", .protocol = NULL, .wire = WIRE_RESP,
         .replicas = 1, .failover = 1, .shards = 1, .cluster_mode = 1, .auth = 1, .eviction_policies = 1,
-        .discovery = 0, .sentinel = 1, .restart_in_place = 0, .live_memory_resize = 1, .min_nodes = 0, .max_nodes = 0,
+        .discovery = 0, .sentinel = 1, .restart_in_place = 0, .min_nodes = 0, .max_nodes = 0,
         .health_request = "PING", .health_reply = NULL, .metrics = METRICS_INFO,
     },
     /* ElastiCache for Memcached: 1-40 independent nodes, no replicas; a
      * lost node is replaced by a new one, which clients learn through Auto
      * Discovery. A restart in place would bring the node back empty under
      * the same address without the list changing: the controller replaces
-     * it instead, so that clients see the change. cachenode's memcached
-     * mode has no live memory limit (memcached's cache_memlimit): a resize
-     * brings new nodes of the new size into the list in place of the old. */
+     * it instead, so that clients see the change. Both engines change a
+     * node's memory live (CONFIG SET maxmemory; memcached's cache_memlimit). */
     [ENGINE_MEMCACHED] = {
         .id = ENGINE_MEMCACHED, .name = "memcached", .protocol = "memcached", .wire = WIRE_TEXT,
         .replicas = 0, .failover = 0, .shards = 0, .cluster_mode = 0, .auth = 0, .eviction_policies = 0,
-        .discovery = 1, .sentinel = 0, .restart_in_place = 0, .live_memory_resize = 0, .min_nodes = 1, .max_nodes = 40,
+        .discovery = 1, .sentinel = 0, .restart_in_place = 0, .min_nodes = 1, .max_nodes = 40,
         .health_request = "version\r\n", .health_reply = "VERSION ", .metrics = METRICS_STATS,
     },
 };
@@ -52,7 +51,6 @@ int engine_can(const char *engine, const char *capability)
         {"discovery", offsetof(struct engine_caps, discovery)},
         {"sentinel", offsetof(struct engine_caps, sentinel)},
         {"restart_in_place", offsetof(struct engine_caps, restart_in_place)},
-        {"live_memory_resize", offsetof(struct engine_caps, live_memory_resize)},
     };
     if (strcmp(capability, "nodes") == 0) return e->max_nodes > 0; /* a node count instead of shards */
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)

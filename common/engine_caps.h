@@ -30,7 +30,6 @@ struct engine_caps {
     int discovery;                 /* nodes serve the cluster's node list (config get cluster) */
     int sentinel;                  /* served on the controller's Sentinel port */
     int restart_in_place;          /* a crashed node (any role) may be relaunched empty by its agent */
-    int live_memory_resize;        /* its maxmemory changes on the running node (else new nodes replace the old) */
     int min_nodes, max_nodes;      /* "nodes" at create and resize; 0 when the engine has no such count */
     const char *health_request;    /* RESP: the command; TEXT: the line, with its \r\n */
     const char *health_reply;      /* the reply's expected start; NULL: any reply proves the node serves */

@@ -216,7 +216,7 @@ static int text_final_line(const char *line, size_t len)
 {
     static const char *const words[] = {"END", "OK", "STORED", "NOT_STORED", "EXISTS", "NOT_FOUND", "DELETED",
                                         "TOUCHED", "RESET", "ERROR", NULL};
-    static const char *const prefixes[] = {"VERSION ", "CLIENT_ERROR", "SERVER_ERROR", NULL};
+    static const char *const prefixes[] = {"VERSION ", "CLIENT_ERROR", "SERVER_ERROR", "MEMLIMIT_", NULL};
     for (const char *const *w = words; *w; w++)
         if (len == strlen(*w) && memcmp(line, *w, len) == 0) return 1;
     for (const char *const *pf = prefixes; *pf; pf++)
@@ -239,7 +239,8 @@ static long parse_text(const char *p, size_t n, int depth, struct resp_reply **o
             struct resp_reply *r = calloc(1, sizeof(*r));
             if (r == NULL) return -1;
             const char *l = p + start;
-            int error = (len >= 5 && memcmp(l, "ERROR", 5) == 0) || (len >= 12 && memcmp(l + 6, "_ERROR", 6) == 0);
+            int error = (len >= 5 && memcmp(l, "ERROR", 5) == 0) || (len >= 12 && memcmp(l + 6, "_ERROR", 6) == 0) ||
+                        (len >= 9 && memcmp(l, "MEMLIMIT_", 9) == 0);
             r->type = error ? RESP_ERROR : RESP_BULK;
             r->len = start + len;
             r->str = strndup(p, r->len);

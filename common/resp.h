@@ -37,7 +37,7 @@ void resp_reply_free(struct resp_reply *r);
 
 /* memcached's text protocol on the same connection: text is sent as it is
  * (with its \r\n); a reply is read up to its final line (END, OK, STORED,
- * ERROR, VERSION ..., CLIENT_ERROR ..., SERVER_ERROR ...) and returned
+ * ERROR, VERSION ..., CLIENT_ERROR ..., SERVER_ERROR ..., MEMLIMIT_...) and returned
  * whole as RESP_BULK without the last \r\n, or as RESP_ERROR when that line
  * is an error. NULL on timeout or EOF. */
 int resp_send_text(struct resp_conn *c, const char *text, size_t len, int timeout_ms);

@@ -12,9 +12,8 @@
  *             host that is up is put and awaited; the list is published
  *             (the new one in, the lost one out); the lost one is deleted
  *             (or abandoned when its host is down); finish
- *   resize:   an engine whose memory cannot change live: as many new nodes
- *             of the new size are put and awaited; one list swaps them in
- *             for the old ones, which are then deleted; finish. */
+ * A memory resize changes the running nodes (ops.c, as for Redis: each
+ * node's agent sends cache_memlimit); the list does not change. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,16 +81,12 @@ int nodeplan_create(struct ctl *c, sqlite3 *db, const struct create_request *r, 
     return 202;
 }
 
-/* The leaving nodes are marked now; added (0: none) new nodes of memory_mb
- * are launched; then the list without the leaving ones (and with the new
- * ones) goes out, and only then do the leaving ones stop. */
-static int plan_removal(struct ctl *c, sqlite3 *db, const char *name, int count, int added, long long memory_mb,
-                        const char *op_id, int *seq, struct op_error *e)
+/* The leaving nodes are marked now; then the list without them goes out,
+ * and only then do they stop. */
+static int plan_removal(sqlite3 *db, const char *name, int count, const char *op_id, int *seq, struct op_error *e)
 {
     json_t *gone = json_array();
     int rc = gone ? ops_pick_removals(db, name, NODEPLAN_SHARD, NULL, count, gone) : -1;
-    int status = rc == 0 && added > 0 ? plan_nodes(c, db, name, added, memory_mb, NULL, op_id, seq, e) : 202;
-    if (status != 202) { json_decref(gone); return status; }
     /* the list first: clients stop using the leaving nodes before they stop */
     rc |= discovery_add_steps(db, op_id, seq, name, NULL);
     size_t i;
@@ -126,7 +121,7 @@ int nodeplan_scale(struct ctl *c, sqlite3 *db, const char *name, int nodes, cons
         status = plan_nodes(c, db, name, nodes - have, memory, NULL, op_id, &seq, e);
         if (status == 202) rc |= discovery_add_steps(db, op_id, &seq, name, NULL);
     } else if (status == 202) {
-        status = plan_removal(c, db, name, have - nodes, 0, memory, op_id, &seq, e);
+        status = plan_removal(db, name, have - nodes, op_id, &seq, e);
     }
     if (status != 202) return status;
     rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
@@ -161,27 +156,4 @@ int nodeplan_replace(struct ctl *c, sqlite3 *db, const char *node, const char *o
     }
     json_decref(n);
     return status;
-}
-
-int nodeplan_resize(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, const char *op_id,
-                    struct op_error *e)
-{
-    int busy = ops_check_modifiable(db, name, NULL, e);
-    if (busy) return busy;
-    if (memory_mb == db_int(db, -1, "SELECT node_memory_mb FROM clusters WHERE name = ?", "s", name) &&
-        db_int(db, 1, "SELECT count(*) FROM nodes WHERE cluster = ? AND memory_mb != ?", "sI", name, memory_mb) == 0)
-        return OPS_NO_CHANGE;
-    int have = (int)db_int(db, 0, "SELECT count(*) FROM nodes WHERE cluster = ? AND status != 'deleting'", "s", name);
-    int seq = 1, rc = ops_insert(db, op_id, name, "resize_memory", NULL);
-    int status = rc ? ops_error(e, 500, "InternalError", "cannot store the change")
-                    : plan_removal(c, db, name, have, have, memory_mb, op_id, &seq, e);
-    if (status != 202) return status;
-    rc |= ops_add_step(db, op_id, &seq, "finish", NULL);
-    rc |= db_run(db, "UPDATE clusters SET status = 'modifying', node_memory_mb = ?, updated_ms = ? WHERE name = ?",
-                 "IIs", memory_mb, wall_ms(), name);
-    char msg[128];
-    snprintf(msg, sizeof(msg), "resizing to %lld MB: %d new node(s) take the old ones' place in the list", memory_mb,
-             have);
-    rc |= store_event(db, name, NULL, "cluster_modifying", msg);
-    return rc ? ops_error(e, 500, "InternalError", "cannot store the change") : 202;
 }

@@ -478,8 +478,6 @@ int ops_scale_replicas(struct ctl *c, sqlite3 *db, const char *name, int replica
 static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, const char *op_id,
                        struct op_error *e)
 {
-    if (db_int(db, 1, "SELECT engine_can(engine, 'live_memory_resize') FROM clusters WHERE name = ?", "s", name) == 0)
-        return nodeplan_resize(c, db, name, memory_mb, op_id, e);
     int busy = ops_check_modifiable(db, name, NULL, e);
     if (busy) return busy;
     if (memory_mb == db_int(db, -1, "SELECT node_memory_mb FROM clusters WHERE name = ?", "s", name) &&

@@ -75,10 +75,6 @@ int nodeplan_create(struct ctl *c, sqlite3 *db, const struct create_request *r, 
                     struct op_error *e);
 int nodeplan_scale(struct ctl *c, sqlite3 *db, const char *name, int nodes, const char *op_id, struct op_error *e);
 int nodeplan_replace(struct ctl *c, sqlite3 *db, const char *node, const char *op_id, struct op_error *e);
-/* An engine whose memory cannot change live: new nodes of the new size
- * take the old ones' place in the discovery list. */
-int nodeplan_resize(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, const char *op_id,
-                    struct op_error *e);
 
 /* reshard.c: the resharding steps (move, retire_shard, forget_shard). */
 enum step_result reshard_run_step(struct ctl *c, sqlite3 *db, struct step *s);

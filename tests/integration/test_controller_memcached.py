@@ -11,7 +11,9 @@ every node alike) with a higher version, the client must follow it, and its
 operations may fail only on nodes that have left or died. Also: bad input
 gets 400 with the JSON error body, a controller killed with SIGKILL in the
 middle of a scale-out resumes it without a duplicate node, node metrics
-come from stats, and the Sentinel port does not serve memcached clusters.
+come from stats, a memory resize changes the running nodes (the same
+processes, items kept) and evicts at once below a smaller limit, and the
+Sentinel port does not serve memcached clusters.
 Everything waits on deadlines; every process is killed by pid."""
 import os
 import re
@@ -27,6 +29,7 @@ from nodeutil import Suite, free_port, wait_until  # noqa: E402
 from fleetutil import AGENT_TOKEN, USER_TOKEN, http, live_cachenodes  # noqa: E402
 from test_controller import Fleet  # noqa: E402
 
+from pymemcache.client.base import Client  # noqa: E402
 from pymemcache.client.hash import HashClient  # noqa: E402
 
 
@@ -457,27 +460,48 @@ def test_lost_host_node_replaced_then_stopped(suite):
         assert f.cluster("mc")["status"] == "available"
 
 
-def test_memory_resize_brings_new_nodes(suite):
-    """node_memory_mb: cachenode's memcached mode cannot change its memory
-    live, so new nodes of the new size take the old ones' place in the
-    list (one new version), and the old ones stop after it went out."""
+def test_memory_resize_is_live(suite):
+    """node_memory_mb: each running node's limit changes (its agent sends
+    cache_memlimit): the same nodes, the same processes and the same list
+    version, the items kept on a grow; a shrink below what is stored evicts
+    down to the new limit at once; a resize to the same size changes nothing."""
     with Fleet(suite.args.cachenode, agent_memory_mb=512) as f:
         create(f, "mc", nodes=2)
-        old = {n["id"] for n in f.wait_status("mc", "available")["nodes"]}
+        before = f.wait_status("mc", "available")["nodes"]
+        pids = {i: n["pid"] for i, n in f.agent_nodes().items() if n["cluster"] == "mc"}
+        version = check_listed_everywhere(f, "mc", 2)[1]["version"]
+        eps = [f"{n['address']}:{n['port']}" for n in before]
+        clients = [Client((n["address"], n["port"]), connect_timeout=2, timeout=5) for n in before]
+        for client in clients:
+            for i in range(300):  # ~330 KB a node
+                assert client.set(f"k{i}", b"v" * 1000, noreply=False)
         status, doc = f.api("PATCH", "/v1/clusters/mc", {"node_memory_mb": 48})
         assert status == 202 and doc["operation"]["kind"] == "resize_memory", (status, doc)
         c = f.wait_status("mc", "available")
-        assert c["node_memory_mb"] == 48 and len(c["nodes"]) == 2, c
-        assert not old & {n["id"] for n in c["nodes"]}, (old, c["nodes"])
+        assert c["node_memory_mb"] == 48 and sorted(n["id"] for n in c["nodes"]) == sorted(n["id"] for n in before)
         assert all(n["memory_mb"] == 48 for n in c["nodes"]), c["nodes"]
-        c, d = check_listed_everywhere(f, "mc", 2)
-        assert d["version"] == 2, d
-        for e in d["nodes"]:
-            stats = mc_request(endpoint(e), "stats\r\n")
+        now = {i: n["pid"] for i, n in f.agent_nodes().items() if n["cluster"] == "mc"}
+        assert now == pids, (pids, now)
+        assert check_listed_everywhere(f, "mc", 2)[1]["version"] == version
+        for ep in eps:
+            stats = mc_request(ep, "stats\r\n")
             assert f"STAT limit_maxbytes {48 * 1048576}\r\n" in stats, stats[:300]
-        assert not old & set(f.agent_nodes()), "an old node still runs"
+            assert "STAT curr_items 300\r\n" in stats, stats  # nothing lost
         status, doc = f.api("PATCH", "/v1/clusters/mc", {"node_memory_mb": 48})
         assert status == 200 and doc["operation"] is None, doc
+        # shrink below what is stored (the controller's minimum is 16 MB: fill past it first)
+        for client in clients:
+            for i in range(200):  # ~20 MB a node
+                assert client.set(f"big{i}", b"b" * 100000, noreply=False)
+            client.close()
+        status, doc = f.api("PATCH", "/v1/clusters/mc", {"node_memory_mb": 16})
+        assert status == 202, (status, doc)
+        f.wait_status("mc", "available")
+        for ep in eps:
+            stats = dict(line.split(" ", 2)[1:] for line in mc_request(ep, "stats\r\n").split("\r\n")
+                         if line.startswith("STAT "))
+            assert int(stats["limit_maxbytes"]) == 16 * 1048576, stats["limit_maxbytes"]
+            assert int(stats["bytes"]) <= 16 * 1048576 and int(stats["evictions"]) > 0, stats
 
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "api", "examples")
@@ -512,7 +536,7 @@ if __name__ == "__main__":
         test_bad_input_is_refused,
         test_sentinel_ignores_memcached,
         test_controller_kill9_mid_scale_out_resumes,
-        test_memory_resize_brings_new_nodes,
+        test_memory_resize_is_live,
         test_agent_restart_adopts_memcached_nodes,
         test_lost_host_node_replaced_then_stopped,
         test_example_script,

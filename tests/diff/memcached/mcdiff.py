@@ -22,6 +22,8 @@ Case format:
     #sync               send what is pending, then wait for all replies
                         (later lines may use $CAS: the last CAS value this
                         server returned, or $CASn: the n-th distinct one)
+    #pause              send what is pending as it is (no end marker), then
+                        wait 0.2 s: the next bytes arrive as a later write
     #closes             the server must close the connection after what
                         was sent (nothing more is sent in the block)
     # comment           any other line starting with "# "
@@ -181,6 +183,8 @@ def parse_blocks(path):
                 cur[1].append(("raw", eval(raw[5:].decode(), {"__builtins__": {}})))  # our own case files
             elif raw == b"#sync":
                 cur[1].append(("sync", None))
+            elif raw == b"#pause":
+                cur[1].append(("pause", None))
             elif raw == b"#closes":
                 cur[1].append(("closes", None))
             elif raw == b"":
@@ -200,6 +204,10 @@ def run_block(server, steps):
             elif kind == "sync":
                 replies.append(conn.exchange(pending))
                 pending = b""
+            elif kind == "pause":
+                conn.sock.sendall(pending)
+                pending = b""
+                time.sleep(0.2)
             elif kind == "closes":
                 replies.append(conn.exchange(pending, closes=True))
                 return replies

@@ -39,8 +39,6 @@ static void test_engine_caps(void **state)
     assert_int_equal(engine_can("memcached", "cluster_mode"), 0);
     assert_int_equal(engine_can("memcached", "sentinel"), 0);
     assert_int_equal(engine_can("memcached", "discovery"), 1);
-    assert_int_equal(engine_can("redis", "live_memory_resize"), 1);
-    assert_int_equal(engine_can("memcached", "live_memory_resize"), 0);
     assert_int_equal(engine_can("memcached", "nodes"), 1);
     assert_int_equal(engine_can("redis", "nodes"), 0);
     assert_int_equal(engine_can("memcached", "flying"), -1);
