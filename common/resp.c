@@ -138,6 +138,18 @@ void resp_reply_free(struct resp_reply *r)
     free(r);
 }
 
+/* n bytes at p and a NUL. Not strndup: the input buffer has no NUL after
+ * its data, and strndup's string argument must be a whole C string (ASan's
+ * strict_string_checks, as tests/run.sh runs it, reads it to its NUL). */
+static char *copy_bytes(const char *p, size_t n)
+{
+    char *s = malloc(n + 1);
+    if (s == NULL) return NULL;
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
 /* Parses one reply at p (n bytes). Returns bytes consumed, 0 if incomplete,
  * -1 on a protocol error. */
 static long parse_reply(const char *p, size_t n, int depth, struct resp_reply **out)
@@ -166,7 +178,7 @@ static long parse_reply(const char *p, size_t n, int depth, struct resp_reply **
     case '+': case '-':
         r->type = p[0] == '+' ? RESP_STATUS : RESP_ERROR;
         r->len = linelen - 1;
-        r->str = strndup(p + 1, r->len);
+        r->str = copy_bytes(p + 1, r->len);
         if (r->str == NULL) { free(r); return -1; }
         *out = r;
         return (long)head;
@@ -181,10 +193,8 @@ static long parse_reply(const char *p, size_t n, int depth, struct resp_reply **
         if (n < head + (size_t)num + 2) { free(r); return 0; }
         r->type = RESP_BULK;
         r->len = (size_t)num;
-        r->str = malloc(r->len + 1);
+        r->str = copy_bytes(p + head, r->len);
         if (r->str == NULL) { free(r); return -1; }
-        memcpy(r->str, p + head, r->len);
-        r->str[r->len] = '\0';
         *out = r;
         return (long)(head + r->len + 2);
     case '*': {
@@ -243,7 +253,7 @@ static long parse_text(const char *p, size_t n, int depth, struct resp_reply **o
                         (len >= 9 && memcmp(l, "MEMLIMIT_", 9) == 0);
             r->type = error ? RESP_ERROR : RESP_BULK;
             r->len = start + len;
-            r->str = strndup(p, r->len);
+            r->str = copy_bytes(p, r->len);
             if (r->str == NULL) { free(r); return -1; }
             *out = r;
             return (long)(end + 1);

@@ -329,16 +329,42 @@ int store_event(sqlite3 *db, const char *cluster, const char *node, const char *
 
 /* ---- views ------------------------------------------------------------- */
 
+/* A cluster's view, from one cluster or from all of them at once (the
+ * list: three queries for the whole fleet rather than three per cluster,
+ * since the dashboard reads it every second). The node and shard columns
+ * come first, then "cluster" for the list to split them by. */
+#define NODE_COLUMNS                                                                                           \
+    "SELECT n.id, n.shard, n.role, n.host, h.az, h.address, n.port, n.status, n.memory_mb,"                  \
+    " n.generation, n.obs_health AS health, n.obs_pid AS pid, n.obs_topology_epoch AS topology_epoch,"        \
+    " n.obs_used_memory AS used_memory, n.obs_ops_per_sec AS ops_per_sec,"                                    \
+    " n.obs_discovery_version AS discovery_version, n.cluster FROM nodes n JOIN hosts h ON h.id = n.host"
+#define NODE_ORDER " ORDER BY n.shard, n.role, n.id"
+#define SHARD_COLUMNS "SELECT id, slots, cluster FROM shards"
+#define CLUSTER_COLUMNS                                                                                        \
+    "SELECT name, engine, status, cluster_mode, shards AS shard_count, replicas, node_memory_mb,"             \
+    " eviction_policy, auth_token IS NOT NULL AS auth_token_enabled, topology_epoch, created_ms, updated_ms,"  \
+    " engine_can(engine, 'shards') AS has_shards, node_count FROM clusters"
+
+/* The rows of rows (ordered by cluster) from *i on that belong to cluster,
+ * without their "cluster" column; *i moves past them. */
+static json_t *take_rows(json_t *rows, size_t *i, const char *cluster)
+{
+    json_t *out = json_array(), *r;
+    while ((r = json_array_get(rows, *i)) != NULL && strcmp(row_str(r, "cluster"), cluster) < 0) (*i)++;
+    for (; (r = json_array_get(rows, *i)) != NULL && strcmp(row_str(r, "cluster"), cluster) == 0; (*i)++) {
+        json_object_del(r, "cluster");
+        json_array_append(out, r);
+    }
+    return out;
+}
+
 static json_t *cluster_nodes(sqlite3 *db, const char *name)
 {
-    return db_rows(db,
-                   "SELECT n.id, n.shard, n.role, n.host, h.az, h.address, n.port, n.status, n.memory_mb,"
-                   " n.generation, n.obs_health AS health, n.obs_pid AS pid, n.obs_topology_epoch AS topology_epoch,"
-                   " n.obs_used_memory AS used_memory, n.obs_ops_per_sec AS ops_per_sec,"
-                   " n.obs_discovery_version AS discovery_version"
-                   " FROM nodes n JOIN hosts h ON h.id = n.host WHERE n.cluster = ?"
-                   " ORDER BY n.shard, n.role, n.id",
-                   "s", name);
+    json_t *rows = db_rows(db, NODE_COLUMNS " WHERE n.cluster = ?" NODE_ORDER, "s", name);
+    size_t i = 0;
+    json_t *nodes = rows ? take_rows(rows, &i, name) : NULL;
+    json_decref(rows);
+    return nodes;
 }
 
 static json_t *endpoint(const json_t *node)
@@ -369,9 +395,8 @@ static void shard_members(json_t *shard, const json_t *nodes, json_t *primaries,
  * the node list: cluster mode gives the configuration endpoints (every
  * primary; a cluster client finds the rest), otherwise the primary and the
  * readers. */
-static void add_topology(sqlite3 *db, json_t *cluster, const char *name, json_t *nodes)
+static void add_topology(json_t *cluster, json_t *shards, json_t *nodes)
 {
-    json_t *shards = db_rows(db, "SELECT id, slots FROM shards WHERE cluster = ? ORDER BY id", "s", name);
     json_t *primaries = json_array(), *readers = json_array();
     size_t i;
     json_t *shard;
@@ -437,38 +462,50 @@ static void add_node_list(sqlite3 *db, json_t *cluster, const char *name)
     json_decref(d);
 }
 
-json_t *store_cluster_json(sqlite3 *db, const char *name)
+/* Completes a cluster's row (CLUSTER_COLUMNS) with its nodes and shards
+ * (both taken; shards unused for an engine without them). */
+static void finish_cluster(sqlite3 *db, json_t *c, json_t *nodes, json_t *shards)
 {
-    json_t *c = db_row(db,
-                       "SELECT name, engine, status, cluster_mode, shards AS shard_count, replicas, node_memory_mb,"
-                       " eviction_policy, auth_token IS NOT NULL AS auth_token_enabled, topology_epoch, created_ms, updated_ms,"
-                       " engine_can(engine, 'shards') AS has_shards, node_count"
-                       " FROM clusters WHERE name = ?",
-                       "s", name);
-    if (c == NULL) return NULL;
     json_object_set_new(c, "cluster_mode", json_boolean(row_int(c, "cluster_mode")));
     json_object_set_new(c, "auth_token_enabled", json_boolean(row_int(c, "auth_token_enabled")));
-    int shards = row_int(c, "has_shards") != 0;
+    int has_shards = row_int(c, "has_shards") != 0;
     json_object_del(c, "has_shards");
-    if (shards) json_object_del(c, "node_count");
-    json_t *nodes = cluster_nodes(db, name);
-    if (shards) add_topology(db, c, name, nodes);
-    else add_node_list(db, c, name);
+    if (has_shards) json_object_del(c, "node_count");
+    if (has_shards) add_topology(c, shards ? shards : json_array(), nodes);
+    else add_node_list(db, c, row_str(c, "name"));
+    if (!has_shards) json_decref(shards);
     json_object_set_new(c, "nodes", nodes ? nodes : json_array());
+}
+
+json_t *store_cluster_json(sqlite3 *db, const char *name)
+{
+    json_t *c = db_row(db, CLUSTER_COLUMNS " WHERE name = ?", "s", name);
+    if (c == NULL) return NULL;
+    json_t *shards = db_rows(db, SHARD_COLUMNS " WHERE cluster = ? ORDER BY id", "s", name);
+    size_t i = 0;
+    json_t *own = shards ? take_rows(shards, &i, name) : NULL;
+    json_decref(shards);
+    finish_cluster(db, c, cluster_nodes(db, name), own);
     return c;
 }
 
 json_t *store_clusters_json(sqlite3 *db)
 {
-    json_t *names = db_rows(db, "SELECT name FROM clusters ORDER BY name", "");
+    json_t *clusters = db_rows(db, CLUSTER_COLUMNS " ORDER BY name", "");
+    json_t *nodes = db_rows(db, NODE_COLUMNS " ORDER BY n.cluster, n.shard, n.role, n.id", "");
+    json_t *shards = db_rows(db, SHARD_COLUMNS " ORDER BY cluster, id", "");
     json_t *list = json_array();
-    size_t i;
-    json_t *row;
-    json_array_foreach(names, i, row) {
-        json_t *c = store_cluster_json(db, row_str(row, "name"));
-        if (c) json_array_append_new(list, c);
+    size_t i, at_node = 0, at_shard = 0;
+    json_t *c;
+    json_array_foreach(clusters, i, c) {
+        const char *name = row_str(c, "name");
+        finish_cluster(db, c, nodes ? take_rows(nodes, &at_node, name) : NULL,
+                       shards ? take_rows(shards, &at_shard, name) : NULL);
+        json_array_append(list, c);
     }
-    json_decref(names);
+    json_decref(clusters);
+    json_decref(nodes);
+    json_decref(shards);
     return json_pack("{s:o}", "clusters", list);
 }
 
