@@ -10,7 +10,9 @@ const CHARTED = ["ops_per_sec", "used_memory", "hit_ratio", "repl_lag_bytes"];
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#a16207", "#db2777"];
 const SVG = "http://www.w3.org/2000/svg";
 // stats: the open cluster's nodes, {cluster, since, nodes: Map id -> {current, time_ms: [], <charted>: []}}
-const state = { cluster: null, timer: null, stats: null };
+// events: the last EVENTS_KEPT of the current scope, fetched once and then only the new ones (?since=)
+const EVENTS_KEPT = 1000;
+const state = { cluster: null, timer: null, stats: null, events: { scope: null, last: 0, list: [] } };
 
 function $(id) { return document.getElementById(id); }
 
@@ -295,7 +297,8 @@ function renderEvents(events) {
 
 async function refresh() {
   const scope = state.cluster ? "cluster=" + encodeURIComponent(state.cluster) : "";
-  const [events, ops] = await Promise.all([api("GET", "/v1/events?" + scope),
+  if (state.events.scope !== scope) state.events = { scope, last: 0, list: [] };
+  const [events, ops] = await Promise.all([api("GET", `/v1/events?since=${state.events.last}&${scope}`),
     api("GET", "/v1/operations?status=running&" + scope)]);
   if (ops.status === 200) renderOperations(ops.doc.operations);
   if (state.cluster) {
@@ -310,7 +313,12 @@ async function refresh() {
     if (hosts.status === 200) renderHosts(hosts.doc.hosts);
     if (clusters.status === 200) renderClusters(clusters.doc.clusters);
   }
-  if (events.status === 200) renderEvents(events.doc.events);
+  if (events.status === 200 && state.events.scope === scope) {
+    const fresh = events.doc.events;
+    if (fresh.length) state.events.last = fresh[fresh.length - 1].id;
+    state.events.list = state.events.list.concat(fresh).slice(-EVENTS_KEPT);
+  }
+  renderEvents(state.events.list);
   $("updated").textContent = "updated " + new Date().toLocaleTimeString();
 }
 
