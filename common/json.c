@@ -62,3 +62,9 @@ const char *json_unknown_key(const json_t *obj, const char *const *allowed)
     }
     return NULL;
 }
+
+long long json_count(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    return json_is_integer(v) && json_integer_value(v) >= 0 ? (long long)json_integer_value(v) : -1;
+}

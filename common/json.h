@@ -14,5 +14,8 @@ json_t *json_load_path(const char *path, char *err, size_t errlen);
 int json_save_path_atomic(const json_t *obj, const char *path);
 /* First key of obj not in the NULL-terminated allowed list, or NULL. */
 const char *json_unknown_key(const json_t *obj, const char *const *allowed);
+/* obj[key] when it is an integer >= 0 (a count or size a peer reported),
+ * else -1 for "not known". */
+long long json_count(const json_t *obj, const char *key);
 
 #endif

@@ -99,9 +99,6 @@ static void recheck_cluster(sqlite3 *db, const char *cluster)
                 failed ? "a node has failed" : "every node is available again");
 }
 
-/* An observed number, -1 when the agent does not know it (NULL in the row). */
-static long long known(const json_t *v) { return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1; }
-
 /* Records one observed node; moves available <-> failed on health. */
 static int observe_node(struct ctl *c, sqlite3 *db, const char *host, const json_t *o)
 {
@@ -113,22 +110,19 @@ static int observe_node(struct ctl *c, sqlite3 *db, const char *host, const json
     const char *health = field(o, "health");
     const char *link = field(o, "master_link_status");
     json_t *pid = json_object_get(o, "pid");
-    json_t *gen = json_object_get(o, "generation");
     json_t *epoch = json_object_get(o, "topology_epoch");
+    /* used memory, operations per second and the discovery version come
+     * from INFO or memcached's stats; -1 (not known) is stored as NULL */
     db_run(db,
            "UPDATE nodes SET obs_health = ?, obs_role = ?, obs_link = ?, obs_offset = ?, obs_pid = ?, obs_ms = ?,"
-           " obs_topology_epoch = ? WHERE id = ?",
-           "zzzIIIIs", health, field(o, "observed_role"), link,
+           " obs_topology_epoch = ?, obs_used_memory = NULLIF(?, -1), obs_ops_per_sec = NULLIF(?, -1),"
+           " obs_discovery_version = NULLIF(?, -1), obs_generation = COALESCE(NULLIF(?, -1), obs_generation)"
+           " WHERE id = ?",
+           "zzzIIIIIIIIs", health, field(o, "observed_role"), link,
            (long long)json_integer_value(json_object_get(o, "repl_offset")),
            (long long)(json_is_integer(pid) ? json_integer_value(pid) : 0), wall_ms(),
-           (long long)(json_is_integer(epoch) ? json_integer_value(epoch) : 0), id);
-    /* used memory and operations per second, from INFO or memcached's stats */
-    db_run(db, "UPDATE nodes SET obs_used_memory = NULLIF(?, -1), obs_ops_per_sec = NULLIF(?, -1),"
-               " obs_discovery_version = NULLIF(?, -1) WHERE id = ?", "IIIs",
-           known(json_object_get(o, "used_memory")), known(json_object_get(o, "ops_per_sec")),
-           known(json_object_get(o, "discovery_version")), id);
-    if (json_is_integer(gen))
-        db_run(db, "UPDATE nodes SET obs_generation = ? WHERE id = ?", "Is", (long long)json_integer_value(gen), id);
+           (long long)(json_is_integer(epoch) ? json_integer_value(epoch) : 0), json_count(o, "used_memory"),
+           json_count(o, "ops_per_sec"), json_count(o, "discovery_version"), json_count(o, "generation"), id);
     const char *status = row_str(row, "status");
     int up = health && strcmp(health, "up") == 0;
     int replica_ok = strcmp(row_str(row, "role"), "primary") == 0 || (link && strcmp(link, "up") == 0);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
+
 #define BUCKETS 2048
 #define ID_MAX 96
 #define SPAN_MS ((long long)NODESTATS_STEP_MS * NODESTATS_POINTS)
@@ -74,23 +76,17 @@ void nodestats_free(struct nodestats *s)
     free(s);
 }
 
-static long long number(const json_t *o, const char *key)
-{
-    const json_t *v = json_object_get(o, key);
-    return json_is_integer(v) && json_integer_value(v) >= 0 ? (long long)json_integer_value(v) : -1;
-}
-
 static void read_observed(const json_t *o, struct observed *out)
 {
-    out->ops_per_sec = number(o, "ops_per_sec");
-    out->used_memory = number(o, "used_memory");
-    out->maxmemory = number(o, "maxmemory");
-    out->connected_clients = number(o, "connected_clients");
-    out->keys = number(o, "keys");
-    out->keyspace_hits = number(o, "keyspace_hits");
-    out->keyspace_misses = number(o, "keyspace_misses");
-    out->evicted_keys = number(o, "evicted_keys");
-    out->repl_lag_bytes = number(o, "repl_lag_bytes");
+    out->ops_per_sec = json_count(o, "ops_per_sec");
+    out->used_memory = json_count(o, "used_memory");
+    out->maxmemory = json_count(o, "maxmemory");
+    out->connected_clients = json_count(o, "connected_clients");
+    out->keys = json_count(o, "keys");
+    out->keyspace_hits = json_count(o, "keyspace_hits");
+    out->keyspace_misses = json_count(o, "keyspace_misses");
+    out->evicted_keys = json_count(o, "evicted_keys");
+    out->repl_lag_bytes = json_count(o, "repl_lag_bytes");
 }
 
 static float as_float(long long v) { return v < 0 ? NAN : (float)v; }
