@@ -298,11 +298,21 @@ static int create_rows(struct ctl *c, sqlite3 *db, const struct create_request *
     return 202;
 }
 
-/* Runs a planner inside one transaction: all of it is stored, or none. */
-int ops_in_transaction(sqlite3 *db, struct op_error *e, int status)
+int ops_plan_begin(sqlite3 *db, char *op_id, struct op_error *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
+    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
+    return 0;
+}
+
+int ops_plan_end(struct ctl *c, sqlite3 *db, struct op_error *e, int status)
 {
     if (status == 202) {
-        if (db_commit(db) == 0) return 202;
+        if (db_commit(db) == 0) {
+            ctl_wake_worker(c);
+            return 202;
+        }
         db_rollback(db);
         return ops_error(e, 500, "InternalError", "cannot commit");
     }
@@ -312,12 +322,8 @@ int ops_in_transaction(sqlite3 *db, struct op_error *e, int status)
 
 int ops_create_cluster(struct ctl *c, sqlite3 *db, const struct create_request *r, char *op_id, struct op_error *e)
 {
-    memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = ops_in_transaction(db, e, create_rows(c, db, r, op_id, e));
-    if (status == 202) ctl_wake_worker(c);
-    return status;
+    int status = ops_plan_begin(db, op_id, e);
+    return status ? status : ops_plan_end(c, db, e, create_rows(c, db, r, op_id, e));
 }
 
 /* Fails the cluster's active operations: a delete supersedes them. A
@@ -358,12 +364,8 @@ static int delete_rows(sqlite3 *db, const char *name, const char *op_id, struct 
 
 int ops_delete_cluster(struct ctl *c, sqlite3 *db, const char *name, char *op_id, struct op_error *e)
 {
-    memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = ops_in_transaction(db, e, delete_rows(db, name, op_id, e));
-    if (status == 202) ctl_wake_worker(c);
-    return status;
+    int status = ops_plan_begin(db, op_id, e);
+    return status ? status : ops_plan_end(c, db, e, delete_rows(db, name, op_id, e));
 }
 
 /* A cluster that exists and is not busy with another change: for a change
@@ -465,12 +467,8 @@ static int scale_rows(struct ctl *c, sqlite3 *db, const char *name, int replicas
 
 int ops_scale_replicas(struct ctl *c, sqlite3 *db, const char *name, int replicas, char *op_id, struct op_error *e)
 {
-    memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = ops_in_transaction(db, e, scale_rows(c, db, name, replicas, op_id, e));
-    if (status == 202) ctl_wake_worker(c);
-    return status;
+    int status = ops_plan_begin(db, op_id, e);
+    return status ? status : ops_plan_end(c, db, e, scale_rows(c, db, name, replicas, op_id, e));
 }
 
 /* Every node's host must fit the difference; then each node gets a newer
@@ -518,12 +516,8 @@ static int resize_rows(struct ctl *c, sqlite3 *db, const char *name, long long m
 int ops_resize_memory(struct ctl *c, sqlite3 *db, const char *name, long long memory_mb, char *op_id,
                       struct op_error *e)
 {
-    memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = ops_in_transaction(db, e, resize_rows(c, db, name, memory_mb, op_id, e));
-    if (status == 202) ctl_wake_worker(c);
-    return status;
+    int status = ops_plan_begin(db, op_id, e);
+    return status ? status : ops_plan_end(c, db, e, resize_rows(c, db, name, memory_mb, op_id, e));
 }
 
 /* ---- planned failover and replacement --------------------------------------- */
@@ -575,12 +569,8 @@ static int planned_rows(sqlite3 *db, const char *name, const char *shard, const 
 int ops_planned_failover(struct ctl *c, sqlite3 *db, const char *name, const char *shard, char *op_id,
                          struct op_error *e)
 {
-    memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = ops_in_transaction(db, e, planned_rows(db, name, shard, op_id, e));
-    if (status == 202) ctl_wake_worker(c);
-    return status;
+    int status = ops_plan_begin(db, op_id, e);
+    return status ? status : ops_plan_end(c, db, e, planned_rows(db, name, shard, op_id, e));
 }
 
 static int replace_rows(struct ctl *c, sqlite3 *db, const char *node, const char *op_id, struct op_error *e)
@@ -609,12 +599,8 @@ static int replace_rows(struct ctl *c, sqlite3 *db, const char *node, const char
 
 int ops_scale_nodes(struct ctl *c, sqlite3 *db, const char *name, int nodes, char *op_id, struct op_error *e)
 {
-    memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = ops_in_transaction(db, e, nodeplan_scale(c, db, name, nodes, op_id, e));
-    if (status == 202) ctl_wake_worker(c);
-    return status;
+    int status = ops_plan_begin(db, op_id, e);
+    return status ? status : ops_plan_end(c, db, e, nodeplan_scale(c, db, name, nodes, op_id, e));
 }
 
 int ops_check_engine(sqlite3 *db, const char *name, const char *capability, const char *what, struct op_error *e)
@@ -631,12 +617,8 @@ int ops_check_engine(sqlite3 *db, const char *name, const char *capability, cons
 
 int ops_replace_node(struct ctl *c, sqlite3 *db, const char *node, char *op_id, struct op_error *e)
 {
-    memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = ops_in_transaction(db, e, replace_rows(c, db, node, op_id, e));
-    if (status == 202) ctl_wake_worker(c);
-    return status;
+    int status = ops_plan_begin(db, op_id, e);
+    return status ? status : ops_plan_end(c, db, e, replace_rows(c, db, node, op_id, e));
 }
 
 /* ---- running steps (the worker thread) ------------------------------------ */

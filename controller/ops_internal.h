@@ -33,8 +33,12 @@ int ops_error(struct op_error *e, int status, const char *code, const char *mess
 /* 0 when the cluster exists and no other operation blocks a change of the
  * whole cluster (shard NULL) or of one shard; else an error status. */
 int ops_check_modifiable(sqlite3 *db, const char *name, const char *shard, struct op_error *e);
-/* Commits the planner's transaction when status is 202, else rolls back. */
-int ops_in_transaction(sqlite3 *db, struct op_error *e, int status);
+/* Every planner runs in one transaction, so all of it is stored or none:
+ * ops_plan_begin clears e, draws a new operation id into op_id and begins
+ * (0, else an error status); ops_plan_end takes the planner's status,
+ * commits and wakes the worker on 202, else rolls back. */
+int ops_plan_begin(sqlite3 *db, char *op_id, struct op_error *e);
+int ops_plan_end(struct ctl *c, sqlite3 *db, struct op_error *e, int status);
 /* A guard step for the primary of every shard. */
 int ops_add_guard_steps(sqlite3 *db, const char *op_id, int *seq, const char *cluster);
 /* A step with an argument other than a node (a shard id). */

@@ -157,12 +157,8 @@ static int reshard_rows(struct ctl *c, sqlite3 *db, const char *name, int want, 
 
 int ops_reshard(struct ctl *c, sqlite3 *db, const char *name, int shards, char *op_id, struct op_error *e)
 {
-    memset(e, 0, sizeof(*e));
-    if (ops_new_id(op_id) != 0) return ops_error(e, 500, "InternalError", "no randomness");
-    if (db_begin(db) != 0) return ops_error(e, 503, "ServiceUnavailable", "the database is busy");
-    int status = ops_in_transaction(db, e, reshard_rows(c, db, name, shards, op_id, e));
-    if (status == 202) ctl_wake_worker(c);
-    return status;
+    int status = ops_plan_begin(db, op_id, e);
+    return status ? status : ops_plan_end(c, db, e, reshard_rows(c, db, name, shards, op_id, e));
 }
 
 /* ---- steps ------------------------------------------------------------------- */
