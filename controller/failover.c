@@ -306,6 +306,42 @@ static void replacement_blocked(sqlite3 *db, const json_t *n, const char *why)
         db_rollback(db);
 }
 
+/* Replaces each lost node (rows: id, cluster, ordered by cluster) that does
+ * not answer its health check either, one per cluster per pass: the
+ * replacement's operation holds the cluster until it ends. A node that
+ * answers is probed again after recheck_ms; one that cannot be replaced is
+ * retried after retry_ms. Releases lost. */
+static int replace_each(struct ctl *c, sqlite3 *db, json_t *lost, long long recheck_ms, long long retry_ms)
+{
+    size_t i;
+    json_t *n;
+    int acted = 0;
+    char done_cluster[CTL_NAME_MAX + 1] = "";
+    json_array_foreach(lost, i, n) {
+        char key[128], op[OP_ID_MAX];
+        if (strcmp(done_cluster, row_str(n, "cluster")) == 0) continue;
+        snprintf(key, sizeof(key), "heal:%s", row_str(n, "id"));
+        if (backing_off(key)) continue;
+        if (node_answers(db, row_str(n, "id"), FO_PROBE_MS)) { /* serving: keep it */
+            back_off(key, recheck_ms);
+            continue;
+        }
+        struct op_error e;
+        if (ops_replace_node(c, db, row_str(n, "id"), op, &e) == 202) {
+            log_msg(LOG_NOTICE, "cluster %s: replacing lost node %s (operation %s)", row_str(n, "cluster"),
+                    row_str(n, "id"), op);
+            snprintf(done_cluster, sizeof(done_cluster), "%s", row_str(n, "cluster"));
+            acted++;
+            continue;
+        }
+        back_off(key, retry_ms);
+        replacement_blocked(db, n, e.message);
+    }
+    json_decref(lost);
+    return acted;
+}
+
+/* Engines with failover: a failed replica whose host fell silent. */
 static int replace_lost_nodes(struct ctl *c, sqlite3 *db)
 {
     json_t *lost = db_rows(db,
@@ -314,39 +350,15 @@ static int replace_lost_nodes(struct ctl *c, sqlite3 *db)
                            " WHERE n.status = 'failed' AND n.role = 'replica' AND ? - h.last_seen_ms > ?"
                            " AND c.status IN ('available', 'degraded', 'modifying')"
                            " AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.cluster = n.cluster"
-                           "   AND (o.shard IS NULL OR o.shard = n.shard) AND o.status IN ('pending', 'running'))",
+                           "   AND (o.shard IS NULL OR o.shard = n.shard) AND o.status IN ('pending', 'running'))"
+                           " ORDER BY n.cluster, n.id",
                            "II", wall_ms(), c->cfg.agent_timeout_ms);
-    size_t i;
-    json_t *n;
-    int acted = 0;
-    json_array_foreach(lost, i, n) {
-        char key[128], op[OP_ID_MAX];
-        snprintf(key, sizeof(key), "heal:%s", row_str(n, "id"));
-        if (backing_off(key)) continue;
-        if (node_answers(db, row_str(n, "id"), FO_PROBE_MS)) { /* serving: keep it */
-            back_off(key, 1000);
-            continue;
-        }
-        struct op_error e;
-        int status = ops_replace_node(c, db, row_str(n, "id"), op, &e);
-        if (status == 202) {
-            log_msg(LOG_NOTICE, "cluster %s: replacing lost node %s (operation %s)", row_str(n, "cluster"),
-                    row_str(n, "id"), op);
-            acted++;
-            break; /* one replacement per cluster at a time; the rest next pass */
-        }
-        back_off(key, FO_RETRY_MS * 5);
-        replacement_blocked(db, n, e.message);
-    }
-    json_decref(lost);
-    return acted;
+    return replace_each(c, db, lost, 1000, FO_RETRY_MS * 5);
 }
 
 /* Engines without failover (memcached): a node whose process is gone
- * (failed) or whose host fell silent, and that does not answer its health
- * check either, is replaced by a new node on a host that is up; clients
- * learn it from the discovery list. One replacement per cluster at a time:
- * the next waits for the cluster's operation to end. */
+ * (failed) or whose host fell silent is replaced by a new node on a host
+ * that is up; clients learn it from the discovery list. */
 static int replace_lost_independent_nodes(struct ctl *c, sqlite3 *db)
 {
     json_t *lost = db_rows(db,
@@ -358,32 +370,7 @@ static int replace_lost_independent_nodes(struct ctl *c, sqlite3 *db)
                            "   AND o.status IN ('pending', 'running'))"
                            " ORDER BY n.cluster, n.id",
                            "II", wall_ms(), (long long)FO_SUSPECT_SILENCE_MS);
-    size_t i;
-    json_t *n;
-    int acted = 0;
-    char done_cluster[CTL_NAME_MAX + 1] = "";
-    json_array_foreach(lost, i, n) {
-        char key[128], op[OP_ID_MAX];
-        if (strcmp(done_cluster, row_str(n, "cluster")) == 0) continue;
-        snprintf(key, sizeof(key), "heal:%s", row_str(n, "id"));
-        if (backing_off(key)) continue;
-        if (node_answers(db, row_str(n, "id"), FO_PROBE_MS)) { /* serving: keep it */
-            back_off(key, 200);
-            continue;
-        }
-        struct op_error e;
-        if (ops_replace_node(c, db, row_str(n, "id"), op, &e) == 202) {
-            log_msg(LOG_NOTICE, "cluster %s: replacing lost node %s (operation %s)", row_str(n, "cluster"),
-                    row_str(n, "id"), op);
-            snprintf(done_cluster, sizeof(done_cluster), "%s", row_str(n, "cluster"));
-            acted++;
-            continue;
-        }
-        back_off(key, FO_RETRY_MS);
-        replacement_blocked(db, n, e.message);
-    }
-    json_decref(lost);
-    return acted;
+    return replace_each(c, db, lost, 200, FO_RETRY_MS);
 }
 
 int failover_pass(struct ctl *c, sqlite3 *db)
