@@ -13,7 +13,9 @@ goes first:
 and then, on a fresh pair, memory per item: the growth of the resident set
 (VmRSS) after storing ITEMS values of 100 bytes under 11-byte keys, divided
 by ITEMS. Prints one line per measurement, the medians and the ratios
-(cachenode / memcached: above 1 is faster, or for memory, more bytes).
+(cachenode / memcached: above 1 is faster, or for memory, more bytes), with
+the median and range of the per-round ratios (a round runs both servers
+back to back, so its ratio shares the machine's state of the moment).
 
     tests/bench/memcached-vs-memcached.py [--cachenode build/bin/cachenode]
         [--threads 1 2] [--rounds 3] [--items 1000000] [--clients 4]
@@ -194,7 +196,8 @@ def throughput(args, threads):
         c, p = statistics.median(res[("cachenode", t)]), statistics.median(res[("memcached", t)])
         ratios = [a / b for a, b in zip(res[("cachenode", t)], res[("memcached", t)])]
         summary.append(f"threads={threads} {t:13s} cachenode {c:12.0f} ops/s  memcached {p:12.0f} ops/s  "
-                       f"ratio {c / p:.2f} (median of per-round ratios {statistics.median(ratios):.2f})")
+                       f"ratio {c / p:.2f} (per-round ratios: median {statistics.median(ratios):.2f}, "
+                       f"range {min(ratios):.2f}-{max(ratios):.2f})")
     return summary
 
 
