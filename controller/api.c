@@ -351,6 +351,30 @@ static void get_events(struct ctl *c, const struct http_request *req, struct htt
     reply_json(res, 200, store_events_json(c->api_db, cluster && *cluster ? cluster : NULL, since_id, (int)max));
 }
 
+/* ?view=summary asks a list for its summary form; 0 with *summary set,
+ * else -1 after the 400 reply. */
+static int view_arg(const struct http_request *req, struct http_response *res, int *summary)
+{
+    const char *view = http_request_arg(req, "view");
+    *summary = view && strcmp(view, "summary") == 0;
+    if (view == NULL || *view == '\0' || *summary || strcmp(view, "full") == 0) return 0;
+    http_respond_error(res, 400, "InvalidParameterValue", "view: summary, or full (the default)");
+    return -1;
+}
+
+static void list_clusters(struct ctl *c, const struct http_request *req, struct http_response *res)
+{
+    int summary;
+    if (view_arg(req, res, &summary) == 0) reply_json(res, 200, store_clusters_json(c->api_db, summary));
+}
+
+static void list_hosts(struct ctl *c, const struct http_request *req, struct http_response *res)
+{
+    int summary;
+    if (view_arg(req, res, &summary) == 0)
+        reply_json(res, 200, store_hosts_json(c->api_db, wall_ms(), c->cfg.agent_timeout_ms, summary));
+}
+
 /* GET /v1/operations?cluster=&status=running&limit= */
 static void list_operations(struct ctl *c, const struct http_request *req, struct http_response *res)
 {
@@ -383,7 +407,7 @@ static void user_routes(struct ctl *c, const struct http_request *req, struct ht
 {
     const char *p = req->path;
     if (strcmp(p, "/v1/clusters") == 0 || strcmp(p, "/v1/clusters/") == 0) {
-        if (method_is(req, "GET")) reply_json(res, 200, store_clusters_json(c->api_db));
+        if (method_is(req, "GET")) list_clusters(c, req, res);
         else if (method_is(req, "POST")) create_cluster(c, req, res);
         else method_not_allowed(res, "GET or POST");
     } else if (strncmp(p, "/v1/clusters/", 13) == 0 && strchr(p + 13, '/') == NULL) {
@@ -400,7 +424,7 @@ static void user_routes(struct ctl *c, const struct http_request *req, struct ht
         if (method_is(req, "GET")) get_events(c, req, res);
         else method_not_allowed(res, "GET");
     } else if (strcmp(p, "/v1/hosts") == 0) {
-        if (method_is(req, "GET")) reply_json(res, 200, store_hosts_json(c->api_db, wall_ms(), c->cfg.agent_timeout_ms));
+        if (method_is(req, "GET")) list_hosts(c, req, res);
         else method_not_allowed(res, "GET");
     } else {
         http_respond_error(res, 404, "NotFound", "no such route");

@@ -340,19 +340,24 @@ int store_event(sqlite3 *db, const char *cluster, const char *node, const char *
     " n.obs_discovery_version AS discovery_version, n.cluster FROM nodes n JOIN hosts h ON h.id = n.host"
 #define NODE_ORDER " ORDER BY n.shard, n.role, n.id"
 #define SHARD_COLUMNS "SELECT id, slots, cluster FROM shards"
-#define CLUSTER_COLUMNS                                                                                        \
-    "SELECT name, engine, status, cluster_mode, shards AS shard_count, replicas, node_memory_mb,"             \
+#define CLUSTER_FIELDS                                                                                         \
+    "SELECT name, engine, status, cluster_mode,"                                                            \
+    " CASE WHEN engine_can(engine, 'shards') THEN shards ELSE 0 END AS shard_count, replicas, node_memory_mb,"\
     " eviction_policy, auth_token IS NOT NULL AS auth_token_enabled, topology_epoch, created_ms, updated_ms,"  \
-    " engine_can(engine, 'shards') AS has_shards, node_count FROM clusters"
+    " engine_can(engine, 'shards') AS has_shards, node_count"
+#define CLUSTER_COLUMNS CLUSTER_FIELDS " FROM clusters"
+#define CLUSTER_COLUMNS_SUMMARY                                                                                \
+    CLUSTER_FIELDS ", discovery_version, (SELECT count(*) FROM nodes WHERE cluster = clusters.name) AS node_total" \
+    " FROM clusters"
 
-/* The rows of rows (ordered by cluster) from *i on that belong to cluster,
- * without their "cluster" column; *i moves past them. */
-static json_t *take_rows(json_t *rows, size_t *i, const char *cluster)
+/* The rows of rows (ordered by their column key) from *i on whose key is
+ * value, without that column; *i moves past them. */
+static json_t *take_rows(json_t *rows, size_t *i, const char *key, const char *value)
 {
     json_t *out = json_array(), *r;
-    while ((r = json_array_get(rows, *i)) != NULL && strcmp(row_str(r, "cluster"), cluster) < 0) (*i)++;
-    for (; (r = json_array_get(rows, *i)) != NULL && strcmp(row_str(r, "cluster"), cluster) == 0; (*i)++) {
-        json_object_del(r, "cluster");
+    while ((r = json_array_get(rows, *i)) != NULL && strcmp(row_str(r, key), value) < 0) (*i)++;
+    for (; (r = json_array_get(rows, *i)) != NULL && strcmp(row_str(r, key), value) == 0; (*i)++) {
+        json_object_del(r, key);
         json_array_append(out, r);
     }
     return out;
@@ -362,7 +367,7 @@ static json_t *cluster_nodes(sqlite3 *db, const char *name)
 {
     json_t *rows = db_rows(db, NODE_COLUMNS " WHERE n.cluster = ?" NODE_ORDER, "s", name);
     size_t i = 0;
-    json_t *nodes = rows ? take_rows(rows, &i, name) : NULL;
+    json_t *nodes = rows ? take_rows(rows, &i, "cluster", name) : NULL;
     json_decref(rows);
     return nodes;
 }
@@ -483,14 +488,34 @@ json_t *store_cluster_json(sqlite3 *db, const char *name)
     if (c == NULL) return NULL;
     json_t *shards = db_rows(db, SHARD_COLUMNS " WHERE cluster = ? ORDER BY id", "s", name);
     size_t i = 0;
-    json_t *own = shards ? take_rows(shards, &i, name) : NULL;
+    json_t *own = shards ? take_rows(shards, &i, "cluster", name) : NULL;
     json_decref(shards);
     finish_cluster(db, c, cluster_nodes(db, name), own);
     return c;
 }
 
-json_t *store_clusters_json(sqlite3 *db)
+/* The summary view: the cluster's own fields and node_total, how many
+ * nodes it has now (what a fleet overview counts without the node list). */
+static json_t *clusters_summary_json(sqlite3 *db)
 {
+    json_t *clusters = db_rows(db, CLUSTER_COLUMNS_SUMMARY " ORDER BY name", "");
+    size_t i;
+    json_t *c;
+    json_array_foreach(clusters, i, c) {
+        json_object_set_new(c, "cluster_mode", json_boolean(row_int(c, "cluster_mode")));
+        json_object_set_new(c, "auth_token_enabled", json_boolean(row_int(c, "auth_token_enabled")));
+        if (row_int(c, "has_shards")) { /* as in the full view: these are memcached's */
+            json_object_del(c, "node_count");
+            json_object_del(c, "discovery_version");
+        }
+        json_object_del(c, "has_shards");
+    }
+    return json_pack("{s:o}", "clusters", clusters ? clusters : json_array());
+}
+
+json_t *store_clusters_json(sqlite3 *db, int summary)
+{
+    if (summary) return clusters_summary_json(db);
     json_t *clusters = db_rows(db, CLUSTER_COLUMNS " ORDER BY name", "");
     json_t *nodes = db_rows(db, NODE_COLUMNS " ORDER BY n.cluster, n.shard, n.role, n.id", "");
     json_t *shards = db_rows(db, SHARD_COLUMNS " ORDER BY cluster, id", "");
@@ -499,8 +524,8 @@ json_t *store_clusters_json(sqlite3 *db)
     json_t *c;
     json_array_foreach(clusters, i, c) {
         const char *name = row_str(c, "name");
-        finish_cluster(db, c, nodes ? take_rows(nodes, &at_node, name) : NULL,
-                       shards ? take_rows(shards, &at_shard, name) : NULL);
+        finish_cluster(db, c, nodes ? take_rows(nodes, &at_node, "cluster", name) : NULL,
+                       shards ? take_rows(shards, &at_shard, "cluster", name) : NULL);
         json_array_append(list, c);
     }
     json_decref(clusters);
@@ -563,21 +588,24 @@ json_t *store_operations_json(sqlite3 *db, const char *cluster, int running_only
     return json_pack("{s:o}", "operations", ops);
 }
 
-json_t *store_hosts_json(sqlite3 *db, long long now, long long timeout_ms)
+json_t *store_hosts_json(sqlite3 *db, long long now, long long timeout_ms, int summary)
 {
     json_t *hosts = db_rows(db,
                             "SELECT id, az, address, agent_url, memory_mb, memory_used_mb, last_seen_ms,"
                             " CASE WHEN ? - last_seen_ms <= ? THEN 'up' ELSE 'down' END AS status,"
-                            " (SELECT coalesce(sum(memory_mb), 0) FROM nodes WHERE host = hosts.id) AS memory_reserved_mb"
+                            " (SELECT coalesce(sum(memory_mb), 0) FROM nodes WHERE host = hosts.id) AS memory_reserved_mb,"
+                            " (SELECT count(*) FROM nodes WHERE host = hosts.id) AS node_total"
                             " FROM hosts ORDER BY id",
                             "II", now, timeout_ms);
-    size_t i;
+    json_t *nodes = summary ? NULL
+                            : db_rows(db, "SELECT host, id, cluster, shard, role, port, status, memory_mb FROM nodes"
+                                          " ORDER BY host, id", "");
+    size_t i, at = 0;
     json_t *h;
     json_array_foreach(hosts, i, h) {
-        json_t *nodes = db_rows(db, "SELECT id, cluster, shard, role, port, status, memory_mb FROM nodes WHERE host = ? ORDER BY id",
-                                "s", row_str(h, "id"));
-        json_object_set_new(h, "nodes", nodes ? nodes : json_array());
+        if (!summary) json_object_set_new(h, "nodes", nodes ? take_rows(nodes, &at, "host", row_str(h, "id")) : json_array());
     }
+    json_decref(nodes);
     return json_pack("{s:o}", "hosts", hosts ? hosts : json_array());
 }
 

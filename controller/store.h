@@ -45,7 +45,9 @@ int store_event(sqlite3 *db, const char *cluster, const char *node, const char *
 
 /* API views. */
 json_t *store_cluster_json(sqlite3 *db, const char *name);      /* NULL: no such cluster */
-json_t *store_clusters_json(sqlite3 *db);
+/* {"clusters": [...]}: each as by store_cluster_json, or when summary only
+ * its own fields and node_total (no nodes, shards or endpoints). */
+json_t *store_clusters_json(sqlite3 *db, int summary);
 /* An engine with discovery: {"cluster","version","nodes":["host|ip|port",...],
  * "config": what `config get cluster` serves}; NULL: no such cluster, or
  * its engine has no discovery list. */
@@ -54,7 +56,8 @@ json_t *store_operation_json(sqlite3 *db, const char *id);      /* NULL: none */
 /* {"operations": [...]}, newest first: a cluster's (NULL: all), only the
  * pending and running ones if running_only, at most limit. */
 json_t *store_operations_json(sqlite3 *db, const char *cluster, int running_only, int limit);
-json_t *store_hosts_json(sqlite3 *db, long long now_ms, long long timeout_ms);
+/* {"hosts": [...]}: each with node_total and, unless summary, its nodes. */
+json_t *store_hosts_json(sqlite3 *db, long long now_ms, long long timeout_ms, int summary);
 json_t *store_events_json(sqlite3 *db, const char *cluster, long long since, int limit);
 
 #endif

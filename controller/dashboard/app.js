@@ -90,7 +90,7 @@ function renderHosts(hosts) {
     const rows = zones.get(az).map(h => el("tr", {},
       el("td", {}, h.id), statusCell(h.status),
       el("td", {}, `${h.memory_used_mb ?? "?"} / ${h.memory_mb} MB`),
-      el("td", {}, `${(h.nodes || []).length} nodes`)));
+      el("td", {}, `${h.node_total} nodes`)));
     boxes.push(el("div", { class: "zone" }, el("h3", {}, az), el("table", {}, el("tbody", {}, ...rows))));
   }
   $("zones").replaceChildren(...boxes);
@@ -101,7 +101,7 @@ function renderClusters(clusters) {
     onclick: () => openCluster(c.name) },
     el("td", {}, c.name), el("td", {}, c.engine), statusCell(c.status),
     el("td", {}, c.cluster_mode ? "cluster" : (c.engine === "redis" ? "primary/replicas" : "nodes")),
-    el("td", {}, (c.shards || []).length), el("td", {}, (c.nodes || []).length),
+    el("td", {}, c.shard_count), el("td", {}, c.node_total),
     el("td", {}, `${c.node_memory_mb} MB`))));
 }
 
@@ -309,7 +309,8 @@ async function refresh() {
     if (stats.status === 200) mergeStats(stats.doc);
     if (c.status === 200) renderCluster(c.doc);
   } else {
-    const [hosts, clusters] = await Promise.all([api("GET", "/v1/hosts"), api("GET", "/v1/clusters")]);
+    const [hosts, clusters] = await Promise.all([api("GET", "/v1/hosts?view=summary"),
+      api("GET", "/v1/clusters?view=summary")]);
     if (hosts.status === 200) renderHosts(hosts.doc.hosts);
     if (clusters.status === 200) renderClusters(clusters.doc.clusters);
   }

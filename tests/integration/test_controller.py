@@ -492,12 +492,34 @@ def test_idempotency_events_hosts(suite):
             h = hosts[host_id]
             assert h["az"] == az and h["address"] == address and h["status"] == "up" and h["memory_mb"] == 256, h
         assert sum(len(h["nodes"]) for h in hosts.values()) == 2
+        assert all(h["node_total"] == len(h["nodes"]) for h in hosts.values()), hosts
+        summary_views(f)
         # an agent that stops is "down" after --agent-timeout-ms (3 s)
         f.agents[2].terminate()
         wait_until(lambda: {h["id"]: h["status"] for h in f.hosts()}["h3"] == "down", 8, 0.1, "h3 down")
         status, doc = f.api("POST", "/v1/clusters", {"name": "three", "replicas": 2, "node_memory_mb": 16})
         assert status == 422, (status, doc)  # two hosts up cannot hold three nodes
         resent_agent_events_stored_once(f)
+
+
+def summary_views(f):
+    """?view=summary: the lists without their nested node lists, the same
+    own fields, and node_total counting the nodes; another view is 400."""
+    full = f.api("GET", "/v1/clusters")[1]["clusters"]
+    status, doc = f.api("GET", "/v1/clusters?view=summary")
+    assert status == 200 and len(doc["clusters"]) == len(full), (status, doc)
+    for c, whole in zip(doc["clusters"], full):
+        assert not {"nodes", "shards", "endpoints"} & set(c), c
+        assert c["node_total"] == len(whole["nodes"]) and c["shard_count"] == len(whole["shards"]), (c, whole)
+        assert all(c[k] == whole[k] for k in c if k != "node_total"), (c, whole)
+    status, doc = f.api("GET", "/v1/hosts?view=summary")
+    assert status == 200 and all("nodes" not in h for h in doc["hosts"]), doc
+    assert sum(h["node_total"] for h in doc["hosts"]) == sum(len(c["nodes"]) for c in full), doc
+    assert f.api("GET", "/v1/clusters?view=full")[1]["clusters"] == full
+    for path in ("/v1/clusters", "/v1/hosts"):
+        for bad in ("summaryx", "SUMMARY", "nodes"):
+            status, doc = f.api("GET", f"{path}?view={bad}")
+            assert status == 400 and doc["error"]["code"] == "InvalidParameterValue", (path, bad, status, doc)
 
 
 def events_query_validation(f, ids):

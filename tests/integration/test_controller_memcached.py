@@ -188,7 +188,10 @@ def test_create_scale_and_replace_under_a_discovery_client(suite):
     with Fleet(suite.args.cachenode, agent_memory_mb=512) as f:
         create(f, "mc", nodes=3)
         c = f.wait_status("mc", "available")
-        assert c["engine"] == "memcached" and c["shards"] == [] and c["node_count"] == 3, c
+        assert c["engine"] == "memcached" and c["shards"] == [] and c["shard_count"] == 0 and c["node_count"] == 3, c
+        summary = f.api("GET", "/v1/clusters?view=summary")[1]["clusters"][0]
+        assert summary["node_total"] == 3 and summary["shard_count"] == 0, summary
+        assert summary["discovery_version"] == c["discovery_version"] > 0, (summary, c)
         assert len(c["nodes"]) == 3 and zones_of(c) == {"az-a": 1, "az-b": 1, "az-c": 1}, c["nodes"]
         for n in c["nodes"]:
             assert n["role"] == "primary" and n["port"] > 0 and n["status"] == "available", n

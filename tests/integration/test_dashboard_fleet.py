@@ -200,7 +200,8 @@ def build_fleet(f, deadline_s):
 
 def api_figures(f):
     """Each call the page makes: response size and time (median of 3)."""
-    calls = [("clusters", "/v1/clusters"), ("hosts", "/v1/hosts"), ("events", "/v1/events?"),
+    calls = [("clusters", "/v1/clusters"), ("hosts", "/v1/hosts"), ("clusters_summary", "/v1/clusters?view=summary"),
+             ("hosts_summary", "/v1/hosts?view=summary"), ("events", "/v1/events?"),
              ("operations", "/v1/operations?status=running&"), ("cluster", f"/v1/clusters/{BIG}"),
              ("cluster_events", f"/v1/events?cluster={BIG}"),
              ("cluster_operations", f"/v1/operations?status=running&cluster={BIG}"),
