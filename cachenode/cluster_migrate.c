@@ -13,7 +13,6 @@
  *   - CLUSTER MIGRATIONS on both.
  * The routing overrides a hand-off leaves are cluster.c's. */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
