@@ -5,6 +5,7 @@
  * to AUTH to a replica; no view here selects them. */
 #include "store.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +112,12 @@ static const char *const migrations[] = {
     "ALTER TABLE nodes ADD COLUMN obs_discovery_version INTEGER;"
     "ALTER TABLE nodes ADD COLUMN obs_used_memory INTEGER;"
     "ALTER TABLE nodes ADD COLUMN obs_ops_per_sec INTEGER;",
+    /* 8: the failover pass (failover.c) runs 20 times a second and first
+     * asks whether any node is failed or has a newer spec than it runs; these
+     * answer without reading every node of the fleet (the second holds only
+     * the nodes behind their spec, none most of the time). */
+    "CREATE INDEX nodes_by_status ON nodes(status);"
+    "CREATE INDEX nodes_behind_spec ON nodes(id) WHERE obs_generation < generation;",
 };
 #define MIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == STORE_SCHEMA_VERSION, "STORE_SCHEMA_VERSION is the last migration");
@@ -157,6 +164,131 @@ int store_migrate_to(sqlite3 *db, int target, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- prepared statements, kept per connection ---------------------------
+ *
+ * Preparing a statement costs more than running most of ours (a heartbeat
+ * runs two per node, the failover pass several 20 times a second), so each
+ * connection store_open made keeps the statements it ran, keyed by their
+ * SQL text (hash, then the full text: a caller may build its SQL in a
+ * buffer). A statement is reset and its bindings cleared after each use, so
+ * that it holds no read snapshot open. A connection is meant for one thread,
+ * but one in use by two at once stays correct: a cached statement already
+ * in use (flag `busy`) is not handed out again; its caller gets a fresh one,
+ * finalized after use, as for a connection without a cache or a full one. */
+
+#define STMT_SLOTS 256      /* per connection; more distinct statements than we run */
+#define STMT_PROBES 16      /* open addressing: slots looked at before giving up */
+#define STMT_CONNECTIONS 16 /* connections with a cache at once (the controller opens three) */
+
+struct stmt_slot {
+    sqlite3_stmt *st;
+    unsigned hash;
+    int busy;
+};
+
+struct stmt_cache {
+    sqlite3 *db; /* NULL: a free entry */
+    struct stmt_slot slot[STMT_SLOTS];
+};
+
+/* The guard of every cache's entries and busy flags; held for a lookup, never
+ * while a statement runs. */
+static pthread_mutex_t stmt_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct stmt_cache stmt_caches[STMT_CONNECTIONS];
+
+static unsigned sql_hash(const char *sql)
+{
+    unsigned h = 2166136261u; /* FNV-1a */
+    for (; *sql; sql++) h = (h ^ (unsigned char)*sql) * 16777619u;
+    return h;
+}
+
+static struct stmt_cache *cache_of(sqlite3 *db)
+{
+    for (int i = 0; i < STMT_CONNECTIONS; i++)
+        if (stmt_caches[i].db == db) return &stmt_caches[i];
+    return NULL;
+}
+
+/* Gives db a cache; without a free entry it works uncached, as before. */
+static void cache_attach(sqlite3 *db)
+{
+    pthread_mutex_lock(&stmt_lock);
+    struct stmt_cache *c = cache_of(NULL);
+    if (c) c->db = db;
+    pthread_mutex_unlock(&stmt_lock);
+    if (c == NULL) log_msg(LOG_WARNING, "more than %d database connections: this one prepares every statement", STMT_CONNECTIONS);
+}
+
+/* Finalizes db's cached statements and frees its entry. */
+static void cache_detach(sqlite3 *db)
+{
+    pthread_mutex_lock(&stmt_lock);
+    struct stmt_cache *c = cache_of(db);
+    for (int i = 0; c && i < STMT_SLOTS; i++) {
+        if (c->slot[i].busy) log_msg(LOG_WARNING, "a statement is still running while its connection closes");
+        sqlite3_finalize(c->slot[i].st);
+    }
+    if (c) memset(c, 0, sizeof(*c));
+    pthread_mutex_unlock(&stmt_lock);
+}
+
+/* db's cached statement for sql, marked busy; a new one, cached if a slot
+ * is free; NULL when there is none to take (*slot NULL) or it cannot be
+ * prepared. *slot: the slot to release it to, NULL for an uncached one. */
+static sqlite3_stmt *stmt_take(sqlite3 *db, const char *sql, struct stmt_slot **slot)
+{
+    *slot = NULL;
+    unsigned hash = sql_hash(sql);
+    pthread_mutex_lock(&stmt_lock);
+    struct stmt_cache *c = cache_of(db);
+    struct stmt_slot *free_slot = NULL;
+    for (int i = 0; c && i < STMT_PROBES; i++) {
+        struct stmt_slot *s = &c->slot[(hash + (unsigned)i) % STMT_SLOTS];
+        if (s->st == NULL) { /* nothing is ever removed: the probe ends at the first empty slot */
+            if (!s->busy) free_slot = s; /* else another caller is preparing into it */
+            break;
+        }
+        if (s->hash == hash && strcmp(sqlite3_sql(s->st), sql) == 0) {
+            if (s->busy) break; /* in use by another caller: an uncached copy */
+            s->busy = 1;
+            *slot = s;
+            pthread_mutex_unlock(&stmt_lock);
+            return s->st;
+        }
+    }
+    if (free_slot) free_slot->busy = 1; /* reserved while it is prepared outside the lock */
+    pthread_mutex_unlock(&stmt_lock);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK) log_msg(LOG_WARNING, "sql prepare failed: %s", sqlite3_errmsg(db));
+    if (free_slot && rc == SQLITE_OK) {
+        pthread_mutex_lock(&stmt_lock);
+        free_slot->st = st;
+        free_slot->hash = hash;
+        pthread_mutex_unlock(&stmt_lock);
+        *slot = free_slot;
+    } else if (free_slot) {
+        pthread_mutex_lock(&stmt_lock);
+        free_slot->busy = 0;
+        pthread_mutex_unlock(&stmt_lock);
+    }
+    return rc == SQLITE_OK ? st : NULL;
+}
+
+/* Ends a use of st: a cached one is reset (no open read snapshot) and
+ * unbound for its next caller, an uncached one finalized. */
+static void stmt_release(sqlite3_stmt *st, struct stmt_slot *slot)
+{
+    if (slot == NULL) { sqlite3_finalize(st); return; }
+    /* reset's result repeats the step's error, which the caller has seen */
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    pthread_mutex_lock(&stmt_lock);
+    slot->busy = 0;
+    pthread_mutex_unlock(&stmt_lock);
+}
+
 /* engine_can(engine, capability) in SQL: queries pick nodes by what their
  * engine can do (engine_caps.h), never by its name. NULL for an unknown one. */
 static void sql_engine_can(sqlite3_context *ctx, int argc, sqlite3_value **argv)
@@ -196,23 +328,26 @@ sqlite3 *store_open(const char *path, char *err, size_t errlen)
         sqlite3_close(db);
         return NULL;
     }
+    cache_attach(db); /* after the migrations: their statements run once */
     return db;
 }
 
-void store_close(sqlite3 *db) { sqlite3_close(db); }
+void store_close(sqlite3 *db)
+{
+    if (db == NULL) return;
+    cache_detach(db);
+    if (sqlite3_close(db) != SQLITE_OK) log_msg(LOG_WARNING, "database close: %s", sqlite3_errmsg(db));
+}
 
 int db_begin(sqlite3 *db) { return exec(db, "BEGIN IMMEDIATE", NULL, 0); }
 int db_commit(sqlite3 *db) { return exec(db, "COMMIT", NULL, 0); }
 void db_rollback(sqlite3 *db) { exec(db, "ROLLBACK", NULL, 0); }
 
-/* Prepares sql and binds the arguments described by fmt. */
-static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const char *fmt, va_list ap)
+/* Takes sql's statement (stmt_take) and binds the arguments described by fmt. */
+static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, struct stmt_slot **slot, const char *fmt, va_list ap)
 {
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        log_msg(LOG_WARNING, "sql prepare failed: %s", sqlite3_errmsg(db));
-        return NULL;
-    }
+    sqlite3_stmt *st = stmt_take(db, sql, slot);
+    if (st == NULL) return NULL;
     int rc = SQLITE_OK;
     for (int i = 1; fmt[i - 1] && rc == SQLITE_OK; i++) {
         const char *s;
@@ -229,7 +364,7 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *sql, const char *fmt, va_l
     }
     if (rc != SQLITE_OK) {
         log_msg(LOG_WARNING, "sql bind failed: %s", sqlite3_errstr(rc));
-        sqlite3_finalize(st);
+        stmt_release(st, *slot);
         return NULL;
     }
     return st;
@@ -239,12 +374,13 @@ int db_run(sqlite3 *db, const char *sql, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    sqlite3_stmt *st = prepare(db, sql, fmt, ap);
+    struct stmt_slot *slot;
+    sqlite3_stmt *st = prepare(db, sql, &slot, fmt, ap);
     va_end(ap);
     if (st == NULL) return -1;
     int rc = sqlite3_step(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) log_msg(LOG_WARNING, "sql failed: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(st);
+    stmt_release(st, slot);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
@@ -260,7 +396,8 @@ static json_t *column_json(sqlite3_stmt *st, int i)
 
 static json_t *rows_v(sqlite3 *db, int limit, const char *sql, const char *fmt, va_list ap)
 {
-    sqlite3_stmt *st = prepare(db, sql, fmt, ap);
+    struct stmt_slot *slot;
+    sqlite3_stmt *st = prepare(db, sql, &slot, fmt, ap);
     if (st == NULL) return NULL;
     json_t *rows = json_array();
     int rc = SQLITE_DONE;
@@ -275,7 +412,7 @@ static json_t *rows_v(sqlite3 *db, int limit, const char *sql, const char *fmt, 
         json_decref(rows);
         rows = NULL;
     }
-    sqlite3_finalize(st);
+    stmt_release(st, slot);
     return rows;
 }
 
@@ -304,12 +441,13 @@ long long db_int(sqlite3 *db, long long dflt, const char *sql, const char *fmt, 
 {
     va_list ap;
     va_start(ap, fmt);
-    sqlite3_stmt *st = prepare(db, sql, fmt, ap);
+    struct stmt_slot *slot;
+    sqlite3_stmt *st = prepare(db, sql, &slot, fmt, ap);
     va_end(ap);
     if (st == NULL) return dflt;
     long long v = dflt;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    stmt_release(st, slot);
     return v;
 }
 

@@ -128,6 +128,54 @@ static void test_upgrade_from_schema_4(void **state)
     store_close(db);
 }
 
+/* The statements a connection keeps (store.c) give the same answers as fresh
+ * ones: new bindings each use, a new read snapshot each use (a write by
+ * another connection is seen, also after a use that read one row of many),
+ * SQL built in one buffer told apart by its text, more distinct statements
+ * than the cache holds, and a connection opened after one closed. */
+static void test_statement_cache(void **state)
+{
+    (void)state;
+    char err[256];
+    sqlite3 *db = store_open(testdb_path, err, sizeof(err));
+    sqlite3 *other = store_open(testdb_path, err, sizeof(err));
+    assert_non_null(db);
+    assert_non_null(other);
+    for (int i = 0; i < 3; i++) assert_int_equal(db_int(db, -1, "SELECT ? + 1", "d", i * 10), i * 10 + 1);
+    assert_int_equal(db_int(db, -1, "SELECT ?", "z", NULL), -1);
+    insert_host_and_cluster(other, "c1", NULL);
+    assert_int_equal(db_run(other, "INSERT INTO hosts(id, az, address, agent_url, memory_mb, registered_ms, last_seen_ms)"
+                                   " VALUES('h2','az-b','127.0.0.3','http://127.0.0.3:1',100,1,1)", ""), 0);
+    const char *first = "SELECT id FROM hosts ORDER BY id";
+    json_t *row = db_row(db, first, ""); /* one row of two read: the statement stops half-way */
+    assert_string_equal(row_str(row, "id"), "h1");
+    json_decref(row);
+    assert_int_equal(db_run(other, "UPDATE hosts SET id = 'h0' WHERE id = 'h2'", ""), 0);
+    row = db_row(db, first, "");
+    assert_string_equal(row_str(row, "id"), "h0"); /* the other connection's write is seen */
+    json_decref(row);
+    assert_int_equal(db_begin(db), 0); /* no statement left open keeps the write lock from us */
+    assert_int_equal(db_run(db, "UPDATE hosts SET memory_mb = 7 WHERE id = 'h0'", ""), 0);
+    assert_int_equal(db_commit(db), 0);
+    assert_int_equal(db_int(other, -1, "SELECT memory_mb FROM hosts WHERE id = 'h0'", ""), 7);
+    char sql[64];
+    for (int i = 0; i < 600; i++) { /* one buffer, 600 texts: more than a connection keeps */
+        snprintf(sql, sizeof(sql), "SELECT %d", i);
+        assert_int_equal(db_int(db, -1, sql, ""), i);
+    }
+    for (int i = 0; i < 600; i += 7) {
+        snprintf(sql, sizeof(sql), "SELECT %d", i);
+        assert_int_equal(db_int(db, -1, sql, ""), i);
+    }
+    store_close(db);
+    store_close(other);
+    db = store_open(testdb_path, err, sizeof(err));
+    assert_non_null(db);
+    assert_int_equal(db_int(db, -1, "SELECT count(*) FROM hosts", ""), 2);
+    assert_int_equal(db_int(db, -1, "SELECT ? + 1", "d", 5), 6);
+    store_close(db);
+}
+
 static int create(const char *body, struct create_request *r, char *err)
 {
     return parse_create(body, r, err, 256);
@@ -228,6 +276,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_migrates_and_reopens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cluster_view_and_cascade, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_from_schema_4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statement_cache, setup, teardown),
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_memcached_validation),
     };
