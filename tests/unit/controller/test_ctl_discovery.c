@@ -18,22 +18,8 @@
 #include "discovery.h"
 #include "store.h"
 
-static int setup(void **state)
-{
-    char err[256];
-    if (testdb_make("ctl-disc") != 0) return -1;
-    sqlite3 *db = store_open(testdb_path, err, sizeof(err));
-    if (db == NULL) return -1;
-    *state = db;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    store_close(*state);
-    testdb_remove();
-    return 0;
-}
+static int setup(void **state) { return testdb_open_state(state, "ctl-disc"); }
+static int teardown(void **state) { return testdb_close_state(state); }
 
 static void node(sqlite3 *db, const char *id, const char *host, int port, const char *status)
 {
