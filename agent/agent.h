@@ -93,6 +93,8 @@ struct agent {
     struct agent_config cfg;
     pthread_mutex_t lock;
     pthread_cond_t wake;               /* reporter: an event is queued or we stop */
+    pthread_cond_t health_wake;        /* health thread (CLOCK_MONOTONIC): a child ended or we stop */
+    int health_poked;                  /* set with health_wake: run the next tick now */
     pthread_mutex_t apply_lock;        /* serialises PUT and DELETE */
     struct node *nodes[AGENT_MAX_NODES];
     size_t nnodes;
@@ -146,6 +148,9 @@ int store_load_all(const struct agent *a, void (*fn)(struct agent *, json_t *, v
 void *health_thread(void *arg);
 void *report_thread(void *arg);
 void report_wake(struct agent *a);
+/* The health thread runs its next tick now (agent.lock held): a node's
+ * process ended (SIGCHLD), or the agent stops. */
+void health_wake(struct agent *a);
 
 /* metrics.c: GET /metrics (callers do not hold agent.lock). */
 char *metrics_render(struct agent *a);

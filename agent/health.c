@@ -14,10 +14,13 @@
  *   4. once a second reads the engine's statistics (INFO and ROLE, and the
  *      primary's ROLE for a replica, for the lag; or memcached's stats) for
  *      metrics and heartbeats.
- * --health-misses missed checks in a row make a node "down"; an exit is "down"
- * at once. Both are pushed to the controller immediately (agent_event). The
+ * A node's exit (SIGCHLD, which the main thread takes) starts a tick at
+ * once. --health-misses missed checks in a row make a node "down"; an exit
+ * is "down" at once. Both are pushed to the controller immediately (agent_event). The
  * connections belong to this thread alone; agent.lock is held only to read
  * the table and to write results back, never across network I/O. */
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -542,15 +545,32 @@ static void apply_results(struct agent *a, struct target *t, size_t nt, long lon
     }
 }
 
+void health_wake(struct agent *a)
+{
+    a->health_poked = 1;
+    pthread_cond_signal(&a->health_wake);
+}
+
+/* Waits for the next tick: until when, or until health_wake. */
 static void sleep_until(struct agent *a, long long when)
 {
-    while (!a->stopping) {
+    pthread_mutex_lock(&a->lock);
+    while (!a->stopping && !a->health_poked) {
         long long left = when - mono_ms();
-        if (left <= 0) return;
-        if (left > 50) left = 50; /* notice stopping soon */
-        struct timespec ts = {0, (long)left * 1000000L};
-        nanosleep(&ts, NULL);
+        if (left <= 0) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        int rc = pthread_cond_timedwait(&a->health_wake, &a->lock, &ts);
+        if (rc != 0 && rc != ETIMEDOUT && rc != EINTR) break; /* cannot wait: tick now rather than spin */
     }
+    a->health_poked = 0;
+    pthread_mutex_unlock(&a->lock);
 }
 
 void *health_thread(void *arg)

@@ -261,7 +261,9 @@ static int agent_init(struct agent *a)
     if (pthread_mutex_init(&a->lock, NULL) != 0 || pthread_mutex_init(&a->apply_lock, NULL) != 0) return -1;
     pthread_condattr_t ca;
     if (pthread_condattr_init(&ca) != 0 || pthread_cond_init(&a->wake, &ca) != 0) return -1;
+    int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 || pthread_cond_init(&a->health_wake, &ca) != 0;
     pthread_condattr_destroy(&ca);
+    if (rc) return -1;
     a->events = json_array();
     /* event numbers keep growing across restarts, so the controller can
      * drop an event it already has (report.c sends a failed batch again) */
@@ -295,13 +297,16 @@ int main(int argc, char **argv)
     if (flags_rc != 0 || make_data_dirs(&a->cfg) != 0 || load_token(&a->cfg) != 0) return 1;
     if (agent_init(a) != 0 || httpc_global_init() != 0) { log_msg(LOG_WARNING, "cannot initialise"); return 1; }
 
-    /* Signals are taken by sigwait in this thread; the workers never see them. */
-    sigset_t stop_set;
-    sigemptyset(&stop_set);
-    sigaddset(&stop_set, SIGTERM);
-    sigaddset(&stop_set, SIGINT);
-    sigaddset(&stop_set, SIGHUP);
-    if (pthread_sigmask(SIG_BLOCK, &stop_set, NULL) != 0) return 1;
+    /* Signals are taken by sigwait in this thread; the workers never see
+     * them. SIGCHLD (a node's process ended) wakes the health thread, so a
+     * killed primary is reaped and reported at once, not at the next tick. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
+    sigaddset(&signals, SIGCHLD);
+    if (pthread_sigmask(SIG_BLOCK, &signals, NULL) != 0) return 1;
     if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) return 1;
 
     agent_restore(a);
@@ -316,12 +321,21 @@ int main(int argc, char **argv)
             a->cfg.memory_mb, a->cfg.node_binary);
 
     int sig = 0;
-    while (sigwait(&stop_set, &sig) == 0 && sig == SIGHUP) log_msg(LOG_NOTICE, "SIGHUP ignored");
+    while (sigwait(&signals, &sig) == 0 && (sig == SIGHUP || sig == SIGCHLD)) {
+        if (sig == SIGHUP) {
+            log_msg(LOG_NOTICE, "SIGHUP ignored");
+            continue;
+        }
+        pthread_mutex_lock(&a->lock);
+        health_wake(a);
+        pthread_mutex_unlock(&a->lock);
+    }
     log_msg(LOG_NOTICE, "signal %d: stopping; the nodes keep running", sig);
     a->stopping = 1;
     httpd_stop(http);
     pthread_mutex_lock(&a->lock);
     report_wake(a);
+    health_wake(a);
     pthread_mutex_unlock(&a->lock);
     pthread_join(report, NULL);
     pthread_join(health, NULL);
