@@ -1115,11 +1115,16 @@ static void connected_handler(int fd, void *data, int mask)
     send_handshake();
 }
 
+/* Reconnections to one primary are at least 200 ms apart; a new primary
+ * (REPLICAOF, a failover) is tried at once: waiting out the dead one's
+ * interval would add up to 200 ms to every failover. */
+static long long link_last_attempt_ms;
+
 static void connect_to_primary(void)
 {
-    static long long last_attempt_ms, last_failure_log_ms;
-    if (server.now_ms - last_attempt_ms < 200) return;
-    last_attempt_ms = server.now_ms;
+    static long long last_failure_log_ms;
+    if (server.now_ms - link_last_attempt_ms < 200) return;
+    link_last_attempt_ms = server.now_ms;
     int quiet = server.now_ms - last_failure_log_ms < 10000;
     char err[256];
     int fd = net_connect_nonblock(upstream.host, upstream.port, err, sizeof(err));
@@ -1217,6 +1222,7 @@ static void set_primary(const char *host, int port)
     fence_offset = -1; /* a replica takes no writes anyway */
     set_replicaof_config();
     log_msg(LOG_NOTICE, "Replicating %s:%d", host, port);
+    link_last_attempt_ms = 0;
     connect_to_primary();
 }
 
