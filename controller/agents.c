@@ -193,7 +193,7 @@ int agents_heartbeat(struct ctl *c, sqlite3 *db, const char *host, const json_t 
     pthread_mutex_lock(&c->lock);
     c->count.heartbeats++;
     pthread_mutex_unlock(&c->lock);
-    if (lost_primary) ctl_wake_worker(c); /* the failover pass runs now, not at its next tick */
+    if (lost_primary) ctl_wake_failover(c);
     return 200;
 }
 

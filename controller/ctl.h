@@ -52,6 +52,7 @@ struct ctl {
     pthread_mutex_t lock;
     pthread_cond_t wake;               /* the worker: new work or stop */
     int work_queued;
+    int failover_due;                  /* the worker runs its failover pass now, not at its next tick */
     struct ctl_counters count;
     struct nodestats *stats;           /* the nodes' recent observations (nodestats.h) */
     volatile sig_atomic_t stopping;
@@ -59,6 +60,8 @@ struct ctl {
 
 /* util */
 void ctl_wake_worker(struct ctl *c);
+/* Wakes the worker for a failover pass at once: a primary was reported lost. */
+void ctl_wake_failover(struct ctl *c);
 
 /* api.c */
 struct http_request;

@@ -1,8 +1,9 @@
 /* reconcile.c: the worker thread. It owns its own database connection and
  * drives every active operation's steps (ops.c), which converge the agents
  * on the desired state by sending declarative specs, and runs the failover,
- * fencing and self-healing pass (failover.c) every FAILOVER_PASS_MS. It sleeps a tick
- * between passes, or until the API queues work. */
+ * fencing and self-healing pass (failover.c) every FAILOVER_PASS_MS, and at
+ * once when a heartbeat reports a primary lost. It sleeps a tick between
+ * passes, or until the API queues work. */
 #include <errno.h>
 #include <stdio.h>
 #include <time.h>
@@ -23,6 +24,24 @@ void ctl_wake_worker(struct ctl *c)
     c->work_queued = 1;
     pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
+}
+
+void ctl_wake_failover(struct ctl *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->work_queued = c->failover_due = 1;
+    pthread_cond_signal(&c->wake);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Whether a failover pass was asked for since the last one (and clears it). */
+static int failover_due(struct ctl *c)
+{
+    pthread_mutex_lock(&c->lock);
+    int due = c->failover_due;
+    c->failover_due = 0;
+    pthread_mutex_unlock(&c->lock);
+    return due;
 }
 
 /* Waits up to ms, or until work is queued or the controller stops. */
@@ -128,7 +147,7 @@ void *worker_thread(void *arg)
     while (!c->stopping) {
         int progressed = ops_run(c, db);
         long long now = mono_ms();
-        if (now >= next_failover) {
+        if (failover_due(c) || now >= next_failover) {
             progressed += failover_pass(c, db);
             next_failover = now + FAILOVER_PASS_MS;
         }
