@@ -259,6 +259,10 @@ def test_kill_primary_under_load(suite):
         assert first < 3.0, first
         missing = all_present(f.primary("fo"), acked)
         assert missing == [], f"{len(missing)} acknowledged writes lost: {missing[:10]}"
+        # clients can be writing to the new primary before the operation's
+        # last steps (the write guard) are done
+        wait_until(lambda: "failover_completed" in [e["type"] for e in f.events("fo")], 10, 0.02,
+                   "the failover operation completes")
         types = [e["type"] for e in f.events("fo")]
         for t in ("failover_started", "replica_promoted", "failover_completed"):
             assert t in types, types
